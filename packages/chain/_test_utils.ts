@@ -1,0 +1,102 @@
+// Private test helpers shared by every package's tests: which backends to run
+// on (decided once), and float64 comparisons.
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-webgpu";
+import assert from "node:assert/strict";
+
+async function hasWebGpu(): Promise<boolean> {
+  try {
+    // deno-lint-ignore no-explicit-any
+    const gpu = (navigator as any).gpu;
+    return gpu !== undefined && (await gpu.requestAdapter()) !== null;
+  } catch {
+    return false;
+  }
+}
+
+const wanted = (Deno.env.get("CENTRA_BACKENDS") ?? "cpu,webgpu").split(",").map(
+  (s) => s.trim(),
+);
+
+/** The backends tests run on: cpu always, webgpu when an adapter exists. */
+export const BACKENDS: readonly string[] =
+  wanted.includes("webgpu") && (await hasWebGpu())
+    ? wanted.filter((b) => b === "cpu" || b === "webgpu")
+    : wanted.filter((b) => b === "cpu");
+
+/** Whether a WebGPU adapter was found (and not excluded by CENTRA_BACKENDS). */
+export const HAS_WEBGPU: boolean = BACKENDS.includes("webgpu");
+
+/**
+ * Registers one `Deno.test` per backend, named `"<name> [<backend>]"`, that
+ * switches to that backend before running `fn`.
+ */
+export function testOnBackends(
+  name: string,
+  fn: (backend: string) => void | Promise<void>,
+): void {
+  for (const backend of BACKENDS) {
+    Deno.test({
+      name: `${name} [${backend}]`,
+      sanitizeResources: false,
+      sanitizeOps: false,
+      async fn() {
+        await tf.setBackend(backend);
+        await tf.ready();
+        await fn(backend);
+      },
+    });
+  }
+}
+
+/** Reads a tensor as a float64 array. */
+export async function read(t: tf.Tensor): Promise<Float64Array> {
+  return Float64Array.from(await t.data() as Float32Array);
+}
+
+/**
+ * Asserts `|a - b| <= atol + rtol * |b|` elementwise, naming the first index
+ * that fails.
+ */
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  { rtol = 1e-5, atol = 1e-6, what = "value" } = {},
+): void {
+  assert.equal(
+    actual.length,
+    expected.length,
+    `${what}: length ${actual.length} != ${expected.length}`,
+  );
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i]!, b = expected[i]!;
+    if (!(Math.abs(a - b) <= atol + rtol * Math.abs(b))) {
+      assert.fail(
+        `${what}[${i}]: got ${a}, expected ${b} (rtol ${rtol}, atol ${atol})`,
+      );
+    }
+  }
+}
+
+/** A seeded uniform generator in [0, 1) (mulberry32), for reproducible data. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Seeded standard-normal values (Box-Muller), as a float64 array. */
+export function randn(n: number, seed: number): Float64Array {
+  const u = rng(seed);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = Math.sqrt(-2 * Math.log(1 - u()));
+    out[i] = r * Math.cos(2 * Math.PI * u());
+  }
+  return out;
+}

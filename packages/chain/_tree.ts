@@ -1,0 +1,50 @@
+// Private helpers for walking states, which are plain objects, arrays,
+// numbers, strings, booleans and tensors nested in any way.
+import * as tf from "@tensorflow/tfjs";
+
+/** Every tensor held anywhere inside `x`. */
+export function collectTensors(
+  x: unknown,
+  into: Set<tf.Tensor> = new Set(),
+): Set<tf.Tensor> {
+  if (x instanceof tf.Tensor) {
+    into.add(x);
+  } else if (Array.isArray(x)) {
+    for (const v of x) collectTensors(v, into);
+  } else if (x !== null && typeof x === "object") {
+    for (const v of Object.values(x)) collectTensors(v, into);
+  }
+  return into;
+}
+
+/** Maps `fn` over tensors paired by position in two states of the same shape. */
+export function zipTensors(
+  a: unknown,
+  b: unknown,
+  fn: (x: tf.Tensor, y: tf.Tensor, path: string) => tf.Tensor,
+  onOther: (x: unknown, y: unknown, path: string) => unknown,
+  path = "state",
+): unknown {
+  if (a instanceof tf.Tensor && b instanceof tf.Tensor) return fn(a, b, path);
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+    return a.map((v, i) => zipTensors(v, b[i], fn, onOther, `${path}[${i}]`));
+  }
+  if (
+    a !== null && b !== null && typeof a === "object" &&
+    typeof b === "object" &&
+    !(a instanceof tf.Tensor) && !(b instanceof tf.Tensor) &&
+    !Array.isArray(a) && !Array.isArray(b)
+  ) {
+    const ra = a as Record<string, unknown>;
+    const rb = b as Record<string, unknown>;
+    const keys = Object.keys(ra);
+    if (keys.length === Object.keys(rb).length && keys.every((k) => k in rb)) {
+      const out: Record<string, unknown> = {};
+      for (const k of keys) {
+        out[k] = zipTensors(ra[k], rb[k], fn, onOther, `${path}.${k}`);
+      }
+      return out;
+    }
+  }
+  return onOther(a, b, path);
+}

@@ -1,0 +1,114 @@
+import * as tf from "@tensorflow/tfjs";
+import { checkPlainHyper } from "./_check.ts";
+import { type EmptyState, mapUpdates, stateless } from "./identity.ts";
+import type { GradientTransformation, Hyper, Updates } from "./types.ts";
+
+/**
+ * Clips every update element to `[-maxDelta, maxDelta]` (Keras `clipvalue`).
+ *
+ * @param maxDelta The non-negative bound.
+ * @returns A stateless transformation.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { clipByValue } from "@centra/chain/clip";
+ * import assert from "node:assert/strict";
+ *
+ * const [u] = clipByValue(1).update({ w: tf.tensor1d([-3, 0.5, 2]) }, {});
+ * assert.deepEqual(Array.from(u.w!.dataSync()), [-1, 0.5, 1]);
+ * ```
+ */
+export function clipByValue(
+  maxDelta: number,
+): GradientTransformation<EmptyState> {
+  checkPlainHyper("clipByValue", "maxDelta", maxDelta, { min: 0 });
+  return stateless((updates) =>
+    mapUpdates(updates, (u) => tf.clipByValue(u, -maxDelta, maxDelta))
+  );
+}
+
+/**
+ * Rescales each update tensor whose L2 norm exceeds `maxNorm` to norm
+ * `maxNorm` (Keras `clipnorm`: per tensor).
+ *
+ * @param maxNorm The positive bound.
+ * @returns A stateless transformation.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { clipByNorm } from "@centra/chain/clip";
+ * import assert from "node:assert/strict";
+ *
+ * const [u] = clipByNorm(1).update({ w: tf.tensor1d([3, 4]) }, {});
+ * assert.deepEqual(Array.from(u.w!.dataSync()).map((x) => +x.toFixed(6)), [0.6, 0.8]);
+ * ```
+ */
+export function clipByNorm(maxNorm: Hyper): GradientTransformation<EmptyState> {
+  checkPlainHyper("clipByNorm", "maxNorm", maxNorm, { min: 0, minOpen: true });
+  return stateless((updates) =>
+    mapUpdates(
+      updates,
+      (u) => tf.mul(u, tf.div(maxNorm, tf.maximum(tf.norm(u), maxNorm))),
+    )
+  );
+}
+
+/**
+ * Rescales all updates together when their global L2 norm exceeds `maxNorm`
+ * (PyTorch `clip_grad_norm_`, Keras `global_clipnorm`):
+ * `u * maxNorm / max(‖u‖, maxNorm)`.
+ *
+ * Reference: R. Pascanu, T. Mikolov, Y. Bengio, "On the difficulty of
+ * training recurrent neural networks", ICML 2013, arXiv:1211.5063.
+ *
+ * @param maxNorm The positive bound.
+ * @returns A stateless transformation.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { clipByGlobalNorm } from "@centra/chain/clip";
+ * import assert from "node:assert/strict";
+ *
+ * const [u] = clipByGlobalNorm(1).update({ a: tf.tensor1d([3]), b: tf.tensor1d([4]) }, {});
+ * assert.ok(Math.abs(u.a!.dataSync()[0]! - 0.6) < 1e-6);
+ * assert.ok(Math.abs(u.b!.dataSync()[0]! - 0.8) < 1e-6);
+ * ```
+ */
+export function clipByGlobalNorm(
+  maxNorm: Hyper,
+): GradientTransformation<EmptyState> {
+  checkPlainHyper("clipByGlobalNorm", "maxNorm", maxNorm, {
+    min: 0,
+    minOpen: true,
+  });
+  return stateless((updates) => {
+    const factor = tf.div(maxNorm, tf.maximum(globalNorm(updates), maxNorm));
+    return mapUpdates(updates, (u) => tf.mul(u, factor));
+  });
+}
+
+/**
+ * The L2 norm of all updates taken together, as a float32 scalar.
+ *
+ * @param updates Updates keyed by parameter name.
+ * @returns `sqrt(Σ u²)` over every element of every tensor.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { globalNorm } from "@centra/chain/clip";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(globalNorm({ a: tf.tensor1d([3]), b: tf.tensor1d([4]) }).dataSync()[0], 5);
+ * ```
+ */
+export function globalNorm(updates: Updates): tf.Scalar {
+  const squares = Object.values(updates).map((u) => tf.sum(tf.square(u)));
+  if (squares.length === 0) return tf.scalar(0);
+  return tf.sqrt(
+    squares.length === 1 ? squares[0]! : tf.addN(squares),
+  ) as tf.Scalar;
+}

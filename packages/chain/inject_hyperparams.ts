@@ -1,0 +1,195 @@
+import * as tf from "@tensorflow/tfjs";
+import { checkHyper } from "./_check.ts";
+import { zeroCount } from "./_per_param.ts";
+import type {
+  GradientTransformation,
+  Params,
+  Schedule,
+  Updates,
+} from "./types.ts";
+
+/** State of {@linkcode injectHyperparams}. */
+export interface InjectHyperparamsState<S = unknown> {
+  /** Steps taken so far (float32 scalar). */
+  count: tf.Scalar;
+  /** The hyperparameters used by the last step (or the first, before any), by name. */
+  hyperparams: Record<string, tf.Scalar>;
+  /** The inner optimizer's state. */
+  inner: S;
+}
+
+/**
+ * Moves hyperparameters into the state, where they can be read and changed
+ * between steps (optax `inject_hyperparams`). Numbers keep their value
+ * until set with {@linkcode setHyperparam}; schedules are evaluated at every
+ * step. The factory is called each step with the current values as scalar
+ * tensors, so the inner transformation must accept tensors where it accepts
+ * numbers (every centra transform does).
+ *
+ * @typeParam H The hyperparameters by name.
+ * @typeParam S The inner state.
+ * @param factory Builds the optimizer from scalar hyperparameters.
+ * @param hyperparams Initial values or schedules, by name.
+ * @returns A transformation whose state holds the current hyperparameters.
+ *
+ * @example Read the current learning rate in one line
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { exponentialDecaySchedule, initState, injectHyperparams, runUpdate, sgd } from "@centra/chain";
+ * import assert from "node:assert/strict";
+ *
+ * const tx = injectHyperparams(
+ *   (hp) => sgd(hp.learningRate, { momentum: 0.9 }),
+ *   { learningRate: exponentialDecaySchedule(0.1, { transitionSteps: 1, decayRate: 0.5 }) },
+ * );
+ * let state = initState(tx, { w: tf.zeros([2]) });
+ * [, state] = runUpdate(tx, { w: tf.ones([2]) }, state);
+ * [, state] = runUpdate(tx, { w: tf.ones([2]) }, state);
+ * assert.ok(Math.abs(state.hyperparams.learningRate!.dataSync()[0]! - 0.05) < 1e-7);
+ * ```
+ */
+export function injectHyperparams<
+  H extends Record<string, number | Schedule>,
+  S,
+>(
+  factory: (
+    hyperparams: { [K in keyof H]: tf.Scalar },
+  ) => GradientTransformation<S>,
+  hyperparams: H,
+): GradientTransformation<InjectHyperparamsState<S>> {
+  if (typeof factory !== "function") {
+    throw new TypeError(
+      `injectHyperparams: factory must be a function, got ${String(factory)}`,
+    );
+  }
+  for (const [k, v] of Object.entries(hyperparams)) {
+    checkHyper("injectHyperparams", k, v);
+  }
+  const current = (
+    count: tf.Scalar,
+    stored?: Record<string, tf.Scalar>,
+  ): Record<string, tf.Scalar> => {
+    const out: Record<string, tf.Scalar> = {};
+    for (const [k, v] of Object.entries(hyperparams)) {
+      out[k] = typeof v === "function"
+        ? v(count)
+        : stored?.[k] ?? tf.scalar(v, "float32");
+    }
+    return out;
+  };
+  type Hp = { [K in keyof H]: tf.Scalar };
+  return {
+    init(params: Params): InjectHyperparamsState<S> {
+      const count = zeroCount();
+      const hp = current(count);
+      return { count, hyperparams: hp, inner: factory(hp as Hp).init(params) };
+    },
+    update(
+      updates: Updates,
+      state: InjectHyperparamsState<S>,
+      params?: Params,
+    ) {
+      for (const k of Object.keys(hyperparams)) {
+        if (!(state.hyperparams?.[k] instanceof tf.Tensor)) {
+          throw new TypeError(
+            `injectHyperparams: state has no hyperparameter "${k}"`,
+          );
+        }
+      }
+      const hp = current(state.count, state.hyperparams);
+      const [u, inner] = factory(hp as Hp).update(updates, state.inner, params);
+      return [u, {
+        count: tf.add(state.count, 1) as tf.Scalar,
+        hyperparams: hp,
+        inner,
+      }];
+    },
+  };
+}
+
+/**
+ * Returns a new state with one hyperparameter set to `value`, disposing the
+ * scalar it replaces. A scheduled hyperparameter is recomputed at the next
+ * step, so setting it has no lasting effect.
+ *
+ * @typeParam S The inner state.
+ * @param state A state of {@linkcode injectHyperparams}.
+ * @param change The name of the hyperparameter and its new value.
+ * @returns The new state; the old one must not be used again.
+ *
+ * @example Halve the learning rate on a plateau
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { initState, injectHyperparams, setHyperparam, sgd } from "@centra/chain";
+ * import assert from "node:assert/strict";
+ *
+ * const tx = injectHyperparams((hp) => sgd(hp.learningRate), { learningRate: 0.1 });
+ * let state = initState(tx, { w: tf.zeros([2]) });
+ * state = setHyperparam(state, { name: "learningRate", value: 0.05 });
+ * assert.ok(Math.abs(state.hyperparams.learningRate!.dataSync()[0]! - 0.05) < 1e-9);
+ * ```
+ */
+export function setHyperparam<S>(
+  state: InjectHyperparamsState<S>,
+  change: { name: string; value: number },
+): InjectHyperparamsState<S> {
+  const { name, value } = change;
+  const old = state.hyperparams?.[name];
+  if (!(old instanceof tf.Tensor)) {
+    throw new TypeError(
+      `setHyperparam: no hyperparameter named "${name}" in this state`,
+    );
+  }
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new RangeError(
+      `setHyperparam: value of "${name}" must be a finite number, got ${value}`,
+    );
+  }
+  const next = {
+    ...state,
+    hyperparams: {
+      ...state.hyperparams,
+      [name]: tf.keep(tf.scalar(value, "float32")),
+    },
+  };
+  old.dispose();
+  return next;
+}
+
+/**
+ * Finds the hyperparameters of the first `injectHyperparams` state inside
+ * any state tree (for instance an optimizer adapter's), or `undefined`.
+ *
+ * @param state Any state.
+ * @returns The current hyperparameters by name, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { chain, clipByGlobalNorm, findHyperparams, initState, injectHyperparams, sgd } from "@centra/chain";
+ * import assert from "node:assert/strict";
+ *
+ * const tx = chain(clipByGlobalNorm(1), injectHyperparams((hp) => sgd(hp.learningRate), { learningRate: 0.3 }));
+ * const hp = findHyperparams(initState(tx, { w: tf.zeros([1]) }));
+ * assert.ok(Math.abs(hp!.learningRate!.dataSync()[0]! - 0.3) < 1e-7);
+ * ```
+ */
+export function findHyperparams(
+  state: unknown,
+): Record<string, tf.Scalar> | undefined {
+  if (
+    state === null || typeof state !== "object" || state instanceof tf.Tensor
+  ) return undefined;
+  const rec = state as Record<string, unknown>;
+  if (
+    rec.count instanceof tf.Tensor && rec.hyperparams !== null &&
+    typeof rec.hyperparams === "object"
+  ) {
+    return rec.hyperparams as Record<string, tf.Scalar>;
+  }
+  for (const v of Object.values(rec)) {
+    const found = findHyperparams(v);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}

@@ -1,0 +1,40 @@
+/**
+ * `@centra/chain`: an optax-style gradient-transform pipeline for
+ * TensorFlow.js, with exact Gradient Centralization.
+ *
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { adamw, applyUpdates, initState, runUpdate } from "@centra/chain";
+ *
+ * const w = tf.variable(tf.randomNormal([8, 4]), true, "mod_doc/kernel");
+ * const tx = adamw(1e-3, { weightDecay: 1e-4, gc: true });
+ * let state = initState(tx, { [w.name]: w });
+ * const grads = { [w.name]: tf.randomNormal([8, 4]) };
+ * const [updates, next] = runUpdate(tx, grads, state, { [w.name]: w });
+ * state = next;
+ * applyUpdates({ [w.name]: w }, updates);
+ * ```
+ *
+ * @module
+ */
+export * from "./types.ts";
+export * from "./run_update.ts";
+export * from "./dispose_state.ts";
+export * from "./chain.ts";
+export * from "./identity.ts";
+export * from "./partition.ts";
+export * from "./masked.ts";
+export * from "./apply_if_finite.ts";
+export * from "./multi_steps.ts";
+export * from "./inject_hyperparams.ts";
+export * from "./apply_updates.ts";
+export * from "./centralize.ts";
+export * from "./add_decayed_weights.ts";
+export * from "./clip.ts";
+export * from "./adaptive_grad_clip.ts";
+export * from "./trace.ts";
+export * from "./scale_by_adam.ts";
+export * from "./scale_by_rms.ts";
+export * from "./scale.ts";
+export * from "./schedules.ts";
+export * from "./optimizers.ts";

@@ -1,0 +1,110 @@
+import type * as tf from "@tensorflow/tfjs";
+import { checkMapNames, labelOf } from "./_mask.ts";
+import type {
+  GradientTransformation,
+  Labels,
+  Params,
+  Updates,
+} from "./types.ts";
+
+/** State of {@linkcode partition}: one inner state per label. */
+export type PartitionState = Record<string, unknown>;
+
+/**
+ * Sends each parameter to the transformation of its label (optax
+ * `multi_transform`): per-layer learning rates, a frozen backbone, no decay
+ * on norms. Each inner transformation sees only its own parameters.
+ *
+ * @param transforms The transformations by label.
+ * @param labels A map of labels by parameter name, or a function of name and shape.
+ * @returns A transformation whose state holds one inner state per label.
+ *
+ * @example The paper's fine-tuning split: 0.1 for the head, 0.01 for the rest
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { partition, sgd } from "@centra/chain";
+ * import assert from "node:assert/strict";
+ *
+ * const tx = partition(
+ *   { head: sgd(0.1), backbone: sgd(0.01) },
+ *   (name) => (name.startsWith("head/") ? "head" : "backbone"),
+ * );
+ * const g = { "head/w": tf.ones([1]), "conv/w": tf.ones([1]) };
+ * const [u] = tx.update(g, tx.init(g), g);
+ * assert.ok(Math.abs(u["head/w"]!.dataSync()[0]! + 0.1) < 1e-7);
+ * assert.ok(Math.abs(u["conv/w"]!.dataSync()[0]! + 0.01) < 1e-7);
+ * ```
+ */
+export function partition(
+  transforms: Readonly<Record<string, GradientTransformation<unknown>>>,
+  labels: Labels,
+): GradientTransformation<PartitionState> {
+  const where = "partition";
+  if (transforms === null || typeof transforms !== "object") {
+    throw new TypeError(
+      `${where}: transforms must be a record of transformations, got ${
+        String(transforms)
+      }`,
+    );
+  }
+  const split = (
+    tensors: Record<string, tf.Tensor>,
+  ): Record<string, Record<string, tf.Tensor>> => {
+    const groups: Record<string, Record<string, tf.Tensor>> = {};
+    for (const label of Object.keys(transforms)) groups[label] = {};
+    for (const [name, t] of Object.entries(tensors)) {
+      const label = labelOf(where, labels, name, t.shape);
+      const group = groups[label];
+      if (group === undefined) {
+        throw new TypeError(
+          `${where}: parameter "${name}" has label "${label}", which is not one of: ${
+            Object.keys(transforms).join(", ")
+          }`,
+        );
+      }
+      group[name] = t;
+    }
+    return groups;
+  };
+  return {
+    init(params: Params): PartitionState {
+      if (typeof labels !== "function") {
+        checkMapNames(where, "label map", labels, params);
+      }
+      const groups = split(params);
+      const state: PartitionState = {};
+      for (const [label, tx] of Object.entries(transforms)) {
+        state[label] = tx.init(groups[label]!);
+      }
+      return state;
+    },
+    update(
+      updates: Updates,
+      state: PartitionState,
+      params?: Params,
+    ): [Updates, PartitionState] {
+      const groups = split(updates);
+      const paramGroups = params === undefined ? undefined : split(params);
+      const out: Updates = {};
+      const next: PartitionState = {};
+      for (const [label, tx] of Object.entries(transforms)) {
+        if (!(label in state)) {
+          throw new TypeError(
+            `${where}: state has no entry for label "${label}"`,
+          );
+        }
+        const [u, s] = tx.update(
+          groups[label]!,
+          state[label],
+          paramGroups?.[label],
+        );
+        Object.assign(out, u);
+        next[label] = s;
+      }
+      return [out, next];
+    },
+  };
+}
+
+/** Alias of {@linkcode partition}, under optax's name. */
+export const multiTransform: typeof partition = partition;

@@ -1,0 +1,132 @@
+import * as tf from "@tensorflow/tfjs";
+import { checkHyper, checkPlainHyper } from "./_check.ts";
+import { zeroCount } from "./_per_param.ts";
+import { type EmptyState, mapUpdates } from "./identity.ts";
+import type {
+  GradientTransformation,
+  Hyper,
+  Params,
+  ScalarOrSchedule,
+  Schedule,
+  Updates,
+} from "./types.ts";
+
+/**
+ * Multiplies every update by a constant.
+ *
+ * @param step The factor: a finite number or a scalar tensor.
+ * @returns A stateless transformation.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { scale } from "@centra/chain/scale";
+ * import assert from "node:assert/strict";
+ *
+ * const [u] = scale(-2).update({ w: tf.tensor1d([1, 3]) }, {});
+ * assert.deepEqual(Array.from(u.w!.dataSync()), [-2, -6]);
+ * ```
+ */
+export function scale(step: Hyper): GradientTransformation<EmptyState> {
+  checkPlainHyper("scale", "step", step);
+  return {
+    init: (_params: Params): EmptyState => ({}),
+    update: (updates: Updates, state: EmptyState): [Updates, EmptyState] => [
+      mapUpdates(updates, (u) => tf.mul(u, step)),
+      state,
+    ],
+  };
+}
+
+/** State of a transform driven by a schedule: the step count. */
+export interface ScheduleState {
+  /** Steps taken so far (float32 scalar). */
+  count: tf.Scalar;
+}
+
+/**
+ * Multiplies every update by `schedule(count)`, then counts the step.
+ *
+ * @param schedule The step-dependent factor.
+ * @returns A transformation whose state is the step count.
+ *
+ * @example Halve updates after the first step
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { scaleBySchedule } from "@centra/chain/scale";
+ * import { piecewiseConstantSchedule } from "@centra/chain/schedules";
+ * import assert from "node:assert/strict";
+ *
+ * const tx = scaleBySchedule(piecewiseConstantSchedule(1, { 1: 0.5 }));
+ * let s = tx.init({});
+ * let u;
+ * [u, s] = tx.update({ w: tf.tensor1d([4]) }, s);
+ * assert.equal(u.w!.dataSync()[0], 4);
+ * [u, s] = tx.update({ w: tf.tensor1d([4]) }, s);
+ * assert.equal(u.w!.dataSync()[0], 2);
+ * ```
+ */
+export function scaleBySchedule(
+  schedule: Schedule,
+): GradientTransformation<ScheduleState> {
+  if (typeof schedule !== "function") {
+    throw new TypeError(
+      `scaleBySchedule: schedule must be a function of the step count, got ${
+        String(schedule)
+      }`,
+    );
+  }
+  return {
+    init: (_params: Params): ScheduleState => ({ count: zeroCount() }),
+    update(updates: Updates, state: ScheduleState): [Updates, ScheduleState] {
+      const factor = schedule(state.count);
+      return [mapUpdates(updates, (u) => tf.mul(u, factor)), {
+        count: tf.add(state.count, 1),
+      }];
+    },
+  };
+}
+
+/**
+ * Scales updates by `-learningRate`: the last step of every optimizer, so
+ * that `applyUpdates` adds the result to the parameters.
+ *
+ * @param learningRate A non-negative number, a scalar tensor, or a schedule.
+ * @returns A transformation: stateless for a constant, counting steps for a
+ * schedule.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { scaleByLearningRate } from "@centra/chain/scale";
+ * import assert from "node:assert/strict";
+ *
+ * const tx = scaleByLearningRate(0.5);
+ * const [u] = tx.update({ w: tf.tensor1d([2]) }, tx.init({}));
+ * assert.equal(u.w!.dataSync()[0], -1);
+ * ```
+ */
+export function scaleByLearningRate(
+  learningRate: ScalarOrSchedule,
+): GradientTransformation<LearningRateState> {
+  checkHyper("scaleByLearningRate", "learningRate", learningRate, { min: 0 });
+  if (typeof learningRate === "function") {
+    return scaleBySchedule((count) =>
+      tf.neg(learningRate(count))
+    ) as GradientTransformation<LearningRateState>;
+  }
+  const lr = learningRate;
+  return {
+    init: (_params: Params): EmptyState => ({}),
+    update(
+      updates: Updates,
+      state: LearningRateState,
+    ): [Updates, LearningRateState] {
+      const factor = typeof lr === "number" ? -lr : tf.neg(lr);
+      return [mapUpdates(updates, (u) => tf.mul(u, factor)), state];
+    },
+  };
+}
+
+/** State of {@linkcode scaleByLearningRate}: empty, or a step count for a schedule. */
+export type LearningRateState = EmptyState | ScheduleState;

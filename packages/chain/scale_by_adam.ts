@@ -1,0 +1,116 @@
+import * as tf from "@tensorflow/tfjs";
+import { checkAgainst, checkPlainHyper } from "./_check.ts";
+import {
+  biasCorrection,
+  carry,
+  fillLike,
+  lerp,
+  type PerParam,
+  zeroCount,
+} from "./_per_param.ts";
+import type {
+  GradientTransformation,
+  Hyper,
+  Params,
+  Updates,
+} from "./types.ts";
+
+/** Options of {@linkcode scaleByAdam}. */
+export interface ScaleByAdamOptions {
+  /** Decay of the first moment. Default 0.9. */
+  b1?: Hyper;
+  /** Decay of the second moment. Default 0.999. */
+  b2?: Hyper;
+  /** Added to the denominator outside the square root. Default 1e-8 (PyTorch, optax; Keras and tfjs use 1e-7). */
+  eps?: Hyper;
+  /** Added to the second moment inside the square root. Default 0. */
+  epsRoot?: Hyper;
+  /** Use the running maximum of the second moment (AMSGrad). Default false. */
+  amsgrad?: boolean;
+}
+
+/** State of {@linkcode scaleByAdam}. */
+export interface ScaleByAdamState {
+  /** Steps taken so far (float32 scalar). */
+  count: tf.Scalar;
+  /** First moments, keyed by parameter name. */
+  mu: PerParam;
+  /** Second moments, keyed by parameter name. */
+  nu: PerParam;
+  /** AMSGrad's running maximum of `nu` (empty without AMSGrad). */
+  nuMax: PerParam;
+}
+
+/**
+ * Rescales updates by Adam's bias-corrected moments:
+ * `m̂ / (sqrt(v̂ + epsRoot) + eps)` (paper Algorithm 2 without the step size).
+ *
+ * Reference: D. Kingma, J. Ba, "Adam: A Method for Stochastic
+ * Optimization", ICLR 2015, arXiv:1412.6980; AMSGrad: S. Reddi, S. Kale,
+ * S. Kumar, "On the Convergence of Adam and Beyond", ICLR 2018,
+ * arXiv:1904.09237.
+ *
+ * @param options Decays, epsilons and AMSGrad.
+ * @returns A transformation with a count and two moments per parameter.
+ *
+ * @example The first step of Adam is `g / (|g| + eps)`
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { scaleByAdam } from "@centra/chain/scale-by-adam";
+ * import assert from "node:assert/strict";
+ *
+ * const tx = scaleByAdam({ eps: 0 });
+ * const [u] = tx.update({ w: tf.tensor1d([-4, 2]) }, tx.init({ w: tf.zeros([2]) }));
+ * assert.deepEqual(Array.from(u.w!.dataSync()).map((x) => Math.round(x)), [-1, 1]);
+ * ```
+ */
+export function scaleByAdam(
+  options: ScaleByAdamOptions = {},
+): GradientTransformation<ScaleByAdamState> {
+  const where = "scaleByAdam";
+  const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, amsgrad = false } =
+    options;
+  checkPlainHyper(where, "b1", b1, { min: 0, max: 1, maxOpen: true });
+  checkPlainHyper(where, "b2", b2, { min: 0, max: 1, maxOpen: true });
+  checkPlainHyper(where, "eps", eps, { min: 0 });
+  checkPlainHyper(where, "epsRoot", epsRoot, { min: 0 });
+  return {
+    init: (params: Params): ScaleByAdamState => ({
+      count: zeroCount(),
+      mu: fillLike(params),
+      nu: fillLike(params),
+      nuMax: amsgrad ? fillLike(params) : {},
+    }),
+    update(
+      updates: Updates,
+      state: ScaleByAdamState,
+    ): [Updates, ScaleByAdamState] {
+      checkAgainst(where, updates, state.mu);
+      const count = tf.add(state.count, 1) as tf.Scalar;
+      const c1 = biasCorrection(b1, count);
+      const c2 = biasCorrection(b2, count);
+      const oneMinusB1 = tf.sub(1, b1), oneMinusB2 = tf.sub(1, b2);
+      const mu: PerParam = {}, nu: PerParam = {}, nuMax: PerParam = {};
+      const out: Updates = {};
+      for (const [name, g] of Object.entries(updates)) {
+        const m = lerp(b1, state.mu[name]!, oneMinusB1, g);
+        const v = lerp(b2, state.nu[name]!, oneMinusB2, tf.square(g));
+        mu[name] = m;
+        nu[name] = v;
+        let second = v;
+        if (amsgrad) {
+          second = tf.maximum(state.nuMax[name]!, v);
+          nuMax[name] = second;
+        }
+        const denom = tf.add(tf.sqrt(tf.add(tf.div(second, c2), epsRoot)), eps);
+        out[name] = tf.div(tf.div(m, c1), denom);
+      }
+      return [out, {
+        count,
+        mu: carry(state.mu, mu),
+        nu: carry(state.nu, nu),
+        nuMax: amsgrad ? carry(state.nuMax, nuMax) : state.nuMax,
+      }];
+    },
+  };
+}

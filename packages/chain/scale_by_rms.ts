@@ -1,0 +1,161 @@
+import * as tf from "@tensorflow/tfjs";
+import { checkAgainst, checkPlainHyper } from "./_check.ts";
+import { carry, fillLike, lerp, type PerParam } from "./_per_param.ts";
+import type {
+  GradientTransformation,
+  Hyper,
+  Params,
+  Updates,
+} from "./types.ts";
+
+/** Options of {@linkcode scaleByRms}. */
+export interface ScaleByRmsOptions {
+  /** Decay of the mean square. Default 0.9. */
+  decay?: Hyper;
+  /** Added inside the square root. Default 1e-8 (PyTorch; tfjs and Keras use 1e-7). */
+  eps?: Hyper;
+  /** Initial mean square. Default 0 (tfjs, PyTorch). */
+  initialScale?: number;
+  /** Divide by the standard deviation instead (centred RMSProp). Default false. */
+  centered?: boolean;
+}
+
+/** State of {@linkcode scaleByRms}. */
+export interface ScaleByRmsState {
+  /** Running mean of squared updates, keyed by parameter name. */
+  nu: PerParam;
+  /** Running mean of updates (centred only; empty otherwise). */
+  mu: PerParam;
+}
+
+/**
+ * RMSProp's scaling: `g / sqrt(v + eps)` with `v = decay * v + (1 - decay)
+ * g²`; centred, `g / sqrt(v - m² + eps)`.
+ *
+ * Reference: T. Tieleman, G. Hinton, Lecture 6.5 "RMSProp", COURSERA:
+ * Neural Networks for Machine Learning, 2012; A. Graves, "Generating
+ * Sequences With Recurrent Neural Networks", 2013, arXiv:1308.0850
+ * (centred).
+ *
+ * @param options Decay, eps, initial value and centring.
+ * @returns A transformation with one or two buffers per parameter.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { scaleByRms } from "@centra/chain/scale-by-rms";
+ * import assert from "node:assert/strict";
+ *
+ * const tx = scaleByRms({ decay: 0.75, eps: 0 });
+ * const [u] = tx.update({ w: tf.tensor1d([2]) }, tx.init({ w: tf.zeros([1]) }));
+ * assert.ok(Math.abs(u.w!.dataSync()[0]! - 2) < 1e-6); // 2 / sqrt(0.25 * 4)
+ * ```
+ */
+export function scaleByRms(
+  options: ScaleByRmsOptions = {},
+): GradientTransformation<ScaleByRmsState> {
+  const where = "scaleByRms";
+  const { decay = 0.9, eps = 1e-8, initialScale = 0, centered = false } =
+    options;
+  checkPlainHyper(where, "decay", decay, { min: 0, max: 1 });
+  checkPlainHyper(where, "eps", eps, { min: 0 });
+  checkPlainHyper(where, "initialScale", initialScale, { min: 0 });
+  return {
+    init: (params: Params): ScaleByRmsState => ({
+      nu: fillLike(params, initialScale),
+      mu: centered ? fillLike(params) : {},
+    }),
+    update(
+      updates: Updates,
+      state: ScaleByRmsState,
+    ): [Updates, ScaleByRmsState] {
+      checkAgainst(where, updates, state.nu);
+      const rest = tf.sub(1, decay);
+      const nu: PerParam = {}, mu: PerParam = {};
+      const out: Updates = {};
+      for (const [name, g] of Object.entries(updates)) {
+        const v = lerp(decay, state.nu[name]!, rest, tf.square(g));
+        nu[name] = v;
+        let denom = v;
+        if (centered) {
+          const m = lerp(decay, state.mu[name]!, rest, g);
+          mu[name] = m;
+          denom = tf.sub(v, tf.square(m));
+        }
+        out[name] = tf.div(g, tf.sqrt(tf.add(denom, eps)));
+      }
+      return [out, {
+        nu: carry(state.nu, nu),
+        mu: centered ? carry(state.mu, mu) : state.mu,
+      }];
+    },
+  };
+}
+
+/** Options of {@linkcode scaleByRss}. */
+export interface ScaleByRssOptions {
+  /** Initial sum of squares. Default 0.1 (tfjs, optax, Keras). */
+  initialAccumulatorValue?: number;
+  /** Added inside the square root. Default 1e-7 (tfjs, optax). */
+  eps?: Hyper;
+}
+
+/** State of {@linkcode scaleByRss}. */
+export interface ScaleByRssState {
+  /** Running sum of squared updates, keyed by parameter name. */
+  sumOfSquares: PerParam;
+}
+
+/**
+ * Adagrad's scaling: `g / sqrt(s + eps)` with `s = s + g²`.
+ *
+ * Reference: J. Duchi, E. Hazan, Y. Singer, "Adaptive Subgradient Methods
+ * for Online Learning and Stochastic Optimization", JMLR 12, 2011.
+ *
+ * @param options Initial accumulator and eps.
+ * @returns A transformation with one sum per parameter.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { scaleByRss } from "@centra/chain/scale-by-rms";
+ * import assert from "node:assert/strict";
+ *
+ * const tx = scaleByRss({ initialAccumulatorValue: 0, eps: 0 });
+ * const [u] = tx.update({ w: tf.tensor1d([-3]) }, tx.init({ w: tf.zeros([1]) }));
+ * assert.equal(u.w!.dataSync()[0], -1);
+ * ```
+ */
+export function scaleByRss(
+  options: ScaleByRssOptions = {},
+): GradientTransformation<ScaleByRssState> {
+  const where = "scaleByRss";
+  const { initialAccumulatorValue = 0.1, eps = 1e-7 } = options;
+  checkPlainHyper(where, "initialAccumulatorValue", initialAccumulatorValue, {
+    min: 0,
+  });
+  checkPlainHyper(where, "eps", eps, { min: 0 });
+  return {
+    init: (params: Params): ScaleByRssState => ({
+      sumOfSquares: fillLike(params, initialAccumulatorValue),
+    }),
+    update(
+      updates: Updates,
+      state: ScaleByRssState,
+    ): [Updates, ScaleByRssState] {
+      checkAgainst(where, updates, state.sumOfSquares);
+      const sums: PerParam = {};
+      const out: Updates = {};
+      for (const [name, g] of Object.entries(updates)) {
+        const s = tf.add(state.sumOfSquares[name]!, tf.square(g));
+        sums[name] = s;
+        const denom = tf.sqrt(tf.add(s, eps));
+        // with a zero start, a parameter whose gradients were all zero so far gets no update
+        out[name] = initialAccumulatorValue > 0
+          ? tf.div(g, denom)
+          : tf.where(tf.greater(s, 0), tf.div(g, denom), tf.zerosLike(g));
+      }
+      return [out, { sumOfSquares: carry(state.sumOfSquares, sums) }];
+    },
+  };
+}

@@ -1,0 +1,409 @@
+/**
+ * Learning-rate schedules: functions of the step count (a float32 scalar)
+ * computed on the device, so that no step reads data back to the host.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { checkHyper } from "./_check.ts";
+import type { Schedule } from "./types.ts";
+
+function finite(
+  where: string,
+  name: string,
+  v: number,
+  range: Parameters<typeof checkHyper>[3] = {},
+): void {
+  if (typeof v !== "number") {
+    throw new TypeError(`${where}: ${name} must be a number, got ${String(v)}`);
+  }
+  checkHyper(where, name, v, range);
+}
+
+function positiveInt(where: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v <= 0) {
+    throw new RangeError(
+      `${where}: ${name} must be a positive integer, got ${v}`,
+    );
+  }
+}
+
+/**
+ * A schedule that always returns `value`.
+ *
+ * @param value The value.
+ * @returns The schedule.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { constantSchedule } from "@centra/chain/schedules";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(Math.abs(constantSchedule(0.1)(tf.scalar(7)).dataSync()[0]! - 0.1) < 1e-8);
+ * ```
+ */
+export function constantSchedule(value: number): Schedule {
+  finite("constantSchedule", "value", value);
+  return () => tf.scalar(value, "float32");
+}
+
+/**
+ * Starts at `initValue`; from step `b` on, multiplies by `boundariesAndScales[b]`.
+ *
+ * @param initValue The value before the first boundary.
+ * @param boundariesAndScales Step boundaries and the factor applied at each.
+ * @returns The schedule.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { piecewiseConstantSchedule } from "@centra/chain/schedules";
+ * import assert from "node:assert/strict";
+ *
+ * const s = piecewiseConstantSchedule(1, { 10: 0.1, 20: 0.1 });
+ * assert.ok(Math.abs(s(tf.scalar(25)).dataSync()[0]! - 0.01) < 1e-8);
+ * ```
+ */
+export function piecewiseConstantSchedule(
+  initValue: number,
+  boundariesAndScales: Readonly<Record<number, number>>,
+): Schedule {
+  const where = "piecewiseConstantSchedule";
+  finite(where, "initValue", initValue);
+  const steps = Object.entries(boundariesAndScales).map(([b, s]) => {
+    const boundary = Number(b);
+    if (!Number.isInteger(boundary) || boundary < 0) {
+      throw new RangeError(
+        `${where}: boundary ${b} must be a non-negative integer`,
+      );
+    }
+    finite(where, `scale at ${b}`, s);
+    return [boundary, s] as const;
+  }).sort((a, b) => a[0] - b[0]);
+  return (count) => {
+    let v: tf.Tensor = tf.scalar(initValue, "float32");
+    for (const [boundary, s] of steps) {
+      v = tf.where(tf.greaterEqual(count, boundary), tf.mul(v, s), v);
+    }
+    return v as tf.Scalar;
+  };
+}
+
+/** Options of {@linkcode stepDecaySchedule}. */
+export interface StepDecayOptions {
+  /** Steps between two decays. */
+  stepSize: number;
+  /** Factor per decay. Default 0.1 (the paper: x0.1 every 60 epochs). */
+  gamma?: number;
+}
+
+/**
+ * `initValue * gamma^floor(count / stepSize)` (PyTorch `StepLR`; the paper
+ * multiplies the learning rate by 0.1 every 60 epochs).
+ *
+ * @param initValue The starting value.
+ * @param options Step size and factor.
+ * @returns The schedule.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { stepDecaySchedule } from "@centra/chain/schedules";
+ * import assert from "node:assert/strict";
+ *
+ * const s = stepDecaySchedule(0.1, { stepSize: 60 });
+ * assert.ok(Math.abs(s(tf.scalar(130)).dataSync()[0]! - 0.001) < 1e-9);
+ * ```
+ */
+export function stepDecaySchedule(
+  initValue: number,
+  options: StepDecayOptions,
+): Schedule {
+  const where = "stepDecaySchedule";
+  finite(where, "initValue", initValue);
+  positiveInt(where, "stepSize", options.stepSize);
+  const gamma = options.gamma ?? 0.1;
+  finite(where, "gamma", gamma, { min: 0 });
+  return (count) =>
+    tf.mul(
+      initValue,
+      tf.pow(gamma, tf.floor(tf.div(count, options.stepSize))),
+    ) as tf.Scalar;
+}
+
+/** Options of {@linkcode exponentialDecaySchedule}. */
+export interface ExponentialDecayOptions {
+  /** Steps over which the value is multiplied by `decayRate` once. */
+  transitionSteps: number;
+  /** The factor per `transitionSteps` steps. */
+  decayRate: number;
+  /** Steps to hold `initValue` before decaying. Default 0. */
+  transitionBegin?: number;
+  /** Decay in whole steps of `transitionSteps`. Default false. */
+  staircase?: boolean;
+  /** A bound the value does not pass (a floor when decaying). */
+  endValue?: number;
+}
+
+/**
+ * `initValue * decayRate^((count - transitionBegin) / transitionSteps)`.
+ *
+ * @param initValue The starting value.
+ * @param options Rate, steps, start, staircase and bound.
+ * @returns The schedule.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { exponentialDecaySchedule } from "@centra/chain/schedules";
+ * import assert from "node:assert/strict";
+ *
+ * const s = exponentialDecaySchedule(1, { transitionSteps: 10, decayRate: 0.5 });
+ * assert.ok(Math.abs(s(tf.scalar(20)).dataSync()[0]! - 0.25) < 1e-7);
+ * ```
+ */
+export function exponentialDecaySchedule(
+  initValue: number,
+  options: ExponentialDecayOptions,
+): Schedule {
+  const where = "exponentialDecaySchedule";
+  finite(where, "initValue", initValue);
+  positiveInt(where, "transitionSteps", options.transitionSteps);
+  finite(where, "decayRate", options.decayRate, { min: 0 });
+  const begin = options.transitionBegin ?? 0;
+  if (!Number.isInteger(begin) || begin < 0) {
+    throw new RangeError(
+      `${where}: transitionBegin must be a non-negative integer, got ${begin}`,
+    );
+  }
+  if (options.endValue !== undefined) {
+    finite(where, "endValue", options.endValue);
+  }
+  return (count) => {
+    let p: tf.Tensor = tf.div(
+      tf.maximum(tf.sub(count, begin), 0),
+      options.transitionSteps,
+    );
+    if (options.staircase) p = tf.floor(p);
+    let v = tf.mul(initValue, tf.pow(options.decayRate, p));
+    if (options.endValue !== undefined) {
+      v = options.decayRate < 1
+        ? tf.maximum(v, options.endValue)
+        : tf.minimum(v, options.endValue);
+    }
+    return v as tf.Scalar;
+  };
+}
+
+/** Options of {@linkcode cosineDecaySchedule}. */
+export interface CosineDecayOptions {
+  /** Steps over which to decay. */
+  decaySteps: number;
+  /** The final value as a fraction of `initValue`. Default 0. */
+  alpha?: number;
+}
+
+/**
+ * Cosine decay from `initValue` to `alpha * initValue` over `decaySteps`,
+ * then constant (Loshchilov and Hutter, "SGDR: Stochastic Gradient Descent
+ * with Warm Restarts", ICLR 2017, arXiv:1608.03983, without restarts).
+ *
+ * @param initValue The starting value.
+ * @param options Decay steps and final fraction.
+ * @returns The schedule.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { cosineDecaySchedule } from "@centra/chain/schedules";
+ * import assert from "node:assert/strict";
+ *
+ * const s = cosineDecaySchedule(1, { decaySteps: 100 });
+ * assert.ok(Math.abs(s(tf.scalar(50)).dataSync()[0]! - 0.5) < 1e-6);
+ * ```
+ */
+export function cosineDecaySchedule(
+  initValue: number,
+  options: CosineDecayOptions,
+): Schedule {
+  const where = "cosineDecaySchedule";
+  finite(where, "initValue", initValue);
+  positiveInt(where, "decaySteps", options.decaySteps);
+  const alpha = options.alpha ?? 0;
+  finite(where, "alpha", alpha);
+  return (count) =>
+    cosine(count, initValue, alpha * initValue, options.decaySteps);
+}
+
+function cosine(
+  count: tf.Tensor,
+  from: number,
+  to: number,
+  steps: number,
+): tf.Scalar {
+  const t = tf.div(tf.minimum(tf.maximum(count, 0), steps), steps);
+  const c = tf.mul(0.5, tf.add(1, tf.cos(tf.mul(Math.PI, t))));
+  return tf.add(to, tf.mul(from - to, c)) as tf.Scalar;
+}
+
+/** Options of {@linkcode warmupCosineDecaySchedule}. */
+export interface WarmupCosineDecayOptions {
+  /** Value at step 0. */
+  initValue: number;
+  /** Value at the end of the warm-up. */
+  peakValue: number;
+  /** Steps of linear warm-up. */
+  warmupSteps: number;
+  /** Total steps, warm-up included (as optax). */
+  decaySteps: number;
+  /** Value at the end. Default 0. */
+  endValue?: number;
+}
+
+/**
+ * Linear warm-up from `initValue` to `peakValue`, then cosine decay to
+ * `endValue` at step `decaySteps` (warm-up included).
+ *
+ * @param options The values and step counts.
+ * @returns The schedule.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { warmupCosineDecaySchedule } from "@centra/chain/schedules";
+ * import assert from "node:assert/strict";
+ *
+ * const s = warmupCosineDecaySchedule({ initValue: 0, peakValue: 1, warmupSteps: 10, decaySteps: 110 });
+ * assert.ok(Math.abs(s(tf.scalar(5)).dataSync()[0]! - 0.5) < 1e-6);
+ * assert.ok(Math.abs(s(tf.scalar(60)).dataSync()[0]! - 0.5) < 1e-6);
+ * ```
+ */
+export function warmupCosineDecaySchedule(
+  options: WarmupCosineDecayOptions,
+): Schedule {
+  const where = "warmupCosineDecaySchedule";
+  const { initValue, peakValue, warmupSteps, decaySteps, endValue = 0 } =
+    options;
+  finite(where, "initValue", initValue);
+  finite(where, "peakValue", peakValue);
+  finite(where, "endValue", endValue);
+  positiveInt(where, "warmupSteps", warmupSteps);
+  positiveInt(where, "decaySteps", decaySteps);
+  if (decaySteps <= warmupSteps) {
+    throw new RangeError(
+      `${where}: decaySteps (${decaySteps}) must exceed warmupSteps (${warmupSteps})`,
+    );
+  }
+  return joinSchedules([
+    linearSchedule({
+      initValue,
+      endValue: peakValue,
+      transitionSteps: warmupSteps,
+    }),
+    (count) => cosine(count, peakValue, endValue, decaySteps - warmupSteps),
+  ], [warmupSteps]);
+}
+
+/** Options of {@linkcode linearSchedule}. */
+export interface LinearScheduleOptions {
+  /** Value before and at `transitionBegin`. */
+  initValue: number;
+  /** Value from `transitionBegin + transitionSteps` on. */
+  endValue: number;
+  /** Steps of the linear ramp. */
+  transitionSteps: number;
+  /** Steps to hold `initValue` first. Default 0. */
+  transitionBegin?: number;
+}
+
+/**
+ * A linear ramp from `initValue` to `endValue` over `transitionSteps`.
+ *
+ * @param options The values and step counts.
+ * @returns The schedule.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { linearSchedule } from "@centra/chain/schedules";
+ * import assert from "node:assert/strict";
+ *
+ * const s = linearSchedule({ initValue: 1, endValue: 0, transitionSteps: 4 });
+ * assert.equal(s(tf.scalar(1)).dataSync()[0], 0.75);
+ * assert.equal(s(tf.scalar(9)).dataSync()[0], 0);
+ * ```
+ */
+export function linearSchedule(options: LinearScheduleOptions): Schedule {
+  const where = "linearSchedule";
+  const { initValue, endValue, transitionSteps, transitionBegin = 0 } = options;
+  finite(where, "initValue", initValue);
+  finite(where, "endValue", endValue);
+  positiveInt(where, "transitionSteps", transitionSteps);
+  if (!Number.isInteger(transitionBegin) || transitionBegin < 0) {
+    throw new RangeError(
+      `${where}: transitionBegin must be a non-negative integer, got ${transitionBegin}`,
+    );
+  }
+  return (count) => {
+    const t = tf.div(
+      tf.minimum(
+        tf.maximum(tf.sub(count, transitionBegin), 0),
+        transitionSteps,
+      ),
+      transitionSteps,
+    );
+    return tf.add(initValue, tf.mul(endValue - initValue, t)) as tf.Scalar;
+  };
+}
+
+/**
+ * Runs `schedules[i]` from `boundaries[i - 1]` on, each counting from 0 at
+ * its own start (optax `join_schedules`).
+ *
+ * @param schedules The schedules, one more than the boundaries.
+ * @param boundaries Increasing step boundaries.
+ * @returns The joined schedule.
+ *
+ * @example Hold, then decay
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { constantSchedule, joinSchedules, linearSchedule } from "@centra/chain/schedules";
+ * import assert from "node:assert/strict";
+ *
+ * const s = joinSchedules(
+ *   [constantSchedule(1), linearSchedule({ initValue: 1, endValue: 0, transitionSteps: 10 })],
+ *   [5],
+ * );
+ * assert.equal(s(tf.scalar(10)).dataSync()[0], 0.5);
+ * ```
+ */
+export function joinSchedules(
+  schedules: readonly Schedule[],
+  boundaries: readonly number[],
+): Schedule {
+  const where = "joinSchedules";
+  if (schedules.length !== boundaries.length + 1) {
+    throw new RangeError(
+      `${where}: needs one more schedule than boundaries, got ${schedules.length} and ${boundaries.length}`,
+    );
+  }
+  boundaries.forEach((b, i) => {
+    if (!Number.isInteger(b) || b < 0 || (i > 0 && b <= boundaries[i - 1]!)) {
+      throw new RangeError(
+        `${where}: boundaries must be increasing non-negative integers, got [${boundaries}]`,
+      );
+    }
+  });
+  return (count) => {
+    let v = schedules[0]!(count) as tf.Tensor;
+    boundaries.forEach((b, i) => {
+      v = tf.where(
+        tf.greaterEqual(count, b),
+        schedules[i + 1]!(tf.sub(count, b) as tf.Scalar),
+        v,
+      );
+    });
+    return v as tf.Scalar;
+  };
+}
