@@ -1,0 +1,1097 @@
+// Every transform, optimizer and schedule of @centra/chain against an
+// independent float64 reference written here in plain JS numbers, from the
+// algorithm boxes of the papers (Yong et al. 2020, Algorithms 1 and 2 and
+// section 3.4; Kingma and Ba 2015; Loshchilov and Hutter 2019; Brock et al.
+// 2021) and the documented semantics of PyTorch, tfjs and optax. No tfjs op
+// and no formula of the implementation is used by the references.
+//
+// Tolerances: the chain runs in float32, the references in float64. Over 30
+// steps with updates of size ~lr the weights (|w| ~ 1) carry a few float32
+// roundings per step, so `rtol 1e-4, atol 1e-5` leaves about two orders of
+// magnitude of headroom while still catching any wrong formula (a misplaced
+// GC, a missing bias correction or a wrong eps all change results by >1e-3).
+// Where a test uses another tolerance, the reason is stated next to it.
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import {
+  adagrad,
+  adam,
+  adamw,
+  adaptiveGradClip,
+  applyUpdates,
+  centralize,
+  chain,
+  clipByGlobalNorm,
+  clipByNorm,
+  clipByValue,
+  constantSchedule,
+  cosineDecaySchedule,
+  disposeState,
+  ema,
+  exponentialDecaySchedule,
+  type GradientTransformation,
+  initState,
+  joinSchedules,
+  linearSchedule,
+  piecewiseConstantSchedule,
+  rmsprop,
+  runUpdate,
+  scaleByLearningRate,
+  type Schedule,
+  sgd,
+  sgdw,
+  stepDecaySchedule,
+  trace,
+  warmupCosineDecaySchedule,
+} from "./mod.ts";
+import { assertClose, randn, read, testOnBackends } from "./_test_utils.ts";
+
+// ---------------------------------------------------------------------------
+// Float64 reference building blocks (plain loops over Float64Array).
+// ---------------------------------------------------------------------------
+
+type Shape = readonly number[];
+
+function sizeOf(shape: Shape): number {
+  return shape.reduce((n, d) => n * d, 1);
+}
+
+/** Rounds to float32, so that the chain and the reference start equal. */
+function f32(x: Float64Array): Float64Array {
+  return x.map((v) => Math.fround(v));
+}
+
+/**
+ * Paper Eq. 1 for tfjs layouts: the output unit is the last axis, so in
+ * row-major storage unit `j` owns the flat indices `j, j + out, j + 2 out,
+ * ...`; subtract each unit's mean. Rank < 2 (and a unit of one element) is
+ * left alone, as the design says.
+ */
+function gc64(g: Float64Array, shape: Shape): Float64Array {
+  const out = g.slice();
+  if (shape.length < 2) return out;
+  const units = shape[shape.length - 1]!;
+  const fanIn = g.length / units;
+  if (fanIn === 1) return out;
+  for (let j = 0; j < units; j++) {
+    let sum = 0;
+    for (let i = 0; i < fanIn; i++) sum += g[i * units + j]!;
+    const mean = sum / fanIn;
+    for (let i = 0; i < fanIn; i++) {
+      out[i * units + j] = g[i * units + j]! - mean;
+    }
+  }
+  return out;
+}
+
+/** Per-unit means (last axis = unit) of a rank >= 2 tensor. */
+function unitMeans(x: ArrayLike<number>, shape: Shape): Float64Array {
+  const units = shape[shape.length - 1]!;
+  const fanIn = x.length / units;
+  const means = new Float64Array(units);
+  for (let j = 0; j < units; j++) {
+    let s = 0;
+    for (let i = 0; i < fanIn; i++) s += x[i * units + j]!;
+    means[j] = s / fanIn;
+  }
+  return means;
+}
+
+function norm64(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
+  return Math.sqrt(s);
+}
+
+/**
+ * One step of a float64 reference: updates the weights in place from the raw
+ * gradients at 1-based step `t`.
+ */
+type RefStep = (w: Float64Array[], g: Float64Array[], t: number) => void;
+
+/** Builds a reference optimizer for parameters of these shapes. */
+type RefFactory = (shapes: readonly Shape[]) => RefStep;
+
+function zerosFor(shapes: readonly Shape[], value = 0): Float64Array[] {
+  return shapes.map((s) => new Float64Array(sizeOf(s)).fill(value));
+}
+
+/** A learning rate that may depend on the 0-based count of finished steps. */
+type Lr64 = number | ((count: number) => number);
+
+function lrAt(lr: Lr64, t: number): number {
+  return typeof lr === "number" ? lr : lr(t - 1);
+}
+
+interface SgdRef {
+  lr: Lr64;
+  momentum?: number;
+  nesterov?: boolean;
+  /** L2: added to the gradient before GC (paper 3.4: g_hat = P(g + λw)). */
+  l2?: number;
+  /** Decoupled (SGDW): w ← w - lr (b + λw), GC on the raw gradient. */
+  decoupled?: number;
+  gc: boolean | "conv";
+}
+
+/** Which tensors a GC option touches (true: rank >= 2, "conv": rank >= 3). */
+function gcApplies(gc: boolean | "conv", shape: Shape): boolean {
+  return gc === true ? shape.length >= 2 : gc === "conv" && shape.length >= 3;
+}
+
+/**
+ * PyTorch SGD (docs' algorithm box, dampening 0): b = μ b + g; the step is b,
+ * or g + μ b with Nesterov; with GC, g = P(g + λw) first.
+ */
+function sgdRef(o: SgdRef): RefFactory {
+  return (shapes) => {
+    const buf = zerosFor(shapes);
+    return (w, grads, t) => {
+      const lr = lrAt(o.lr, t);
+      shapes.forEach((shape, k) => {
+        const wk = w[k]!;
+        let g: Float64Array = grads[k]!.slice();
+        if (o.l2 !== undefined) {
+          for (let i = 0; i < g.length; i++) g[i] = g[i]! + o.l2 * wk[i]!;
+        }
+        if (gcApplies(o.gc, shape)) g = gc64(g, shape);
+        const b = buf[k]!;
+        for (let i = 0; i < g.length; i++) {
+          let d = g[i]!;
+          if (o.momentum !== undefined) {
+            b[i] = o.momentum * b[i]! + g[i]!;
+            d = o.nesterov ? g[i]! + o.momentum * b[i]! : b[i]!;
+          }
+          if (o.decoupled !== undefined) d += o.decoupled * wk[i]!;
+          wk[i] = wk[i]! - lr * d;
+        }
+      });
+    };
+  };
+}
+
+/**
+ * Paper Algorithm 1 (SGDM with GC): g_hat = P g; m = β m + (1 - β) g_hat;
+ * w = w - α m. Optionally debiased: m / (1 - β^t) (optax's `ema`).
+ */
+function algorithm1Ref(
+  alpha: number,
+  beta: number,
+  debias: boolean,
+  gc: boolean,
+): RefFactory {
+  return (shapes) => {
+    const m = zerosFor(shapes);
+    return (w, grads, t) => {
+      shapes.forEach((shape, k) => {
+        const g = gc ? gc64(grads[k]!, shape) : grads[k]!;
+        const mk = m[k]!, wk = w[k]!;
+        const c = debias ? 1 - Math.pow(beta, t) : 1;
+        for (let i = 0; i < g.length; i++) {
+          mk[i] = beta * mk[i]! + (1 - beta) * g[i]!;
+          wk[i] = wk[i]! - alpha * (mk[i]! / c);
+        }
+      });
+    };
+  };
+}
+
+interface AdamRef {
+  lr: Lr64;
+  b1?: number;
+  b2?: number;
+  eps: number;
+  epsRoot?: number;
+  amsgrad?: boolean;
+  gc: boolean;
+  gcOn?: "gradient" | "update";
+  /** L2 decay added to the gradient before GC (paper 3.4). */
+  l2?: number;
+  /** AdamW's decoupled decay (Loshchilov and Hutter 2019, Algorithm 2). */
+  decoupled?: number;
+}
+
+/**
+ * Paper Algorithm 2 / Kingma and Ba's Algorithm 1 with bias correction:
+ * m = b1 m + (1 - b1) g_hat, v = b2 v + (1 - b2) g_hat², m_hat = m / (1 -
+ * b1^t), v_hat = v / (1 - b2^t), w = w - lr m_hat / (sqrt(v_hat + epsRoot) +
+ * eps). AMSGrad as PyTorch documents it: vmax = max(vmax, v), v_hat = vmax /
+ * (1 - b2^t). AdamW: w = w - lr (m_hat / (sqrt(v_hat) + eps) + λ w). GC on
+ * the update: P applied to m_hat / (sqrt(v_hat) + eps) instead of to g.
+ */
+function adamRef(o: AdamRef): RefFactory {
+  const b1 = o.b1 ?? 0.9, b2 = o.b2 ?? 0.999, epsRoot = o.epsRoot ?? 0;
+  const onUpdate = o.gcOn === "update";
+  return (shapes) => {
+    const m = zerosFor(shapes), v = zerosFor(shapes), vmax = zerosFor(shapes);
+    return (w, grads, t) => {
+      const lr = lrAt(o.lr, t);
+      shapes.forEach((shape, k) => {
+        const wk = w[k]!, mk = m[k]!, vk = v[k]!, vmk = vmax[k]!;
+        let g: Float64Array = grads[k]!.slice();
+        if (o.l2 !== undefined) {
+          for (let i = 0; i < g.length; i++) g[i] = g[i]! + o.l2 * wk[i]!;
+        }
+        if (o.gc && !onUpdate) g = gc64(g, shape);
+        let d: Float64Array = new Float64Array(g.length);
+        for (let i = 0; i < g.length; i++) {
+          mk[i] = b1 * mk[i]! + (1 - b1) * g[i]!;
+          vk[i] = b2 * vk[i]! + (1 - b2) * g[i]! * g[i]!;
+          let second = vk[i]!;
+          if (o.amsgrad) {
+            vmk[i] = Math.max(vmk[i]!, vk[i]!);
+            second = vmk[i]!;
+          }
+          const mHat = mk[i]! / (1 - Math.pow(b1, t));
+          const vHat = second / (1 - Math.pow(b2, t));
+          d[i] = mHat / (Math.sqrt(vHat + epsRoot) + o.eps);
+        }
+        if (o.gc && onUpdate) d = gc64(d, shape);
+        for (let i = 0; i < g.length; i++) {
+          const decay = o.decoupled === undefined ? 0 : o.decoupled * wk[i]!;
+          wk[i] = wk[i]! - lr * (d[i]! + decay);
+        }
+      });
+    };
+  };
+}
+
+/**
+ * Adagrad as tfjs computes it: s starts at `init` (0.1), s = s + g², w = w -
+ * lr g / sqrt(s + eps) (eps inside the square root).
+ */
+function adagradRef(
+  lr: number,
+  init: number,
+  eps: number,
+  gc: boolean,
+): RefFactory {
+  return (shapes) => {
+    const s = zerosFor(shapes, init);
+    return (w, grads) => {
+      shapes.forEach((shape, k) => {
+        const g = gc ? gc64(grads[k]!, shape) : grads[k]!;
+        const sk = s[k]!, wk = w[k]!;
+        for (let i = 0; i < g.length; i++) {
+          sk[i] = sk[i]! + g[i]! * g[i]!;
+          wk[i] = wk[i]! - lr * g[i]! / Math.sqrt(sk[i]! + eps);
+        }
+      });
+    };
+  };
+}
+
+/**
+ * RMSProp as tfjs computes it: ms = ρ ms + (1 - ρ) g²; centred: mg = ρ mg +
+ * (1 - ρ) g and the denominator is sqrt(ms - mg² + eps), else sqrt(ms + eps);
+ * the learning rate comes before momentum: mom = μ mom + lr g / denom, w = w
+ * - mom.
+ */
+function rmspropRef(
+  o: {
+    lr: number;
+    decay: number;
+    eps: number;
+    centered?: boolean;
+    momentum?: number;
+    gc: boolean;
+  },
+): RefFactory {
+  return (shapes) => {
+    const ms = zerosFor(shapes), mg = zerosFor(shapes), mom = zerosFor(shapes);
+    return (w, grads) => {
+      shapes.forEach((shape, k) => {
+        const g = o.gc ? gc64(grads[k]!, shape) : grads[k]!;
+        const msk = ms[k]!, mgk = mg[k]!, momk = mom[k]!, wk = w[k]!;
+        const rho = o.decay;
+        for (let i = 0; i < g.length; i++) {
+          msk[i] = rho * msk[i]! + (1 - rho) * g[i]! * g[i]!;
+          let denom = msk[i]!;
+          if (o.centered) {
+            mgk[i] = rho * mgk[i]! + (1 - rho) * g[i]!;
+            denom = msk[i]! - mgk[i]! * mgk[i]!;
+          }
+          const step = o.lr * g[i]! / Math.sqrt(denom + o.eps);
+          momk[i] = (o.momentum ?? 0) * momk[i]! + step;
+          wk[i] = wk[i]! - momk[i]!;
+        }
+      });
+    };
+  };
+}
+
+// --- clipping references -----------------------------------------------------
+
+function clipByValue64(g: Float64Array, maxDelta: number): Float64Array {
+  return g.map((x) => Math.min(maxDelta, Math.max(-maxDelta, x)));
+}
+
+/** Keras `clipnorm`: a tensor with norm above `maxNorm` is rescaled to it. */
+function clipByNorm64(g: Float64Array, maxNorm: number): Float64Array {
+  const n = norm64(g);
+  return n > maxNorm ? g.map((x) => (x * maxNorm) / n) : g.slice();
+}
+
+/** PyTorch `clip_grad_norm_`: all tensors scaled together. */
+function clipByGlobalNorm64(
+  gs: Float64Array[],
+  maxNorm: number,
+): Float64Array[] {
+  let s = 0;
+  for (const g of gs) for (const x of g) s += x * x;
+  const n = Math.sqrt(s);
+  return gs.map((
+    g,
+  ) => (n > maxNorm ? g.map((x) => (x * maxNorm) / n) : g.slice()));
+}
+
+/**
+ * Brock et al. 2021, unit-wise AGC: for each unit (rank >= 2: the elements of
+ * one last-axis index; rank < 2: the whole tensor), if ||g_u|| > λ max(||w_u||,
+ * eps), g_u ← g_u λ max(||w_u||, eps) / ||g_u||.
+ */
+function agc64(
+  g: Float64Array,
+  w: Float64Array,
+  shape: Shape,
+  clipping: number,
+  eps: number,
+): Float64Array {
+  const out = g.slice();
+  const units = shape.length >= 2 ? shape[shape.length - 1]! : 1;
+  const fanIn = g.length / units;
+  for (let j = 0; j < units; j++) {
+    let gs = 0, ws = 0;
+    for (let i = 0; i < fanIn; i++) {
+      gs += g[i * units + j]! ** 2;
+      ws += w[i * units + j]! ** 2;
+    }
+    const limit = clipping * Math.max(Math.sqrt(ws), eps);
+    const gn = Math.sqrt(gs);
+    if (gn > limit) {
+      for (let i = 0; i < fanIn; i++) {
+        out[i * units + j] = (g[i * units + j]! * limit) / gn;
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Test problem: three tensors, seeded weights and gradients.
+// ---------------------------------------------------------------------------
+
+const SHAPES: readonly Shape[] = [[3, 3, 2, 4], [4], [6, 5]];
+const STEPS = 30;
+
+function initialWeights(seed: number): Float64Array[] {
+  return SHAPES.map((s, k) => f32(randn(sizeOf(s), seed + 101 * k)));
+}
+
+/**
+ * Seeded gradients, independent of the weights: standard normal plus a
+ * per-unit offset, so that GC removes a sizeable mean.
+ */
+function gradientTable(seed: number, steps = STEPS): Float64Array[][] {
+  const offsets = SHAPES.map((s, k) =>
+    randn(s[s.length - 1]!, seed + 7 + 13 * k)
+  );
+  const table: Float64Array[][] = [];
+  for (let t = 1; t <= steps; t++) {
+    table.push(SHAPES.map((s, k) => {
+      const units = s[s.length - 1]!;
+      const off = offsets[k]!;
+      const g = randn(sizeOf(s), seed * 1000 + 37 * t + k);
+      return f32(g.map((x, i) => x + off[i % units]!));
+    }));
+  }
+  return table;
+}
+
+function runReference(
+  ref: RefFactory,
+  w0: Float64Array[],
+  grads: Float64Array[][],
+): Float64Array[] {
+  const w = w0.map((x) => x.slice());
+  const step = ref(SHAPES);
+  grads.forEach((g, i) => step(w, g, i + 1));
+  return w;
+}
+
+/**
+ * Drives a transformation the way a training loop does: `initState`, then
+ * `runUpdate` and `applyUpdates` on `tf.Variable`s each step; returns the
+ * final weights.
+ */
+async function runChain<S>(
+  prefix: string,
+  tx: GradientTransformation<S>,
+  w0: Float64Array[],
+  grads: Float64Array[][],
+): Promise<Float64Array[]> {
+  const vars = SHAPES.map((s, k) =>
+    tf.variable(
+      tf.tensor(Float32Array.from(w0[k]!), [...s]),
+      true,
+      `${prefix}/p${k}`,
+    )
+  );
+  const byName: Record<string, tf.Variable> = {};
+  for (const v of vars) byName[v.name] = v;
+  try {
+    let state = initState(tx, byName);
+    for (const g of grads) {
+      const gt: Record<string, tf.Tensor> = {};
+      vars.forEach((v, k) => {
+        gt[v.name] = tf.tensor(Float32Array.from(g[k]!), v.shape);
+      });
+      const [updates, next] = runUpdate(tx, gt, state, byName);
+      state = next;
+      applyUpdates(byName, updates);
+      tf.dispose([updates, gt]);
+    }
+    disposeState(state);
+    return await Promise.all(vars.map((v) => read(v)));
+  } finally {
+    tf.dispose(vars);
+  }
+}
+
+interface OptCase {
+  /** The test name (symbol and behaviour). */
+  name: string;
+  make: () => GradientTransformation<unknown>;
+  ref: RefFactory;
+  rtol?: number;
+  atol?: number;
+}
+
+let uid = 0;
+
+function optimizerTest(c: OptCase, seed: number): void {
+  testOnBackends(c.name, async (backend) => {
+    const w0 = initialWeights(seed);
+    const grads = gradientTable(seed);
+    const prefix = `reference_${++uid}_${backend}`;
+    const got = await runChain(prefix, c.make(), w0, grads);
+    const want = runReference(c.ref, w0, grads);
+    // guard against a vacuous comparison: the weights must have moved
+    const moved = want.some((w, k) =>
+      norm64(w.map((x, i) => x - w0[k]![i]!)) > 1e-2
+    );
+    assert.ok(
+      moved,
+      "the reference weights barely moved; the test would be vacuous",
+    );
+    SHAPES.forEach((s, k) => {
+      assertClose(got[k]!, want[k]!, {
+        rtol: c.rtol ?? 1e-4,
+        atol: c.atol ?? 1e-5,
+        what: `${c.name}: tensor [${s}]`,
+      });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// GC itself.
+// ---------------------------------------------------------------------------
+
+testOnBackends(
+  "centralize() subtracts each unit's mean over all axes but the last on [in,out] and [kh,kw,in,out], and leaves rank 1 alone",
+  async () => {
+    const shapes: Shape[] = [[6, 5], [3, 3, 2, 4], [4], [1, 7]];
+    const gs = shapes.map((s, k) =>
+      f32(randn(sizeOf(s), 500 + k).map((x, i) => x + (i % 3)))
+    );
+    const updates: Record<string, tf.Tensor> = {};
+    shapes.forEach((s, k) => {
+      updates[`g${k}`] = tf.tensor(Float32Array.from(gs[k]!), [...s]);
+    });
+    const tx = centralize();
+    const [out, state] = runUpdate(tx, updates, initState(tx, updates));
+    for (let k = 0; k < shapes.length; k++) {
+      const got = await read(out[`g${k}`]!);
+      const want = gc64(gs[k]!, shapes[k]!);
+      assertClose(got, want, {
+        rtol: 1e-5,
+        atol: 1e-6,
+        what: `GC of [${shapes[k]}]`,
+      });
+      if (
+        shapes[k]!.length >= 2 && sizeOf(shapes[k]!) / shapes[k]!.at(-1)! > 1
+      ) {
+        // the centralized gradient's unit means are zero, and its norm shrank
+        assertClose(
+          unitMeans(got, shapes[k]!),
+          new Float64Array(shapes[k]!.at(-1)!),
+          {
+            atol: 1e-6,
+            what: `unit means of GC [${shapes[k]}]`,
+          },
+        );
+        assert.ok(norm64(got) <= norm64(gs[k]!) + 1e-5);
+      }
+    }
+    // [4] and [1, 7] (a unit of one element) pass through unchanged
+    assertClose(await read(out.g2!), gs[2]!, {
+      rtol: 0,
+      atol: 0,
+      what: "rank 1",
+    });
+    assertClose(await read(out.g3!), gs[3]!, {
+      rtol: 0,
+      atol: 0,
+      what: "[1, 7]",
+    });
+    // P is idempotent
+    const [twice] = runUpdate(tx, out, state);
+    for (let k = 0; k < shapes.length; k++) {
+      assertClose(await read(twice[`g${k}`]!), await read(out[`g${k}`]!), {
+        atol: 1e-6,
+        what: `P P g of [${shapes[k]}]`,
+      });
+    }
+    tf.dispose([updates, out, twice]);
+  },
+);
+
+// ---------------------------------------------------------------------------
+// Optimizers over 30 steps.
+// ---------------------------------------------------------------------------
+
+const CASES: OptCase[] = [
+  {
+    name:
+      "chain(centralize(), ema(β, { debias: false }), scaleByLearningRate(α)) matches paper Algorithm 1 (SGDM with GC) over 30 steps",
+    make: () =>
+      chain(
+        centralize(),
+        ema(0.9, { debias: false }),
+        scaleByLearningRate(0.1),
+      ),
+    ref: algorithm1Ref(0.1, 0.9, false, true),
+  },
+  {
+    name:
+      "chain(ema(β), scaleByLearningRate(α)) matches a debiased float64 EMA (m / (1 - β^t)) over 30 steps",
+    make: () => chain(ema(0.8), scaleByLearningRate(0.05)),
+    ref: algorithm1Ref(0.05, 0.8, true, false),
+  },
+  {
+    name: "sgd() with GC matches a float64 SGD + GC reference over 30 steps",
+    make: () => sgd(0.05, { gc: true }),
+    ref: sgdRef({ lr: 0.05, gc: true }),
+  },
+  {
+    name: "sgd() without GC matches a float64 SGD reference over 30 steps",
+    make: () => sgd(0.05),
+    ref: sgdRef({ lr: 0.05, gc: false }),
+  },
+  {
+    name:
+      "sgd({ momentum }) with GC matches a float64 SGDM + GC reference (m = βm + Pg) over 30 steps",
+    make: () => sgd(0.02, { momentum: 0.9, gc: true }),
+    ref: sgdRef({ lr: 0.02, momentum: 0.9, gc: true }),
+  },
+  {
+    name:
+      "sgd({ momentum, weightDecay }) with GC centralizes g + λw (paper 3.4) and matches a float64 reference over 30 steps",
+    make: () => sgd(0.02, { momentum: 0.9, weightDecay: 0.05, gc: true }),
+    ref: sgdRef({ lr: 0.02, momentum: 0.9, l2: 0.05, gc: true }),
+  },
+  {
+    name:
+      "sgd({ momentum, nesterov, weightDecay }) with GC matches a float64 Nesterov reference over 30 steps",
+    make: () =>
+      sgd(0.02, { momentum: 0.8, nesterov: true, weightDecay: 0.05, gc: true }),
+    ref: sgdRef({
+      lr: 0.02,
+      momentum: 0.8,
+      nesterov: true,
+      l2: 0.05,
+      gc: true,
+    }),
+  },
+  {
+    name:
+      'sgd({ momentum, gc: "conv" }) centralizes only rank >= 3 kernels and matches a float64 reference over 30 steps',
+    make: () => sgd(0.02, { momentum: 0.9, gc: "conv" }),
+    ref: sgdRef({ lr: 0.02, momentum: 0.9, gc: "conv" }),
+  },
+  {
+    name:
+      "sgd() with a cosine-decay learning rate schedule and GC matches a float64 reference over 30 steps",
+    make: () =>
+      sgd(cosineDecaySchedule(0.1, { decaySteps: 20, alpha: 0.1 }), {
+        momentum: 0.5,
+        gc: true,
+      }),
+    ref: sgdRef({
+      lr: (c) =>
+        0.1 *
+        (0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(c, 20) / 20)) + 0.1),
+      momentum: 0.5,
+      gc: true,
+    }),
+  },
+  {
+    name:
+      "sgdw({ momentum, weightDecay }) with GC centralizes the raw gradient and matches a float64 SGDW reference over 30 steps",
+    make: () => sgdw(0.02, { momentum: 0.9, weightDecay: 0.5, gc: true }),
+    ref: sgdRef({ lr: 0.02, momentum: 0.9, decoupled: 0.5, gc: true }),
+  },
+  {
+    name:
+      "adam() with GC matches paper Algorithm 2 (bias-corrected Adam on Pg) in float64 over 30 steps",
+    make: () => adam(0.01, { gc: true, eps: 1e-7 }),
+    ref: adamRef({ lr: 0.01, eps: 1e-7, gc: true }),
+  },
+  {
+    name:
+      "adam() without GC matches a float64 Kingma-Ba Adam reference over 30 steps",
+    make: () => adam(0.01, { b1: 0.8, b2: 0.99, eps: 1e-8 }),
+    ref: adamRef({ lr: 0.01, b1: 0.8, b2: 0.99, eps: 1e-8, gc: false }),
+  },
+  {
+    name:
+      "adam({ amsgrad }) with GC matches a float64 AMSGrad reference (PyTorch form: max of v, then bias-corrected) over 30 steps",
+    // b2 0.9 so that v actually falls below its running maximum in 30 steps
+    make: () => adam(0.01, { amsgrad: true, b2: 0.9, gc: true, eps: 1e-7 }),
+    ref: adamRef({ lr: 0.01, amsgrad: true, b2: 0.9, eps: 1e-7, gc: true }),
+  },
+  {
+    name:
+      "adam({ epsRoot }) with GC adds epsRoot inside the square root, matching a float64 reference over 30 steps",
+    make: () => adam(0.01, { epsRoot: 0.5, eps: 1e-3, gc: true }),
+    ref: adamRef({ lr: 0.01, epsRoot: 0.5, eps: 1e-3, gc: true }),
+  },
+  {
+    name:
+      'adam({ gc: true, gcOn: "update" }) centralizes Adam\'s scaled update and matches a float64 reference over 30 steps',
+    make: () => adam(0.01, { gc: true, gcOn: "update", eps: 1e-7 }),
+    ref: adamRef({ lr: 0.01, eps: 1e-7, gc: true, gcOn: "update" }),
+  },
+  {
+    name:
+      "adam({ weightDecay }) with GC centralizes g + λw (L2) and matches a float64 reference over 30 steps",
+    make: () => adam(0.01, { weightDecay: 0.1, gc: true, eps: 1e-7 }),
+    ref: adamRef({ lr: 0.01, l2: 0.1, eps: 1e-7, gc: true }),
+  },
+  {
+    name:
+      "adam() with a warmup-cosine learning rate schedule and GC matches a float64 reference over 30 steps",
+    make: () =>
+      adam(
+        warmupCosineDecaySchedule({
+          initValue: 0,
+          peakValue: 0.02,
+          warmupSteps: 5,
+          decaySteps: 25,
+          endValue: 0.001,
+        }),
+        {
+          gc: true,
+          eps: 1e-7,
+        },
+      ),
+    ref: adamRef({
+      lr: (c) =>
+        c < 5 ? 0.02 * c / 5 : 0.001 +
+          (0.02 - 0.001) * 0.5 *
+            (1 + Math.cos(Math.PI * Math.min(c - 5, 20) / 20)),
+      eps: 1e-7,
+      gc: true,
+    }),
+  },
+  {
+    name:
+      "adamw() with GC matches a float64 AdamW reference (w -= lr (m̂/(√v̂+ε) + λw), GC on the raw gradient) over 30 steps",
+    make: () => adamw(0.01, { weightDecay: 0.5, gc: true, eps: 1e-7 }),
+    ref: adamRef({ lr: 0.01, decoupled: 0.5, eps: 1e-7, gc: true }),
+  },
+  {
+    name:
+      "adagrad() with GC matches a float64 tfjs-style Adagrad (0.1 start, eps inside sqrt) over 30 steps",
+    make: () => adagrad(0.05, { gc: true }),
+    ref: adagradRef(0.05, 0.1, 1e-7, true),
+  },
+  {
+    name:
+      "adagrad() without GC matches a float64 Adagrad reference with a zero start over 30 steps",
+    make: () => adagrad(0.05, { initialAccumulatorValue: 0, eps: 1e-7 }),
+    ref: adagradRef(0.05, 0, 1e-7, false),
+  },
+  {
+    name:
+      "rmsprop() with GC matches a float64 tfjs-style RMSProp reference over 30 steps",
+    make: () => rmsprop(0.005, { decay: 0.9, eps: 1e-7, gc: true }),
+    ref: rmspropRef({ lr: 0.005, decay: 0.9, eps: 1e-7, gc: true }),
+  },
+  {
+    name:
+      "rmsprop({ centered }) with GC matches a float64 centred RMSProp reference over 30 steps",
+    make: () =>
+      rmsprop(0.005, { decay: 0.9, eps: 1e-7, centered: true, gc: true }),
+    ref: rmspropRef({
+      lr: 0.005,
+      decay: 0.9,
+      eps: 1e-7,
+      centered: true,
+      gc: true,
+    }),
+  },
+  {
+    name:
+      "rmsprop({ momentum }) with GC applies momentum after the learning rate (tfjs) and matches a float64 reference over 30 steps",
+    make: () =>
+      rmsprop(0.005, { decay: 0.9, eps: 1e-7, momentum: 0.9, gc: true }),
+    ref: rmspropRef({
+      lr: 0.005,
+      decay: 0.9,
+      eps: 1e-7,
+      momentum: 0.9,
+      gc: true,
+    }),
+  },
+  {
+    name:
+      "rmsprop({ centered, momentum }) without GC matches a float64 reference over 30 steps",
+    make: () =>
+      rmsprop(0.005, { decay: 0.8, eps: 1e-7, centered: true, momentum: 0.5 }),
+    ref: rmspropRef({
+      lr: 0.005,
+      decay: 0.8,
+      eps: 1e-7,
+      centered: true,
+      momentum: 0.5,
+      gc: false,
+    }),
+  },
+];
+
+CASES.forEach((c, i) => optimizerTest(c, 11 + i));
+
+// ---------------------------------------------------------------------------
+// Clipping: one call on seeded inputs, then composed with GC over 30 steps.
+// ---------------------------------------------------------------------------
+
+/** Runs one stateless transform once and reads its outputs, in SHAPES order. */
+async function runOnce<S>(
+  tx: GradientTransformation<S>,
+  gs: Float64Array[],
+  ws?: Float64Array[],
+): Promise<Float64Array[]> {
+  const updates: Record<string, tf.Tensor> = {};
+  const params: Record<string, tf.Tensor> = {};
+  SHAPES.forEach((s, k) => {
+    updates[`p${k}`] = tf.tensor(Float32Array.from(gs[k]!), [...s]);
+    params[`p${k}`] = tf.tensor(Float32Array.from((ws ?? gs)[k]!), [...s]);
+  });
+  const state = initState(tx, params);
+  const [out, next] = runUpdate(tx, updates, state, params);
+  const res = await Promise.all(SHAPES.map((_, k) => read(out[`p${k}`]!)));
+  disposeState(next);
+  tf.dispose([updates, params, out]);
+  return res;
+}
+
+/** Gradients of very different norms per tensor: ~17, ~0.4, ~11. */
+function clipInputs(): Float64Array[] {
+  const scales = [2, 0.2, 2];
+  return SHAPES.map((s, k) =>
+    f32(randn(sizeOf(s), 900 + k).map((x) => x * scales[k]!))
+  );
+}
+
+testOnBackends(
+  "clipByValue() clips every element to [-maxDelta, maxDelta] like a float64 reference",
+  async () => {
+    const gs = clipInputs();
+    const got = await runOnce(clipByValue(1.5), gs);
+    assert.ok(
+      gs.some((g) => g.some((x) => Math.abs(x) > 1.5)),
+      "some elements must be clipped",
+    );
+    SHAPES.forEach((_, k) =>
+      assertClose(got[k]!, clipByValue64(gs[k]!, 1.5), { what: `tensor ${k}` })
+    );
+  },
+);
+
+testOnBackends(
+  "clipByNorm() rescales each tensor above maxNorm to norm maxNorm and leaves the others",
+  async () => {
+    const gs = clipInputs();
+    const maxNorm = 5;
+    const norms = gs.map(norm64);
+    assert.ok(
+      norms.some((n) => n > maxNorm) && norms.some((n) => n < maxNorm),
+      `norms ${norms}`,
+    );
+    const got = await runOnce(clipByNorm(maxNorm), gs);
+    SHAPES.forEach((_, k) =>
+      assertClose(got[k]!, clipByNorm64(gs[k]!, maxNorm), {
+        what: `tensor ${k}`,
+      })
+    );
+  },
+);
+
+testOnBackends(
+  "clipByGlobalNorm() scales all tensors by maxNorm / global norm only when the global norm exceeds it",
+  async () => {
+    const gs = clipInputs();
+    for (const maxNorm of [3, 1000]) {
+      const got = await runOnce(clipByGlobalNorm(maxNorm), gs);
+      const want = clipByGlobalNorm64(gs, maxNorm);
+      SHAPES.forEach((_, k) =>
+        assertClose(got[k]!, want[k]!, {
+          what: `maxNorm ${maxNorm}, tensor ${k}`,
+        })
+      );
+    }
+  },
+);
+
+testOnBackends(
+  "adaptiveGradClip() clips each unit (all axes but the last) to clipping * max(||w_unit||, eps), as Brock et al.",
+  async () => {
+    const gs = clipInputs().map((g) => g.map((x) => x * 0.05));
+    const ws = initialWeights(77);
+    // zero one unit of the dense kernel, so that eps sets its limit
+    for (let i = 0; i < 6; i++) ws[2]![i * 5 + 1] = 0;
+    const clipping = 0.05;
+    const want = SHAPES.map((s, k) => agc64(gs[k]!, ws[k]!, s, clipping, 1e-3));
+    // both cases occur: some units clipped, some not
+    const changed = want.flatMap((w, k) =>
+      Array.from(w, (x, i) => x !== gs[k]![i])
+    );
+    assert.ok(changed.some((c) => c) && changed.some((c) => !c));
+    const got = await runOnce(adaptiveGradClip(clipping), gs, ws);
+    SHAPES.forEach((_, k) =>
+      assertClose(got[k]!, want[k]!, { what: `tensor ${k}` })
+    );
+    // the zero unit was clipped to norm clipping * eps
+    const unit = Array.from({ length: 6 }, (_, i) => got[2]![i * 5 + 1]!);
+    assertClose([norm64(unit)], [clipping * 1e-3], {
+      rtol: 1e-4,
+      what: "zero-weight unit norm",
+    });
+  },
+);
+
+optimizerTest({
+  name:
+    "chain(adaptiveGradClip(), centralize(), trace(), scaleByLearningRate()) matches a float64 AGC + SGDM + GC reference over 30 steps",
+  make: () =>
+    chain(
+      adaptiveGradClip(1),
+      centralize(),
+      trace(0.9),
+      scaleByLearningRate(0.02),
+    ),
+  ref: (shapes) => {
+    const inner = sgdRef({ lr: 0.02, momentum: 0.9, gc: true })(shapes);
+    return (w, g, t) =>
+      inner(w, g.map((gk, k) => agc64(gk, w[k]!, shapes[k]!, 1, 1e-3)), t);
+  },
+}, 301);
+
+optimizerTest({
+  name:
+    "chain(clipByGlobalNorm(), adam({ gc: true })) matches a float64 clip-then-Adam+GC reference over 30 steps",
+  make: () => chain(clipByGlobalNorm(4), adam(0.01, { gc: true, eps: 1e-7 })),
+  ref: (shapes) => {
+    const inner = adamRef({ lr: 0.01, eps: 1e-7, gc: true })(shapes);
+    return (w, g, t) => inner(w, clipByGlobalNorm64(g, 4), t);
+  },
+}, 302);
+
+optimizerTest({
+  name:
+    "chain(clipByNorm(), clipByValue(), sgd({ momentum, gc: true })) matches a float64 reference over 30 steps",
+  make: () =>
+    chain(
+      clipByNorm(3),
+      clipByValue(0.7),
+      sgd(0.02, { momentum: 0.9, gc: true }),
+    ),
+  ref: (shapes) => {
+    const inner = sgdRef({ lr: 0.02, momentum: 0.9, gc: true })(shapes);
+    return (w, g, t) =>
+      inner(w, g.map((gk) => clipByValue64(clipByNorm64(gk, 3), 0.7)), t);
+  },
+}, 303);
+
+// ---------------------------------------------------------------------------
+// Schedules against their closed forms (optax / PyTorch semantics).
+// ---------------------------------------------------------------------------
+
+interface ScheduleCase {
+  name: string;
+  schedule: () => Schedule;
+  closedForm: (t: number) => number;
+  steps: number[];
+}
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+const cosineClosed =
+  (init: number, decaySteps: number, alpha: number) => (t: number): number =>
+    init *
+    ((1 - alpha) * 0.5 *
+        (1 + Math.cos((Math.PI * Math.min(t, decaySteps)) / decaySteps)) +
+      alpha);
+
+const linearClosed =
+  (init: number, end: number, steps: number, begin = 0) =>
+  (t: number): number =>
+    init + (end - init) * Math.min(1, Math.max(0, (t - begin) / steps));
+
+const SCHEDULES: ScheduleCase[] = [
+  {
+    name: "constantSchedule() is its value at every step",
+    schedule: () => constantSchedule(0.37),
+    closedForm: () => 0.37,
+    steps: [0, 1, 5, 1000],
+  },
+  {
+    name:
+      "piecewiseConstantSchedule() multiplies by each scale from its boundary on",
+    schedule: () => piecewiseConstantSchedule(0.5, { 30: 0.5, 10: 0.1, 20: 3 }),
+    closedForm: (t) =>
+      0.5 * (t >= 10 ? 0.1 : 1) * (t >= 20 ? 3 : 1) * (t >= 30 ? 0.5 : 1),
+    steps: range(41),
+  },
+  {
+    name:
+      "stepDecaySchedule() is init * gamma^floor(t / stepSize) (PyTorch StepLR)",
+    schedule: () => stepDecaySchedule(0.1, { stepSize: 7, gamma: 0.5 }),
+    closedForm: (t) => 0.1 * Math.pow(0.5, Math.floor(t / 7)),
+    steps: range(50),
+  },
+  {
+    name:
+      "stepDecaySchedule() defaults to gamma 0.1 (the paper's x0.1 every 60 epochs)",
+    schedule: () => stepDecaySchedule(0.1, { stepSize: 60 }),
+    closedForm: (t) => 0.1 * Math.pow(0.1, Math.floor(t / 60)),
+    steps: [0, 59, 60, 61, 119, 120, 179, 180],
+  },
+  {
+    name: "exponentialDecaySchedule() is init * rate^(t / transitionSteps)",
+    schedule: () =>
+      exponentialDecaySchedule(2, { transitionSteps: 10, decayRate: 0.8 }),
+    closedForm: (t) => 2 * Math.pow(0.8, t / 10),
+    steps: range(60),
+  },
+  {
+    name:
+      "exponentialDecaySchedule() with staircase, transitionBegin and endValue holds, steps down, and floors",
+    schedule: () =>
+      exponentialDecaySchedule(1, {
+        transitionSteps: 4,
+        decayRate: 0.5,
+        transitionBegin: 6,
+        staircase: true,
+        endValue: 0.1,
+      }),
+    closedForm: (t) => {
+      if (t <= 6) return 1;
+      return Math.max(0.1, Math.pow(0.5, Math.floor((t - 6) / 4)));
+    },
+    steps: range(40),
+  },
+  {
+    name: "exponentialDecaySchedule() with a growth rate caps at endValue",
+    schedule: () =>
+      exponentialDecaySchedule(0.1, {
+        transitionSteps: 5,
+        decayRate: 2,
+        transitionBegin: 3,
+        endValue: 1.5,
+      }),
+    closedForm: (t) => Math.min(1.5, 0.1 * Math.pow(2, Math.max(0, t - 3) / 5)),
+    steps: range(40),
+  },
+  {
+    name:
+      "cosineDecaySchedule() follows init ((1 - α) (1 + cos(π t / T)) / 2 + α), then holds",
+    schedule: () => cosineDecaySchedule(0.3, { decaySteps: 40, alpha: 0.2 }),
+    closedForm: cosineClosed(0.3, 40, 0.2),
+    steps: range(61),
+  },
+  {
+    name: "cosineDecaySchedule() decays to 0 by default",
+    schedule: () => cosineDecaySchedule(1, { decaySteps: 17 }),
+    closedForm: cosineClosed(1, 17, 0),
+    steps: range(25),
+  },
+  {
+    name:
+      "warmupCosineDecaySchedule() ramps linearly to peak, then cosine-decays to endValue at decaySteps (warm-up included)",
+    schedule: () =>
+      warmupCosineDecaySchedule({
+        initValue: 0.01,
+        peakValue: 1,
+        warmupSteps: 8,
+        decaySteps: 40,
+        endValue: 0.05,
+      }),
+    closedForm: (t) =>
+      t < 8 ? 0.01 + (1 - 0.01) * (t / 8) : 0.05 +
+        (1 - 0.05) * 0.5 *
+          (1 + Math.cos((Math.PI * Math.min(t - 8, 32)) / 32)),
+    steps: range(50),
+  },
+  {
+    name:
+      "linearSchedule() holds until transitionBegin, ramps over transitionSteps, then holds endValue",
+    schedule: () =>
+      linearSchedule({
+        initValue: 0.2,
+        endValue: 1.4,
+        transitionSteps: 12,
+        transitionBegin: 5,
+      }),
+    closedForm: linearClosed(0.2, 1.4, 12, 5),
+    steps: range(25),
+  },
+  {
+    name:
+      "joinSchedules() runs each schedule from its boundary with the count restarted at 0",
+    schedule: () =>
+      joinSchedules([
+        linearSchedule({ initValue: 0, endValue: 1, transitionSteps: 5 }),
+        constantSchedule(0.7),
+        cosineDecaySchedule(0.7, { decaySteps: 10, alpha: 0.1 }),
+      ], [5, 12]),
+    closedForm: (
+      t,
+    ) => (t < 5
+      ? linearClosed(0, 1, 5)(t)
+      : t < 12
+      ? 0.7
+      : cosineClosed(0.7, 10, 0.1)(t - 12)),
+    steps: range(30),
+  },
+];
+
+for (const c of SCHEDULES) {
+  testOnBackends(c.name, async () => {
+    const s = c.schedule();
+    // one read per schedule: webgpu readbacks are slow
+    const values = tf.tidy(() =>
+      tf.stack(c.steps.map((t) => s(tf.scalar(t, "float32"))))
+    );
+    const got = await read(values);
+    values.dispose();
+    // float32 values: rtol 1e-5 covers pow/cos in float32 (a few ulps)
+    assertClose(got, c.steps.map(c.closedForm), {
+      rtol: 1e-5,
+      atol: 1e-7,
+      what: c.name,
+    });
+  });
+}
