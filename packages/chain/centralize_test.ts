@@ -84,7 +84,7 @@ testOnBackends(
 
 testOnBackends(
   "centralize() leaves rank-1 tensors and size-1 reductions unchanged",
-  async () => {
+  () => {
     const bias = tensor([7], 3);
     const single = tensor([1, 4], 4); // Dense with one input: GC would zero it
     const [u] = centralize().update({ b: bias, s: single }, {});

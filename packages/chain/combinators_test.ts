@@ -93,7 +93,7 @@ testOnBackends(
 
 testOnBackends(
   "transforms accept a subset of the parameters and carry the others' state (frozen layers)",
-  async () => {
+  () => {
     const p = params();
     const tx = sgd(0.1, { momentum: 0.9 });
     let state = initState(tx, p);

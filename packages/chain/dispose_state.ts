@@ -1,4 +1,3 @@
-import type * as tf from "@tensorflow/tfjs";
 import { collectTensors } from "./_tree.ts";
 
 /**
