@@ -1,0 +1,47 @@
+// Parameter shapes (tfjs layouts) of the models the benchmarks step over.
+
+/** A ~108k-parameter CNN for 28x28x1 inputs: two 3x3 convs and two Dense layers. */
+export const SMALL_CNN: Record<string, number[]> = {
+  "conv1/kernel": [3, 3, 1, 16],
+  "conv1/bias": [16],
+  "conv2/kernel": [3, 3, 16, 32],
+  "conv2/bias": [32],
+  "dense1/kernel": [800, 128],
+  "dense1/bias": [128],
+  "dense2/kernel": [128, 10],
+  "dense2/bias": [10],
+};
+
+/** ResNet-18 (ImageNet stem, 1000 classes): 11,689,512 parameters. */
+export const RESNET18: Record<string, number[]> = (() => {
+  const shapes: Record<string, number[]> = {};
+  const bn = (name: string, c: number) => {
+    shapes[`${name}/gamma`] = [c];
+    shapes[`${name}/beta`] = [c];
+  };
+  shapes["conv1/kernel"] = [7, 7, 3, 64];
+  bn("bn1", 64);
+  let cin = 64;
+  [64, 128, 256, 512].forEach((c, stage) => {
+    for (let block = 0; block < 2; block++) {
+      const p = `layer${stage + 1}.${block}`;
+      shapes[`${p}/conv1/kernel`] = [3, 3, cin, c];
+      bn(`${p}/bn1`, c);
+      shapes[`${p}/conv2/kernel`] = [3, 3, c, c];
+      bn(`${p}/bn2`, c);
+      if (cin !== c) {
+        shapes[`${p}/downsample/kernel`] = [1, 1, cin, c];
+        bn(`${p}/downsample/bn`, c);
+      }
+      cin = c;
+    }
+  });
+  shapes["fc/kernel"] = [512, 1000];
+  shapes["fc/bias"] = [1000];
+  return shapes;
+})();
+
+/** The number of parameters in a shape table. */
+export function countParams(shapes: Record<string, number[]>): number {
+  return Object.values(shapes).reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+}
