@@ -1,0 +1,129 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { describeParams } from "./describe_params.ts";
+import { mask, select } from "./select.ts";
+import { all, byClass, byLayer, byRole, not, or } from "./selectors.ts";
+import { uniquePrefix } from "./_test_utils.ts";
+
+await tf.setBackend("cpu");
+
+/** A nested backbone (conv, batch norm) and a Dense head. */
+function small(p: string): tf.LayersModel {
+  const backbone = tf.sequential({
+    name: `${p}backbone`,
+    layers: [
+      tf.layers.conv2d({
+        filters: 2,
+        kernelSize: 3,
+        inputShape: [6, 6, 1],
+        name: `${p}conv`,
+      }),
+      tf.layers.batchNormalization({ name: `${p}bn` }),
+      tf.layers.flatten({ name: `${p}flat` }),
+    ],
+  });
+  return tf.sequential({
+    name: `${p}model`,
+    layers: [backbone, tf.layers.dense({ units: 3, name: `${p}head` })],
+  });
+}
+
+Deno.test("select() returns the chosen parameters in the model's order", () => {
+  const p = uniquePrefix("sel");
+  const model = small(p);
+  assert.deepEqual(
+    select(model, or(byRole("bias"), byClass("BatchNormalization"))).map((i) =>
+      i.name
+    ),
+    [`${p}conv/bias`, `${p}bn/gamma`, `${p}bn/beta`, `${p}head/bias`],
+  );
+  // moving statistics are not trainable, so only trainableOnly: false sees them
+  assert.deepEqual(
+    select(model, byRole("moving_*"), { trainableOnly: false }).map((i) =>
+      i.role
+    ),
+    ["moving_mean", "moving_variance"],
+  );
+  assert.throws(
+    () => select(model, byRole("moving_*")),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message ===
+        `select: byRole("moving_*") matches no trainable parameter of model "${p}model" (pass allowEmpty: true if that is intended)`,
+  );
+  assert.deepEqual(select(model, byRole("moving_*"), { allowEmpty: true }), []);
+  // a description works in place of the model
+  const infos = describeParams(model);
+  assert.deepEqual(
+    select(infos, byLayer(`${p}backbone`)).map((i) => i.role),
+    ["kernel", "bias", "gamma", "beta"],
+  );
+  assert.throws(
+    () => select(infos, byRole("alpha")),
+    /matches no trainable parameter of the described parameters/,
+  );
+  model.dispose();
+});
+
+Deno.test("mask() gives every trainable parameter a boolean", () => {
+  const p = uniquePrefix("msk");
+  const model = small(p);
+  assert.deepEqual(mask(model, byLayer(`${p}backbone`)), {
+    [`${p}conv/kernel`]: true,
+    [`${p}conv/bias`]: true,
+    [`${p}bn/gamma`]: true,
+    [`${p}bn/beta`]: true,
+    [`${p}head/kernel`]: false,
+    [`${p}head/bias`]: false,
+  });
+  assert.equal(
+    Object.keys(mask(model, all(), { trainableOnly: false })).length,
+    8,
+  );
+  // a frozen layer's parameters drop out of the mask, as out of Params
+  model.getLayer(`${p}head`).trainable = false;
+  const unfrozen = mask(model, not(byRole("bias")));
+  assert.equal(Object.keys(unfrozen).length, 4);
+  assert.deepEqual(Object.keys(unfrozen).filter((k) => unfrozen[k]), [
+    `${p}conv/kernel`,
+    `${p}bn/gamma`,
+    `${p}bn/beta`,
+  ]);
+  assert.throws(
+    () => mask(model, byLayer(`${p}head`)),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message.startsWith(`mask: byLayer("${p}head") matches no`),
+  );
+  assert.deepEqual(
+    Object.values(mask(model, byLayer(`${p}head`), { allowEmpty: true })),
+    [false, false, false, false],
+  );
+  model.dispose();
+});
+
+Deno.test("select() and mask() reject bad arguments, naming them", () => {
+  const p = uniquePrefix("sbad");
+  const model = small(p);
+  assert.throws(
+    () => select({} as tf.LayersModel, all()),
+    /select: expected a tf\.LayersModel/,
+  );
+  assert.throws(
+    () => mask(model, "bias" as never),
+    /mask: expected a selector, got bias/,
+  );
+  assert.throws(
+    () => select(model, all(), { allowEmpty: 1 as unknown as boolean }),
+    /select: allowEmpty must be a boolean, got 1/,
+  );
+  assert.throws(
+    () => mask(model, all(), { trainableOnly: "no" as unknown as boolean }),
+    /mask: trainableOnly must be a boolean, got no/,
+  );
+  assert.throws(
+    () => select([{}] as never, all()),
+    /select: entry 0 of the description/,
+  );
+  model.dispose();
+});
