@@ -43,5 +43,8 @@ export const RESNET18: Record<string, number[]> = (() => {
 
 /** The number of parameters in a shape table. */
 export function countParams(shapes: Record<string, number[]>): number {
-  return Object.values(shapes).reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  return Object.values(shapes).reduce(
+    (n, s) => n + s.reduce((a, b) => a * b, 1),
+    0,
+  );
 }

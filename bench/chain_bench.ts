@@ -6,7 +6,14 @@
 //   CENTRA_BACKEND=webgpu deno bench -A bench/chain_bench.ts
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
-import { adam, applyUpdates, type GradientTransformation, initState, runUpdate, sgd } from "@centra/chain";
+import {
+  adam,
+  applyUpdates,
+  type GradientTransformation,
+  initState,
+  runUpdate,
+  sgd,
+} from "@centra/chain";
 import { countParams, RESNET18, SMALL_CNN } from "./_shapes.ts";
 
 const backend = Deno.env.get("CENTRA_BACKEND") ?? "cpu";
@@ -16,18 +23,28 @@ await tf.ready();
 const MODELS = { "small CNN": SMALL_CNN, "ResNet-18": RESNET18 } as const;
 let uid = 0;
 
-function makeVars(shapes: Record<string, number[]>): Record<string, tf.Variable> {
+function makeVars(
+  shapes: Record<string, number[]>,
+): Record<string, tf.Variable> {
   const id = `b${uid++}`;
   const out: Record<string, tf.Variable> = {};
   for (const [name, shape] of Object.entries(shapes)) {
-    out[name] = tf.variable(tf.randomNormal(shape, 0, 0.05), true, `${id}/${name}`);
+    out[name] = tf.variable(
+      tf.randomNormal(shape, 0, 0.05),
+      true,
+      `${id}/${name}`,
+    );
   }
   return out;
 }
 
-function makeGrads(vars: Record<string, tf.Variable>): Record<string, tf.Tensor> {
+function makeGrads(
+  vars: Record<string, tf.Variable>,
+): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = {};
-  for (const [name, v] of Object.entries(vars)) out[name] = tf.keep(tf.randomNormal(v.shape, 0, 0.01));
+  for (const [name, v] of Object.entries(vars)) {
+    out[name] = tf.keep(tf.randomNormal(v.shape, 0, 0.01));
+  }
   return out;
 }
 
@@ -37,12 +54,18 @@ async function settle(vars: Record<string, tf.Variable>): Promise<void> {
 }
 
 for (const [model, shapes] of Object.entries(MODELS)) {
-  const group = `${model} (${(countParams(shapes) / 1e6).toFixed(2)}M params, ${backend})`;
+  const group = `${model} (${
+    (countParams(shapes) / 1e6).toFixed(2)
+  }M params, ${backend})`;
   // ResNet-18 steps take seconds on a software adapter: few samples there
   const n = model === "ResNet-18" ? (backend === "cpu" ? 10 : 5) : undefined;
   const opts = n === undefined ? {} : { n, warmup: 1 };
 
-  const builtin = (name: string, make: () => tf.Optimizer, baseline = false) => {
+  const builtin = (
+    name: string,
+    make: () => tf.Optimizer,
+    baseline = false,
+  ) => {
     const vars = makeVars(shapes);
     const grads = makeGrads(vars);
     const named: Record<string, tf.Tensor> = {};

@@ -3,10 +3,21 @@
 //
 //   tools/deno run -A examples/quickstart.ts
 import * as tf from "@tensorflow/tfjs";
-import { adamw, applyUpdates, chain, clipByGlobalNorm, initState, runUpdate, sgd } from "@centra/chain";
+import {
+  adamw,
+  applyUpdates,
+  chain,
+  clipByGlobalNorm,
+  initState,
+  runUpdate,
+  sgd,
+} from "@centra/chain";
 
 export const paper = sgd(0.1, { momentum: 0.9, weightDecay: 5e-4, gc: true });
-const tx = chain(clipByGlobalNorm(1), adamw(1e-3, { weightDecay: 1e-4, gc: true }));
+const tx = chain(
+  clipByGlobalNorm(1),
+  adamw(1e-3, { weightDecay: 1e-4, gc: true }),
+);
 
 const w = tf.variable(tf.randomNormal([784, 10]), true, "dense/kernel");
 const vars = { [w.name]: w };
@@ -18,4 +29,6 @@ for (let step = 0; step < 10; step++) {
   applyUpdates(vars, updates);
   tf.dispose([updates, grads]);
 }
-console.log(`loss after 10 steps: ${tf.square(w).mean().dataSync()[0]!.toFixed(4)}`);
+console.log(
+  `loss after 10 steps: ${tf.square(w).mean().dataSync()[0]!.toFixed(4)}`,
+);

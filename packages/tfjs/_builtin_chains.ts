@@ -1,0 +1,311 @@
+// Private: the built-in chain factories behind `ChainOptimizer.from("sgd", ...)`
+// and friends. Each reads plain-JSON options, so that a saved model can
+// rebuild its optimizer, and wraps the optimizer in `injectHyperparams` so
+// that the learning rate can be read and set between steps.
+import * as tf from "@tensorflow/tfjs";
+import {
+  adagrad,
+  adam,
+  adamw,
+  constantSchedule,
+  cosineDecaySchedule,
+  exponentialDecaySchedule,
+  type GradientTransformation,
+  injectHyperparams,
+  linearSchedule,
+  piecewiseConstantSchedule,
+  rmsprop,
+  type Schedule,
+  sgd,
+  sgdw,
+  stepDecaySchedule,
+  warmupCosineDecaySchedule,
+} from "@centra/chain";
+import type { JsonObject, JsonValue } from "./_json.ts";
+
+type Kind = "number" | "boolean" | "gc" | "gcOn";
+
+interface Builtin {
+  keys: Readonly<Record<string, Kind>>;
+  make: (
+    lr: number | tf.Scalar,
+    options: Record<string, number | boolean | string>,
+  ) => GradientTransformation<unknown>;
+}
+
+const common: Record<string, Kind> = { gc: "gc", gcOn: "gcOn" };
+
+// The option objects are checked against `keys` first, so the casts below
+// only narrow what has already been validated.
+// deno-lint-ignore no-explicit-any
+type Loose = any;
+
+const BUILTINS: Readonly<Record<string, Builtin>> = {
+  sgd: {
+    keys: {
+      ...common,
+      momentum: "number",
+      nesterov: "boolean",
+      weightDecay: "number",
+    },
+    make: (lr, o) => sgd(lr, o as Loose),
+  },
+  sgdw: {
+    keys: {
+      ...common,
+      momentum: "number",
+      nesterov: "boolean",
+      weightDecay: "number",
+    },
+    make: (lr, o) => sgdw(lr, o as Loose),
+  },
+  adam: {
+    keys: {
+      ...common,
+      b1: "number",
+      b2: "number",
+      eps: "number",
+      epsRoot: "number",
+      amsgrad: "boolean",
+      weightDecay: "number",
+    },
+    make: (lr, o) => adam(lr, o as Loose),
+  },
+  adamw: {
+    keys: {
+      ...common,
+      b1: "number",
+      b2: "number",
+      eps: "number",
+      epsRoot: "number",
+      amsgrad: "boolean",
+      weightDecay: "number",
+    },
+    make: (lr, o) => adamw(lr, o as Loose),
+  },
+  adagrad: {
+    keys: { ...common, initialAccumulatorValue: "number", eps: "number" },
+    make: (lr, o) => adagrad(lr, o as Loose),
+  },
+  rmsprop: {
+    keys: {
+      ...common,
+      decay: "number",
+      eps: "number",
+      initialScale: "number",
+      centered: "boolean",
+      momentum: "number",
+      nesterov: "boolean",
+    },
+    make: (lr, o) => rmsprop(lr, o as Loose),
+  },
+};
+
+/** The names of the built-in chains. */
+export const BUILTIN_NAMES: readonly string[] = Object.keys(BUILTINS);
+
+function checkKind(where: string, key: string, kind: Kind, v: JsonValue): void {
+  const ok = kind === "number"
+    ? typeof v === "number"
+    : kind === "boolean"
+    ? typeof v === "boolean"
+    : kind === "gc"
+    ? typeof v === "boolean" || v === "conv"
+    : v === "gradient" || v === "update";
+  if (!ok) {
+    const want = kind === "gc"
+      ? 'true, false or "conv"'
+      : kind === "gcOn"
+      ? '"gradient" or "update"'
+      : `a ${kind}`;
+    throw new TypeError(
+      `${where}: option ${key} must be ${want}, got ${JSON.stringify(v)}`,
+    );
+  }
+}
+
+function num(
+  where: string,
+  o: JsonObject,
+  key: string,
+  required: boolean,
+): number | undefined {
+  const v = o[key];
+  if (v === undefined && !required) return undefined;
+  if (typeof v !== "number") {
+    throw new TypeError(
+      `${where}: ${key} must be a number, got ${JSON.stringify(v)}`,
+    );
+  }
+  return v;
+}
+
+/** `o` without its undefined entries (options are exact optional properties). */
+function opt<T extends Record<string, unknown>>(
+  o: T,
+): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(
+    Object.entries(o).filter(([, v]) => v !== undefined),
+  ) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}
+
+/** A schedule from its JSON form, `{ schedule: "cosineDecay", initValue, decaySteps, ... }`. */
+export function scheduleFromJson(where: string, spec: JsonObject): Schedule {
+  const w = `${where}: learningRate schedule`;
+  const name = spec.schedule;
+  const allowed: Record<string, string[]> = {
+    constant: ["value"],
+    piecewiseConstant: ["initValue", "boundariesAndScales"],
+    stepDecay: ["initValue", "stepSize", "gamma"],
+    exponentialDecay: [
+      "initValue",
+      "transitionSteps",
+      "decayRate",
+      "transitionBegin",
+      "staircase",
+      "endValue",
+    ],
+    cosineDecay: ["initValue", "decaySteps", "alpha"],
+    warmupCosineDecay: [
+      "initValue",
+      "peakValue",
+      "warmupSteps",
+      "decaySteps",
+      "endValue",
+    ],
+    linear: ["initValue", "endValue", "transitionSteps", "transitionBegin"],
+  };
+  if (typeof name !== "string" || !(name in allowed)) {
+    throw new TypeError(
+      `${w}: "schedule" must be one of ${
+        Object.keys(allowed).join(", ")
+      }, got ${JSON.stringify(name)}`,
+    );
+  }
+  for (const k of Object.keys(spec)) {
+    if (k !== "schedule" && !allowed[name]!.includes(k)) {
+      throw new TypeError(
+        `${w}: unknown option "${k}" for ${name} (known: ${
+          allowed[name]!.join(", ")
+        })`,
+      );
+    }
+  }
+  const n = (k: string, required = true) => num(w, spec, k, required);
+  switch (name) {
+    case "constant":
+      return constantSchedule(n("value")!);
+    case "piecewiseConstant": {
+      const b = spec.boundariesAndScales ?? {};
+      if (b === null || typeof b !== "object" || Array.isArray(b)) {
+        throw new TypeError(
+          `${w}: boundariesAndScales must be an object of step: scale`,
+        );
+      }
+      const table: Record<number, number> = {};
+      for (const [k, v] of Object.entries(b)) {
+        if (typeof v !== "number") {
+          throw new TypeError(
+            `${w}: boundariesAndScales[${k}] must be a number`,
+          );
+        }
+        table[Number(k)] = v;
+      }
+      return piecewiseConstantSchedule(n("initValue")!, table);
+    }
+    case "stepDecay":
+      return stepDecaySchedule(
+        n("initValue")!,
+        opt({ stepSize: n("stepSize")!, gamma: n("gamma", false) }),
+      );
+    case "exponentialDecay": {
+      const staircase = spec.staircase;
+      if (staircase !== undefined && typeof staircase !== "boolean") {
+        throw new TypeError(
+          `${w}: staircase must be a boolean, got ${JSON.stringify(staircase)}`,
+        );
+      }
+      return exponentialDecaySchedule(
+        n("initValue")!,
+        opt({
+          transitionSteps: n("transitionSteps")!,
+          decayRate: n("decayRate")!,
+          transitionBegin: n("transitionBegin", false),
+          staircase,
+          endValue: n("endValue", false),
+        }),
+      );
+    }
+    case "cosineDecay":
+      return cosineDecaySchedule(
+        n("initValue")!,
+        opt({ decaySteps: n("decaySteps")!, alpha: n("alpha", false) }),
+      );
+    case "warmupCosineDecay":
+      return warmupCosineDecaySchedule(
+        opt({
+          initValue: n("initValue")!,
+          peakValue: n("peakValue")!,
+          warmupSteps: n("warmupSteps")!,
+          decaySteps: n("decaySteps")!,
+          endValue: n("endValue", false),
+        }),
+      );
+    default:
+      return linearSchedule(
+        opt({
+          initValue: n("initValue")!,
+          endValue: n("endValue")!,
+          transitionSteps: n("transitionSteps")!,
+          transitionBegin: n("transitionBegin", false),
+        }),
+      );
+  }
+}
+
+/** Builds built-in chain `name` from its JSON options, or returns `undefined` for another name. */
+export function buildBuiltin(
+  name: string,
+  options: JsonObject,
+): GradientTransformation<unknown> | undefined {
+  const b = BUILTINS[name];
+  if (b === undefined) return undefined;
+  const where = `ChainOptimizer.from("${name}")`;
+  const { learningRate, ...rest } = options;
+  let lr: number | Schedule;
+  if (typeof learningRate === "number") {
+    lr = learningRate;
+  } else if (
+    learningRate !== null && typeof learningRate === "object" &&
+    !Array.isArray(learningRate)
+  ) {
+    lr = scheduleFromJson(where, learningRate);
+  } else {
+    throw new TypeError(
+      `${where}: learningRate must be a number or a schedule like { schedule: "cosineDecay", initValue, decaySteps }, got ${
+        JSON.stringify(learningRate)
+      }`,
+    );
+  }
+  for (const [k, v] of Object.entries(rest)) {
+    const kind = b.keys[k];
+    if (kind === undefined) {
+      throw new TypeError(
+        `${where}: unknown option "${k}" (known: learningRate, ${
+          Object.keys(b.keys).join(", ")
+        })`,
+      );
+    }
+    checkKind(where, k, kind, v);
+  }
+  const o = rest as Record<string, number | boolean | string>;
+  // Build once now so that bad values fail here, not at the first step.
+  tf.tidy(() => {
+    b.make(typeof lr === "number" ? lr : 0, o);
+  });
+  return injectHyperparams((hp) => b.make(hp.learningRate, o), {
+    learningRate: lr,
+  });
+}

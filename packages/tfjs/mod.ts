@@ -1,0 +1,30 @@
+/**
+ * `@centra/tfjs`: centra chains as real TensorFlow.js optimizers. A
+ * {@linkcode ChainOptimizer} works in `model.compile` / `model.fit`,
+ * `optimizer.minimize` and `applyGradients`, saves and loads with the model
+ * (`includeOptimizer`), keeps its state by variable name (so freezing a layer
+ * and recompiling works) and frees every tensor on `dispose()`. Beside it:
+ * a step for custom training loops, `fit` callbacks for the learning rate and
+ * progress, and a `file://` IOHandler for Deno.
+ *
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { ChainOptimizer, progressLogger } from "@centra/tfjs";
+ *
+ * const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [4] })] });
+ * const optimizer = ChainOptimizer.from("sgd", { learningRate: 0.1, momentum: 0.9, gc: true });
+ * model.compile({ optimizer, loss: "meanSquaredError" });
+ * await model.fit(tf.ones([8, 4]), tf.zeros([8, 2]), {
+ *   epochs: 1, verbose: 0, callbacks: [progressLogger({ live: false, write: () => {} })],
+ * });
+ * optimizer.dispose();
+ * ```
+ *
+ * @module
+ */
+export * from "./chain_optimizer.ts";
+export * from "./register_chain.ts";
+export * from "./train_step.ts";
+export * from "./learning_rate.ts";
+export * from "./progress_logger.ts";
+export * from "./file_system.ts";

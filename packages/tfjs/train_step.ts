@@ -1,0 +1,95 @@
+import * as tf from "@tensorflow/tfjs";
+import { applyUpdates } from "@centra/chain/apply-updates";
+import { runUpdate } from "@centra/chain/run-update";
+import type { GradientTransformation, Params } from "@centra/chain/types";
+
+/** Options of {@linkcode trainStep}. */
+export interface TrainStepOptions {
+  /** The loss, computed from the current variables (called once, under `tf.variableGrads`). */
+  loss: () => tf.Scalar;
+  /** The variables to train (default: every trainable variable). */
+  variables?: readonly tf.Variable[];
+}
+
+/** What {@linkcode trainStep} returns. */
+export interface TrainStepResult<S> {
+  /** The loss before the step; the caller disposes it. */
+  loss: tf.Scalar;
+  /** The new state; the old one must not be used again. */
+  state: S;
+}
+
+/**
+ * One step of a custom training loop, for code that does not use
+ * `model.fit`: computes the loss and its gradients, runs the chain (inside
+ * `tf.tidy`, disposing what the new state replaced) and applies the updates.
+ * The state lives with the caller, as in optax; build it with `initState`.
+ * Nothing is read back from the device, so it runs synchronously on every
+ * backend.
+ *
+ * @typeParam S The chain's state.
+ * @param tx The chain.
+ * @param state Its current state (from `initState` or the previous step).
+ * @param options The loss and the variables to train.
+ * @returns The loss and the new state.
+ *
+ * @example Fit a line
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { initState, sgd } from "@centra/chain";
+ * import { trainStep } from "@centra/tfjs/train-step";
+ * import assert from "node:assert/strict";
+ *
+ * const w = tf.variable(tf.scalar(0), true, "train_step_doc/w");
+ * const xs = tf.tensor1d([1, 2, 3]);
+ * const ys = tf.tensor1d([2, 4, 6]);
+ * const tx = sgd(0.05, { momentum: 0.5 });
+ * let state = initState(tx, { [w.name]: w });
+ * for (let i = 0; i < 50; i++) {
+ *   const step = trainStep(tx, state, { loss: () => tf.losses.meanSquaredError(ys, tf.mul(w, xs)), variables: [w] });
+ *   state = step.state;
+ *   step.loss.dispose();
+ * }
+ * assert.ok(Math.abs((await w.data())[0]! - 2) < 1e-3);
+ * ```
+ */
+export function trainStep<S>(
+  tx: GradientTransformation<S>,
+  state: S,
+  options: TrainStepOptions,
+): TrainStepResult<S> {
+  const { loss, variables } = options;
+  if (typeof loss !== "function") {
+    throw new TypeError(
+      `trainStep: loss must be a function, got ${String(loss)}`,
+    );
+  }
+  if (variables !== undefined) {
+    variables.forEach((v, i) => {
+      if (!(v instanceof tf.Variable)) {
+        throw new TypeError(`trainStep: variables[${i}] is not a tf.Variable`);
+      }
+    });
+  }
+  const { value, grads } = tf.variableGrads(
+    loss,
+    variables === undefined ? undefined : [...variables],
+  );
+  try {
+    const registered = tf.engine().registeredVariables;
+    const vars: Record<string, tf.Variable> = {};
+    for (const name of Object.keys(grads)) vars[name] = registered[name]!;
+    const [updates, next] = runUpdate(tx, grads, state, vars as Params);
+    try {
+      applyUpdates(vars, updates);
+    } finally {
+      tf.dispose(updates);
+    }
+    return { loss: value, state: next };
+  } catch (e) {
+    value.dispose();
+    throw e;
+  } finally {
+    tf.dispose(grads);
+  }
+}

@@ -1,0 +1,121 @@
+import { readIdx } from "./idx.ts";
+
+/**
+ * A labelled image dataset held as bytes: `count` images of
+ * `height x width x channels` pixels (0-255, row-major, channels last) and
+ * one class index per image.
+ */
+export interface ImageSet {
+  /** `count * height * width * channels` pixel values. */
+  images: Uint8Array;
+  /** `count` class indices in `[0, numClasses)`. */
+  labels: Uint8Array;
+  /** Number of images. */
+  count: number;
+  /** Image height in pixels. */
+  height: number;
+  /** Image width in pixels. */
+  width: number;
+  /** Channels per pixel. */
+  channels: number;
+  /** Number of classes. */
+  numClasses: number;
+  /** A name per class index. */
+  classNames: readonly string[];
+}
+
+/** Options of {@linkcode idxImageSet}. */
+export interface IdxImageSetOptions {
+  /** Class names; their number is the number of classes. Default `"0"` ... `"9"`. */
+  classNames?: readonly string[];
+}
+
+/**
+ * Builds an {@linkcode ImageSet} from an IDX image file (`[count, rows,
+ * cols]` or `[count, rows, cols, channels]`, uint8) and an IDX label file
+ * (`[count]`, uint8), each gzipped or not, as MNIST and Fashion-MNIST ship.
+ *
+ * Errors name the problem: not uint8, wrong rank, different image and label
+ * counts, or a label outside the class names.
+ *
+ * @param images The image file's bytes.
+ * @param labels The label file's bytes.
+ * @param options Class names.
+ * @returns The dataset; `images` and `labels` are views of the decoded
+ * bytes.
+ *
+ * @example
+ * ```ts
+ * import { writeIdx } from "@centra/zoo/idx";
+ * import { idxImageSet } from "@centra/zoo/image-set";
+ * import assert from "node:assert/strict";
+ *
+ * const images = writeIdx({ dtype: "uint8", shape: [2, 2, 2], data: new Uint8Array(8) });
+ * const labels = writeIdx({ dtype: "uint8", shape: [2], data: new Uint8Array([1, 0]) });
+ * const set = idxImageSet(images, labels, { classNames: ["no", "yes"] });
+ * assert.equal(set.count, 2);
+ * assert.equal(set.channels, 1);
+ * const three = writeIdx({ dtype: "uint8", shape: [3], data: new Uint8Array(3) });
+ * assert.throws(() => idxImageSet(images, three), /2 images but 3 labels/);
+ * ```
+ */
+export function idxImageSet(
+  images: Uint8Array,
+  labels: Uint8Array,
+  options: IdxImageSetOptions = {},
+): ImageSet {
+  const classNames = options.classNames ??
+    Array.from({ length: 10 }, (_, i) => `${i}`);
+  if (classNames.length < 1 || classNames.length > 256) {
+    throw new RangeError(
+      `idxImageSet: classNames must name 1 to 256 classes, got ${classNames.length}`,
+    );
+  }
+  const img = readIdx(images);
+  const lab = readIdx(labels);
+  if (
+    img.dtype !== "uint8" || (img.shape.length !== 3 && img.shape.length !== 4)
+  ) {
+    throw new TypeError(
+      `idxImageSet: images must be uint8 [count, rows, cols(, channels)], got ${img.dtype} [${img.shape}]`,
+    );
+  }
+  if (lab.dtype !== "uint8" || lab.shape.length !== 1) {
+    throw new TypeError(
+      `idxImageSet: labels must be uint8 [count], got ${lab.dtype} [${lab.shape}]`,
+    );
+  }
+  const [count, height, width, channels = 1] = img.shape as [
+    number,
+    number,
+    number,
+    number?,
+  ];
+  if (lab.shape[0] !== count) {
+    throw new RangeError(
+      `idxImageSet: mismatched counts: ${count} images but ${
+        lab.shape[0]
+      } labels`,
+    );
+  }
+  const labelData = lab.data as Uint8Array;
+  const numClasses = classNames.length;
+  const bad = labelData.findIndex((l) => l >= numClasses);
+  if (bad >= 0) {
+    throw new RangeError(
+      `idxImageSet: label ${
+        labelData[bad]
+      } at index ${bad} is not below numClasses (${numClasses})`,
+    );
+  }
+  return {
+    images: img.data as Uint8Array,
+    labels: labelData,
+    count,
+    height,
+    width,
+    channels,
+    numClasses,
+    classNames,
+  };
+}
