@@ -53,6 +53,8 @@ function initializerFrom(
   return fallback();
 }
 
+let unnamed = 0;
+
 function outputLength(n: number | null, k: number, s: number, pad: string) {
   if (n === null) return null;
   return pad === "same" ? Math.ceil(n / s) : Math.ceil((n - k + 1) / s);
@@ -67,7 +69,7 @@ function outputLength(n: number | null, k: number, s: number, pad: string) {
  * output axis is last and each output unit's fan-in is the other three axes,
  * so Gradient Centralization's default axes are right for it. Output unit
  * `j` reads the input channels of group `floor(j / (filters / groups))`.
- * Registered for serialization as `"CentraGroupedConv2D"`, so saved models
+ * Registered for serialization as `"centra>GroupedConv2D"`, so saved models
  * load once this module is imported.
  *
  * @example
@@ -84,7 +86,7 @@ function outputLength(n: number | null, k: number, s: number, pad: string) {
  */
 export class GroupedConv2D extends tf.layers.Layer {
   /** The name tfjs serializes this layer under. */
-  static className = "CentraGroupedConv2D";
+  static className = "centra>GroupedConv2D";
   /** Output channels. */
   readonly filters: number;
   /** Square kernel size. */
@@ -104,8 +106,10 @@ export class GroupedConv2D extends tf.layers.Layer {
 
   /** Builds the layer; weights are made on first use. */
   constructor(args: GroupedConv2DArgs) {
+    // tfjs would derive a default name from the class name, whose ">" is
+    // not valid in a variable name.
     super({
-      ...(args.name === undefined ? {} : { name: args.name }),
+      name: args.name ?? `grouped_conv2d_${++unnamed}`,
       ...(args.trainable === undefined ? {} : { trainable: args.trainable }),
     });
     const { filters, kernelSize, groups, strides = 1 } = args;

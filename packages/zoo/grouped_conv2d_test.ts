@@ -113,3 +113,14 @@ Deno.test("GroupedConv2D rejects channel counts that groups do not divide", () =
     /kernelSize .* got 0/,
   );
 });
+
+Deno.test("GroupedConv2D reports its class as centra>GroupedConv2D and names itself validly", () => {
+  const a = new GroupedConv2D({ filters: 2, kernelSize: 1, groups: 2 });
+  const b = new GroupedConv2D({ filters: 2, kernelSize: 1, groups: 2 });
+  assert.equal(a.getClassName(), "centra>GroupedConv2D");
+  assert.match(a.name, /^grouped_conv2d_\d+$/);
+  assert.notEqual(a.name, b.name);
+  const y = a.apply(tf.input({ shape: [3, 3, 2] })) as tf.SymbolicTensor;
+  assert.deepEqual(y.shape, [null, 3, 3, 2]);
+  assert.equal(a.weights[0]!.name, `${a.name}/kernel`);
+});

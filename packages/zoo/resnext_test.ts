@@ -50,7 +50,7 @@ Deno.test("resnext29() grouped kernels are [3, 3, groupWidth / cardinality, grou
   assert.deepEqual(kernel("stage3_block2_conv3"), [1, 1, 32, 64]);
   assert.equal(
     model.getLayer("resnext29/stage3_block2_conv2").getClassName(),
-    "CentraGroupedConv2D",
+    "centra>GroupedConv2D",
   );
   assert.deepEqual(model.outputs[0]!.shape, [null, 10]);
   model.dispose();
