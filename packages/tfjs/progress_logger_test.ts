@@ -52,7 +52,7 @@ testOnBackends(
     assert.equal(lines.length, 2);
     assert.match(
       lines[1]!,
-      /^epoch 2\/2 {2}loss \d\.\d{4} {2}acc \d\.\d{4} {2}val_loss \d\.\d{4} {2}val_acc \d\.\d{4} {2}lr 0\.0500 {2}[\d.]+ steps\/s {2}[\d.]+s$/,
+      /^epoch 2\/2 {2}loss [\d.e+-]+ {2}acc [\d.e+-]+ {2}val_loss [\d.e+-]+ {2}val_acc [\d.e+-]+ {2}lr 0\.0500 {2}[\d.]+ steps\/s {2}[\d.]+s$/,
     );
     optimizer.dispose();
     model.dispose();
