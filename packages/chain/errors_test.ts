@@ -25,6 +25,8 @@ import {
   sgdw,
   trace,
 } from "./mod.ts";
+import type { GradientTransformation } from "./types.ts";
+import type { TraceState } from "./trace.ts";
 import { read, testOnBackends } from "./_test_utils.ts";
 
 Deno.test("optimizers reject negative, NaN and infinite hyperparameters with a RangeError naming them", () => {
@@ -192,3 +194,43 @@ function collect(x: unknown, out: tf.Tensor[] = []): tf.Tensor[] {
   }
   return out;
 }
+
+testOnBackends(
+  "runUpdate refuses an update whose shape or name does not match, keeping the old state",
+  async () => {
+    const inner = trace(0.9);
+    const reshape: GradientTransformation<TraceState> = {
+      init: (p) => inner.init(p),
+      update: (u, s) => {
+        const [out, next] = inner.update(u, s);
+        return [{ w: tf.reshape(out.w!, [4]) }, next];
+      },
+    };
+    const rename: GradientTransformation<TraceState> = {
+      init: (p) => inner.init(p),
+      update: (u, s) => {
+        const [out, next] = inner.update(u, s);
+        return [{ other: out.w! }, next];
+      },
+    };
+    const params = { w: tf.zeros([2, 2]) };
+    const state = initState(inner, params);
+    const g = { w: tf.ones([2, 2]) };
+    const trace0 = await read(state.trace.w!);
+    const n0 = tf.memory().numTensors;
+    assert.throws(
+      () => runUpdate(reshape, g, state),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        /shape \[4\] for "w", whose gradient has shape \[2,2\]/.test(e.message),
+    );
+    assert.throws(
+      () => runUpdate(rename, g, state),
+      (e: unknown) => e instanceof TypeError && /"other"/.test(e.message),
+    );
+    assert.equal(tf.memory().numTensors, n0);
+    assert.equal(state.trace.w!.isDisposed, false);
+    assert.deepEqual(await read(state.trace.w!), trace0);
+    tf.dispose([params.w, g.w, state.trace.w!]);
+  },
+);

@@ -34,7 +34,9 @@ export function initState<S>(tx: GradientTransformation<S>, params: Params): S {
  *
  * The returned updates never alias a tensor of the new state or of the input
  * updates, so the caller may dispose them (and its gradients) once applied.
- * If `update` throws, nothing is disposed and the old state stays valid.
+ * If `update` throws, or returns an update whose name or shape differs from
+ * the incoming ones (a `TypeError` naming it), nothing of the old state is
+ * disposed and it stays valid.
  *
  * @typeParam S The transformation's state.
  * @param tx The transformation.
@@ -79,8 +81,31 @@ export function runUpdate<S>(
     }
     return [ownedUpdates, ownedState] as [Updates, S];
   });
+  const bad = mismatch(updates, out);
+  if (bad !== null) {
+    const old = collectTensors(state);
+    for (const t of [...collectTensors(out), ...collectTensors(next)]) {
+      if (!old.has(t) && !inputs.has(t) && !t.isDisposed) t.dispose();
+    }
+    throw new TypeError(`runUpdate: the transformation returned ${bad}`);
+  }
   disposeReplaced(state, next);
   return [out, next];
+}
+
+/** Describes the first returned update that does not fit the incoming ones. */
+function mismatch(incoming: Updates, returned: Updates): string | null {
+  for (const [k, t] of Object.entries(returned)) {
+    const g = incoming[k];
+    if (g === undefined) return `an update for "${k}", which had no gradient`;
+    if (
+      t.shape.length !== g.shape.length ||
+      t.shape.some((d, i) => d !== g.shape[i])
+    ) {
+      return `an update of shape [${t.shape}] for "${k}", whose gradient has shape [${g.shape}]`;
+    }
+  }
+  return null;
 }
 
 function cloneWhere<T>(x: T, pred: (t: tf.Tensor) => boolean): T {

@@ -329,13 +329,15 @@ testOnBackends(
       "co_test_fail/w",
     );
     const v = tf.variable(tf.tensor1d([5]), true, "co_test_fail/v");
-    let explode = false;
+    let explode = false, misshape = false;
     const inner = chain(trace(0.9), scaleByLearningRate(0.1));
     const tx: GradientTransformation<unknown> = {
       init: (p) => inner.init(p),
       update: (u, s, p) => {
         if (explode) throw new Error("boom");
-        return inner.update(u, s as unknown[], p);
+        const [out, next] = inner.update(u, s as unknown[], p);
+        if (!misshape) return [out, next];
+        return [{ [w.name]: tf.reshape(out[w.name]!, [4]) }, next];
       },
     };
     const opt = new ChainOptimizer(tx);
@@ -371,6 +373,14 @@ testOnBackends(
         }]),
       /twice/,
     );
+    // A chain that returns a wrong-shaped update is refused before its new
+    // state replaces the old one.
+    misshape = true;
+    assert.throws(
+      () => opt.applyGradients({ [w.name]: tf.ones([2, 2]) }),
+      (e: unknown) => e instanceof TypeError && /shape \[4\]/.test(e.message),
+    );
+    misshape = false;
     explode = true;
     assert.throws(
       () => opt.applyGradients({ [w.name]: tf.ones([2, 2]) }),
