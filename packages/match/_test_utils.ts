@@ -27,6 +27,39 @@ export function uniquePrefix(tag: string): string {
 }
 
 /**
+ * A nested Sequential backbone (conv, optional batch norm, flatten) under a
+ * Dense head; every layer name carries the prefix `p`.
+ */
+export function nestedModel(
+  p: string,
+  options: { side: number; units: number; batchNorm?: boolean },
+): { model: tf.Sequential; backbone: tf.Sequential } {
+  const backbone = tf.sequential({
+    name: `${p}backbone`,
+    layers: [
+      tf.layers.conv2d({
+        filters: 2,
+        kernelSize: 3,
+        inputShape: [options.side, options.side, 1],
+        name: `${p}conv`,
+      }),
+      ...(options.batchNorm
+        ? [tf.layers.batchNormalization({ name: `${p}bn` })]
+        : []),
+      tf.layers.flatten({ name: `${p}flat` }),
+    ],
+  });
+  const model = tf.sequential({
+    name: `${p}model`,
+    layers: [
+      backbone,
+      tf.layers.dense({ units: options.units, name: `${p}head` }),
+    ],
+  });
+  return { model, backbone };
+}
+
+/**
  * Every supported layer type in one functional model with five inputs:
  *
  * - img `[6, 6, 2]`: Conv2D, BatchNormalization, Conv2DTranspose,

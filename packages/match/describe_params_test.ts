@@ -5,6 +5,7 @@ import {
   everyLayerExpected,
   everyLayerModel,
   fileIO,
+  nestedModel,
   uniquePrefix,
 } from "./_test_utils.ts";
 
@@ -111,21 +112,7 @@ Deno.test("describeParams() describes a model saved to disk and loaded back iden
 
 Deno.test("describeParams() follows nested Sequential models and marks frozen layers", () => {
   const p = uniquePrefix("nest");
-  const backbone = tf.sequential({
-    name: `${p}backbone`,
-    layers: [
-      tf.layers.conv2d({
-        filters: 2,
-        kernelSize: 3,
-        inputShape: [8, 8, 1],
-        name: `${p}conv`,
-      }),
-      tf.layers.flatten({ name: `${p}flat` }),
-    ],
-  });
-  const model = tf.sequential({
-    layers: [backbone, tf.layers.dense({ units: 3, name: `${p}head` })],
-  });
+  const { model, backbone } = nestedModel(p, { side: 8, units: 3 });
   backbone.trainable = false;
   const infos = describeParams(model);
   const byName = (a: unknown[], b: unknown[]) =>

@@ -23,6 +23,7 @@ import {
   everyLayerExpected,
   everyLayerModel,
   meansOver,
+  nestedModel,
   uniquePrefix,
 } from "./_test_utils.ts";
 import {
@@ -177,21 +178,7 @@ testOnBackends(
   "freeze(mask(model, byLayer(...))) keeps a nested backbone as it is",
   async () => {
     const p = uniquePrefix("frz");
-    const backbone = tf.sequential({
-      name: `${p}backbone`,
-      layers: [
-        tf.layers.conv2d({
-          filters: 2,
-          kernelSize: 3,
-          inputShape: [5, 5, 1],
-          name: `${p}conv`,
-        }),
-        tf.layers.flatten({ name: `${p}flat` }),
-      ],
-    });
-    const model = tf.sequential({
-      layers: [backbone, tf.layers.dense({ units: 2, name: `${p}head` })],
-    });
+    const { model } = nestedModel(p, { side: 5, units: 2 });
     const vars = paramsOf(model);
     const before: Record<string, Float64Array> = {};
     for (const [n, v] of Object.entries(vars)) before[n] = await read(v);

@@ -3,29 +3,13 @@ import assert from "node:assert/strict";
 import { describeParams } from "./describe_params.ts";
 import { mask, select } from "./select.ts";
 import { all, byClass, byLayer, byRole, not, or } from "./selectors.ts";
-import { uniquePrefix } from "./_test_utils.ts";
+import { nestedModel, uniquePrefix } from "./_test_utils.ts";
 
 await tf.setBackend("cpu");
 
 /** A nested backbone (conv, batch norm) and a Dense head. */
 function small(p: string): tf.LayersModel {
-  const backbone = tf.sequential({
-    name: `${p}backbone`,
-    layers: [
-      tf.layers.conv2d({
-        filters: 2,
-        kernelSize: 3,
-        inputShape: [6, 6, 1],
-        name: `${p}conv`,
-      }),
-      tf.layers.batchNormalization({ name: `${p}bn` }),
-      tf.layers.flatten({ name: `${p}flat` }),
-    ],
-  });
-  return tf.sequential({
-    name: `${p}model`,
-    layers: [backbone, tf.layers.dense({ units: 3, name: `${p}head` })],
-  });
+  return nestedModel(p, { side: 6, units: 3, batchNorm: true }).model;
 }
 
 Deno.test("select() returns the chosen parameters in the model's order", () => {
