@@ -99,6 +99,11 @@ interface Row {
 }
 
 const QUAD_STEPS = 300;
+/** The same quadratic setting with and without GC. */
+const quadBoth = (lr: number) => ({
+  off: { lr, steps: QUAD_STEPS },
+  on: { lr, steps: QUAD_STEPS },
+});
 const WD = 1e-4; // decoupled decay of the sgdw and adamw rows (optax default)
 
 // Achieved values (cpu): quadratic final/initial loss (off) and excess over the
@@ -111,10 +116,7 @@ const TABLE: Row[] = [
     make: (gc, lr) => sgd(lr, { gc }),
     quadraticMeans: "frozen",
     rosenbrockMeans: "frozen",
-    quadratic: {
-      off: { lr: 0.3, steps: QUAD_STEPS },
-      on: { lr: 0.3, steps: QUAD_STEPS },
-    },
+    quadratic: quadBoth(0.3),
     rosenbrock: {
       off: { lr: 0.0019, steps: 5000 },
       on: { lr: 0.001, steps: 300 },
@@ -127,10 +129,7 @@ const TABLE: Row[] = [
     make: (gc, lr) => sgd(lr, { momentum: 0.9, gc }),
     quadraticMeans: "frozen",
     rosenbrockMeans: "frozen",
-    quadratic: {
-      off: { lr: 0.1, steps: QUAD_STEPS },
-      on: { lr: 0.1, steps: QUAD_STEPS },
-    },
+    quadratic: quadBoth(0.1),
     rosenbrock: {
       off: { lr: 0.001, steps: 1500 },
       on: { lr: 0.001, steps: 300 },
@@ -143,10 +142,7 @@ const TABLE: Row[] = [
     make: (gc, lr) => sgd(lr, { momentum: 0.9, nesterov: true, gc }),
     quadraticMeans: "frozen",
     rosenbrockMeans: "frozen",
-    quadratic: {
-      off: { lr: 0.1, steps: QUAD_STEPS },
-      on: { lr: 0.1, steps: QUAD_STEPS },
-    },
+    quadratic: quadBoth(0.1),
     rosenbrock: {
       off: { lr: 0.001, steps: 1500 },
       on: { lr: 0.001, steps: 300 },
@@ -158,10 +154,7 @@ const TABLE: Row[] = [
     make: (gc, lr) => sgdw(lr, { momentum: 0.9, weightDecay: WD, gc }),
     quadraticMeans: { decay: WD },
     rosenbrockMeans: { decay: WD },
-    quadratic: {
-      off: { lr: 0.1, steps: QUAD_STEPS },
-      on: { lr: 0.1, steps: QUAD_STEPS },
-    },
+    quadratic: quadBoth(0.1),
     rosenbrock: {
       off: { lr: 0.001, steps: 1500 },
       on: { lr: 0.001, steps: 300 },
@@ -174,10 +167,7 @@ const TABLE: Row[] = [
     make: (gc, lr) => adam(lr, { gc }),
     quadraticMeans: "drifts",
     rosenbrockMeans: "frozen",
-    quadratic: {
-      off: { lr: 0.1, steps: QUAD_STEPS },
-      on: { lr: 0.1, steps: QUAD_STEPS },
-    },
+    quadratic: quadBoth(0.1),
     rosenbrock: { off: { lr: 0.1, steps: 3000 }, on: { lr: 0.03, steps: 300 } },
   },
   {
@@ -198,10 +188,7 @@ const TABLE: Row[] = [
     make: (gc, lr) => adamw(lr, { weightDecay: WD, gc }),
     quadraticMeans: "drifts",
     rosenbrockMeans: { decay: WD },
-    quadratic: {
-      off: { lr: 0.1, steps: QUAD_STEPS },
-      on: { lr: 0.1, steps: QUAD_STEPS },
-    },
+    quadratic: quadBoth(0.1),
     rosenbrock: { off: { lr: 0.1, steps: 3000 }, on: { lr: 0.01, steps: 300 } },
   },
   {
@@ -211,10 +198,7 @@ const TABLE: Row[] = [
     make: (gc, lr) => adagrad(lr, { gc }),
     quadraticMeans: "drifts",
     rosenbrockMeans: "frozen",
-    quadratic: {
-      off: { lr: 1, steps: QUAD_STEPS },
-      on: { lr: 1, steps: QUAD_STEPS },
-    },
+    quadratic: quadBoth(1),
     rosenbrock: { off: { lr: 1, steps: 6000 }, on: { lr: 0.1, steps: 300 } },
   },
   {
@@ -250,10 +234,7 @@ const TABLE: Row[] = [
     make: (gc, lr) => rmsprop(lr, { momentum: 0.9, gc }),
     quadraticMeans: "drifts",
     rosenbrockMeans: "frozen",
-    quadratic: {
-      off: { lr: 0.01, steps: QUAD_STEPS },
-      on: { lr: 0.01, steps: QUAD_STEPS },
-    },
+    quadratic: quadBoth(0.01),
     rosenbrock: {
       off: { lr: 0.001, steps: 1500 },
       on: { lr: 0.001, steps: 300 },
