@@ -84,6 +84,33 @@ export function resolve(
   return { inputShape, numClasses, width, seed, name };
 }
 
+/**
+ * Resolves the options of an architecture with an ImageNet and a CIFAR form
+ * (`key` names the option that picks it, `"stem"` or `"head"`): ImageNet
+ * defaults to 224x224x3 inputs and 1000 classes, CIFAR to 32x32x3 and 10.
+ */
+export function resolveVariant(
+  where: string,
+  key: string,
+  variant: string | undefined,
+  options: CommonOptions,
+  name: string,
+): Resolved & { cifar: boolean } {
+  const v = variant ?? "imagenet";
+  if (v !== "imagenet" && v !== "cifar") {
+    throw new TypeError(
+      `${where}: ${key} must be "imagenet" or "cifar", got "${v}"`,
+    );
+  }
+  const cifar = v === "cifar";
+  const opts = resolve(where, options, {
+    inputShape: cifar ? [32, 32, 3] : [224, 224, 3],
+    numClasses: cifar ? 10 : 1000,
+    name,
+  });
+  return { ...opts, cifar };
+}
+
 /** Scales a channel count by the width multiplier, keeping at least 1. */
 export function scaled(channels: number, width: number): number {
   return Math.max(1, Math.round(channels * width));

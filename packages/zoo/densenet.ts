@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
-import { Builder, resolve, scaled } from "./_layers.ts";
+import { Builder, resolveVariant, scaled } from "./_layers.ts";
 
 /** Options of {@linkcode densenet121}. */
 export interface DenseNetOptions {
@@ -52,18 +52,8 @@ const BLOCKS = [6, 12, 24, 16] as const;
  */
 export function densenet121(options: DenseNetOptions = {}): tf.LayersModel {
   const where = "densenet121";
-  const stem = options.stem ?? "imagenet";
-  if (stem !== "imagenet" && stem !== "cifar") {
-    throw new TypeError(
-      `${where}: stem must be "imagenet" or "cifar", got "${stem}"`,
-    );
-  }
-  const cifar = stem === "cifar";
-  const opts = resolve(where, options, {
-    inputShape: cifar ? [32, 32, 3] : [224, 224, 3],
-    numClasses: cifar ? 10 : 1000,
-    name: where,
-  });
+  const opts = resolveVariant(where, "stem", options.stem, options, where);
+  const cifar = opts.cifar;
   const growth = scaled(32, opts.width);
   const b = new Builder(opts);
   const input = b.input();

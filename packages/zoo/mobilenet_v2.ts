@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
-import { Builder, resolve } from "./_layers.ts";
+import { Builder, resolveVariant } from "./_layers.ts";
 
 /** Options of {@linkcode mobilenetV2}. */
 export interface MobileNetV2Options {
@@ -75,18 +75,14 @@ function divisible(v: number, divisor = 8): number {
  */
 export function mobilenetV2(options: MobileNetV2Options = {}): tf.LayersModel {
   const where = "mobilenetV2";
-  const stem = options.stem ?? "imagenet";
-  if (stem !== "imagenet" && stem !== "cifar") {
-    throw new TypeError(
-      `${where}: stem must be "imagenet" or "cifar", got "${stem}"`,
-    );
-  }
-  const cifar = stem === "cifar";
-  const opts = resolve(where, options, {
-    inputShape: cifar ? [32, 32, 3] : [224, 224, 3],
-    numClasses: cifar ? 10 : 1000,
-    name: "mobilenet_v2",
-  });
+  const opts = resolveVariant(
+    where,
+    "stem",
+    options.stem,
+    options,
+    "mobilenet_v2",
+  );
+  const cifar = opts.cifar;
   const alpha = opts.width;
   const b = new Builder(opts);
   const input = b.input();

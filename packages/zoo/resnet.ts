@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
-import { Builder, resolve, scaled } from "./_layers.ts";
+import { Builder, resolveVariant, scaled } from "./_layers.ts";
 
 /** Options of the ResNet builders. */
 export interface ResNetOptions {
@@ -70,18 +70,8 @@ function resnet(
   options: ResNetOptions,
 ): tf.LayersModel {
   const where = `resnet${depth}`;
-  const stem = options.stem ?? "imagenet";
-  if (stem !== "imagenet" && stem !== "cifar") {
-    throw new TypeError(
-      `${where}: stem must be "imagenet" or "cifar", got "${stem}"`,
-    );
-  }
-  const cifar = stem === "cifar";
-  const opts = resolve(where, options, {
-    inputShape: cifar ? [32, 32, 3] : [224, 224, 3],
-    numClasses: cifar ? 10 : 1000,
-    name: where,
-  });
+  const opts = resolveVariant(where, "stem", options.stem, options, where);
+  const cifar = opts.cifar;
   const b = new Builder(opts);
   const input = b.input();
   let x = cifar

@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
-import { Builder, resolve, scaled } from "./_layers.ts";
+import { Builder, resolveVariant, scaled } from "./_layers.ts";
 
 /** Options of the VGG builders. */
 export interface VggOptions {
@@ -32,24 +32,14 @@ const STAGE_WIDTHS = [64, 128, 256, 512, 512] as const;
 
 function vgg(depth: 11 | 16, options: VggOptions): tf.LayersModel {
   const where = `vgg${depth}`;
-  const head = options.head ?? "imagenet";
-  if (head !== "imagenet" && head !== "cifar") {
-    throw new TypeError(
-      `${where}: head must be "imagenet" or "cifar", got "${head}"`,
-    );
-  }
-  const cifar = head === "cifar";
+  const opts = resolveVariant(where, "head", options.head, options, where);
+  const cifar = opts.cifar;
   const batchNorm = options.batchNorm ?? true;
   if (typeof batchNorm !== "boolean") {
     throw new TypeError(
       `${where}: batchNorm must be a boolean, got ${batchNorm}`,
     );
   }
-  const opts = resolve(where, options, {
-    inputShape: cifar ? [32, 32, 3] : [224, 224, 3],
-    numClasses: cifar ? 10 : 1000,
-    name: where,
-  });
   const b = new Builder(opts);
   const input = b.input();
   let x = input;
