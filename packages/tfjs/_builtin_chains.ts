@@ -35,6 +35,17 @@ interface Builtin {
 
 const common: Record<string, Kind> = { gc: "gc", gcOn: "gcOn" };
 
+// adam and adamw take the same options (only their weight decay differs).
+const adamKeys: Record<string, Kind> = {
+  ...common,
+  b1: "number",
+  b2: "number",
+  eps: "number",
+  epsRoot: "number",
+  amsgrad: "boolean",
+  weightDecay: "number",
+};
+
 // The option objects are checked against `keys` first, so the casts below
 // only narrow what has already been validated.
 // deno-lint-ignore no-explicit-any
@@ -60,27 +71,11 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
     make: (lr, o) => sgdw(lr, o as Loose),
   },
   adam: {
-    keys: {
-      ...common,
-      b1: "number",
-      b2: "number",
-      eps: "number",
-      epsRoot: "number",
-      amsgrad: "boolean",
-      weightDecay: "number",
-    },
+    keys: adamKeys,
     make: (lr, o) => adam(lr, o as Loose),
   },
   adamw: {
-    keys: {
-      ...common,
-      b1: "number",
-      b2: "number",
-      eps: "number",
-      epsRoot: "number",
-      amsgrad: "boolean",
-      weightDecay: "number",
-    },
+    keys: adamKeys,
     make: (lr, o) => adamw(lr, o as Loose),
   },
   adagrad: {
