@@ -1,0 +1,70 @@
+/**
+ * The results file: one JSON object per finished run, appended as soon as
+ * the run ends, so that an interrupted reproduction resumes where it
+ * stopped.
+ *
+ * @module
+ */
+import type { RunSpec } from "./config.ts";
+import type { RunResult } from "./train.ts";
+
+/** One line of `results.jsonl`. */
+export type RunRecord = RunSpec & RunResult & {
+  /** {@linkcode fingerprint} of the settings the run used. */
+  fingerprint: string;
+  /** When it finished (ISO 8601). */
+  finishedAt: string;
+};
+
+/**
+ * Reads the records of `path` that match `fingerprint`, keyed by run id (a
+ * later line wins). A missing file is empty; a truncated last line (a run
+ * killed while writing) is skipped.
+ */
+export async function readRecords(
+  path: string,
+  fingerprint: string,
+): Promise<{ records: Map<string, RunRecord>; other: number }> {
+  const records = new Map<string, RunRecord>();
+  let other = 0;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { records, other };
+    throw e;
+  }
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    let r: RunRecord;
+    try {
+      r = JSON.parse(line) as RunRecord;
+    } catch {
+      continue;
+    }
+    if (r.fingerprint === fingerprint) records.set(r.id, r);
+    else other++;
+  }
+  return { records, other };
+}
+
+/** Appends one record as one line (a single write, so lines stay whole). */
+export async function appendRecord(
+  path: string,
+  record: RunRecord,
+): Promise<void> {
+  await Deno.writeTextFile(path, JSON.stringify(record) + "\n", {
+    append: true,
+    create: true,
+  });
+}
+
+/** Mean and sample standard deviation (0 for one value). */
+export function meanStd(xs: readonly number[]): { mean: number; std: number } {
+  const n = xs.length;
+  if (n === 0) return { mean: NaN, std: NaN };
+  const mean = xs.reduce((s, x) => s + x, 0) / n;
+  if (n === 1) return { mean, std: 0 };
+  const v = xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1);
+  return { mean, std: Math.sqrt(v) };
+}
