@@ -1,5 +1,5 @@
-import * as tf from "@tensorflow/tfjs";
 import { checkPlainHyper, requireParams } from "./_check.ts";
+import { add, elementwise, hyper, input, mul } from "./expr.ts";
 import { checkMask, inMask } from "./_mask.ts";
 import type { EmptyState } from "./identity.ts";
 import type {
@@ -52,23 +52,21 @@ export function addDecayedWeights(
   const where = "addDecayedWeights";
   checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
   const mask = options.mask;
-  return {
+  const math = {
+    update: add(input("g"), mul(hyper("weightDecay"), input("p"))),
+  };
+  return elementwise<EmptyState>({
+    where,
+    slots: [],
     init(params: Params): EmptyState {
       if (mask !== undefined) checkMask(where, mask, params);
       return {};
     },
-    update(
-      updates: Updates,
-      state: EmptyState,
-      params?: Params,
-    ): [Updates, EmptyState] {
-      const p = requireParams(where, updates, params);
-      const out: Updates = {};
-      for (const [name, g] of Object.entries(updates)) {
-        const decays = mask === undefined || inMask(mask, name, g.shape);
-        out[name] = decays ? tf.add(g, tf.mul(weightDecay, p[name]!)) : g;
-      }
-      return [out, state];
+    check: (updates: Updates, _state: EmptyState, params?: Params) => {
+      requireParams(where, updates, params);
     },
-  };
+    step: () => ({ hypers: { weightDecay }, rest: {} }),
+    math: (name, shape) =>
+      mask === undefined || inMask(mask, name, shape) ? math : null,
+  });
 }

@@ -1,10 +1,5 @@
-import * as tf from "@tensorflow/tfjs";
-import type {
-  AxesResolver,
-  GradientTransformation,
-  Params,
-  Updates,
-} from "./types.ts";
+import { elementwise, input, mean, sub } from "./expr.ts";
+import type { AxesResolver, GradientTransformation, Params } from "./types.ts";
 import type { EmptyState } from "./identity.ts";
 
 /**
@@ -102,20 +97,19 @@ export function centralize(
       }`,
     );
   }
-  return {
+  return elementwise<EmptyState>({
+    where: "centralize",
+    slots: [],
     init: (_params: Params): EmptyState => ({}),
-    update(updates: Updates, state: EmptyState): [Updates, EmptyState] {
-      const plan: [string, number[] | null][] = Object.entries(updates).map((
-        [name, g],
-      ) => [name, gcAxesFor(resolve, name, g.shape)]);
-      const out: Updates = {};
-      for (const [name, axes] of plan) {
-        const g = updates[name]!;
-        out[name] = axes === null ? g : tf.sub(g, tf.mean(g, axes, true));
-      }
-      return [out, state];
+    check: () => {},
+    step: () => ({ hypers: {}, rest: {} }),
+    math(name, shape) {
+      const axes = gcAxesFor(resolve, name, shape);
+      return axes === null
+        ? null
+        : { update: sub(input("g"), mean(input("g"), axes)) };
     },
-  };
+  });
 }
 
 /**

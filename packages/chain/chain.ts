@@ -1,3 +1,4 @@
+import { register } from "./expr.ts";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
 
 /**
@@ -28,7 +29,7 @@ import type { GradientTransformation, Params, Updates } from "./types.ts";
 export function chain(
   ...transforms: GradientTransformation<unknown>[]
 ): GradientTransformation<unknown[]> {
-  return {
+  return register({
     init(params: Params): unknown[] {
       return transforms.map((t) => t.init(params));
     },
@@ -53,7 +54,7 @@ export function chain(
       });
       return [u, next];
     },
-  };
+  }, { kind: "chain", parts: transforms });
 }
 
 /**
@@ -78,7 +79,7 @@ export function namedChain(
   transforms: Readonly<Record<string, GradientTransformation<unknown>>>,
 ): GradientTransformation<Record<string, unknown>> {
   const entries = Object.entries(transforms);
-  return {
+  return register({
     init(params: Params): Record<string, unknown> {
       return Object.fromEntries(entries.map(([k, t]) => [k, t.init(params)]));
     },
@@ -97,5 +98,9 @@ export function namedChain(
       }
       return [u, next];
     },
-  };
+  }, {
+    kind: "chain",
+    parts: entries.map(([, t]) => t),
+    names: entries.map(([k]) => k),
+  });
 }

@@ -1,7 +1,27 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkPlainHyper } from "./_check.ts";
-import { type EmptyState, mapUpdates, stateless } from "./identity.ts";
-import type { GradientTransformation, Hyper, Updates } from "./types.ts";
+import {
+  div,
+  elementwise,
+  globalSum,
+  hyper,
+  input,
+  max,
+  min,
+  mul,
+  neg,
+  sqrt,
+  square,
+  type StageMath,
+  sumAll,
+} from "./expr.ts";
+import type { EmptyState } from "./identity.ts";
+import type {
+  GradientTransformation,
+  Hyper,
+  Params,
+  Updates,
+} from "./types.ts";
 
 /**
  * Clips every update element to `[-maxDelta, maxDelta]` (Keras `clipvalue`).
@@ -23,9 +43,10 @@ export function clipByValue(
   maxDelta: number,
 ): GradientTransformation<EmptyState> {
   checkPlainHyper("clipByValue", "maxDelta", maxDelta, { min: 0 });
-  return stateless((updates) =>
-    mapUpdates(updates, (u) => tf.clipByValue(u, -maxDelta, maxDelta))
-  );
+  const m = hyper("maxDelta");
+  return fixedStage("clipByValue", { maxDelta }, () => ({
+    update: min(max(input("g"), neg(m)), m),
+  }));
 }
 
 /**
@@ -47,12 +68,11 @@ export function clipByValue(
  */
 export function clipByNorm(maxNorm: Hyper): GradientTransformation<EmptyState> {
   checkPlainHyper("clipByNorm", "maxNorm", maxNorm, { min: 0, minOpen: true });
-  return stateless((updates) =>
-    mapUpdates(
-      updates,
-      (u) => tf.mul(u, tf.div(maxNorm, tf.maximum(tf.norm(u), maxNorm))),
-    )
-  );
+  const m = hyper("maxNorm"), g = input("g");
+  const math = {
+    update: mul(g, div(m, max(sqrt(sumAll(square(g))), m))),
+  };
+  return fixedStage("clipByNorm", { maxNorm }, () => math);
 }
 
 /**
@@ -84,9 +104,27 @@ export function clipByGlobalNorm(
     min: 0,
     minOpen: true,
   });
-  return stateless((updates) => {
-    const factor = tf.div(maxNorm, tf.maximum(globalNorm(updates), maxNorm));
-    return mapUpdates(updates, (u) => tf.mul(u, factor));
+  const m = hyper("maxNorm"), g = input("g");
+  const norm = sqrt(globalSum(`clipByGlobalNorm#${tags++}`, square(g)));
+  const math = { update: mul(g, div(m, max(norm, m))) };
+  return fixedStage("clipByGlobalNorm", { maxNorm }, () => math);
+}
+
+let tags = 0;
+
+/** A stateless elementwise transform with fixed hyperparameters. */
+function fixedStage(
+  where: string,
+  hypers: Record<string, Hyper>,
+  math: () => StageMath,
+): GradientTransformation<EmptyState> {
+  return elementwise<EmptyState>({
+    where,
+    slots: [],
+    init: (_params: Params): EmptyState => ({}),
+    check: () => {},
+    step: () => ({ hypers, rest: {} }),
+    math,
   });
 }
 

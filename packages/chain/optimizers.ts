@@ -9,6 +9,7 @@ import { checkPlainHyper } from "./_check.ts";
 import { addDecayedWeights } from "./add_decayed_weights.ts";
 import { centralize, convGcAxes, defaultGcAxes } from "./centralize.ts";
 import { chain } from "./chain.ts";
+import { validator } from "./expr.ts";
 import { scaleByLearningRate } from "./scale.ts";
 import { scaleByAdam, type ScaleByAdamOptions } from "./scale_by_adam.ts";
 import { scaleByRms, scaleByRss } from "./scale_by_rms.ts";
@@ -77,7 +78,7 @@ function build(
 ): GradientTransformation<unknown[]> {
   const [gc, gcOn] = gcFrom(where, opts);
   const list = [
-    guard(where),
+    validator(guard(where)),
     ...(parts.before ?? []),
     gcOn === "gradient" && gc,
     ...parts.scaling,

@@ -1,14 +1,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkHyper, checkPlainHyper } from "./_check.ts";
 import { zeroCount } from "./_per_param.ts";
-import { type EmptyState, mapUpdates } from "./identity.ts";
+import { elementwise, hyper, input, mul, neg } from "./expr.ts";
+import type { EmptyState } from "./identity.ts";
 import type {
   GradientTransformation,
   Hyper,
   Params,
   ScalarOrSchedule,
   Schedule,
-  Updates,
 } from "./types.ts";
 
 /**
@@ -29,13 +29,15 @@ import type {
  */
 export function scale(step: Hyper): GradientTransformation<EmptyState> {
   checkPlainHyper("scale", "step", step);
-  return {
+  const math = { update: mul(input("g"), hyper("step")) };
+  return elementwise<EmptyState>({
+    where: "scale",
+    slots: [],
     init: (_params: Params): EmptyState => ({}),
-    update: (updates: Updates, state: EmptyState): [Updates, EmptyState] => [
-      mapUpdates(updates, (u) => tf.mul(u, step)),
-      state,
-    ],
-  };
+    check: () => {},
+    step: () => ({ hypers: { step }, rest: {} }),
+    math: () => math,
+  });
 }
 
 /** State of a transform driven by a schedule: the step count. */
@@ -76,15 +78,18 @@ export function scaleBySchedule(
       }`,
     );
   }
-  return {
+  const math = { update: mul(input("g"), hyper("factor")) };
+  return elementwise<ScheduleState>({
+    where: "scaleBySchedule",
+    slots: [],
     init: (_params: Params): ScheduleState => ({ count: zeroCount() }),
-    update(updates: Updates, state: ScheduleState): [Updates, ScheduleState] {
-      const factor = schedule(state.count);
-      return [mapUpdates(updates, (u) => tf.mul(u, factor)), {
-        count: tf.add(state.count, 1),
-      }];
-    },
-  };
+    check: () => {},
+    step: (state: ScheduleState) => ({
+      hypers: { factor: schedule(state.count) },
+      rest: { count: tf.add(state.count, 1) as tf.Scalar },
+    }),
+    math: () => math,
+  });
 }
 
 /**
@@ -116,16 +121,15 @@ export function scaleByLearningRate(
     ) as GradientTransformation<LearningRateState>;
   }
   const lr = learningRate;
-  return {
+  const math = { update: mul(input("g"), neg(hyper("learningRate"))) };
+  return elementwise<LearningRateState>({
+    where: "scaleByLearningRate",
+    slots: [],
     init: (_params: Params): EmptyState => ({}),
-    update(
-      updates: Updates,
-      state: LearningRateState,
-    ): [Updates, LearningRateState] {
-      const factor = typeof lr === "number" ? -lr : tf.neg(lr);
-      return [mapUpdates(updates, (u) => tf.mul(u, factor)), state];
-    },
-  };
+    check: () => {},
+    step: () => ({ hypers: { learningRate: lr }, rest: {} }),
+    math: () => math,
+  });
 }
 
 /** State of {@linkcode scaleByLearningRate}: empty, or a step count for a schedule. */

@@ -2,12 +2,23 @@ import * as tf from "@tensorflow/tfjs";
 import { checkAgainst, checkPlainHyper } from "./_check.ts";
 import {
   biasCorrection,
-  carry,
   fillLike,
   lerp,
   type PerParam,
   zeroCount,
 } from "./_per_param.ts";
+import {
+  add,
+  div,
+  elementwise,
+  hyper,
+  input,
+  max,
+  slot,
+  sqrt,
+  square,
+  sub,
+} from "./expr.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -74,43 +85,34 @@ export function scaleByAdam(
   checkPlainHyper(where, "b2", b2, { min: 0, max: 1, maxOpen: true });
   checkPlainHyper(where, "eps", eps, { min: 0 });
   checkPlainHyper(where, "epsRoot", epsRoot, { min: 0 });
-  return {
+  const [hb1, hb2, hc] = [hyper("b1"), hyper("b2"), hyper("count")];
+  const g = input("g");
+  const m = lerp(hb1, slot("mu"), sub(1, hb1), g);
+  const v = lerp(hb2, slot("nu"), sub(1, hb2), square(g));
+  const second = amsgrad ? max(slot("nuMax"), v) : v;
+  const denom = add(
+    sqrt(add(div(second, biasCorrection(hb2, hc)), hyper("epsRoot"))),
+    hyper("eps"),
+  );
+  const math = {
+    update: div(div(m, biasCorrection(hb1, hc)), denom),
+    slots: amsgrad ? { mu: m, nu: v, nuMax: second } : { mu: m, nu: v },
+  };
+  return elementwise<ScaleByAdamState>({
+    where,
+    slots: ["mu", "nu", "nuMax"],
     init: (params: Params): ScaleByAdamState => ({
       count: zeroCount(),
       mu: fillLike(params),
       nu: fillLike(params),
       nuMax: amsgrad ? fillLike(params) : {},
     }),
-    update(
-      updates: Updates,
-      state: ScaleByAdamState,
-    ): [Updates, ScaleByAdamState] {
-      checkAgainst(where, updates, state.mu);
+    check: (updates: Updates, state: ScaleByAdamState) =>
+      checkAgainst(where, updates, state.mu),
+    step(state: ScaleByAdamState) {
       const count = tf.add(state.count, 1) as tf.Scalar;
-      const c1 = biasCorrection(b1, count);
-      const c2 = biasCorrection(b2, count);
-      const oneMinusB1 = tf.sub(1, b1), oneMinusB2 = tf.sub(1, b2);
-      const mu: PerParam = {}, nu: PerParam = {}, nuMax: PerParam = {};
-      const out: Updates = {};
-      for (const [name, g] of Object.entries(updates)) {
-        const m = lerp(b1, state.mu[name]!, oneMinusB1, g);
-        const v = lerp(b2, state.nu[name]!, oneMinusB2, tf.square(g));
-        mu[name] = m;
-        nu[name] = v;
-        let second = v;
-        if (amsgrad) {
-          second = tf.maximum(state.nuMax[name]!, v);
-          nuMax[name] = second;
-        }
-        const denom = tf.add(tf.sqrt(tf.add(tf.div(second, c2), epsRoot)), eps);
-        out[name] = tf.div(tf.div(m, c1), denom);
-      }
-      return [out, {
-        count,
-        mu: carry(state.mu, mu),
-        nu: carry(state.nu, nu),
-        nuMax: amsgrad ? carry(state.nuMax, nuMax) : state.nuMax,
-      }];
+      return { hypers: { b1, b2, eps, epsRoot, count }, rest: { count } };
     },
-  };
+    math: () => math,
+  });
 }

@@ -1,6 +1,18 @@
-import * as tf from "@tensorflow/tfjs";
 import { checkAgainst, checkPlainHyper } from "./_check.ts";
-import { carry, fillLike, lerp, type PerParam } from "./_per_param.ts";
+import { fillLike, lerp, type PerParam } from "./_per_param.ts";
+import {
+  add,
+  div,
+  elementwise,
+  gt,
+  hyper,
+  input,
+  select,
+  slot,
+  sqrt,
+  square,
+  sub,
+} from "./expr.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -60,36 +72,27 @@ export function scaleByRms(
   checkPlainHyper(where, "decay", decay, { min: 0, max: 1 });
   checkPlainHyper(where, "eps", eps, { min: 0 });
   checkPlainHyper(where, "initialScale", initialScale, { min: 0 });
-  return {
+  const d = hyper("decay");
+  const g = input("g");
+  const v = lerp(d, slot("nu"), sub(1, d), square(g));
+  const m = lerp(d, slot("mu"), sub(1, d), g);
+  const denom = centered ? sub(v, square(m)) : v;
+  const math = {
+    update: div(g, sqrt(add(denom, hyper("eps")))),
+    slots: centered ? { nu: v, mu: m } : { nu: v },
+  };
+  return elementwise<ScaleByRmsState>({
+    where,
+    slots: ["nu", "mu"],
     init: (params: Params): ScaleByRmsState => ({
       nu: fillLike(params, initialScale),
       mu: centered ? fillLike(params) : {},
     }),
-    update(
-      updates: Updates,
-      state: ScaleByRmsState,
-    ): [Updates, ScaleByRmsState] {
-      checkAgainst(where, updates, state.nu);
-      const rest = tf.sub(1, decay);
-      const nu: PerParam = {}, mu: PerParam = {};
-      const out: Updates = {};
-      for (const [name, g] of Object.entries(updates)) {
-        const v = lerp(decay, state.nu[name]!, rest, tf.square(g));
-        nu[name] = v;
-        let denom = v;
-        if (centered) {
-          const m = lerp(decay, state.mu[name]!, rest, g);
-          mu[name] = m;
-          denom = tf.sub(v, tf.square(m));
-        }
-        out[name] = tf.div(g, tf.sqrt(tf.add(denom, eps)));
-      }
-      return [out, {
-        nu: carry(state.nu, nu),
-        mu: centered ? carry(state.mu, mu) : state.mu,
-      }];
-    },
-  };
+    check: (updates: Updates, state: ScaleByRmsState) =>
+      checkAgainst(where, updates, state.nu),
+    step: () => ({ hypers: { decay, eps }, rest: {} }),
+    math: () => math,
+  });
 }
 
 /** Options of {@linkcode scaleByRss}. */
@@ -135,27 +138,25 @@ export function scaleByRss(
     min: 0,
   });
   checkPlainHyper(where, "eps", eps, { min: 0 });
-  return {
+  const g = input("g");
+  const sum = add(slot("sumOfSquares"), square(g));
+  const scaled = div(g, sqrt(add(sum, hyper("eps"))));
+  const math = {
+    // with a zero start, a parameter whose gradients were all zero so far gets no update
+    update: initialAccumulatorValue > 0
+      ? scaled
+      : select(gt(sum, 0), { then: scaled, otherwise: 0 }),
+    slots: { sumOfSquares: sum },
+  };
+  return elementwise<ScaleByRssState>({
+    where,
+    slots: ["sumOfSquares"],
     init: (params: Params): ScaleByRssState => ({
       sumOfSquares: fillLike(params, initialAccumulatorValue),
     }),
-    update(
-      updates: Updates,
-      state: ScaleByRssState,
-    ): [Updates, ScaleByRssState] {
-      checkAgainst(where, updates, state.sumOfSquares);
-      const sums: PerParam = {};
-      const out: Updates = {};
-      for (const [name, g] of Object.entries(updates)) {
-        const s = tf.add(state.sumOfSquares[name]!, tf.square(g));
-        sums[name] = s;
-        const denom = tf.sqrt(tf.add(s, eps));
-        // with a zero start, a parameter whose gradients were all zero so far gets no update
-        out[name] = initialAccumulatorValue > 0
-          ? tf.div(g, denom)
-          : tf.where(tf.greater(s, 0), tf.div(g, denom), tf.zerosLike(g));
-      }
-      return [out, { sumOfSquares: carry(state.sumOfSquares, sums) }];
-    },
-  };
+    check: (updates: Updates, state: ScaleByRssState) =>
+      checkAgainst(where, updates, state.sumOfSquares),
+    step: () => ({ hypers: { eps }, rest: {} }),
+    math: () => math,
+  });
 }

@@ -2,12 +2,12 @@ import * as tf from "@tensorflow/tfjs";
 import { checkAgainst, checkPlainHyper } from "./_check.ts";
 import {
   biasCorrection,
-  carry,
   fillLike,
   lerp,
   type PerParam,
   zeroCount,
 } from "./_per_param.ts";
+import { add, div, elementwise, hyper, input, mul, slot, sub } from "./expr.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -58,20 +58,21 @@ export function trace(
 ): GradientTransformation<TraceState> {
   checkPlainHyper("trace", "decay", decay, { min: 0, max: 1 });
   const nesterov = options.nesterov ?? false;
-  return {
-    init: (params: Params): TraceState => ({ trace: fillLike(params) }),
-    update(updates: Updates, state: TraceState): [Updates, TraceState] {
-      checkAgainst("trace", updates, state.trace);
-      const out: Updates = {};
-      const fresh: PerParam = {};
-      for (const [name, g] of Object.entries(updates)) {
-        const m = tf.add(g, tf.mul(decay, state.trace[name]!));
-        fresh[name] = m;
-        out[name] = nesterov ? tf.add(g, tf.mul(decay, m)) : m;
-      }
-      return [out, { trace: carry(state.trace, fresh) }];
-    },
+  const d = hyper("decay");
+  const m = add(input("g"), mul(d, slot("trace")));
+  const math = {
+    update: nesterov ? add(input("g"), mul(d, m)) : m,
+    slots: { trace: m },
   };
+  return elementwise<TraceState>({
+    where: "trace",
+    slots: ["trace"],
+    init: (params: Params): TraceState => ({ trace: fillLike(params) }),
+    check: (updates: Updates, state: TraceState) =>
+      checkAgainst("trace", updates, state.trace),
+    step: () => ({ hypers: { decay }, rest: {} }),
+    math: () => math,
+  });
 }
 
 /** Options of {@linkcode ema}. */
@@ -115,23 +116,25 @@ export function ema(
 ): GradientTransformation<EmaState> {
   checkPlainHyper("ema", "decay", decay, { min: 0, max: 1 });
   const debias = options.debias ?? true;
-  return {
+  const d = hyper("decay");
+  const m = lerp(d, slot("ema"), sub(1, d), input("g"));
+  const math = {
+    update: debias ? div(m, biasCorrection(d, hyper("count"))) : m,
+    slots: { ema: m },
+  };
+  return elementwise<EmaState>({
+    where: "ema",
+    slots: ["ema"],
     init: (params: Params): EmaState => ({
       count: zeroCount(),
       ema: fillLike(params),
     }),
-    update(updates: Updates, state: EmaState): [Updates, EmaState] {
-      checkAgainst("ema", updates, state.ema);
+    check: (updates: Updates, state: EmaState) =>
+      checkAgainst("ema", updates, state.ema),
+    step(state: EmaState) {
       const count = tf.add(state.count, 1) as tf.Scalar;
-      const correction = debias ? biasCorrection(decay, count) : null;
-      const out: Updates = {};
-      const fresh: PerParam = {};
-      for (const [name, g] of Object.entries(updates)) {
-        const m = lerp(decay, state.ema[name]!, tf.sub(1, decay), g);
-        fresh[name] = m;
-        out[name] = correction === null ? m : tf.div(m, correction);
-      }
-      return [out, { count, ema: carry(state.ema, fresh) }];
+      return { hypers: { decay, count }, rest: { count } };
     },
-  };
+    math: () => math,
+  });
 }

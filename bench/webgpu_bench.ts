@@ -1,0 +1,351 @@
+// Fused WGSL optimizer kernels (@centra/webgpu) beside tfjs's built-in adam
+// and momentum and centra's op-by-op chains, on the parameter shapes of a
+// small CNN, ResNet-18 and ResNet-50. One step = update + apply, ended by a
+// read of one weight so that the device has finished (for the small CNN, one
+// read per 10 steps). Before the benches, it
+// prints the WebGPU dispatches of one step of each row (by wrapping
+// runWebGPUProgram). The last group times a full training step of the small
+// CNN (batch 64, forward + backward + fused GC + AdamW), the denominator of
+// GC's share. Set CENTRA_BENCH_MODELS to a comma-separated subset of models.
+//
+//   deno bench -A bench/webgpu_bench.ts
+//   CENTRA_BENCH_MODELS="small CNN" deno bench -A bench/webgpu_bench.ts
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-webgpu";
+import {
+  adam,
+  adamw,
+  applyUpdates,
+  chain,
+  clipByGlobalNorm,
+  disposeState,
+  type GradientTransformation,
+  initState,
+  runUpdate,
+  sgd,
+} from "@centra/chain";
+import { ChainOptimizer } from "@centra/tfjs";
+import { dispatchStats, fuse } from "@centra/webgpu";
+import { countParams, RESNET18, SMALL_CNN } from "./_shapes.ts";
+
+/** ResNet-50 (ImageNet stem, 1000 classes): 25,557,032 parameters. */
+const RESNET50: Record<string, number[]> = (() => {
+  const shapes: Record<string, number[]> = {};
+  const bn = (name: string, c: number) => {
+    shapes[`${name}/gamma`] = [c];
+    shapes[`${name}/beta`] = [c];
+  };
+  shapes["conv1/kernel"] = [7, 7, 3, 64];
+  bn("bn1", 64);
+  let cin = 64;
+  [[64, 3], [128, 4], [256, 6], [512, 3]].forEach(([w, blocks], stage) => {
+    for (let block = 0; block < blocks!; block++) {
+      const p = `layer${stage + 1}.${block}`;
+      shapes[`${p}/conv1/kernel`] = [1, 1, cin, w!];
+      bn(`${p}/bn1`, w!);
+      shapes[`${p}/conv2/kernel`] = [3, 3, w!, w!];
+      bn(`${p}/bn2`, w!);
+      shapes[`${p}/conv3/kernel`] = [1, 1, w!, 4 * w!];
+      bn(`${p}/bn3`, 4 * w!);
+      if (block === 0) {
+        shapes[`${p}/downsample/kernel`] = [1, 1, cin, 4 * w!];
+        bn(`${p}/downsample/bn`, 4 * w!);
+      }
+      cin = 4 * w!;
+    }
+  });
+  shapes["fc/kernel"] = [2048, 1000];
+  shapes["fc/bias"] = [1000];
+  return shapes;
+})();
+
+const hasGpu = tf.findBackendFactory("webgpu") !== null &&
+  await tf.setBackend("webgpu").catch(() => false);
+if (!hasGpu) {
+  console.warn("no WebGPU adapter: running on cpu, where fuse() is op by op");
+  await tf.setBackend("cpu");
+}
+await tf.ready();
+const backend = tf.getBackend();
+
+const ALL = {
+  "small CNN": SMALL_CNN,
+  "ResNet-18": RESNET18,
+  "ResNet-50": RESNET50,
+} as const;
+const wanted =
+  (Deno.env.get("CENTRA_BENCH_MODELS") ?? Object.keys(ALL).join(","))
+    .split(",").map((s) => s.trim());
+const MODELS = Object.entries(ALL).filter(([name]) => wanted.includes(name));
+
+type Step = () => void;
+interface Row {
+  name: string;
+  /** Builds the row's step over the model's variables and gradients. */
+  setup(
+    vars: Record<string, tf.Variable>,
+    grads: Record<string, tf.Tensor>,
+  ): { step: Step; dispose(): void };
+}
+
+function centraRow(
+  name: string,
+  make: () => GradientTransformation<unknown>,
+): Row {
+  return {
+    name,
+    setup(vars, grads) {
+      const tx = make();
+      let state = initState(tx, vars);
+      return {
+        step() {
+          const [u, next] = runUpdate(tx, grads, state, vars);
+          state = next;
+          applyUpdates(vars, u);
+          tf.dispose(u);
+        },
+        dispose: () => void disposeState(state),
+      };
+    },
+  };
+}
+
+function builtinRow(name: string, make: () => tf.Optimizer): Row {
+  return {
+    name,
+    setup(vars, grads) {
+      const opt = make();
+      const named: Record<string, tf.Tensor> = {};
+      for (const [k, v] of Object.entries(vars)) named[v.name] = grads[k]!;
+      return {
+        step: () => opt.applyGradients(named),
+        dispose: () => opt.dispose(),
+      };
+    },
+  };
+}
+
+const gcAdamwClip = () =>
+  chain(
+    clipByGlobalNorm(1),
+    adamw(1e-3, { eps: 1e-7, weightDecay: 1e-4, gc: true }),
+  );
+const adamwClip = () =>
+  chain(clipByGlobalNorm(1), adamw(1e-3, { eps: 1e-7, weightDecay: 1e-4 }));
+
+const ROWS: Row[] = [
+  builtinRow("tf.train.adam", () => tf.train.adam(1e-3)),
+  builtinRow("tf.train.momentum", () => tf.train.momentum(0.1, 0.9)),
+  centraRow("centra adam, op by op", () => adam(1e-3, { eps: 1e-7 })),
+  centraRow("centra adam, fused", () => fuse(adam(1e-3, { eps: 1e-7 }))),
+  centraRow(
+    "centra sgd momentum + GC, fused",
+    () => fuse(sgd(0.1, { momentum: 0.9, gc: true })),
+  ),
+  centraRow(
+    "centra GC + AdamW, fused",
+    () => fuse(adamw(1e-3, { eps: 1e-7, weightDecay: 1e-4, gc: true })),
+  ),
+  centraRow("centra GC + AdamW + clip, op by op", gcAdamwClip),
+  centraRow("centra AdamW + clip (no GC), fused", () => fuse(adamwClip())),
+  centraRow("centra GC + AdamW + clip, fused", () => fuse(gcAdamwClip())),
+];
+
+let uid = 0;
+function makeVars(
+  shapes: Record<string, number[]>,
+): Record<string, tf.Variable> {
+  const id = `wb${uid++}`;
+  const out: Record<string, tf.Variable> = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    out[name] = tf.variable(
+      tf.randomNormal(shape, 0, 0.05),
+      true,
+      `${id}/${name}`,
+    );
+  }
+  return out;
+}
+
+function makeGrads(
+  vars: Record<string, tf.Variable>,
+): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [name, v] of Object.entries(vars)) {
+    out[name] = tf.randomNormal(v.shape, 0, 0.01);
+  }
+  return out;
+}
+
+/** Ends a step the same way for everyone: wait until the device is done. */
+async function settle(vars: Record<string, tf.Variable>): Promise<void> {
+  await Object.values(vars)[0]!.data();
+}
+
+// Only one row's state and one model's tensors are alive at a time.
+let live: { key: string; step: Step; dispose(): void } | null = null;
+let model: {
+  name: string;
+  vars: Record<string, tf.Variable>;
+  grads: Record<string, tf.Tensor>;
+} | null = null;
+
+/** Frees the live row's state and the model's tensors. */
+function release(): void {
+  live?.dispose();
+  live = null;
+  if (model !== null) {
+    tf.dispose([Object.values(model.vars), Object.values(model.grads)]);
+    model = null;
+  }
+}
+
+function use(
+  modelName: string,
+  shapes: Record<string, number[]>,
+  row: Row,
+): Step {
+  const key = `${modelName}/${row.name}`;
+  if (live?.key === key) return live.step;
+  live?.dispose();
+  live = null;
+  if (model?.name !== modelName) {
+    release();
+    const vars = makeVars(shapes);
+    model = { name: modelName, vars, grads: makeGrads(vars) };
+  }
+  const made = row.setup(model.vars, model.grads);
+  live = { key, ...made };
+  return made.step;
+}
+
+// Before deno's own timings: per model, every row's dispatches per step and
+// its median step time over rounds that visit the rows in turn, so that a
+// machine whose load drifts (shared CI runners) slows every row alike.
+const ROUNDS: Record<string, number> = {
+  "small CNN": 15,
+  "ResNet-18": 5,
+  "ResNet-50": 4,
+};
+// Steps per sample: the final read-back (about 12 ms on llvmpipe) would
+// otherwise dominate the small CNN's steps; it is shared by STEPS steps.
+const STEPS: Record<string, number> = {
+  "small CNN": 10,
+  "ResNet-18": 1,
+  "ResNet-50": 1,
+};
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1
+    ? s[(s.length - 1) / 2]!
+    : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+console.log(
+  `\nOne optimizer step (update + apply), rows interleaved, backend ${backend}\n`,
+);
+console.log(
+  "| model | row | dispatches / step | median ms / step | ratio to tf.train.adam |",
+);
+console.log("|---|---|---:|---:|---:|");
+for (const [name, shapes] of MODELS) {
+  release();
+  const vars = makeVars(shapes);
+  model = { name, vars, grads: makeGrads(vars) };
+  const made = ROWS.map((row) => row.setup(vars, model!.grads));
+  const counts = made.map((m) => {
+    m.step();
+    return dispatchStats(m.step).dispatches;
+  });
+  await settle(vars);
+  const times: number[][] = ROWS.map(() => []);
+  for (let round = 0; round < ROUNDS[name]!; round++) {
+    for (const [i, m] of made.entries()) {
+      const t0 = performance.now();
+      for (let k = 0; k < STEPS[name]!; k++) m.step();
+      await settle(vars);
+      times[i]!.push((performance.now() - t0) / STEPS[name]!);
+    }
+  }
+  const base = median(times[0]!);
+  ROWS.forEach((row, i) => {
+    const t = median(times[i]!);
+    console.log(
+      `| ${name} | ${row.name} | ${counts[i]} | ${t.toFixed(1)} | ${
+        (t / base).toFixed(2)
+      } |`,
+    );
+  });
+  made.forEach((m) => m.dispose());
+}
+console.log();
+
+for (const [name, shapes] of MODELS) {
+  const steps = STEPS[name]!;
+  const group = `${name} (${(countParams(shapes) / 1e6).toFixed(2)}M params, ${
+    Object.keys(shapes).length
+  } tensors, ${backend}${steps > 1 ? `, ${steps} steps per iteration` : ""})`;
+  const big = name !== "small CNN";
+  const opts = big ? { n: name === "ResNet-50" ? 4 : 6, warmup: 1 } : {};
+  for (const row of ROWS) {
+    Deno.bench({
+      name: row.name,
+      group,
+      baseline: row.name === "tf.train.adam",
+      ...opts,
+      async fn() {
+        const step = use(name, shapes, row);
+        for (let k = 0; k < steps; k++) step();
+        await settle(model!.vars);
+      },
+    });
+  }
+}
+
+// A full training step of the small CNN: forward, backward, fused GC + AdamW.
+if (wanted.includes("small CNN")) {
+  const group = `small CNN training step (batch 64, ${backend})`;
+  let net: {
+    model: tf.LayersModel;
+    optimizer: ChainOptimizer;
+    xs: tf.Tensor;
+    ys: tf.Tensor;
+  } | null = null;
+  const train = async () => {
+    if (net === null) {
+      const m = tf.sequential({
+        layers: [
+          tf.layers.conv2d({
+            inputShape: [28, 28, 1],
+            filters: 16,
+            kernelSize: 3,
+            activation: "relu",
+          }),
+          tf.layers.maxPooling2d({ poolSize: 2 }),
+          tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: "relu" }),
+          tf.layers.maxPooling2d({ poolSize: 2 }),
+          tf.layers.flatten(),
+          tf.layers.dense({ units: 128, activation: "relu" }),
+          tf.layers.dense({ units: 10 }),
+        ],
+      });
+      net = {
+        model: m,
+        optimizer: new ChainOptimizer(fuse(gcAdamwClip())),
+        xs: tf.randomNormal([64, 28, 28, 1]),
+        ys: tf.oneHot(tf.randomUniform([64], 0, 10, "int32"), 10),
+      };
+    }
+    const { model: m, optimizer, xs, ys } = net;
+    optimizer.minimize(() =>
+      tf.losses.softmaxCrossEntropy(ys, m.apply(xs) as tf.Tensor) as tf.Scalar
+    );
+    await m.getWeights()[0]!.data();
+  };
+  Deno.bench({
+    name: "train step, fused GC + AdamW + clip",
+    group,
+    n: 10,
+    warmup: 2,
+    fn: train,
+  });
+}

@@ -1,0 +1,263 @@
+import * as tf from "@tensorflow/tfjs";
+import {
+  describe,
+  type ElementwiseSpec,
+  evaluate,
+  type Expr,
+  hyper,
+  input,
+  nextState,
+  stageInput,
+  substitute,
+} from "@centra/chain/expr";
+import type {
+  GradientTransformation,
+  Hyper,
+  Params,
+  Updates,
+} from "@centra/chain/types";
+import { type KernelCache, Runner, type Values } from "./_kernels.ts";
+
+type Plan =
+  | {
+    kind: "chain";
+    tx: GradientTransformation<unknown>;
+    parts: Plan[];
+    names?: readonly string[];
+  }
+  | {
+    kind: "elementwise";
+    tx: GradientTransformation<unknown>;
+    spec: ElementwiseSpec<unknown>;
+  }
+  | { kind: "opaque"; tx: GradientTransformation<unknown> };
+
+function planOf(tx: GradientTransformation<unknown>): Plan {
+  const d = describe(tx);
+  if (d === undefined) return { kind: "opaque", tx };
+  if (d.kind === "elementwise") {
+    return { kind: "elementwise", tx, spec: d.spec };
+  }
+  const parts = d.parts.map(planOf);
+  return d.names === undefined
+    ? { kind: "chain", tx, parts }
+    : { kind: "chain", tx, parts, names: d.names };
+}
+
+type Leaf = Exclude<Plan, { kind: "chain" }>;
+
+/** The leaves of a plan with their states, or `null` if a state is malformed. */
+function leavesOf(
+  plan: Plan,
+  state: unknown,
+  out: [Leaf, unknown][],
+): boolean {
+  if (plan.kind !== "chain") {
+    out.push([plan, state]);
+    return true;
+  }
+  if (plan.names === undefined) {
+    if (!Array.isArray(state) || state.length !== plan.parts.length) {
+      return false;
+    }
+    return plan.parts.every((p, i) => leavesOf(p, state[i], out));
+  }
+  if (state === null || typeof state !== "object") return false;
+  const rec = state as Record<string, unknown>;
+  return plan.parts.every((p, i) =>
+    plan.names![i]! in rec && leavesOf(p, rec[plan.names![i]!], out)
+  );
+}
+
+function rebuild(plan: Plan, next: unknown[], at: { i: number }): unknown {
+  if (plan.kind !== "chain") return next[at.i++];
+  const parts = plan.parts.map((p) => rebuild(p, next, at));
+  if (plan.names === undefined) return parts;
+  return Object.fromEntries(plan.names.map((k, i) => [k, parts[i]]));
+}
+
+/** Options of {@linkcode fuse}. */
+export interface FuseOptions {
+  /**
+   * Called after each step with the number of WGSL dispatches the fused
+   * kernels made (for benchmarks and tests); not called off WebGPU.
+   */
+  onDispatches?: (count: number) => void;
+}
+
+/**
+ * Compiles a chain into fused WGSL kernels for tfjs's WebGPU backend.
+ *
+ * Runs of consecutive elementwise transforms (`trace`, `ema`,
+ * `scaleByAdam`, `scaleByRms`, `scaleByRss`, `addDecayedWeights`, `scale`,
+ * `scaleByLearningRate`, `scaleBySchedule`, `clipByValue`, `centralize`,
+ * `clipByNorm`, `clipByGlobalNorm`, and anything built with `elementwise`)
+ * are composed symbolically per parameter into one kernel per output (the
+ * update and each state slot), plus one reduction per centralized tensor
+ * and per norm. Hyperparameters are uniforms or read from one small buffer,
+ * so schedules do not recompile shaders. Other transforms (`masked`,
+ * `partition`, `injectHyperparams`, `applyIfFinite`, `multiSteps`, ...) run op
+ * by op in place. The state is the wrapped chain's, unchanged, so
+ * checkpoints and `@centra/tfjs`'s `ChainOptimizer` work as before. On any
+ * backend but `webgpu` the chain runs op by op, with the same results.
+ *
+ * @typeParam S The chain's state.
+ * @param tx The transformation to fuse.
+ * @param options A dispatch counter.
+ * @returns A transformation with the same state and results (to float32
+ * rounding).
+ *
+ * @example AdamW with GC, fused (op by op on the cpu backend)
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { adamw, initState, runUpdate } from "@centra/chain";
+ * import { fuse } from "@centra/webgpu";
+ * import assert from "node:assert/strict";
+ *
+ * const params = { "dense/kernel": tf.ones([4, 2]) };
+ * const tx = fuse(adamw(1e-3, { gc: true }));
+ * const state = initState(tx, params);
+ * const [u] = runUpdate(tx, { "dense/kernel": tf.randomNormal([4, 2]) }, state, params);
+ * assert.deepEqual(u["dense/kernel"]!.shape, [4, 2]);
+ * ```
+ */
+export function fuse<S>(
+  tx: GradientTransformation<S>,
+  options: FuseOptions = {},
+): GradientTransformation<S> {
+  if (
+    tx === null || typeof tx !== "object" || typeof tx.update !== "function" ||
+    typeof tx.init !== "function"
+  ) {
+    throw new TypeError(
+      `fuse: expected a gradient transformation, got ${String(tx)}`,
+    );
+  }
+  const plan = planOf(tx as GradientTransformation<unknown>);
+  // generated kernels, by parameter and expression: the same every step
+  const cache: KernelCache = new Map();
+  return {
+    init: (params: Params): S => tx.init(params),
+    update(updates: Updates, state: S, params?: Params): [Updates, S] {
+      if (tf.getBackend() !== "webgpu" || plan.kind === "opaque") {
+        return tx.update(updates, state, params);
+      }
+      const leaves: [Leaf, unknown][] = [];
+      // a malformed state: let the chain itself throw its own error
+      if (!leavesOf(plan, state, leaves)) {
+        return tx.update(updates, state, params);
+      }
+      const counter = { count: 0 };
+      const next: unknown[] = [];
+      let u = updates;
+      for (let i = 0; i < leaves.length;) {
+        const [leaf, s] = leaves[i]!;
+        if (leaf.kind === "opaque") {
+          const [nu, ns] = leaf.tx.update(u, s, params);
+          u = nu;
+          next.push(ns);
+          i++;
+          continue;
+        }
+        let j = i;
+        while (j < leaves.length && leaves[j]![0].kind === "elementwise") j++;
+        const run = leaves.slice(i, j) as [
+          Extract<Leaf, { kind: "elementwise" }>,
+          unknown,
+        ][];
+        const [nu, states] = fusedRun(run, u, params, counter, cache);
+        u = nu;
+        next.push(...states);
+        i = j;
+      }
+      options.onDispatches?.(counter.count);
+      return [u, rebuild(plan, next, { i: 0 }) as S];
+    },
+  };
+}
+
+/** One run of elementwise stages, composed per parameter and run as kernels. */
+function fusedRun(
+  run: [Extract<Leaf, { kind: "elementwise" }>, unknown][],
+  updates: Updates,
+  params: Params | undefined,
+  counter: { count: number },
+  cache: KernelCache,
+): [Updates, unknown[]] {
+  for (const [leaf, s] of run) leaf.spec.check(updates, s, params);
+  const steps = run.map(([leaf, s]) => leaf.spec.step(s));
+  const hypers: Record<string, Hyper> = {};
+  steps.forEach((st, j) => {
+    for (const [k, v] of Object.entries(st.hypers)) hypers[`${j}/${k}`] = v;
+  });
+  const outputs: Record<string, Record<string, Expr>> = {};
+  for (const [name, g] of Object.entries(updates)) {
+    let cur: Expr = input("g");
+    const outs: Record<string, Expr> = {};
+    run.forEach(([leaf], j) => {
+      const m = leaf.spec.math(name, g.shape);
+      if (m === null) return;
+      const memo = new Map<Expr, Expr>();
+      const upstream = cur;
+      const map = {
+        input: (n: string) =>
+          n === "g" ? upstream : n === "p" ? input("p") : input(`${j}/${n}`),
+        hyper: (n: string) => hyper(`${j}/${n}`),
+      };
+      cur = substitute(m.update, map, memo);
+      for (const [slot, e] of Object.entries(m.slots ?? {})) {
+        outs[`${j}/${slot}`] = substitute(e, map, memo);
+      }
+    });
+    outs[""] = cur;
+    outputs[name] = outs;
+  }
+  const inputs = (param: string, name: string): tf.Tensor => {
+    if (name === "g" || name === "p") {
+      return stageInput(
+        run[0]![0].spec,
+        updates,
+        run[0]![1],
+        params,
+        param,
+        name,
+      );
+    }
+    const cut = name.indexOf("/");
+    const j = Number(name.slice(0, cut));
+    const [leaf, s] = run[j]!;
+    return stageInput(
+      leaf.spec,
+      updates,
+      s,
+      params,
+      param,
+      name.slice(cut + 1),
+    );
+  };
+  let values: Values;
+  if (tf.getBackend() === "webgpu") {
+    const runner = new Runner(outputs, inputs, hypers, cache);
+    values = runner.run();
+    counter.count += runner.dispatches.count;
+  } else {
+    values = evaluate(outputs, inputs, hypers);
+  }
+  const out: Updates = {};
+  for (const name of Object.keys(updates)) out[name] = values[name]![""]!;
+  const states = run.map(([leaf, s], j) => {
+    const mine: Record<string, Record<string, tf.Tensor>> = {};
+    for (const [param, v] of Object.entries(values)) {
+      const r: Record<string, tf.Tensor> = {};
+      for (const [key, t] of Object.entries(v)) {
+        const cut = key.indexOf("/");
+        if (cut > 0 && Number(key.slice(0, cut)) === j) {
+          r[key.slice(cut + 1)] = t;
+        }
+      }
+      mine[param] = r;
+    }
+    return nextState(leaf.spec, s, steps[j]!.rest, mine);
+  });
+  return [out, states];
+}

@@ -1,0 +1,432 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import {
+  adagrad,
+  adam,
+  adamw,
+  applyUpdates,
+  chain,
+  clipByGlobalNorm,
+  clipByNorm,
+  clipByValue,
+  disposeState,
+  ema,
+  type GradientTransformation,
+  initState,
+  injectHyperparams,
+  masked,
+  rmsprop,
+  runUpdate,
+  scaleByAdam,
+  scaleByLearningRate,
+  sgd,
+  sgdw,
+  warmupCosineDecaySchedule,
+} from "@centra/chain";
+import {
+  add,
+  elementwise,
+  type Expr,
+  hyper,
+  input,
+  mul,
+  slot,
+} from "@centra/chain/expr";
+import { ChainOptimizer } from "@centra/tfjs";
+
+type PerParam = Record<string, tf.Tensor>;
+import { dispatchStats, fuse } from "./mod.ts";
+import {
+  assertClose,
+  HAS_WEBGPU,
+  read,
+  testOnBackends,
+} from "../chain/_test_utils.ts";
+
+const SHAPES: Record<string, number[]> = {
+  "conv/kernel": [3, 3, 2, 4],
+  "conv/bias": [4],
+  "dense/kernel": [6, 3],
+};
+
+let uid = 0;
+
+/** Seeded variables and the targets of the quadratic `½‖w - t‖²`. */
+function problem(): {
+  vars: Record<string, tf.Variable>;
+  targets: Record<string, tf.Tensor>;
+} {
+  const id = `fuse${uid++}`;
+  const vars: Record<string, tf.Variable> = {};
+  const targets: Record<string, tf.Tensor> = {};
+  let seed = 1;
+  for (const [name, shape] of Object.entries(SHAPES)) {
+    vars[name] = tf.variable(
+      tf.randomNormal(shape, 0, 1, "float32", seed++),
+      true,
+      `${id}/${name}`,
+    );
+    targets[name] = tf.randomNormal(shape, 0, 1, "float32", 100 + seed++);
+  }
+  return { vars, targets };
+}
+
+function grads(
+  vars: Record<string, tf.Variable>,
+  targets: Record<string, tf.Tensor>,
+  step: number,
+): Record<string, tf.Tensor> {
+  return tf.tidy(() => {
+    const out: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(vars)) {
+      // a quadratic's gradient plus seeded noise, so GC has means to remove
+      out[k] = tf.add(
+        tf.sub(v, targets[k]!),
+        tf.randomNormal(v.shape, 0.3, 0.5, "float32", 1000 + step),
+      );
+    }
+    return out;
+  });
+}
+
+const gpuErrors: string[] = [];
+const watched = new WeakSet<object>();
+/** Records WebGPU validation errors (an invalid shader is a silent zero otherwise). */
+function watchGpu(): void {
+  if (tf.getBackend() !== "webgpu") return;
+  const device = (tf.backend() as unknown as { device: EventTarget }).device;
+  if (watched.has(device)) return;
+  watched.add(device);
+  device.addEventListener("uncapturederror", (e) => {
+    gpuErrors.push(String((e as unknown as { error: Error }).error.message));
+  });
+}
+
+/** Runs `make()` op by op and fused side by side; returns both final weights. */
+async function sideBySide(
+  make: () => GradientTransformation<unknown>,
+  steps: number,
+): Promise<{ plain: Float64Array[]; fused: Float64Array[]; aliased: number }> {
+  watchGpu();
+  const a = problem(), b = problem();
+  const plainTx = make(), fusedTx = fuse(make());
+  let sa = initState(plainTx, a.vars), sb = initState(fusedTx, b.vars);
+  let aliased = 0;
+  for (let step = 0; step < steps; step++) {
+    const ga = grads(a.vars, a.targets, step);
+    const gb = grads(b.vars, b.targets, step);
+    const [ua, na] = runUpdate(plainTx, ga, sa, a.vars);
+    sa = na;
+    const stats = dispatchStats(() => runUpdate(fusedTx, gb, sb, b.vars));
+    aliased += stats.aliased;
+    const [ub, nb] = stats.result;
+    sb = nb;
+    applyUpdates(a.vars, ua);
+    applyUpdates(b.vars, ub);
+    tf.dispose([ua, ub, ga, gb]);
+  }
+  const plain = await Promise.all(Object.values(a.vars).map(read));
+  const fused = await Promise.all(Object.values(b.vars).map(read));
+  assert.deepEqual(gpuErrors, [], "WebGPU reported errors");
+  disposeState(sa);
+  disposeState(sb);
+  tf.dispose([
+    Object.values(a.vars),
+    Object.values(b.vars),
+    Object.values(a.targets),
+    Object.values(b.targets),
+  ]);
+  return { plain, fused, aliased };
+}
+
+const OPTIMIZERS: [string, (gc: boolean) => GradientTransformation<unknown>][] =
+  [
+    ["sgd", (gc) => sgd(0.05, { gc })],
+    [
+      "sgd nesterov + L2",
+      (gc) =>
+        sgd(0.05, { momentum: 0.9, nesterov: true, weightDecay: 1e-2, gc }),
+    ],
+    ["sgdw", (gc) => sgdw(0.05, { momentum: 0.9, weightDecay: 1e-2, gc })],
+    ["adam", (gc) => adam(0.05, { gc })],
+    [
+      "adam amsgrad + L2",
+      (gc) => adam(0.05, { amsgrad: true, weightDecay: 1e-2, gc }),
+    ],
+    ["adamw", (gc) => adamw(0.05, { weightDecay: 1e-2, gc })],
+    ["adagrad", (gc) => adagrad(0.1, { gc })],
+    ["rmsprop", (gc) => rmsprop(0.01, { gc })],
+    [
+      "rmsprop centered + momentum",
+      (gc) => rmsprop(0.01, { centered: true, momentum: 0.9, gc }),
+    ],
+  ];
+
+for (const gc of [false, true]) {
+  testOnBackends(
+    `fuse() agrees with op-by-op for every optimizer ${
+      gc ? "with" : "without"
+    } GC over 100 steps`,
+    async () => {
+      for (const [name, make] of OPTIMIZERS) {
+        const { plain, fused, aliased } = await sideBySide(
+          () => make(gc),
+          100,
+        );
+        assert.equal(aliased, 0, `${name}: a dispatch read its own output`);
+        plain.forEach((p, i) =>
+          assertClose(fused[i]!, p, {
+            rtol: 1e-4,
+            atol: 1e-5,
+            what: `${name} ${Object.keys(SHAPES)[i]}`,
+          })
+        );
+      }
+    },
+  );
+}
+
+testOnBackends(
+  "fuse() agrees with op-by-op for GC variants, clipping, ema and schedules",
+  async () => {
+    const schedule = warmupCosineDecaySchedule({
+      initValue: 0,
+      peakValue: 0.05,
+      warmupSteps: 5,
+      decaySteps: 30,
+    });
+    const cases: [string, () => GradientTransformation<unknown>][] = [
+      ["adam gc conv", () => adam(0.05, { gc: "conv" })],
+      ["adam gcOn update", () => adam(0.05, { gc: true, gcOn: "update" })],
+      [
+        "clipByGlobalNorm + adamw + GC, scheduled",
+        () => chain(clipByGlobalNorm(1), adamw(schedule, { gc: true })),
+      ],
+      [
+        "clipByGlobalNorm after scaleByAdam (a norm of bias-corrected moments)",
+        () =>
+          chain(
+            scaleByAdam(),
+            clipByGlobalNorm(0.5),
+            scaleByLearningRate(0.05),
+          ),
+      ],
+      [
+        "clipByNorm + clipByValue + ema",
+        () =>
+          chain(
+            clipByNorm(2),
+            clipByValue(0.5),
+            ema(0.9),
+            sgd(0.05),
+          ),
+      ],
+      [
+        "masked and injectHyperparams run op by op in between",
+        () =>
+          chain(
+            masked(clipByValue(0.1), (name) => name.endsWith("bias")),
+            injectHyperparams((hp) => sgd(hp.lr!, { momentum: 0.9 }), {
+              lr: 0.05,
+            }),
+            clipByGlobalNorm(1),
+          ),
+      ],
+    ];
+    for (const [name, make] of cases) {
+      const { plain, fused, aliased } = await sideBySide(make, 30);
+      assert.equal(aliased, 0);
+      plain.forEach((p, i) =>
+        assertClose(fused[i]!, p, { rtol: 1e-4, atol: 1e-5, what: name })
+      );
+    }
+  },
+);
+
+/** A user transform with eight state slots: more inputs than one shader binds. */
+function eightSlots(): GradientTransformation<Record<string, PerParam>> {
+  const names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+  let sum: Expr = input("g");
+  names.forEach((n, i) => sum = add(sum, mul(slot(n), i + 1)));
+  return elementwise<Record<string, PerParam>>({
+    where: "eightSlots",
+    slots: names,
+    init: (params) =>
+      Object.fromEntries(names.map((n, i) => [
+        n,
+        Object.fromEntries(
+          Object.entries(params).map((
+            [k, p],
+          ) => [k, tf.fill(p.shape, i / 100)]),
+        ),
+      ])),
+    check: () => {},
+    step: () => ({ hypers: { k: 0.5 }, rest: {} }),
+    math: () => ({
+      update: mul(sum, hyper("k")),
+      slots: { a: mul(slot("a"), 0.5) },
+    }),
+  });
+}
+
+testOnBackends(
+  "fuse() runs a user's elementwise transform, also past the shader's input limit",
+  async () => {
+    const { plain, fused, aliased } = await sideBySide(
+      () => chain(eightSlots(), adam(0.05, { gc: true })),
+      10,
+    );
+    assert.equal(aliased, 0);
+    plain.forEach((p, i) =>
+      assertClose(fused[i]!, p, { rtol: 1e-4, atol: 1e-5, what: "eight" })
+    );
+  },
+);
+
+Deno.test("fuse() runs op by op off WebGPU, with identical results", async () => {
+  await tf.setBackend("cpu");
+  const { plain, fused } = await sideBySide(
+    () => chain(clipByGlobalNorm(1), adamw(0.05, { gc: true })),
+    5,
+  );
+  plain.forEach((p, i) => assert.deepEqual(fused[i], p));
+});
+
+Deno.test({
+  name:
+    "fuse() makes one reduction per centralized tensor and one kernel per output [webgpu]",
+  ignore: !HAS_WEBGPU,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await tf.setBackend("webgpu");
+    const { vars, targets } = problem();
+    const counts: number[] = [];
+    const tx = fuse(adamw(0.01, { gc: true }), {
+      onDispatches: (n) => counts.push(n),
+    });
+    let state = initState(tx, vars);
+    const g = grads(vars, targets, 0);
+    const [u, next] = runUpdate(tx, g, state, vars);
+    state = next;
+    // once per step: Adam's two bias corrections; per kernel: GC mean + mu +
+    // nu + update; per bias: mu + nu + update
+    assert.deepEqual(counts, [2 + 4 + 3 + 4]);
+    const plain = adamw(0.01, { gc: true });
+    const s0 = initState(plain, vars);
+    const op = dispatchStats(() => runUpdate(plain, g, s0, vars));
+    const fz = dispatchStats(() => runUpdate(tx, g, state, vars));
+    assert.ok(
+      fz.dispatches < op.dispatches / 2,
+      `fused ${fz.dispatches} vs op-by-op ${op.dispatches} dispatches`,
+    );
+    tf.dispose([u, g, op.result[0], fz.result[0]]);
+    disposeState(s0);
+    disposeState(op.result[1]);
+    disposeState(fz.result[1]);
+    tf.dispose([Object.values(vars), Object.values(targets)]);
+  },
+});
+
+Deno.test({
+  name:
+    "fuse() keeps tf.memory().numTensors flat and compiles no shader after the first steps of a schedule [webgpu]",
+  ignore: !HAS_WEBGPU,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await tf.setBackend("webgpu");
+    const { vars, targets } = problem();
+    const tx = fuse(
+      chain(
+        clipByGlobalNorm(1),
+        adamw(
+          warmupCosineDecaySchedule({
+            initValue: 0,
+            peakValue: 1e-2,
+            warmupSteps: 5,
+            decaySteps: 50,
+          }),
+          { gc: true },
+        ),
+      ),
+    );
+    const cache = (tf.backend() as unknown as {
+      pipelineCache: Record<string, unknown>;
+    }).pipelineCache;
+    const before = tf.memory().numTensors;
+    let state = initState(tx, vars);
+    const afterInit = tf.memory().numTensors;
+    let shaders = 0;
+    const counts: number[] = [];
+    for (let step = 0; step < 60; step++) {
+      const g = grads(vars, targets, step);
+      const [u, next] = runUpdate(tx, g, state, vars);
+      state = next;
+      applyUpdates(vars, u);
+      tf.dispose([u, g]);
+      if (step === 2) shaders = Object.keys(cache).length;
+      if (step % 10 === 9) counts.push(tf.memory().numTensors);
+    }
+    await read(Object.values(vars)[0]!);
+    assert.ok(counts.every((c) => c === afterInit), `${afterInit}: ${counts}`);
+    assert.equal(Object.keys(cache).length, shaders);
+    disposeState(state);
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([Object.values(vars), Object.values(targets)]);
+  },
+});
+
+testOnBackends(
+  "fuse() works as the chain of a ChainOptimizer in model.fit",
+  async () => {
+    const prefix = `fusefit${uid++}`;
+    const make = (name: string) =>
+      tf.sequential({
+        name,
+        layers: [
+          tf.layers.conv2d({
+            name: `${name}_conv`,
+            inputShape: [5, 5, 1],
+            filters: 3,
+            kernelSize: 3,
+            activation: "relu",
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+          }),
+          tf.layers.flatten({ name: `${name}_flat` }),
+          tf.layers.dense({
+            name: `${name}_out`,
+            units: 2,
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+          }),
+        ],
+      });
+    const xs = tf.randomUniform([8, 5, 5, 1], 0, 1, "float32", 3);
+    const ys = tf.randomUniform([8, 2], 0, 1, "float32", 4);
+    const losses: number[][] = [];
+    for (const fused of [false, true]) {
+      const model = make(`${prefix}_${fused ? "fused" : "plain"}`);
+      const tx = adamw(0.01, { gc: true });
+      const optimizer = new ChainOptimizer(fused ? fuse(tx) : tx);
+      model.compile({ optimizer, loss: "meanSquaredError" });
+      const h = await model.fit(xs, ys, {
+        epochs: 4,
+        batchSize: 8,
+        verbose: 0,
+      });
+      losses.push(h.history.loss as number[]);
+      optimizer.dispose();
+      model.dispose();
+    }
+    assertClose(losses[1]!, losses[0]!, { rtol: 1e-4, what: "loss" });
+    assert.ok(losses[1]![3]! < losses[1]![0]!);
+    tf.dispose([xs, ys]);
+  },
+);
+
+Deno.test("fuse() rejects what is not a transformation", () => {
+  assert.throws(
+    () => fuse(null as unknown as GradientTransformation<unknown>),
+    TypeError,
+  );
+});
