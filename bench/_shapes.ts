@@ -1,4 +1,6 @@
-// Parameter shapes (tfjs layouts) of the models the benchmarks step over.
+// Parameter shapes (tfjs layouts) of the models the benchmarks step over, and
+// random variables and gradients of those shapes.
+import * as tf from "@tensorflow/tfjs";
 
 /** A ~108k-parameter CNN for 28x28x1 inputs: two 3x3 convs and two Dense layers. */
 export const SMALL_CNN: Record<string, number[]> = {
@@ -41,10 +43,70 @@ export const RESNET18: Record<string, number[]> = (() => {
   return shapes;
 })();
 
+/** ResNet-50 (ImageNet stem, 1000 classes): 25,557,032 parameters. */
+export const RESNET50: Record<string, number[]> = (() => {
+  const shapes: Record<string, number[]> = {};
+  const bn = (name: string, c: number) => {
+    shapes[`${name}/gamma`] = [c];
+    shapes[`${name}/beta`] = [c];
+  };
+  shapes["conv1/kernel"] = [7, 7, 3, 64];
+  bn("bn1", 64);
+  let cin = 64;
+  [[64, 3], [128, 4], [256, 6], [512, 3]].forEach(([w, blocks], stage) => {
+    for (let block = 0; block < blocks!; block++) {
+      const p = `layer${stage + 1}.${block}`;
+      shapes[`${p}/conv1/kernel`] = [1, 1, cin, w!];
+      bn(`${p}/bn1`, w!);
+      shapes[`${p}/conv2/kernel`] = [3, 3, w!, w!];
+      bn(`${p}/bn2`, w!);
+      shapes[`${p}/conv3/kernel`] = [1, 1, w!, 4 * w!];
+      bn(`${p}/bn3`, 4 * w!);
+      if (block === 0) {
+        shapes[`${p}/downsample/kernel`] = [1, 1, cin, 4 * w!];
+        bn(`${p}/downsample/bn`, 4 * w!);
+      }
+      cin = 4 * w!;
+    }
+  });
+  shapes["fc/kernel"] = [2048, 1000];
+  shapes["fc/bias"] = [1000];
+  return shapes;
+})();
+
 /** The number of parameters in a shape table. */
 export function countParams(shapes: Record<string, number[]>): number {
   return Object.values(shapes).reduce(
     (n, s) => n + s.reduce((a, b) => a * b, 1),
     0,
   );
+}
+
+let uid = 0;
+
+/** Variables of these shapes, N(0, 0.05), under a fresh name prefix. */
+export function makeVars(
+  shapes: Record<string, number[]>,
+): Record<string, tf.Variable> {
+  const id = `bench${uid++}`;
+  const out: Record<string, tf.Variable> = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    out[name] = tf.variable(
+      tf.randomNormal(shape, 0, 0.05),
+      true,
+      `${id}/${name}`,
+    );
+  }
+  return out;
+}
+
+/** Random gradients N(0, 0.01) for these variables, keyed the same way. */
+export function makeGrads(
+  vars: Record<string, tf.Variable>,
+): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [name, v] of Object.entries(vars)) {
+    out[name] = tf.randomNormal(v.shape, 0, 0.01);
+  }
+  return out;
 }

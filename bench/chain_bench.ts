@@ -14,40 +14,19 @@ import {
   runUpdate,
   sgd,
 } from "@centra/chain";
-import { countParams, RESNET18, SMALL_CNN } from "./_shapes.ts";
+import {
+  countParams,
+  makeGrads,
+  makeVars,
+  RESNET18,
+  SMALL_CNN,
+} from "./_shapes.ts";
 
 const backend = Deno.env.get("CENTRA_BACKEND") ?? "cpu";
 await tf.setBackend(backend);
 await tf.ready();
 
 const MODELS = { "small CNN": SMALL_CNN, "ResNet-18": RESNET18 } as const;
-let uid = 0;
-
-function makeVars(
-  shapes: Record<string, number[]>,
-): Record<string, tf.Variable> {
-  const id = `b${uid++}`;
-  const out: Record<string, tf.Variable> = {};
-  for (const [name, shape] of Object.entries(shapes)) {
-    out[name] = tf.variable(
-      tf.randomNormal(shape, 0, 0.05),
-      true,
-      `${id}/${name}`,
-    );
-  }
-  return out;
-}
-
-function makeGrads(
-  vars: Record<string, tf.Variable>,
-): Record<string, tf.Tensor> {
-  const out: Record<string, tf.Tensor> = {};
-  for (const [name, v] of Object.entries(vars)) {
-    out[name] = tf.keep(tf.randomNormal(v.shape, 0, 0.01));
-  }
-  return out;
-}
-
 /** Ends a step the same way for everyone: wait until the device is done. */
 async function settle(vars: Record<string, tf.Variable>): Promise<void> {
   await Object.values(vars)[0]!.data();

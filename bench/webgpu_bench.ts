@@ -26,38 +26,14 @@ import {
 } from "@centra/chain";
 import { ChainOptimizer } from "@centra/tfjs";
 import { dispatchStats, fuse } from "@centra/webgpu";
-import { countParams, RESNET18, SMALL_CNN } from "./_shapes.ts";
-
-/** ResNet-50 (ImageNet stem, 1000 classes): 25,557,032 parameters. */
-const RESNET50: Record<string, number[]> = (() => {
-  const shapes: Record<string, number[]> = {};
-  const bn = (name: string, c: number) => {
-    shapes[`${name}/gamma`] = [c];
-    shapes[`${name}/beta`] = [c];
-  };
-  shapes["conv1/kernel"] = [7, 7, 3, 64];
-  bn("bn1", 64);
-  let cin = 64;
-  [[64, 3], [128, 4], [256, 6], [512, 3]].forEach(([w, blocks], stage) => {
-    for (let block = 0; block < blocks!; block++) {
-      const p = `layer${stage + 1}.${block}`;
-      shapes[`${p}/conv1/kernel`] = [1, 1, cin, w!];
-      bn(`${p}/bn1`, w!);
-      shapes[`${p}/conv2/kernel`] = [3, 3, w!, w!];
-      bn(`${p}/bn2`, w!);
-      shapes[`${p}/conv3/kernel`] = [1, 1, w!, 4 * w!];
-      bn(`${p}/bn3`, 4 * w!);
-      if (block === 0) {
-        shapes[`${p}/downsample/kernel`] = [1, 1, cin, 4 * w!];
-        bn(`${p}/downsample/bn`, 4 * w!);
-      }
-      cin = 4 * w!;
-    }
-  });
-  shapes["fc/kernel"] = [2048, 1000];
-  shapes["fc/bias"] = [1000];
-  return shapes;
-})();
+import {
+  countParams,
+  makeGrads,
+  makeVars,
+  RESNET18,
+  RESNET50,
+  SMALL_CNN,
+} from "./_shapes.ts";
 
 const hasGpu = tf.findBackendFactory("webgpu") !== null &&
   await tf.setBackend("webgpu").catch(() => false);
@@ -150,32 +126,6 @@ const ROWS: Row[] = [
   centraRow("centra AdamW + clip (no GC), fused", () => fuse(adamwClip())),
   centraRow("centra GC + AdamW + clip, fused", () => fuse(gcAdamwClip())),
 ];
-
-let uid = 0;
-function makeVars(
-  shapes: Record<string, number[]>,
-): Record<string, tf.Variable> {
-  const id = `wb${uid++}`;
-  const out: Record<string, tf.Variable> = {};
-  for (const [name, shape] of Object.entries(shapes)) {
-    out[name] = tf.variable(
-      tf.randomNormal(shape, 0, 0.05),
-      true,
-      `${id}/${name}`,
-    );
-  }
-  return out;
-}
-
-function makeGrads(
-  vars: Record<string, tf.Variable>,
-): Record<string, tf.Tensor> {
-  const out: Record<string, tf.Tensor> = {};
-  for (const [name, v] of Object.entries(vars)) {
-    out[name] = tf.randomNormal(v.shape, 0, 0.01);
-  }
-  return out;
-}
 
 /** Ends a step the same way for everyone: wait until the device is done. */
 async function settle(vars: Record<string, tf.Variable>): Promise<void> {

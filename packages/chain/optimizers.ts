@@ -67,6 +67,29 @@ function on(h: Hyper | undefined): h is Hyper {
   return h !== undefined && (typeof h !== "number" || h > 0);
 }
 
+function checkMomentum(
+  where: string,
+  momentum: Hyper | undefined,
+  nesterov: boolean,
+): void {
+  checkPlainHyper(where, "momentum", momentum, { min: 0, max: 1 });
+  if (nesterov && !on(momentum)) {
+    throw new RangeError(
+      `${where}: nesterov needs momentum > 0, got ${momentum}`,
+    );
+  }
+}
+
+/** The entries of `o` named in `keys` that are defined (for exact optional types). */
+function defined<T extends object, K extends keyof T>(
+  o: T,
+  keys: readonly K[],
+): Pick<T, K> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out as Pick<T, K>;
+}
+
 function build(
   where: string,
   opts: GcOptions,
@@ -139,13 +162,8 @@ export function sgd(
 ): GradientTransformation<unknown[]> {
   const where = "sgd";
   const { momentum, nesterov = false, weightDecay, weightDecayMask } = options;
-  checkPlainHyper(where, "momentum", momentum, { min: 0, max: 1 });
+  checkMomentum(where, momentum, nesterov);
   checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
-  if (nesterov && !on(momentum)) {
-    throw new RangeError(
-      `${where}: nesterov needs momentum > 0, got ${momentum}`,
-    );
-  }
   return build(where, options, {
     before: [
       on(weightDecay) &&
@@ -200,13 +218,8 @@ export function sgdw(
   const where = "sgdw";
   const { momentum, nesterov = false, weightDecay = 1e-4, weightDecayMask } =
     options;
-  checkPlainHyper(where, "momentum", momentum, { min: 0, max: 1 });
+  checkMomentum(where, momentum, nesterov);
   checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
-  if (nesterov && !on(momentum)) {
-    throw new RangeError(
-      `${where}: nesterov needs momentum > 0, got ${momentum}`,
-    );
-  }
   return build(where, options, {
     scaling: [on(momentum) && trace(momentum, { nesterov })],
     after: [
@@ -268,13 +281,7 @@ export function adam(
 }
 
 function adamOptions(o: ScaleByAdamOptions): ScaleByAdamOptions {
-  const out: ScaleByAdamOptions = {};
-  if (o.b1 !== undefined) out.b1 = o.b1;
-  if (o.b2 !== undefined) out.b2 = o.b2;
-  if (o.eps !== undefined) out.eps = o.eps;
-  if (o.epsRoot !== undefined) out.epsRoot = o.epsRoot;
-  if (o.amsgrad !== undefined) out.amsgrad = o.amsgrad;
-  return out;
+  return defined(o, ["b1", "b2", "eps", "epsRoot", "amsgrad"]);
 }
 
 /** Options of {@linkcode adamw}. */
@@ -354,11 +361,7 @@ export function adagrad(
   learningRate: ScalarOrSchedule,
   options: AdagradOptions = {},
 ): GradientTransformation<unknown[]> {
-  const rss: { initialAccumulatorValue?: number; eps?: Hyper } = {};
-  if (options.initialAccumulatorValue !== undefined) {
-    rss.initialAccumulatorValue = options.initialAccumulatorValue;
-  }
-  if (options.eps !== undefined) rss.eps = options.eps;
+  const rss = defined(options, ["initialAccumulatorValue", "eps"]);
   return build("adagrad", options, {
     scaling: [scaleByRss(rss)],
     after: [scaleByLearningRate(learningRate)],
@@ -407,19 +410,13 @@ export function rmsprop(
 ): GradientTransformation<unknown[]> {
   const where = "rmsprop";
   const { momentum, nesterov = false } = options;
-  checkPlainHyper(where, "momentum", momentum, { min: 0, max: 1 });
-  if (nesterov && !on(momentum)) {
-    throw new RangeError(
-      `${where}: nesterov needs momentum > 0, got ${momentum}`,
-    );
-  }
-  const rms: Parameters<typeof scaleByRms>[0] = {};
-  if (options.decay !== undefined) rms.decay = options.decay;
-  if (options.eps !== undefined) rms.eps = options.eps;
-  if (options.initialScale !== undefined) {
-    rms.initialScale = options.initialScale;
-  }
-  if (options.centered !== undefined) rms.centered = options.centered;
+  checkMomentum(where, momentum, nesterov);
+  const rms = defined(options, [
+    "decay",
+    "eps",
+    "initialScale",
+    "centered",
+  ]);
   return build(where, options, {
     scaling: [scaleByRms(rms)],
     after: [
