@@ -110,3 +110,20 @@ export function makeGrads(
   }
   return out;
 }
+
+/**
+ * Ends a step the same way for every row: waits until the device has done
+ * all the work submitted so far, by reading back the largest variable. (A
+ * small one would not do on webgpu: tfjs runs ops on tensors under 1,000
+ * elements on the cpu when their data is there, so reading one can return
+ * before the queued GPU work of the others has run.)
+ */
+export async function settle(
+  vars: Record<string, tf.Variable>,
+): Promise<void> {
+  let largest: tf.Variable | undefined;
+  for (const v of Object.values(vars)) {
+    if (largest === undefined || v.size > largest.size) largest = v;
+  }
+  await largest?.data();
+}

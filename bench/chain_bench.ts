@@ -19,6 +19,7 @@ import {
   makeGrads,
   makeVars,
   RESNET18,
+  settle,
   SMALL_CNN,
 } from "./_shapes.ts";
 
@@ -27,10 +28,6 @@ await tf.setBackend(backend);
 await tf.ready();
 
 const MODELS = { "small CNN": SMALL_CNN, "ResNet-18": RESNET18 } as const;
-/** Ends a step the same way for everyone: wait until the device is done. */
-async function settle(vars: Record<string, tf.Variable>): Promise<void> {
-  await Object.values(vars)[0]!.data();
-}
 
 for (const [model, shapes] of Object.entries(MODELS)) {
   const group = `${model} (${

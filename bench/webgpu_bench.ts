@@ -1,7 +1,7 @@
 // Fused WGSL optimizer kernels (@centra/webgpu) beside tfjs's built-in adam
 // and momentum and centra's op-by-op chains, on the parameter shapes of a
 // small CNN, ResNet-18 and ResNet-50. One step = update + apply, ended by a
-// read of one weight so that the device has finished (for the small CNN, one
+// read of the largest weight so that the device has finished (for the small CNN, one
 // read per 10 steps). Before the benches, it
 // prints the WebGPU dispatches of one step of each row (by wrapping
 // runWebGPUProgram). The last group times a full training step of the small
@@ -32,6 +32,7 @@ import {
   makeVars,
   RESNET18,
   RESNET50,
+  settle,
   SMALL_CNN,
 } from "./_shapes.ts";
 
@@ -126,11 +127,6 @@ const ROWS: Row[] = [
   centraRow("centra AdamW + clip (no GC), fused", () => fuse(adamwClip())),
   centraRow("centra GC + AdamW + clip, fused", () => fuse(gcAdamwClip())),
 ];
-
-/** Ends a step the same way for everyone: wait until the device is done. */
-async function settle(vars: Record<string, tf.Variable>): Promise<void> {
-  await Object.values(vars)[0]!.data();
-}
 
 // Only one row's state and one model's tensors are alive at a time.
 let live: { key: string; step: Step; dispose(): void } | null = null;
