@@ -1,85 +1,97 @@
 // One optimizer step: tfjs's built-in momentum and adam beside centra's sgd
-// and adam with and without GC, on the parameter shapes of a small CNN and of
-// ResNet-18. Backend from CENTRA_BACKEND (cpu by default; `deno task bench`
-// runs cpu, then webgpu when an adapter exists).
+// and adam with and without GC (op by op), on the parameter shapes of a small
+// CNN and of ResNet-18. Backend from CENTRA_BACKEND (cpu by default).
 //
+// First it prints a table of median step times over rounds that visit the
+// rows in turn (robust to a machine whose load drifts), with ratios to
+// tf.train.adam; then deno bench times the same rows one after the other.
+//
+//   deno bench -A bench/chain_bench.ts
 //   CENTRA_BACKEND=webgpu deno bench -A bench/chain_bench.ts
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
+import { adam, sgd } from "@centra/chain";
 import {
-  adam,
-  applyUpdates,
-  type GradientTransformation,
-  initState,
-  runUpdate,
-  sgd,
-} from "@centra/chain";
-import {
+  builtinRow,
+  centraRow,
   countParams,
+  interleavedMedians,
   makeGrads,
   makeVars,
   RESNET18,
+  type Row,
   settle,
   SMALL_CNN,
-} from "./_shapes.ts";
+} from "./_common.ts";
 
 const backend = Deno.env.get("CENTRA_BACKEND") ?? "cpu";
 await tf.setBackend(backend);
 await tf.ready();
 
 const MODELS = { "small CNN": SMALL_CNN, "ResNet-18": RESNET18 } as const;
+const ROWS: Row[] = [
+  builtinRow("tf.train.adam", () => tf.train.adam(1e-3)),
+  builtinRow("tf.train.momentum", () => tf.train.momentum(0.1, 0.9)),
+  centraRow("centra adam", () => adam(1e-3, { eps: 1e-7 })),
+  centraRow("centra adam + GC", () => adam(1e-3, { eps: 1e-7, gc: true })),
+  centraRow("centra sgd momentum", () => sgd(0.1, { momentum: 0.9 })),
+  centraRow(
+    "centra sgd momentum + GC",
+    () => sgd(0.1, { momentum: 0.9, gc: true }),
+  ),
+];
+// Rounds of the interleaved table, and deno bench's samples, per model:
+// ResNet-18 steps take seconds here.
+const ROUNDS = { "small CNN": 15, "ResNet-18": 5 } as const;
+const SAMPLES = { "small CNN": undefined, "ResNet-18": 5 } as const;
+
+console.log(
+  `\nOne optimizer step (update + apply), rows interleaved, ${backend}\n`,
+);
+console.log("| model | row | median ms / step | ratio to tf.train.adam |");
+console.log("|---|---|---:|---:|");
+for (const [model, shapes] of Object.entries(MODELS)) {
+  const vars = makeVars(shapes);
+  const grads = makeGrads(vars);
+  const made = ROWS.map((row) => row.setup(vars, grads));
+  const medians = await interleavedMedians(
+    made,
+    vars,
+    ROUNDS[model as keyof typeof ROUNDS],
+    1,
+  );
+  ROWS.forEach((row, i) => {
+    const t = medians[i]!;
+    console.log(
+      `| ${model} | ${row.name} | ${t.toFixed(1)} | ${
+        (t / medians[0]!).toFixed(2)
+      } |`,
+    );
+  });
+  made.forEach((m) => m.dispose());
+  tf.dispose([Object.values(vars), Object.values(grads)]);
+}
+console.log();
 
 for (const [model, shapes] of Object.entries(MODELS)) {
   const group = `${model} (${
     (countParams(shapes) / 1e6).toFixed(2)
   }M params, ${backend})`;
-  // ResNet-18 steps take seconds on a software adapter: few samples there
-  const n = model === "ResNet-18" ? (backend === "cpu" ? 10 : 5) : undefined;
+  const n = SAMPLES[model as keyof typeof SAMPLES];
   const opts = n === undefined ? {} : { n, warmup: 1 };
-
-  const builtin = (
-    name: string,
-    make: () => tf.Optimizer,
-    baseline = false,
-  ) => {
-    const vars = makeVars(shapes);
-    const grads = makeGrads(vars);
-    const named: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(vars)) named[v.name] = grads[k]!;
-    const opt = make();
+  const vars = makeVars(shapes);
+  const grads = makeGrads(vars);
+  for (const row of ROWS) {
+    const { step } = row.setup(vars, grads);
     Deno.bench({
-      name,
+      name: row.name,
       group,
-      baseline,
+      baseline: row.name === "tf.train.adam",
       ...opts,
       async fn() {
-        opt.applyGradients(named);
+        step();
         await settle(vars);
       },
     });
-  };
-  const centra = (name: string, tx: GradientTransformation<unknown>) => {
-    const vars = makeVars(shapes);
-    const grads = makeGrads(vars);
-    let state = initState(tx, vars);
-    Deno.bench({
-      name,
-      group,
-      ...opts,
-      async fn() {
-        const [u, next] = runUpdate(tx, grads, state, vars);
-        state = next;
-        applyUpdates(vars, u);
-        tf.dispose(u);
-        await settle(vars);
-      },
-    });
-  };
-
-  builtin("tf.train.adam", () => tf.train.adam(1e-3), true);
-  builtin("tf.train.momentum", () => tf.train.momentum(0.1, 0.9));
-  centra("centra adam", adam(1e-3, { eps: 1e-7 }));
-  centra("centra adam + GC", adam(1e-3, { eps: 1e-7, gc: true }));
-  centra("centra sgd momentum", sgd(0.1, { momentum: 0.9 }));
-  centra("centra sgd momentum + GC", sgd(0.1, { momentum: 0.9, gc: true }));
+  }
 }

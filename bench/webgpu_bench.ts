@@ -12,29 +12,23 @@
 //   CENTRA_BENCH_MODELS="small CNN" deno bench -A bench/webgpu_bench.ts
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
-import {
-  adam,
-  adamw,
-  applyUpdates,
-  chain,
-  clipByGlobalNorm,
-  disposeState,
-  type GradientTransformation,
-  initState,
-  runUpdate,
-  sgd,
-} from "@centra/chain";
+import { adam, adamw, chain, clipByGlobalNorm, sgd } from "@centra/chain";
 import { ChainOptimizer } from "@centra/tfjs";
 import { dispatchStats, fuse } from "@centra/webgpu";
 import {
+  builtinRow,
+  centraRow,
   countParams,
+  interleavedMedians,
   makeGrads,
   makeVars,
   RESNET18,
   RESNET50,
+  type Row,
   settle,
   SMALL_CNN,
-} from "./_shapes.ts";
+  type Step,
+} from "./_common.ts";
 
 const hasGpu = tf.findBackendFactory("webgpu") !== null &&
   await tf.setBackend("webgpu").catch(() => false);
@@ -54,53 +48,6 @@ const wanted =
   (Deno.env.get("CENTRA_BENCH_MODELS") ?? Object.keys(ALL).join(","))
     .split(",").map((s) => s.trim());
 const MODELS = Object.entries(ALL).filter(([name]) => wanted.includes(name));
-
-type Step = () => void;
-interface Row {
-  name: string;
-  /** Builds the row's step over the model's variables and gradients. */
-  setup(
-    vars: Record<string, tf.Variable>,
-    grads: Record<string, tf.Tensor>,
-  ): { step: Step; dispose(): void };
-}
-
-function centraRow(
-  name: string,
-  make: () => GradientTransformation<unknown>,
-): Row {
-  return {
-    name,
-    setup(vars, grads) {
-      const tx = make();
-      let state = initState(tx, vars);
-      return {
-        step() {
-          const [u, next] = runUpdate(tx, grads, state, vars);
-          state = next;
-          applyUpdates(vars, u);
-          tf.dispose(u);
-        },
-        dispose: () => void disposeState(state),
-      };
-    },
-  };
-}
-
-function builtinRow(name: string, make: () => tf.Optimizer): Row {
-  return {
-    name,
-    setup(vars, grads) {
-      const opt = make();
-      const named: Record<string, tf.Tensor> = {};
-      for (const [k, v] of Object.entries(vars)) named[v.name] = grads[k]!;
-      return {
-        step: () => opt.applyGradients(named),
-        dispose: () => opt.dispose(),
-      };
-    },
-  };
-}
 
 const gcAdamwClip = () =>
   chain(
@@ -180,12 +127,6 @@ const STEPS: Record<string, number> = {
   "ResNet-18": 1,
   "ResNet-50": 1,
 };
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1
-    ? s[(s.length - 1) / 2]!
-    : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 console.log(
   `\nOne optimizer step (update + apply), rows interleaved, backend ${backend}\n`,
 );
@@ -203,18 +144,15 @@ for (const [name, shapes] of MODELS) {
     return dispatchStats(m.step).dispatches;
   });
   await settle(vars);
-  const times: number[][] = ROWS.map(() => []);
-  for (let round = 0; round < ROUNDS[name]!; round++) {
-    for (const [i, m] of made.entries()) {
-      const t0 = performance.now();
-      for (let k = 0; k < STEPS[name]!; k++) m.step();
-      await settle(vars);
-      times[i]!.push((performance.now() - t0) / STEPS[name]!);
-    }
-  }
-  const base = median(times[0]!);
+  const medians = await interleavedMedians(
+    made,
+    vars,
+    ROUNDS[name]!,
+    STEPS[name]!,
+  );
+  const base = medians[0]!;
   ROWS.forEach((row, i) => {
-    const t = median(times[i]!);
+    const t = medians[i]!;
     console.log(
       `| ${name} | ${row.name} | ${counts[i]} | ${t.toFixed(1)} | ${
         (t / base).toFixed(2)

@@ -1,6 +1,14 @@
-// Parameter shapes (tfjs layouts) of the models the benchmarks step over, and
-// random variables and gradients of those shapes.
+// What the benchmarks share: parameter shapes (tfjs layouts) of the models
+// they step over, random variables and gradients of those shapes, rows
+// (optimizers set up over them), and timing that visits the rows in turn.
 import * as tf from "@tensorflow/tfjs";
+import {
+  applyUpdates,
+  disposeState,
+  type GradientTransformation,
+  initState,
+  runUpdate,
+} from "@centra/chain";
 
 /** A ~108k-parameter CNN for 28x28x1 inputs: two 3x3 convs and two Dense layers. */
 export const SMALL_CNN: Record<string, number[]> = {
@@ -126,4 +134,89 @@ export async function settle(
     if (largest === undefined || v.size > largest.size) largest = v;
   }
   await largest?.data();
+}
+
+/** One step of a row: update and apply. */
+export type Step = () => void;
+
+/** A row of a benchmark table: an optimizer set up over a model's tensors. */
+export interface Row {
+  name: string;
+  /** Builds the row's step over the model's variables and gradients. */
+  setup(
+    vars: Record<string, tf.Variable>,
+    grads: Record<string, tf.Tensor>,
+  ): { step: Step; dispose(): void };
+}
+
+/** A row that steps a centra chain with runUpdate and applyUpdates. */
+export function centraRow(
+  name: string,
+  make: () => GradientTransformation<unknown>,
+): Row {
+  return {
+    name,
+    setup(vars, grads) {
+      const tx = make();
+      let state = initState(tx, vars);
+      return {
+        step() {
+          const [u, next] = runUpdate(tx, grads, state, vars);
+          state = next;
+          applyUpdates(vars, u);
+          tf.dispose(u);
+        },
+        dispose: () => void disposeState(state),
+      };
+    },
+  };
+}
+
+/** A row that steps one of tfjs's own optimizers. */
+export function builtinRow(name: string, make: () => tf.Optimizer): Row {
+  return {
+    name,
+    setup(vars, grads) {
+      const opt = make();
+      const named: Record<string, tf.Tensor> = {};
+      for (const [k, v] of Object.entries(vars)) named[v.name] = grads[k]!;
+      return {
+        step: () => opt.applyGradients(named),
+        dispose: () => opt.dispose(),
+      };
+    },
+  };
+}
+
+/** The median of a non-empty list. */
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1
+    ? s[(s.length - 1) / 2]!
+    : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * Median milliseconds per step of each row, over `rounds` rounds that visit
+ * the rows in turn (so that a machine whose load drifts slows every row
+ * alike), each sample `steps` steps ended by {@linkcode settle}.
+ */
+export async function interleavedMedians(
+  made: readonly { step: Step }[],
+  vars: Record<string, tf.Variable>,
+  rounds: number,
+  steps: number,
+): Promise<number[]> {
+  for (const m of made) m.step(); // warm up: shaders, kernels, state
+  await settle(vars);
+  const times: number[][] = made.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, m] of made.entries()) {
+      const t0 = performance.now();
+      for (let k = 0; k < steps; k++) m.step();
+      await settle(vars);
+      times[i]!.push((performance.now() - t0) / steps);
+    }
+  }
+  return times.map(median);
 }
