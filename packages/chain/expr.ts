@@ -535,7 +535,7 @@ export function evaluate(
         return total;
       }
       case "mean":
-        return tf.mean(run(e.args[0]!, param) as tf.Tensor, [...e.axes], true);
+        return unitMean(run(e.args[0]!, param) as tf.Tensor, e.axes);
       case "sumAll":
         return tf.sum(run(e.args[0]!, param) as tf.Tensor);
       case "select": {
@@ -891,4 +891,24 @@ export function nextState<S>(
       : { ...old[s], ...fresh };
   }
   return next as S;
+}
+
+/**
+ * The mean over `axes`, kept for broadcasting. On the cpu backend, the
+ * common GC case (every axis but the last) is a product with a row of
+ * `1/n`: tfjs's cpu reduction first transposes the reduced axes to the end,
+ * which costs about as much again as the sum (bench/chain_bench.ts).
+ */
+function unitMean(x: tf.Tensor, axes: readonly number[]): tf.Tensor {
+  const r = x.rank;
+  const allButLast = axes.length === r - 1 && r >= 2 &&
+    axes.every((a, i) => a === i);
+  if (!allButLast || tf.getBackend() !== "cpu") {
+    return tf.mean(x, [...axes], true);
+  }
+  const units = x.shape[r - 1]!;
+  const n = x.size / units;
+  const row = tf.fill([1, n], 1 / n);
+  const m = tf.matMul(row, tf.reshape(x, [n, units]));
+  return tf.reshape(m, [...x.shape.slice(0, r - 1).map(() => 1), units]);
 }
