@@ -9,78 +9,30 @@ import {
   initState,
   runUpdate,
 } from "@centra/chain";
+import { resnet18, resnet50, smallCnn } from "@centra/zoo";
 
-/** A ~108k-parameter CNN for 28x28x1 inputs: two 3x3 convs and two Dense layers. */
-export const SMALL_CNN: Record<string, number[]> = {
-  "conv1/kernel": [3, 3, 1, 16],
-  "conv1/bias": [16],
-  "conv2/kernel": [3, 3, 16, 32],
-  "conv2/bias": [32],
-  "dense1/kernel": [800, 128],
-  "dense1/bias": [128],
-  "dense2/kernel": [128, 10],
-  "dense2/bias": [10],
-};
+/** The models the benchmarks step over: @centra/zoo's, at full size. */
+export const MODELS = {
+  "small CNN": () => smallCnn(),
+  "ResNet-18": () => resnet18(),
+  "ResNet-50": () => resnet50(),
+} as const;
 
-/** ResNet-18 (ImageNet stem, 1000 classes): 11,689,512 parameters. */
-export const RESNET18: Record<string, number[]> = (() => {
-  const shapes: Record<string, number[]> = {};
-  const bn = (name: string, c: number) => {
-    shapes[`${name}/gamma`] = [c];
-    shapes[`${name}/beta`] = [c];
-  };
-  shapes["conv1/kernel"] = [7, 7, 3, 64];
-  bn("bn1", 64);
-  let cin = 64;
-  [64, 128, 256, 512].forEach((c, stage) => {
-    for (let block = 0; block < 2; block++) {
-      const p = `layer${stage + 1}.${block}`;
-      shapes[`${p}/conv1/kernel`] = [3, 3, cin, c];
-      bn(`${p}/bn1`, c);
-      shapes[`${p}/conv2/kernel`] = [3, 3, c, c];
-      bn(`${p}/bn2`, c);
-      if (cin !== c) {
-        shapes[`${p}/downsample/kernel`] = [1, 1, cin, c];
-        bn(`${p}/downsample/bn`, c);
-      }
-      cin = c;
-    }
-  });
-  shapes["fc/kernel"] = [512, 1000];
-  shapes["fc/bias"] = [1000];
+/** One of {@linkcode MODELS}. */
+export type ModelName = keyof typeof MODELS;
+
+/**
+ * The trainable parameter shapes of one of {@linkcode MODELS}, keyed by
+ * weight name: the model is built, read and freed.
+ */
+export function shapesOf(name: ModelName): Record<string, number[]> {
+  const model = MODELS[name]();
+  const shapes = Object.fromEntries(
+    model.trainableWeights.map((w) => [w.originalName, w.shape as number[]]),
+  );
+  model.dispose();
   return shapes;
-})();
-
-/** ResNet-50 (ImageNet stem, 1000 classes): 25,557,032 parameters. */
-export const RESNET50: Record<string, number[]> = (() => {
-  const shapes: Record<string, number[]> = {};
-  const bn = (name: string, c: number) => {
-    shapes[`${name}/gamma`] = [c];
-    shapes[`${name}/beta`] = [c];
-  };
-  shapes["conv1/kernel"] = [7, 7, 3, 64];
-  bn("bn1", 64);
-  let cin = 64;
-  [[64, 3], [128, 4], [256, 6], [512, 3]].forEach(([w, blocks], stage) => {
-    for (let block = 0; block < blocks!; block++) {
-      const p = `layer${stage + 1}.${block}`;
-      shapes[`${p}/conv1/kernel`] = [1, 1, cin, w!];
-      bn(`${p}/bn1`, w!);
-      shapes[`${p}/conv2/kernel`] = [3, 3, w!, w!];
-      bn(`${p}/bn2`, w!);
-      shapes[`${p}/conv3/kernel`] = [1, 1, w!, 4 * w!];
-      bn(`${p}/bn3`, 4 * w!);
-      if (block === 0) {
-        shapes[`${p}/downsample/kernel`] = [1, 1, cin, 4 * w!];
-        bn(`${p}/downsample/bn`, 4 * w!);
-      }
-      cin = 4 * w!;
-    }
-  });
-  shapes["fc/kernel"] = [2048, 1000];
-  shapes["fc/bias"] = [1000];
-  return shapes;
-})();
+}
 
 /** The number of parameters in a shape table. */
 export function countParams(shapes: Record<string, number[]>): number {

@@ -1,6 +1,6 @@
 // One optimizer step: tfjs's built-in momentum and adam beside centra's sgd
-// and adam with and without GC (op by op), on the parameter shapes of a small
-// CNN and of ResNet-18. Backend from CENTRA_BACKEND (cpu by default).
+// and adam with and without GC (op by op), on the parameter shapes of
+// @centra/zoo's smallCnn and ResNet-18. Backend from CENTRA_BACKEND (cpu by default).
 //
 // First it prints a table of median step times over rounds that visit the
 // rows in turn (robust to a machine whose load drifts), with ratios to
@@ -18,17 +18,18 @@ import {
   interleavedMedians,
   makeGrads,
   makeVars,
-  RESNET18,
+  type ModelName,
   type Row,
   settle,
-  SMALL_CNN,
+  shapesOf,
 } from "./_common.ts";
 
 const backend = Deno.env.get("CENTRA_BACKEND") ?? "cpu";
 await tf.setBackend(backend);
 await tf.ready();
 
-const MODELS = { "small CNN": SMALL_CNN, "ResNet-18": RESNET18 } as const;
+const NAMES: ModelName[] = ["small CNN", "ResNet-18"];
+const SHAPES = NAMES.map((name) => [name, shapesOf(name)] as const);
 const ROWS: Row[] = [
   builtinRow("tf.train.adam", () => tf.train.adam(1e-3)),
   builtinRow("tf.train.momentum", () => tf.train.momentum(0.1, 0.9)),
@@ -50,7 +51,7 @@ console.log(
 );
 console.log("| model | row | median ms / step | ratio to tf.train.adam |");
 console.log("|---|---|---:|---:|");
-for (const [model, shapes] of Object.entries(MODELS)) {
+for (const [model, shapes] of SHAPES) {
   const vars = makeVars(shapes);
   const grads = makeGrads(vars);
   const made = ROWS.map((row) => row.setup(vars, grads));
@@ -73,7 +74,7 @@ for (const [model, shapes] of Object.entries(MODELS)) {
 }
 console.log();
 
-for (const [model, shapes] of Object.entries(MODELS)) {
+for (const [model, shapes] of SHAPES) {
   const group = `${model} (${
     (countParams(shapes) / 1e6).toFixed(2)
   }M params, ${backend})`;

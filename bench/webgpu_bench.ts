@@ -1,6 +1,6 @@
 // Fused WGSL optimizer kernels (@centra/webgpu) beside tfjs's built-in adam
 // and momentum and centra's op-by-op chains, on the parameter shapes of a
-// small CNN, ResNet-18 and ResNet-50. One step = update + apply, ended by a
+// small CNN, ResNet-18 and ResNet-50 of @centra/zoo. One step = update + apply, ended by a
 // read of the largest weight so that the device has finished (for the small CNN, one
 // read per 10 steps). Before the benches, it
 // prints the WebGPU dispatches of one step of each row (by wrapping
@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import { adam, adamw, chain, clipByGlobalNorm, sgd } from "@centra/chain";
 import { ChainOptimizer } from "@centra/tfjs";
+import { modelParams } from "@centra/zoo";
 import { dispatchStats, fuse } from "@centra/webgpu";
 import {
   builtinRow,
@@ -22,11 +23,11 @@ import {
   interleavedMedians,
   makeGrads,
   makeVars,
-  RESNET18,
-  RESNET50,
+  type ModelName,
+  MODELS as BUILDERS,
   type Row,
   settle,
-  SMALL_CNN,
+  shapesOf,
   type Step,
 } from "./_common.ts";
 
@@ -39,15 +40,12 @@ if (!hasGpu) {
 await tf.ready();
 const backend = tf.getBackend();
 
-const ALL = {
-  "small CNN": SMALL_CNN,
-  "ResNet-18": RESNET18,
-  "ResNet-50": RESNET50,
-} as const;
 const wanted =
-  (Deno.env.get("CENTRA_BENCH_MODELS") ?? Object.keys(ALL).join(","))
+  (Deno.env.get("CENTRA_BENCH_MODELS") ?? Object.keys(BUILDERS).join(","))
     .split(",").map((s) => s.trim());
-const MODELS = Object.entries(ALL).filter(([name]) => wanted.includes(name));
+const MODELS = (Object.keys(BUILDERS) as ModelName[])
+  .filter((name) => wanted.includes(name))
+  .map((name) => [name, shapesOf(name)] as const);
 
 const gcAdamwClip = () =>
   chain(
@@ -196,22 +194,7 @@ if (wanted.includes("small CNN")) {
   } | null = null;
   const train = async () => {
     if (net === null) {
-      const m = tf.sequential({
-        layers: [
-          tf.layers.conv2d({
-            inputShape: [28, 28, 1],
-            filters: 16,
-            kernelSize: 3,
-            activation: "relu",
-          }),
-          tf.layers.maxPooling2d({ poolSize: 2 }),
-          tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: "relu" }),
-          tf.layers.maxPooling2d({ poolSize: 2 }),
-          tf.layers.flatten(),
-          tf.layers.dense({ units: 128, activation: "relu" }),
-          tf.layers.dense({ units: 10 }),
-        ],
-      });
+      const m = BUILDERS["small CNN"]();
       net = {
         model: m,
         optimizer: new ChainOptimizer(fuse(gcAdamwClip())),
@@ -223,7 +206,7 @@ if (wanted.includes("small CNN")) {
     optimizer.minimize(() =>
       tf.losses.softmaxCrossEntropy(ys, m.apply(xs) as tf.Tensor) as tf.Scalar
     );
-    await m.getWeights()[0]!.data();
+    await settle(modelParams(m).variables);
   };
   Deno.bench({
     name: "train step, fused GC + AdamW + clip",
