@@ -15,10 +15,15 @@
  * applyUpdates({ [w.name]: w }, updates);
  * ```
  *
+ * `runStep(tx, grads, state, variables)` does the last three lines in one
+ * call, and takes a transformation's `step` (new weights computed directly,
+ * as a fused kernel does) when it has one.
+ *
  * @module
  */
 export * from "./types.ts";
 export * from "./run_update.ts";
+export * from "./run_step.ts";
 export * from "./dispose_state.ts";
 export * from "./chain.ts";
 export * from "./identity.ts";

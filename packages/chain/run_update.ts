@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs";
+import { cloneWhere, disposeCreated, keepAll, mismatch } from "./_drive.ts";
 import { collectTensors } from "./_tree.ts";
 import { disposeReplaced } from "./dispose_state.ts";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
@@ -32,8 +32,9 @@ export function initState<S>(tx: GradientTransformation<S>, params: Params): S {
  * the updates and the new state, then disposing the tensors of the old state
  * that the new state no longer holds.
  *
- * The returned updates never alias a tensor of the new state or of the input
- * updates, so the caller may dispose them (and its gradients) once applied.
+ * The returned updates never alias a tensor of the new state, of the input
+ * updates or of `params`, so the caller may dispose them (and its gradients)
+ * once applied; {@linkcode runStep} runs a step and applies it in one call.
  * If `update` throws, or returns an update whose name or shape differs from
  * the incoming ones (a `TypeError` naming it), nothing of the old state is
  * disposed and it stays valid.
@@ -69,6 +70,8 @@ export function runUpdate<S>(
   params?: Params,
 ): [Updates, S] {
   const inputs = new Set(Object.values(updates));
+  // An update that is a parameter tensor would be disposed with the updates.
+  const foreign = new Set([...inputs, ...Object.values(params ?? {})]);
   const [out, next] = keepAll(() => {
     const [u, s] = tx.update(updates, state, params);
     // A state tensor that is also an input gradient would die with the
@@ -77,54 +80,15 @@ export function runUpdate<S>(
     const ownedState = cloneWhere(s, (t) => inputs.has(t));
     const ownedUpdates: Updates = {};
     for (const [k, t] of Object.entries(u)) {
-      ownedUpdates[k] = held.has(t) || inputs.has(t) ? t.clone() : t;
+      ownedUpdates[k] = held.has(t) || foreign.has(t) ? t.clone() : t;
     }
     return [ownedUpdates, ownedState] as [Updates, S];
   });
-  const bad = mismatch(updates, out);
+  const bad = mismatch(updates, out, "an update");
   if (bad !== null) {
-    const old = collectTensors(state);
-    for (const t of [...collectTensors(out), ...collectTensors(next)]) {
-      if (!old.has(t) && !inputs.has(t) && !t.isDisposed) t.dispose();
-    }
+    disposeCreated([out, next], collectTensors(state, new Set(foreign)));
     throw new TypeError(`runUpdate: the transformation returned ${bad}`);
   }
   disposeReplaced(state, next);
   return [out, next];
-}
-
-/** Describes the first returned update that does not fit the incoming ones. */
-function mismatch(incoming: Updates, returned: Updates): string | null {
-  for (const [k, t] of Object.entries(returned)) {
-    const g = incoming[k];
-    if (g === undefined) return `an update for "${k}", which had no gradient`;
-    if (
-      t.shape.length !== g.shape.length ||
-      t.shape.some((d, i) => d !== g.shape[i])
-    ) {
-      return `an update of shape [${t.shape}] for "${k}", whose gradient has shape [${g.shape}]`;
-    }
-  }
-  return null;
-}
-
-function cloneWhere<T>(x: T, pred: (t: tf.Tensor) => boolean): T {
-  if (x instanceof tf.Tensor) return (pred(x) ? x.clone() : x) as T;
-  if (Array.isArray(x)) return x.map((v) => cloneWhere(v, pred)) as T;
-  if (x !== null && typeof x === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(x)) out[k] = cloneWhere(v, pred);
-    return out as T;
-  }
-  return x;
-}
-
-/** Like `tf.tidy`, but for any result: the tensors inside it are kept. */
-function keepAll<T>(fn: () => T): T {
-  let result: T | undefined;
-  tf.tidy(() => {
-    result = fn();
-    for (const t of collectTensors(result)) tf.keep(t);
-  });
-  return result as T;
 }

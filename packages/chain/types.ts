@@ -17,7 +17,9 @@ export type Updates = Record<string, tf.Tensor>;
  * `init` builds the state from the parameters; `update` maps incoming
  * updates (gradients at first) and the current state to outgoing updates and
  * a new state. `update` never mutates or disposes its inputs. A driver such
- * as {@linkcode runUpdate} owns the memory.
+ * as {@linkcode runUpdate} or {@linkcode runStep} owns the memory. A
+ * transformation may also offer `step`, which returns new parameter values
+ * in place of updates, for drivers that apply them at once.
  *
  * @typeParam S The state this transformation carries between steps.
  */
@@ -32,6 +34,38 @@ export interface GradientTransformation<S = unknown> {
    * over unchanged. A name the state does not know is a `TypeError`.
    */
   update(updates: Updates, state: S, params?: Params): [Updates, S];
+  /**
+   * Optional fast path for drivers that apply the updates at once: the same
+   * result as `update` followed by adding the updates to `params`, but
+   * returning the new parameter values in place of the updates. A
+   * transformation provides it when it can write the new weights more
+   * cheaply than a separate addition (a fused kernel that updates the state
+   * and the weights in one pass, say).
+   *
+   * The contract, which drivers rely on:
+   * - The new values and the new state equal those of `update` followed by
+   *   `params[k] + updates[k]`, to float32 rounding.
+   * - It returns a value for every name in `updates` and for no other, each
+   *   with that parameter's shape and dtype; parameters without a gradient
+   *   are not returned and keep their value.
+   * - Like `update`, it never mutates or disposes its inputs (the gradients,
+   *   the state, the parameters): writing the new values into the variables
+   *   is the driver's job.
+   *
+   * Drivers call it through {@linkcode runStep}, which falls back to
+   * `update` and an addition when it is absent. Combinators (`chain`,
+   * `masked`, `partition`, ...) build a new transformation from `init` and
+   * `update` alone and do not forward it: a step of the parts is not a step
+   * of the whole.
+   *
+   * @param updates Gradients keyed by parameter name.
+   * @param state The current state.
+   * @param params The current parameter values; every name in `updates` is
+   * here.
+   * @returns The new parameter values (for the names in `updates`) and the
+   * new state.
+   */
+  step?(updates: Updates, state: S, params: Params): [Params, S];
 }
 
 /** A step-dependent value: the step count (float32 scalar) to a float32 scalar. */

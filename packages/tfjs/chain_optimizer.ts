@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { applyUpdates } from "@centra/chain/apply-updates";
 import { disposeState } from "@centra/chain/dispose-state";
 import { findHyperparams } from "@centra/chain/inject-hyperparams";
-import { initState, runUpdate } from "@centra/chain/run-update";
+import { initState } from "@centra/chain/run-update";
+import { runStep } from "@centra/chain/run-step";
 import type {
   GradientTransformation,
   Params,
@@ -56,8 +56,10 @@ const CLASS_NAME = "centra.ChainOptimizer";
  * (tfjs's own optimizers mix states up there), and a variable seen for the
  * first time later gets a fresh state of its own. Every step runs
  * synchronously, with no reads from the device, so it works inside `fit` on
- * every backend. A step that throws leaves the variables and the state as
- * they were.
+ * every backend. Each step goes through `runStep` from `@centra/chain`, so
+ * a transformation that offers `step` (a fused kernel that writes the new
+ * weights, say) is used that way. A step that throws leaves the variables
+ * and the state as they were.
  *
  * Saving: `getWeights` lists the state as named tensors
  * (`<variable>/<slot path>`, shared ones as `state/<path>`, the step count as
@@ -196,23 +198,14 @@ export class ChainOptimizer extends tf.Optimizer {
     const before = this.#state;
     const prepared = this.#prepare(names);
     const variables = this.#variables(prepared.known);
-    let updates: Updates;
     let next: unknown;
     try {
-      [updates, next] = runUpdate(
-        this.tx,
-        grads,
-        prepared.state,
-        variables as Params,
-      );
+      // Atomic: if it throws, the variables and prepared.state are as they
+      // were, and only what #prepare built for new variables must go.
+      next = runStep(this.tx, grads, prepared.state, variables);
     } catch (e) {
       this.#discard(prepared.state, before);
       throw e;
-    }
-    try {
-      applyUpdates(variables, updates);
-    } finally {
-      tf.dispose(updates);
     }
     this.#commit(next, prepared);
     this.incrementIterations();

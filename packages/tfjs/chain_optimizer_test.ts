@@ -1,9 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
+  adam,
   chain,
   type GradientTransformation,
+  type Params,
   scaleByLearningRate,
+  sgd,
   trace,
 } from "@centra/chain";
 import { assertClose, testOnBackends } from "../chain/_test_utils.ts";
@@ -29,6 +32,34 @@ function twins(seed: number): [tf.Sequential, tf.Sequential] {
   const b = tinyModel(seed);
   b.setWeights(a.getWeights());
   return [a, b];
+}
+
+/**
+ * `inner` with a hand-written `step` (`inner.update`, then `p + u` with
+ * `tf.add`) that counts its calls; `edit` may change what it returns.
+ */
+function withStep<S>(
+  inner: GradientTransformation<S>,
+  edit: (values: Params, next: S) => [Params, S] = (v, n) => [v, n],
+): { tx: GradientTransformation<S>; calls: { step: number; update: number } } {
+  const calls = { step: 0, update: 0 };
+  const tx: GradientTransformation<S> = {
+    init: (params) => inner.init(params),
+    update(updates, state, params) {
+      calls.update++;
+      return inner.update(updates, state, params);
+    },
+    step(updates, state, params) {
+      calls.step++;
+      const [u, next] = inner.update(updates, state, params);
+      const values: Params = {};
+      for (const [k, d] of Object.entries(u)) {
+        values[k] = tf.add(params[k]!, d);
+      }
+      return edit(values, next);
+    },
+  };
+  return { tx, calls };
 }
 
 function exact(backend: string): { rtol: number; atol: number } {
@@ -553,5 +584,117 @@ testOnBackends(
     opt2.dispose();
     opt3.dispose();
     tf.dispose([a, b]);
+  },
+);
+
+testOnBackends(
+  "ChainOptimizer takes the chain's step in fit and trains exactly as without it",
+  async (backend) => {
+    const { xs, ys } = tinyData();
+    const [a, b] = twins(11);
+    const stepped = withStep(adam(0.01, { gc: true }));
+    const ours = new ChainOptimizer(stepped.tx);
+    const plain = new ChainOptimizer(adam(0.01, { gc: true }));
+    a.compile(compileArgs(ours));
+    b.compile(compileArgs(plain));
+    const fitArgs = {
+      epochs: 2,
+      batchSize: 8,
+      shuffle: false,
+      verbose: 0 as const,
+    };
+    const ha = await a.fit(xs, ys, fitArgs);
+    const hb = await b.fit(xs, ys, fitArgs);
+    await assertSameWeights(a, b, exact(backend));
+    assertClose(ha.history.loss as number[], hb.history.loss as number[], {
+      ...exact(backend),
+      what: "loss",
+    });
+    assert.ok(
+      (ha.history.loss![1] as number) < (ha.history.loss![0] as number),
+      "the loss goes down",
+    );
+    assert.deepEqual(stepped.calls, { step: 4, update: 0 });
+    assert.equal(ours.iterations, 4);
+    // The step path keeps memory flat too.
+    const x = tf.tidy(() => xs.slice(0, 4));
+    const y = tf.tidy(() => ys.slice(0, 4));
+    tf.dispose(await a.trainOnBatch(x, y));
+    const n = tf.memory().numTensors;
+    for (let i = 0; i < 10; i++) tf.dispose(await a.trainOnBatch(x, y));
+    assert.equal(tf.memory().numTensors, n, "per step");
+    ours.dispose();
+    plain.dispose();
+    release(a, b, xs, ys, x, y);
+  },
+);
+
+testOnBackends(
+  "ChainOptimizer: a failed step through the chain's step leaves weights and state exactly as they were",
+  async () => {
+    const w = tf.variable(
+      tf.tensor2d([[1, 2], [3, 4]]),
+      true,
+      "co_test_step_fail/w",
+    );
+    const v = tf.variable(tf.tensor1d([5]), true, "co_test_step_fail/v");
+    let mode = "ok";
+    const { tx, calls } = withStep(
+      sgd(0.1, { momentum: 0.9 }),
+      (values, next) => {
+        if (mode === "throw") throw new Error("boom");
+        if (mode === "shape") {
+          values[w.name] = tf.reshape(values[w.name]!, [4]);
+        }
+        if (mode === "missing") delete values[w.name];
+        if (mode === "extra") values["co_test_step_fail/none"] = tf.zeros([1]);
+        return [values, next];
+      },
+    );
+    const opt = new ChainOptimizer(tx);
+    const gw = tf.ones([2, 2]);
+    const gv = tf.ones([1]);
+    opt.applyGradients({ [w.name]: gw });
+    const snapshot = async () => ({
+      w: Array.from(await w.data()),
+      v: Array.from(await v.data()),
+      state: await opt.getWeights().then((ws) =>
+        Promise.all(
+          ws.map(async (x) => [x.name, Array.from(await x.tensor.data())]),
+        )
+      ),
+      names: opt.variableNames,
+      iterations: opt.iterations,
+      n: tf.memory().numTensors,
+    });
+    const before = await snapshot();
+    const cases: [string, RegExp][] = [
+      ["shape", /a new value of shape \[4\] for "co_test_step_fail\/w"/],
+      ["missing", /no new value for "co_test_step_fail\/w"/],
+      ["extra", /"co_test_step_fail\/none", which had no gradient/],
+      ["throw", /boom/],
+    ];
+    for (const [m, message] of cases) {
+      mode = m;
+      assert.throws(() => opt.applyGradients({ [w.name]: gw }), message, m);
+      assert.deepEqual(await snapshot(), before, m);
+      // A new variable joining the failed step must not stay behind either.
+      assert.throws(
+        () => opt.applyGradients({ [w.name]: gw, [v.name]: gv }),
+        message,
+        `${m}, with a new variable`,
+      );
+      assert.deepEqual(await snapshot(), before, `${m}, with a new variable`);
+    }
+    assert.equal(calls.step, 1 + 2 * cases.length);
+    // The state is still good: m = 0.9 + 1, w -= 0.1 m.
+    mode = "ok";
+    opt.applyGradients({ [w.name]: gw, [v.name]: gv });
+    assertClose(await w.data(), [0.71, 1.71, 2.71, 3.71], { rtol: 1e-6 });
+    assertClose(await v.data(), [4.9], { rtol: 1e-6 });
+    assert.deepEqual(opt.variableNames, [w.name, v.name]);
+    assert.equal(calls.update, 0);
+    opt.dispose();
+    tf.dispose([w, v, gw, gv]);
   },
 );

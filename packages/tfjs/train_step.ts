@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { applyUpdates } from "@centra/chain/apply-updates";
-import { runUpdate } from "@centra/chain/run-update";
-import type { GradientTransformation, Params } from "@centra/chain/types";
+import { runStep } from "@centra/chain/run-step";
+import type { GradientTransformation } from "@centra/chain/types";
 
 /** Options of {@linkcode trainStep}. */
 export interface TrainStepOptions {
@@ -21,8 +20,10 @@ export interface TrainStepResult<S> {
 
 /**
  * One step of a custom training loop, for code that does not use
- * `model.fit`: computes the loss and its gradients, runs the chain (inside
- * `tf.tidy`, disposing what the new state replaced) and applies the updates.
+ * `model.fit`: computes the loss and its gradients, then runs the chain and
+ * writes the new weights with `runStep` from `@centra/chain` (inside
+ * `tf.tidy`, disposing what the new state replaced; through the chain's
+ * `step` when it has one).
  * The state lives with the caller, as in optax; build it with `initState`.
  * Nothing is read back from the device, so it runs synchronously on every
  * backend.
@@ -79,13 +80,7 @@ export function trainStep<S>(
     const registered = tf.engine().registeredVariables;
     const vars: Record<string, tf.Variable> = {};
     for (const name of Object.keys(grads)) vars[name] = registered[name]!;
-    const [updates, next] = runUpdate(tx, grads, state, vars as Params);
-    try {
-      applyUpdates(vars, updates);
-    } finally {
-      tf.dispose(updates);
-    }
-    return { loss: value, state: next };
+    return { loss: value, state: runStep(tx, grads, state, vars) };
   } catch (e) {
     value.dispose();
     throw e;

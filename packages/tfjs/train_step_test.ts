@@ -1,6 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { initState, sgd } from "@centra/chain";
+import {
+  adam,
+  disposeState,
+  type GradientTransformation,
+  initState,
+  type Params,
+  sgd,
+} from "@centra/chain";
 import { assertClose, testOnBackends } from "../chain/_test_utils.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { trainStep } from "./train_step.ts";
@@ -85,5 +92,127 @@ testOnBackends(
       /variables\[0\]/,
     );
     tf.dispose([w, other, state as tf.TensorContainer]);
+  },
+);
+
+/**
+ * `inner` with a hand-written `step` (`inner.update`, then `p + u` with
+ * `tf.add`) that counts its calls; `edit` may change what it returns.
+ */
+function withStep<S>(
+  inner: GradientTransformation<S>,
+  edit: (values: Params, next: S) => [Params, S] = (v, n) => [v, n],
+): { tx: GradientTransformation<S>; calls: { step: number } } {
+  const calls = { step: 0 };
+  const tx: GradientTransformation<S> = {
+    init: (params) => inner.init(params),
+    update: (updates, state, params) => inner.update(updates, state, params),
+    step(updates, state, params) {
+      calls.step++;
+      const [u, next] = inner.update(updates, state, params);
+      const values: Params = {};
+      for (const [k, d] of Object.entries(u)) {
+        values[k] = tf.add(params[k]!, d);
+      }
+      return edit(values, next);
+    },
+  };
+  return { tx, calls };
+}
+
+/** Every tensor of a state tree read to an array, in place. */
+async function readTree(x: unknown): Promise<unknown> {
+  if (x instanceof tf.Tensor) return Array.from(await x.data());
+  if (Array.isArray(x)) return await Promise.all(x.map(readTree));
+  if (x !== null && typeof x === "object") {
+    return Object.fromEntries(
+      await Promise.all(
+        Object.entries(x).map(async ([k, v]) => [k, await readTree(v)]),
+      ),
+    );
+  }
+  return x;
+}
+
+testOnBackends(
+  "trainStep() takes the chain's step and matches the same chain without one",
+  async (backend) => {
+    const target = tf.tensor2d([[1, -1], [2, 0.5]]);
+    const init = tf.tensor2d([[0.5, 0.1], [-0.3, 0.2]]);
+    const a = tf.variable(init, true, "train_step_test/step_a");
+    const b = tf.variable(init, true, "train_step_test/step_b");
+    const lossOf = (v: tf.Variable) => () =>
+      tf.sum(
+        tf.square(tf.sub(tf.matMul(v, v, false, true), target)),
+      ) as tf.Scalar;
+    const stepped = withStep(adam(0.01, { gc: true }));
+    const plain = adam(0.01, { gc: true });
+    let sa = initState(stepped.tx, { [a.name]: a });
+    let sb = initState(plain, { [b.name]: b });
+    let afterFirst = 0;
+    for (let i = 0; i < 20; i++) {
+      const ra = trainStep(stepped.tx, sa, { loss: lossOf(a), variables: [a] });
+      const rb = trainStep(plain, sb, { loss: lossOf(b), variables: [b] });
+      sa = ra.state;
+      sb = rb.state;
+      tf.dispose([ra.loss, rb.loss]);
+      if (i === 0) afterFirst = tf.memory().numTensors;
+    }
+    assert.equal(tf.memory().numTensors, afterFirst, "flat per step");
+    assert.equal(stepped.calls.step, 20);
+    const tol = backend === "cpu"
+      ? { rtol: 0, atol: 0 }
+      : { rtol: 1e-5, atol: 1e-6 };
+    assertClose(await a.data(), await b.data(), tol);
+    assert.notDeepEqual(
+      Array.from(await a.data()),
+      Array.from(await init.data()),
+    );
+    disposeState(sa);
+    disposeState(sb);
+    tf.dispose([a, b, init, target]);
+  },
+);
+
+testOnBackends(
+  "trainStep() leaves variables and state alone when the chain's step returns a bad value",
+  async () => {
+    const w = tf.variable(tf.tensor1d([1, 2, 3]), true, "train_step_test/bad");
+    let misshape = false;
+    const { tx, calls } = withStep(
+      sgd(0.1, { momentum: 0.9 }),
+      (values, next) =>
+        misshape
+          ? [{ [w.name]: tf.reshape(values[w.name]!, [3, 1]) }, next]
+          : [values, next],
+    );
+    const loss = () => tf.sum(tf.square(w)) as tf.Scalar;
+    const first = trainStep(tx, initState(tx, { [w.name]: w }), {
+      loss,
+      variables: [w],
+    });
+    first.loss.dispose();
+    const state = first.state;
+    const weights = Array.from(await w.data());
+    const moments = await readTree(state);
+    const n = tf.memory().numTensors;
+    misshape = true;
+    assert.throws(
+      () => trainStep(tx, state, { loss, variables: [w] }),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        /a new value of shape \[3,1\]/.test(e.message),
+    );
+    assert.equal(tf.memory().numTensors, n);
+    assert.deepEqual(Array.from(await w.data()), weights);
+    assert.deepEqual(await readTree(state), moments);
+    // The old state still steps: m = 0.9 m + g.
+    misshape = false;
+    const again = trainStep(tx, state, { loss, variables: [w] });
+    again.loss.dispose();
+    assertClose(await w.data(), [0.46, 0.92, 1.38], { rtol: 1e-6 });
+    assert.equal(calls.step, 3);
+    disposeState(again.state);
+    w.dispose();
   },
 );
