@@ -3,11 +3,10 @@
 // (optimizers set up over them), and timing that visits the rows in turn.
 import * as tf from "@tensorflow/tfjs";
 import {
-  applyUpdates,
   disposeState,
   type GradientTransformation,
   initState,
-  runUpdate,
+  runStep,
 } from "@centra/chain";
 import { resnet18, resnet50, smallCnn } from "@centra/zoo";
 
@@ -101,7 +100,7 @@ export interface Row {
   ): { step: Step; dispose(): void };
 }
 
-/** A row that steps a centra chain with runUpdate and applyUpdates. */
+/** A row that steps a centra chain with runStep (its `step` when it has one). */
 export function centraRow(
   name: string,
   make: () => GradientTransformation<unknown>,
@@ -113,10 +112,7 @@ export function centraRow(
       let state = initState(tx, vars);
       return {
         step() {
-          const [u, next] = runUpdate(tx, grads, state, vars);
-          state = next;
-          applyUpdates(vars, u);
-          tf.dispose(u);
+          state = runStep(tx, grads, state, vars);
         },
         dispose: () => void disposeState(state),
       };

@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { evaluate, type Expr, foldNumber } from "@centra/chain/expr";
 import type { Hyper } from "@centra/chain/types";
+import { dispatchMulti, multiOutputSupport } from "./_dispatch.ts";
 
 /** Per parameter, the tensors computed for each output key. */
 export type Values = Record<string, Record<string, tf.Tensor>>;
@@ -173,6 +174,8 @@ type Binding =
   | { kind: "sumAll"; param: string; e: Expr }
   | { kind: "mean"; param: string; e: Expr }
   | { kind: "hoisted"; e: Expr }
+  | { kind: "pack" }
+  | { kind: "aux"; param: string; plan: AuxPlan }
   | { kind: "acc" };
 
 /** What `fuse` keeps across steps: generated kernels and global-sum plans. */
@@ -185,6 +188,27 @@ export interface Recipe {
   reduce: boolean;
   /** A fresh program object (tfjs rewrites a program's key on every run). */
   program(): Program;
+}
+
+/** A kernel writing every output of one parameter (see `Runner.multiRecipe`). */
+interface MultiRecipe {
+  /** Output keys, in binding order. */
+  keys: string[];
+  bindings: readonly Binding[];
+  uniforms: readonly Expr[];
+  code: string;
+  groups: number;
+  /** `uniforms.size`: the elementwise kernel's thread count. */
+  threads: number;
+}
+
+/** How a multi-output kernel gets a per-unit mean (see `Runner.auxPlan`). */
+interface AuxPlan {
+  mean: Expr;
+  rows: number;
+  units: number;
+  blocks: number;
+  partials: Recipe;
 }
 
 /** Everything one step's kernels share. */
@@ -245,6 +269,274 @@ export class Runner {
   /** Which hypers are tensors, in which order: generated code depends on it. */
   private readonly signature: string;
 
+  /** Whether kernels may write several outputs (see `_dispatch.ts`). */
+  private readonly multiOutput = multiOutputSupport();
+  private pack: tf.Tensor | null = null;
+
+  /**
+   * The slot of a shared subexpression (or tensor hyperparameter) in the
+   * step's packed scalars; slots are kept across steps with the kernels.
+   */
+  packSlot(e: Expr): number {
+    const slots = this.packSlots();
+    let k = slots.index.get(e.id);
+    if (k === undefined) {
+      if (this.pack !== null) {
+        throw new Error(
+          "fuse: a kernel needed a scalar after the pack was built",
+        );
+      }
+      k = slots.list.length;
+      slots.list.push(e);
+      slots.index.set(e.id, k);
+    }
+    return k;
+  }
+
+  /** Which subexpressions the pack holds, in order; kept with the kernels. */
+  private packSlots(): { list: Expr[]; index: Map<number, number> } {
+    return this.recipe("packSlots", () => ({
+      list: [] as Expr[],
+      index: new Map<number, number>(),
+    }));
+  }
+
+  /** Every packed scalar of this step, computed by one single-thread dispatch. */
+  private packed(): tf.Tensor {
+    if (this.pack !== null) return this.pack;
+    const { list } = this.packSlots();
+    const recipe = this.recipe(
+      `pack|${list.map((e) => e.id).join(",")}`,
+      () => {
+        const k = new Kernel(this, "", false, "none");
+        const values = list.map((e) => k.emit(e));
+        const body = `${k.functions()}
+${mainHeader()} {
+  if (index < uniforms.size) {
+${k.lines.join("\n")}
+${values.map((v, j) => `    setOutputAtIndex(${j}, f32(${v}));`).join("\n")}
+  }
+}`;
+        return k.recipe(body, { size: list.length, workgroup: 1, groups: 1 });
+      },
+    );
+    this.pack = this.launch(recipe, null) ??
+      tf.concat(list.map((e) => this.evaluateScalar(e)));
+    return this.pack;
+  }
+
+  /**
+   * One kernel that writes every output of `param` (its update and state
+   * slots) in one pass, or `null` when it would bind more buffers than a
+   * shader may. When `param` is centralized over all axes but its last (the
+   * layout of every tfjs kernel), its per-unit mean comes from two small
+   * passes that read the tensor in memory order (`aux`), and the kernel reads
+   * the step's packed scalars from the same buffer, after the means.
+   */
+  private multiRecipe(param: string): MultiRecipe | null {
+    const outs = this.outputs[param]!;
+    const keys = Object.keys(outs).filter((k) => outs[k]!.op !== "input");
+    if (keys.length === 0) return null;
+    const key = `multi|${param}|${keys.map((k) => `${k}:${outs[k]!.id}`)}`;
+    return this.recipe<MultiRecipe | null>(key, () => {
+      const shape = this.shapeOf(param);
+      const n = tf.util.sizeFromShape([...shape]);
+      const means = new Map<number, Expr>();
+      const walk = (e: Expr) => {
+        if (!e.perParam) return;
+        if (e.op === "mean") means.set(e.id, e);
+        e.args.forEach(walk);
+      };
+      keys.forEach((k) => walk(outs[k]!));
+      let columns: { mean: Expr; rows: number; units: number } | null = null;
+      if (means.size === 1) {
+        const mean = [...means.values()][0]!;
+        const g = groupsOf(shape, mean.axes);
+        if (g.sizes.length === 2 && !g.kept[0] && g.kept[1]) {
+          columns = { mean, rows: g.sizes[0]!, units: g.sizes[1]! };
+        }
+      }
+      const vec = n % 4 === 0 && (columns === null || columns.units % 4 === 0);
+      const type = vec ? "vec4<f32>" : "f32";
+      const body = new Kernel(this, param, vec, "pack");
+      if (columns !== null) {
+        const { mean, rows, units } = columns;
+        const plan = this.auxPlan(param, mean, rows, units);
+        body.aux = {
+          mean: mean.id,
+          units,
+          binding: { kind: "aux", param, plan },
+        };
+      }
+      const values = keys.map((k) => body.emit(outs[k]!));
+      if (body.bindings.length + keys.length > this.maxInputs + 1) return null;
+      const threads = vec ? n / 4 : n;
+      const code = [
+        ...keys.map((_, o) =>
+          `@group(0) @binding(${o}) var<storage, read_write> Y${o} : array<${type}>;`
+        ),
+        ...body.bindings.map((_, b) =>
+          `@group(0) @binding(${
+            keys.length + b
+          }) var<storage, read> X${b} : array<${
+            body.components[b] === 4 ? "vec4<f32>" : "f32"
+          }>;`
+        ),
+        `struct Uniforms { NAN : f32, INFINITY : f32, size : i32, ${
+          body.uniforms.map((_, h) => `h${h} : f32,`).join(" ")
+        } };`,
+        `@group(0) @binding(${
+          keys.length + body.bindings.length
+        }) var<uniform> uniforms : Uniforms;`,
+        body.functions(),
+        `fn centraOut(i : i32) {
+${body.lines.join("\n")}
+${values.map((v, o) => `  Y${o}[i] = ${type}(${v});`).join("\n")}
+}
+@compute @workgroup_size(${ELEMENTWISE_WG})
+fn main(@builtin(workgroup_id) wid : vec3<u32>,
+        @builtin(num_workgroups) nwg : vec3<u32>,
+        @builtin(local_invocation_index) lid : u32) {
+  let index = i32((wid.y * nwg.x + wid.x) * ${ELEMENTWISE_WG}u + lid);
+  if (index < uniforms.size) { centraOut(index); }
+}`,
+      ].join("\n");
+      return {
+        keys,
+        bindings: body.bindings,
+        uniforms: body.uniforms,
+        code,
+        groups: Math.ceil(threads / ELEMENTWISE_WG),
+        threads,
+      };
+    });
+  }
+
+  /**
+   * The first of the two passes behind a per-unit mean over all axes but the
+   * last (`rows` x `units` in memory): each thread sums one column (four
+   * units in vec4 kernels) over a block of rows, so neighbouring threads read
+   * neighbouring memory; the second pass (`auxOf`) adds the blocks up.
+   */
+  private auxPlan(
+    param: string,
+    mean: Expr,
+    rows: number,
+    units: number,
+  ): AuxPlan {
+    const vec = units % 4 === 0;
+    const width = vec ? units / 4 : units;
+    const type = vec ? "vec4<f32>" : "f32";
+    // enough threads to fill a device, each summing a few hundred rows at most
+    const per = Math.ceil(
+      rows /
+        Math.min(
+          rows,
+          Math.max(Math.ceil(rows / 256), Math.ceil(4096 / width)),
+        ),
+    );
+    const blocks = Math.ceil(rows / per);
+    const k = new Kernel(this, param, vec, "pack");
+    const v = k.emit(mean.args[0]!);
+    const code = `${k.functions()}
+fn centraValue(i : i32) -> ${type} {
+${k.lines.join("\n")}
+  return ${type}(${v});
+}
+${mainHeader()} {
+  if (index < uniforms.size) {
+    let col = index % ${width};
+    let first = (index / ${width}) * ${per};
+    var acc = ${type}(0.0);
+    ${
+      rows % per === 0
+        ? `for (var r = 0; r < ${per}; r++) {
+      acc += centraValue((first + r) * ${width} + col);
+    }`
+        : `let last = min(first + ${per}, ${rows});
+    for (var r = first; r < last; r++) {
+      acc += centraValue(r * ${width} + col);
+    }`
+    }
+    setOutputAtIndex(index, acc);
+  }
+}`;
+    const partials = k.recipe(code, {
+      size: blocks * units,
+      workgroup: ELEMENTWISE_WG,
+      groups: Math.ceil((blocks * width) / ELEMENTWISE_WG),
+    });
+    return { mean, rows, units, blocks, partials };
+  }
+
+  /**
+   * The per-unit means of `param` (its `aux` plan), followed by the step's
+   * packed scalars: the one buffer its multi-output kernel reads both from.
+   */
+  private auxOf(param: string, plan: AuxPlan): tf.Tensor {
+    const done = this.doneFor(param);
+    const seen = done.get(plan.mean.id);
+    if (seen !== undefined) return seen;
+    const partials = this.launch(plan.partials, null)!;
+    const { units, blocks, rows } = plan;
+    const slots = this.packSlots().list.length;
+    const key = `finish|${units}|${blocks}|${rows}|${slots}`;
+    const finish = this.recipe(key, () => {
+      const k = new Kernel(this, "", false, "none");
+      const sums = k.bind("partials", { kind: "acc" });
+      const packed = slots > 0 ? k.bind("pack", { kind: "pack" }) : "";
+      const code = `${mainHeader()} {
+  if (index >= uniforms.size) { return; }
+  if (index < ${units}) {
+    var acc = 0.0;
+    for (var b = 0; b < ${blocks}; b++) {
+      acc += ${sums}[b * ${units} + index];
+    }
+    setOutputAtIndex(index, acc / ${f32Literal(rows)});
+  }${
+        slots > 0
+          ? ` else if (index < ${units + slots}) {
+    setOutputAtIndex(index, ${packed}[index - ${units}]);
+  }`
+          : ""
+      }
+}`;
+      // whole vec4s, for kernels that read it as vec4s
+      const size = Math.ceil((units + slots) / 4) * 4;
+      return k.recipe(code, {
+        size,
+        workgroup: ELEMENTWISE_WG,
+        groups: Math.ceil(size / ELEMENTWISE_WG),
+      });
+    });
+    const t = this.launch(finish, partials)!;
+    partials.dispose();
+    done.set(plan.mean.id, t);
+    return t;
+  }
+
+  /** Runs a multi-output kernel: flat outputs in the order of its keys. */
+  private launchMulti(param: string, m: MultiRecipe): tf.Tensor[] {
+    const n = tf.util.sizeFromShape([...this.shapeOf(param)]);
+    this.dispatches.count++;
+    return dispatchMulti({
+      name: "CentraFusedStep",
+      code: m.code,
+      outputSizes: m.keys.map(() => n),
+      inputs: m.bindings.map((b) => this.resolve(b, null)),
+      uniforms: [
+        { type: "float32", data: [NaN] },
+        { type: "float32", data: [Infinity] },
+        { type: "int32", data: [m.threads] },
+        ...m.uniforms.map((e) => ({
+          type: "float32" as const,
+          data: [this.fold(e)!],
+        })),
+      ],
+      groups: m.groups,
+    });
+  }
+
   /** The cached value for `key`, built once. */
   private recipe<T = Recipe>(key: string, build: () => T): T {
     const full = `${key}|${this.signature}`;
@@ -271,6 +563,10 @@ export class Runner {
         return this.scalar(b.e);
       case "acc":
         return acc!;
+      case "pack":
+        return this.packed();
+      case "aux":
+        return this.auxOf(b.param, b.plan);
     }
   }
 
@@ -295,7 +591,7 @@ export class Runner {
     if (known !== undefined) return known;
     const recipe = this.recipe(`scalar|${e.id}`, () => {
       // one thread: every element of every parameter then reads the result
-      const k = new Kernel(this, "", false, false);
+      const k = new Kernel(this, "", false, "none");
       const v = k.emit(e);
       const body = `${k.functions()}
 fn centraValue(i : i32) -> f32 {
@@ -337,9 +633,27 @@ ${mainHeader()} {
   /** Computes every output of every parameter. */
   run(): Values {
     const result: Values = {};
+    // every kernel is generated before the first runs: they share one pack
+    const multi = new Map<string, MultiRecipe | null>();
+    if (this.multiOutput) {
+      for (const param of Object.keys(this.outputs)) {
+        multi.set(param, this.multiRecipe(param));
+      }
+    }
     for (const [param, outs] of Object.entries(this.outputs)) {
       const r: Record<string, tf.Tensor> = {};
       const shape = this.shapeOf(param);
+      const m = multi.get(param);
+      if (m != null) {
+        const flat = this.launchMulti(param, m);
+        for (const [key, e] of Object.entries(outs)) {
+          r[key] = e.op === "input"
+            ? this.inputs(param, e.name)
+            : tf.reshape(flat[m.keys.indexOf(key)]!, [...shape]);
+        }
+        result[param] = r;
+        continue;
+      }
       // state slots first, so that the update can read them instead of recomputing
       const keys = Object.keys(outs).sort((a, b) =>
         (a === "" ? 1 : 0) - (b === "" ? 1 : 0)
@@ -485,7 +799,13 @@ ${mainHeader()} {
       const fns: string[] = [], loops: string[] = [];
       members.forEach(([param, x], m) => {
         const n = tf.util.sizeFromShape([...this.shapeOf(param)]);
-        const k: Kernel = new Kernel(this, param, n % 4 === 0, true, first);
+        const k: Kernel = new Kernel(
+          this,
+          param,
+          n % 4 === 0,
+          "scalar",
+          first,
+        );
         first ??= k;
         const v = k.emit(x);
         const type = k.vec ? "vec4<f32>" : "f32";
@@ -676,14 +996,24 @@ class Kernel {
   private readonly uniformNames: Map<number, string>;
   private readonly helpers: Set<string>;
   private readonly wideness = new Map<number, boolean>();
+  /**
+   * Where a multi-output kernel reads its per-unit mean (the `mean` with id
+   * `mean`, over all axes but the last, `units` long) and, after it, the
+   * packed scalars.
+   */
+  aux: { mean: number; units: number; binding: Binding } | undefined;
 
   constructor(
     private readonly runner: Runner,
     private readonly param: string,
     /** Whether `i` counts vec4s and per-parameter values are `vec4<f32>`. */
     readonly vec = false,
-    /** Whether shared subexpressions come from a per-step scalar kernel. */
-    private readonly hoist = true,
+    /**
+     * Where subexpressions shared by every element that need tensors come
+     * from: one `[1]` tensor each, computed per step (`"scalar"`), the step's
+     * packed scalars (`"pack"`), or computed in place (`"none"`).
+     */
+    private readonly hoist: "scalar" | "pack" | "none" = "scalar",
     /** Another member of the same shader, whose bindings and uniforms this one shares. */
     shared?: Kernel,
   ) {
@@ -797,7 +1127,17 @@ class Kernel {
     if (e.op === "const") return f32Literal(e.value);
     if (!e.perParam && e.op !== "globalSum") {
       if (r.fold(e) !== undefined) return this.uniform(e);
-      if (e.op !== "hyper" && this.hoist) {
+      if (this.hoist === "pack") {
+        const slot = r.packSlot(e);
+        if (this.aux !== undefined) {
+          const at = this.aux.units + slot;
+          return this.vec
+            ? `${this.bind("aux", this.aux.binding, 4)}[${at >> 2}][${at & 3}]`
+            : `${this.bind("aux", this.aux.binding)}[${at}]`;
+        }
+        return `${this.bind("pack", { kind: "pack" })}[${slot}]`;
+      }
+      if (e.op !== "hyper" && this.hoist === "scalar") {
         return `${this.bind(`s${e.id}`, { kind: "hoisted", e })}[0]`;
       }
     }
@@ -842,6 +1182,12 @@ class Kernel {
           this.bind(`${p}|e${e.id}`, { kind: "sumAll", param: p, e })
         }[0]`;
       case "mean": {
+        if (e.id === this.aux?.mean) {
+          const { units, binding } = this.aux;
+          // a vec4 kernel (units % 4 == 0) reads four neighbouring units
+          const a = this.bind("aux", binding, this.vec ? 4 : 1);
+          return `${a}[u32(i) % ${this.vec ? units / 4 : units}u]`;
+        }
         const t: Binding = { kind: "mean", param: p, e };
         const groups = groupsOf(r.shapeOf(p), e.axes);
         const last = groups.kept.length - 1;

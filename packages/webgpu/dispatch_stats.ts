@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { type DispatchObserver, observers } from "./_dispatch.ts";
 
 /** What {@linkcode dispatchStats} saw. */
 export interface DispatchStats<T> {
@@ -6,7 +7,7 @@ export interface DispatchStats<T> {
   result: T;
   /** WebGPU programs dispatched while `fn` ran (0 off WebGPU). */
   dispatches: number;
-  /** Dispatches whose output buffer was also one of their inputs (should be 0). */
+  /** Dispatches that would write a buffer they also read (should be 0). */
   aliased: number;
 }
 
@@ -25,8 +26,9 @@ type Run = (
 /**
  * Runs `fn` and counts the WGSL programs tfjs's WebGPU backend dispatched
  * meanwhile, by wrapping `runWebGPUProgram` (every WebGPU kernel of tfjs and
- * every fused kernel goes through it). Also counts dispatches that would
- * read and write one buffer, which WebGPU drops silently.
+ * the fused reductions go through it) and by watching the fused kernels that
+ * write several outputs at once. Also counts dispatches that would read and
+ * write one buffer, which WebGPU drops silently.
  *
  * @typeParam T What `fn` returns.
  * @param fn The work to observe; synchronous.
@@ -65,9 +67,17 @@ export function dispatchStats<T>(fn: () => T): DispatchStats<T> {
     }
     return original.call(this, program, inputs, dtype, uniforms, output);
   };
+  const watch: DispatchObserver = (outputs, inputs) => {
+    dispatches++;
+    if (outputs.some((o) => inputs.some((t) => t.dataId === o.dataId))) {
+      aliased++;
+    }
+  };
+  observers.add(watch);
   try {
     return { result: fn(), dispatches, aliased };
   } finally {
     backend.runWebGPUProgram = original;
+    observers.delete(watch);
   }
 }

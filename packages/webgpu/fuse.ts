@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import {
+  add,
   describe,
   type ElementwiseSpec,
   evaluate,
@@ -136,44 +137,77 @@ export function fuse<S>(
   const plan = planOf(tx as GradientTransformation<unknown>);
   // generated kernels, by parameter and expression: the same every step
   const cache: KernelCache = new Map();
+  /**
+   * One step; with `apply`, returns `params + updates` instead of the
+   * updates, written by the last fused kernels themselves when the chain
+   * ends with an elementwise transform.
+   */
+  const run = (
+    updates: Updates,
+    state: S,
+    params: Params | undefined,
+    apply: boolean,
+  ): [Updates, S] => {
+    const leaves: [Leaf, unknown][] = [];
+    if (
+      tf.getBackend() !== "webgpu" || plan.kind === "opaque" ||
+      // a malformed state: let the chain itself throw its own error
+      !leavesOf(plan, state, leaves)
+    ) {
+      const [u, next] = tx.update(updates, state, params);
+      return [apply ? addTo(params, u) : u, next];
+    }
+    const counter = { count: 0 };
+    const next: unknown[] = [];
+    let u = updates;
+    let applied = false;
+    for (let i = 0; i < leaves.length;) {
+      const [leaf, s] = leaves[i]!;
+      if (leaf.kind === "opaque") {
+        const [nu, ns] = leaf.tx.update(u, s, params);
+        u = nu;
+        next.push(ns);
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < leaves.length && leaves[j]![0].kind === "elementwise") j++;
+      const stages = leaves.slice(i, j) as [
+        Extract<Leaf, { kind: "elementwise" }>,
+        unknown,
+      ][];
+      applied = apply && j === leaves.length;
+      const [nu, states] = fusedRun(stages, u, params, counter, cache, applied);
+      u = nu;
+      next.push(...states);
+      i = j;
+    }
+    options.onDispatches?.(counter.count);
+    return [
+      apply && !applied ? addTo(params, u) : u,
+      rebuild(plan, next, { i: 0 }) as S,
+    ];
+  };
   return {
     init: (params: Params): S => tx.init(params),
-    update(updates: Updates, state: S, params?: Params): [Updates, S] {
-      if (tf.getBackend() !== "webgpu" || plan.kind === "opaque") {
-        return tx.update(updates, state, params);
-      }
-      const leaves: [Leaf, unknown][] = [];
-      // a malformed state: let the chain itself throw its own error
-      if (!leavesOf(plan, state, leaves)) {
-        return tx.update(updates, state, params);
-      }
-      const counter = { count: 0 };
-      const next: unknown[] = [];
-      let u = updates;
-      for (let i = 0; i < leaves.length;) {
-        const [leaf, s] = leaves[i]!;
-        if (leaf.kind === "opaque") {
-          const [nu, ns] = leaf.tx.update(u, s, params);
-          u = nu;
-          next.push(ns);
-          i++;
-          continue;
-        }
-        let j = i;
-        while (j < leaves.length && leaves[j]![0].kind === "elementwise") j++;
-        const run = leaves.slice(i, j) as [
-          Extract<Leaf, { kind: "elementwise" }>,
-          unknown,
-        ][];
-        const [nu, states] = fusedRun(run, u, params, counter, cache);
-        u = nu;
-        next.push(...states);
-        i = j;
-      }
-      options.onDispatches?.(counter.count);
-      return [u, rebuild(plan, next, { i: 0 }) as S];
-    },
+    update: (updates: Updates, state: S, params?: Params): [Updates, S] =>
+      run(updates, state, params, false),
+    step: (updates: Updates, state: S, params: Params): [Params, S] =>
+      run(updates, state, params, true),
   };
+}
+
+/** `params + updates`, for the names of `updates`. */
+function addTo(params: Params | undefined, updates: Updates): Params {
+  const out: Params = {};
+  for (const [name, u] of Object.entries(updates)) {
+    const p = params?.[name];
+    if (p === undefined) {
+      throw new TypeError(`fuse: step has no parameter "${name}"`);
+    }
+    out[name] = tf.add(p, u);
+  }
+  return out;
 }
 
 /** One run of elementwise stages, composed per parameter and run as kernels. */
@@ -183,6 +217,8 @@ function fusedRun(
   params: Params | undefined,
   counter: { count: number },
   cache: KernelCache,
+  /** Whether the kernels write `params + update` in place of the update. */
+  apply: boolean,
 ): [Updates, unknown[]] {
   for (const [leaf, s] of run) leaf.spec.check(updates, s, params);
   const steps = run.map(([leaf, s]) => leaf.spec.step(s));
@@ -209,7 +245,7 @@ function fusedRun(
         outs[`${j}/${slot}`] = substitute(e, map, memo);
       }
     });
-    outs[""] = cur;
+    outs[""] = apply ? add(cur, input("p")) : cur;
     outputs[name] = outs;
   }
   const inputs = (param: string, name: string): tf.Tensor => {

@@ -5,6 +5,7 @@ import {
   adam,
   adamw,
   applyUpdates,
+  centralize,
   chain,
   clipByGlobalNorm,
   clipByNorm,
@@ -16,6 +17,7 @@ import {
   injectHyperparams,
   masked,
   rmsprop,
+  runStep,
   runUpdate,
   scaleByAdam,
   scaleByLearningRate,
@@ -51,8 +53,19 @@ const SHAPES: Record<string, number[]> = {
 
 let uid = 0;
 
+/**
+ * Larger kernels: their per-unit means are summed in blocks of rows, whole
+ * ones (`big`), with a remainder (`odd`), and four units at a time or one.
+ */
+const LARGE: Record<string, number[]> = {
+  "big/kernel": [2000, 64],
+  "odd/kernel": [3, 3, 67, 36],
+  "narrow/kernel": [700, 99],
+  "big/bias": [64],
+};
+
 /** Seeded variables and the targets of the quadratic `½‖w - t‖²`. */
-function problem(): {
+function problem(shapes: Record<string, number[]> = SHAPES): {
   vars: Record<string, tf.Variable>;
   targets: Record<string, tf.Tensor>;
 } {
@@ -60,7 +73,7 @@ function problem(): {
   const vars: Record<string, tf.Variable> = {};
   const targets: Record<string, tf.Tensor> = {};
   let seed = 1;
-  for (const [name, shape] of Object.entries(SHAPES)) {
+  for (const [name, shape] of Object.entries(shapes)) {
     vars[name] = tf.variable(
       tf.randomNormal(shape, 0, 1, "float32", seed++),
       true,
@@ -102,13 +115,19 @@ function watchGpu(): void {
   });
 }
 
-/** Runs `make()` op by op and fused side by side; returns both final weights. */
+/**
+ * Runs `make()` op by op (`runUpdate` + `applyUpdates`) and fused side by
+ * side; the fused one takes its fused `step` (new weights from the kernels)
+ * on even steps and `update` + `applyUpdates` on odd ones, so that each reads
+ * the state the other wrote. Returns both final weights.
+ */
 async function sideBySide(
   make: () => GradientTransformation<unknown>,
   steps: number,
+  shapes: Record<string, number[]> = SHAPES,
 ): Promise<{ plain: Float64Array[]; fused: Float64Array[]; aliased: number }> {
   watchGpu();
-  const a = problem(), b = problem();
+  const a = problem(shapes), b = problem(shapes);
   const plainTx = make(), fusedTx = fuse(make());
   let sa = initState(plainTx, a.vars), sb = initState(fusedTx, b.vars);
   let aliased = 0;
@@ -117,13 +136,20 @@ async function sideBySide(
     const gb = grads(b.vars, b.targets, step);
     const [ua, na] = runUpdate(plainTx, ga, sa, a.vars);
     sa = na;
-    const stats = dispatchStats(() => runUpdate(fusedTx, gb, sb, b.vars));
-    aliased += stats.aliased;
-    const [ub, nb] = stats.result;
-    sb = nb;
     applyUpdates(a.vars, ua);
-    applyUpdates(b.vars, ub);
-    tf.dispose([ua, ub, ga, gb]);
+    if (step % 2 === 0) {
+      const stats = dispatchStats(() => runStep(fusedTx, gb, sb, b.vars));
+      aliased += stats.aliased;
+      sb = stats.result;
+    } else {
+      const stats = dispatchStats(() => runUpdate(fusedTx, gb, sb, b.vars));
+      aliased += stats.aliased;
+      const [ub, nb] = stats.result;
+      sb = nb;
+      applyUpdates(b.vars, ub);
+      tf.dispose(ub);
+    }
+    tf.dispose([ua, ga, gb]);
   }
   const plain = await Promise.all(Object.values(a.vars).map(read));
   const fused = await Promise.all(Object.values(b.vars).map(read));
@@ -212,6 +238,17 @@ testOnBackends(
           ),
       ],
       [
+        "GC over the last axis (units first), then default GC, with momentum",
+        () =>
+          chain(
+            centralize({
+              axes: (_, shape) => shape.length > 1 ? [shape.length - 1] : null,
+            }),
+            centralize(),
+            sgd(0.05, { momentum: 0.9 }),
+          ),
+      ],
+      [
         "clipByNorm + clipByValue + ema",
         () =>
           chain(
@@ -294,7 +331,7 @@ Deno.test("fuse() runs op by op off WebGPU, with identical results", async () =>
 
 Deno.test({
   name:
-    "fuse() makes one reduction per centralized tensor and one kernel per output [webgpu]",
+    "fuse() makes one kernel per tensor that writes its weight and state, plus two small passes per centralized one [webgpu]",
   ignore: !HAS_WEBGPU,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -307,26 +344,53 @@ Deno.test({
     });
     let state = initState(tx, vars);
     const g = grads(vars, targets, 0);
-    const [u, next] = runUpdate(tx, g, state, vars);
-    state = next;
-    // once per step: Adam's two bias corrections; per kernel: GC mean + mu +
-    // nu + update; per bias: mu + nu + update
-    assert.deepEqual(counts, [2 + 4 + 3 + 4]);
+    const fz = dispatchStats(() => runStep(tx, g, state, vars));
+    state = fz.result;
+    // once per step: one kernel for the scalars every tensor shares (Adam's
+    // two bias corrections); per centralized kernel: its per-unit means in
+    // two passes (sums over blocks of rows, then their total) and one kernel
+    // that writes the new weight and both moments; per bias: that kernel
+    // alone. Nothing else: no separate kernel adds the updates to the weights.
+    assert.deepEqual(counts, [1 + 2 * 3 + 1]);
+    assert.equal(fz.dispatches, 1 + 2 * 3 + 1);
     const plain = adamw(0.01, { gc: true });
     const s0 = initState(plain, vars);
-    const op = dispatchStats(() => runUpdate(plain, g, s0, vars));
-    const fz = dispatchStats(() => runUpdate(tx, g, state, vars));
+    const op = dispatchStats(() => runStep(plain, g, s0, vars));
     assert.ok(
-      fz.dispatches < op.dispatches / 2,
+      fz.dispatches < op.dispatches / 4,
       `fused ${fz.dispatches} vs op-by-op ${op.dispatches} dispatches`,
     );
-    tf.dispose([u, g, op.result[0], fz.result[0]]);
-    disposeState(s0);
-    disposeState(op.result[1]);
-    disposeState(fz.result[1]);
+    tf.dispose(g);
+    disposeState(state);
+    disposeState(op.result);
     tf.dispose([Object.values(vars), Object.values(targets)]);
   },
 });
+
+testOnBackends(
+  "fuse() agrees with op-by-op on larger tensors, whose means are summed in blocks of rows",
+  async () => {
+    const cases: [string, () => GradientTransformation<unknown>][] = [
+      ["adamw + GC", () => adamw(0.02, { weightDecay: 1e-2, gc: true })],
+      ["sgd momentum + GC", () => sgd(0.02, { momentum: 0.9, gc: true })],
+      [
+        "clipByGlobalNorm + adam + GC",
+        () => chain(clipByGlobalNorm(1), adam(0.02, { gc: true })),
+      ],
+    ];
+    for (const [name, make] of cases) {
+      const { plain, fused, aliased } = await sideBySide(make, 12, LARGE);
+      assert.equal(aliased, 0);
+      plain.forEach((p, i) =>
+        assertClose(fused[i]!, p, {
+          rtol: 1e-4,
+          atol: 1e-5,
+          what: `${name} ${Object.keys(LARGE)[i]}`,
+        })
+      );
+    }
+  },
+);
 
 Deno.test({
   name:
