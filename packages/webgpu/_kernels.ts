@@ -14,7 +14,9 @@ export type Values = Record<string, Record<string, tf.Tensor>>;
 type Inputs = (param: string, name: string) => tf.Tensor;
 
 const ELEMENTWISE_WG = 64;
-const REDUCE_WG = 256;
+const REDUCE_WG = 64;
+/** Elements a thread of a reduction reads (see `auxPlan`). */
+const ROWS_PER_THREAD = 16;
 
 /** A program in the shape tfjs-backend-webgpu's `runWebGPUProgram` takes. */
 class Program {
@@ -64,6 +66,28 @@ class Program {
   getUserCode(): string {
     return this.code;
   }
+}
+
+/** The fused kernels' names, as `tf.time`'s per-kernel profile lists them. */
+type KernelName =
+  | "CentraScalars"
+  | "CentraScalar"
+  | "CentraMeanPartials"
+  | "CentraMeanTotal"
+  | "CentraMean"
+  | "CentraSum"
+  | "CentraElementwise";
+
+const programClasses = new Map<KernelName, typeof Program>();
+
+/** A subclass of `Program` named `name` (tfjs times programs by class name). */
+function programClass(name: KernelName): typeof Program {
+  let c = programClasses.get(name);
+  if (c === undefined) {
+    c = { [name]: class extends Program {} }[name]!;
+    programClasses.set(name, c);
+  }
+  return c;
 }
 
 function hash(s: string): string {
@@ -317,7 +341,12 @@ ${k.lines.join("\n")}
 ${values.map((v, j) => `    setOutputAtIndex(${j}, f32(${v}));`).join("\n")}
   }
 }`;
-        return k.recipe(body, { size: list.length, workgroup: 1, groups: 1 });
+        return k.recipe(body, {
+          name: "CentraScalars",
+          size: list.length,
+          workgroup: 1,
+          groups: 1,
+        });
       },
     );
     this.pack = this.launch(recipe, null) ??
@@ -427,14 +456,9 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>,
     const vec = units % 4 === 0;
     const width = vec ? units / 4 : units;
     const type = vec ? "vec4<f32>" : "f32";
-    // enough threads to fill a device, each summing a few hundred rows at most
-    const per = Math.ceil(
-      rows /
-        Math.min(
-          rows,
-          Math.max(Math.ceil(rows / 256), Math.ceil(4096 / width)),
-        ),
-    );
+    // a thread sums ROWS_PER_THREAD rows: loops that short are unrolled,
+    // and llvmpipe runs longer ones several times slower per element
+    const per = Math.min(rows, ROWS_PER_THREAD);
     const blocks = Math.ceil(rows / per);
     const k = new Kernel(this, param, vec, "pack");
     const v = k.emit(mean.args[0]!);
@@ -462,6 +486,7 @@ ${mainHeader()} {
   }
 }`;
     const partials = k.recipe(code, {
+      name: "CentraMeanPartials",
       size: blocks * units,
       workgroup: ELEMENTWISE_WG,
       groups: Math.ceil((blocks * width) / ELEMENTWISE_WG),
@@ -504,6 +529,7 @@ ${mainHeader()} {
       // whole vec4s, for kernels that read it as vec4s
       const size = Math.ceil((units + slots) / 4) * 4;
       return k.recipe(code, {
+        name: "CentraMeanTotal",
         size,
         workgroup: ELEMENTWISE_WG,
         groups: Math.ceil(size / ELEMENTWISE_WG),
@@ -603,7 +629,12 @@ ${mainHeader()} {
     setOutputAtIndex(index, centraValue(index));
   }
 }`;
-      return k.recipe(body, { size: 1, workgroup: 1, groups: 1 });
+      return k.recipe(body, {
+        name: "CentraScalar",
+        size: 1,
+        workgroup: 1,
+        groups: 1,
+      });
     });
     const t = this.launch(recipe, null) ?? this.evaluateScalar(e);
     this.hoisted.set(e.id, t);
@@ -710,6 +741,7 @@ ${mainHeader()} {
 }`;
       const threads = k.vec ? n / 4 : n;
       return k.recipe(body, {
+        name: "CentraElementwise",
         size: n,
         workgroup: ELEMENTWISE_WG,
         groups: Math.ceil(threads / ELEMENTWISE_WG),
@@ -754,6 +786,7 @@ ${mainHeader()} {
 }`;
       const threads = wide ? g.keptSize / 4 : g.keptSize;
       return k.recipe(body, {
+        name: "CentraMean",
         size: g.keptSize,
         workgroup: ELEMENTWISE_WG,
         groups: Math.ceil(threads / ELEMENTWISE_WG),
@@ -786,15 +819,17 @@ ${mainHeader()} {
       acc === null ? 0 : 1
     }`;
     const recipe = this.recipe(key, () => {
-      const total = members.reduce(
-        (n, [p]) => n + tf.util.sizeFromShape([...this.shapeOf(p)]),
-        0,
-      );
-      // enough workgroups to fill a device, each summing a strided share
+      const lengths = members.map(([p]) => {
+        const n = tf.util.sizeFromShape([...this.shapeOf(p)]);
+        return n % 4 === 0 ? n / 4 : n;
+      });
+      // enough workgroups that a thread reads at most ROWS_PER_THREAD
+      // elements (vec4s) of each member, in a loop short enough to unroll
       const groups = Math.max(
         1,
-        Math.min(64, Math.ceil(total / (REDUCE_WG * 1024))),
+        Math.ceil(Math.max(...lengths) / (REDUCE_WG * ROWS_PER_THREAD)),
       );
+      const stride = groups * REDUCE_WG;
       let first: Kernel | undefined;
       const fns: string[] = [], loops: string[] = [];
       members.forEach(([param, x], m) => {
@@ -813,10 +848,12 @@ ${mainHeader()} {
 ${k.lines.join("\n")}
   return ${type}(${v});
 }`);
+        const length = lengths[m]!;
         loops.push(`  {
     var acc = ${type}(0.0);
-    for (var i = index; i < ${k.vec ? n / 4 : n}; i += ${groups * REDUCE_WG}) {
-      acc += centraValue${m}(i);
+    for (var k = 0; k < ${Math.ceil(length / stride)}; k++) {
+      let i = index + k * ${stride};
+      if (i < ${length}) { acc += centraValue${m}(i); }
     }
     part += ${k.vec ? "acc.x + acc.y + acc.z + acc.w" : "acc"};
   }`);
@@ -858,6 +895,7 @@ ${loops.join("\n")}
   }
 }`;
       return k.recipe(body, {
+        name: "CentraSum",
         size: 1,
         workgroup: REDUCE_WG,
         groups,
@@ -1033,6 +1071,8 @@ class Kernel {
   recipe(
     body: string,
     shape: {
+      /** What `tf.time` calls the kernel (tfjs reports a program's class name). */
+      name: KernelName;
       size: number;
       workgroup: number;
       groups: number;
@@ -1051,7 +1091,7 @@ class Kernel {
       uniforms: this.uniforms,
       reduce,
       program: () => {
-        const p = new Program({
+        const p = new (programClass(shape.name))({
           components,
           outputComponent,
           size: shape.size,
