@@ -1,12 +1,14 @@
 // Fused WGSL optimizer kernels (@centra/webgpu) beside tfjs's built-in adam
 // and momentum and centra's op-by-op chains, on the parameter shapes of a
-// small CNN, ResNet-18 and ResNet-50 of @centra/zoo. One step = update + apply, ended by a
-// read of the largest weight so that the device has finished (for the small CNN, one
-// read per 10 steps). Before the benches, it
-// prints the WebGPU dispatches of one step of each row (by wrapping
-// runWebGPUProgram). The last group times a full training step of the small
-// CNN (batch 64, forward + backward + fused GC + AdamW), the denominator of
-// GC's share. Set CENTRA_BENCH_MODELS to a comma-separated subset of models.
+// small CNN, ResNet-18 and ResNet-50 of @centra/zoo. One step = new weights
+// and state from the gradients (tfjs: applyGradients; centra: runStep, where
+// fused chains write the weights in their kernels and op-by-op ones update
+// then apply), ended by a read of the largest weight so that the device has
+// finished (for the small CNN, one read per 10 steps). Before the benches, it
+// prints the WebGPU dispatches of one step of each row (dispatchStats). The
+// last group times a full training step of the small CNN (batch 64, forward +
+// backward + fused GC + AdamW + clip), the denominator of GC's share. Set
+// CENTRA_BENCH_MODELS to a comma-separated subset of models.
 //
 //   deno bench -A bench/webgpu_bench.ts
 //   CENTRA_BENCH_MODELS="small CNN" deno bench -A bench/webgpu_bench.ts
@@ -126,7 +128,7 @@ const STEPS: Record<string, number> = {
   "ResNet-50": 1,
 };
 console.log(
-  `\nOne optimizer step (update + apply), rows interleaved, backend ${backend}\n`,
+  `\nOne optimizer step, rows interleaved, backend ${backend}\n`,
 );
 console.log(
   "| model | row | dispatches / step | median ms / step | ratio to tf.train.adam |",

@@ -93,10 +93,13 @@ export interface FuseOptions {
  * `scaleByAdam`, `scaleByRms`, `scaleByRss`, `addDecayedWeights`, `scale`,
  * `scaleByLearningRate`, `scaleBySchedule`, `clipByValue`, `centralize`,
  * `clipByNorm`, `clipByGlobalNorm`, and anything built with `elementwise`)
- * are composed symbolically per parameter into one kernel per output (the
- * update and each state slot), plus one reduction per centralized tensor
- * and per norm. Hyperparameters are uniforms or read from one small buffer,
- * so schedules do not recompile shaders. Other transforms (`masked`,
+ * are composed symbolically per parameter into one kernel that writes the
+ * update and every state slot in one pass, plus small reductions for GC's
+ * per-unit means and for norms. The result also has a `step`, which drivers
+ * take through `runStep` (as `ChainOptimizer` and `trainStep` do): there the
+ * kernel writes `param + update`, the new weight, instead of the update, so
+ * no separate kernel adds it. Hyperparameters are uniforms or read from one
+ * small buffer, so schedules do not recompile shaders. Other transforms (`masked`,
  * `partition`, `injectHyperparams`, `applyIfFinite`, `multiSteps`, ...) run op
  * by op in place. The state is the wrapped chain's, unchanged, so
  * checkpoints and `@centra/tfjs`'s `ChainOptimizer` work as before. On any
@@ -106,9 +109,9 @@ export interface FuseOptions {
  * @param tx The transformation to fuse.
  * @param options A dispatch counter.
  * @returns A transformation with the same state and results (to float32
- * rounding).
+ * rounding), and a `step`.
  *
- * @example AdamW with GC, fused (op by op on the cpu backend)
+ * @example AdamW with GC, fused (op by op on the cpu backend), by update
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { adamw, initState, runUpdate } from "@centra/chain";
