@@ -19,50 +19,13 @@ import {
   type Updates,
 } from "./mod.ts";
 import { collectTensors } from "./_tree.ts";
-import { assertClose, read, testOnBackends } from "./_test_utils.ts";
+import { assertClose, read, testOnBackends, withStep } from "./_test_utils.ts";
 
 let id = 0;
 /** A variable name unique to this run (tests run once per backend). */
 const uniq = (s: string) => `run_step_test/${id++}/${s}`;
 
 const EXACT = { rtol: 0, atol: 0 };
-
-interface Stepped<S> {
-  tx: GradientTransformation<S>;
-  /** How often `step` and `update` were called. */
-  calls: { step: number; update: number };
-}
-
-/**
- * `inner` with a hand-written `step`: `inner.update`, then `p + u` with
- * `tf.add`. `edit` may change what it returns, to misbehave on purpose.
- */
-function withStep<S>(
-  inner: GradientTransformation<S>,
-  edit: (values: Params, next: S, grads: Updates) => [Params, S] = (
-    values,
-    next,
-  ) => [values, next],
-): Stepped<S> {
-  const calls = { step: 0, update: 0 };
-  const tx: GradientTransformation<S> = {
-    init: (params) => inner.init(params),
-    update(updates, state, params) {
-      calls.update++;
-      return inner.update(updates, state, params);
-    },
-    step(updates, state, params) {
-      calls.step++;
-      const [u, next] = inner.update(updates, state, params);
-      const values: Params = {};
-      for (const [k, d] of Object.entries(u)) {
-        values[k] = tf.add(params[k]!, d);
-      }
-      return edit(values, next, updates);
-    },
-  };
-  return { tx, calls };
-}
 
 /** Every tensor of a state, read in traversal order. */
 async function readState(state: unknown): Promise<Float64Array[]> {

@@ -4,12 +4,11 @@ import {
   adam,
   chain,
   type GradientTransformation,
-  type Params,
   scaleByLearningRate,
   sgd,
   trace,
 } from "@centra/chain";
-import { assertClose, testOnBackends } from "../chain/_test_utils.ts";
+import { assertClose, testOnBackends, withStep } from "../chain/_test_utils.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { registerChain } from "./register_chain.ts";
 import {
@@ -32,34 +31,6 @@ function twins(seed: number): [tf.Sequential, tf.Sequential] {
   const b = tinyModel(seed);
   b.setWeights(a.getWeights());
   return [a, b];
-}
-
-/**
- * `inner` with a hand-written `step` (`inner.update`, then `p + u` with
- * `tf.add`) that counts its calls; `edit` may change what it returns.
- */
-function withStep<S>(
-  inner: GradientTransformation<S>,
-  edit: (values: Params, next: S) => [Params, S] = (v, n) => [v, n],
-): { tx: GradientTransformation<S>; calls: { step: number; update: number } } {
-  const calls = { step: 0, update: 0 };
-  const tx: GradientTransformation<S> = {
-    init: (params) => inner.init(params),
-    update(updates, state, params) {
-      calls.update++;
-      return inner.update(updates, state, params);
-    },
-    step(updates, state, params) {
-      calls.step++;
-      const [u, next] = inner.update(updates, state, params);
-      const values: Params = {};
-      for (const [k, d] of Object.entries(u)) {
-        values[k] = tf.add(params[k]!, d);
-      }
-      return edit(values, next);
-    },
-  };
-  return { tx, calls };
 }
 
 function exact(backend: string): { rtol: number; atol: number } {

@@ -1,14 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import {
-  adam,
-  disposeState,
-  type GradientTransformation,
-  initState,
-  type Params,
-  sgd,
-} from "@centra/chain";
-import { assertClose, testOnBackends } from "../chain/_test_utils.ts";
+import { adam, disposeState, initState, sgd } from "@centra/chain";
+import { assertClose, testOnBackends, withStep } from "../chain/_test_utils.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { trainStep } from "./train_step.ts";
 
@@ -94,31 +87,6 @@ testOnBackends(
     tf.dispose([w, other, state as tf.TensorContainer]);
   },
 );
-
-/**
- * `inner` with a hand-written `step` (`inner.update`, then `p + u` with
- * `tf.add`) that counts its calls; `edit` may change what it returns.
- */
-function withStep<S>(
-  inner: GradientTransformation<S>,
-  edit: (values: Params, next: S) => [Params, S] = (v, n) => [v, n],
-): { tx: GradientTransformation<S>; calls: { step: number } } {
-  const calls = { step: 0 };
-  const tx: GradientTransformation<S> = {
-    init: (params) => inner.init(params),
-    update: (updates, state, params) => inner.update(updates, state, params),
-    step(updates, state, params) {
-      calls.step++;
-      const [u, next] = inner.update(updates, state, params);
-      const values: Params = {};
-      for (const [k, d] of Object.entries(u)) {
-        values[k] = tf.add(params[k]!, d);
-      }
-      return edit(values, next);
-    },
-  };
-  return { tx, calls };
-}
 
 /** Every tensor of a state tree read to an array, in place. */
 async function readTree(x: unknown): Promise<unknown> {
