@@ -105,12 +105,11 @@ export function clipByGlobalNorm(
     minOpen: true,
   });
   const m = hyper("maxNorm"), g = input("g");
-  const norm = sqrt(globalSum(`clipByGlobalNorm#${tags++}`, square(g)));
+  // one tag for every instance: a fuser renames it per stage
+  const norm = sqrt(globalSum("clipByGlobalNorm", square(g)));
   const math = { update: mul(g, div(m, max(norm, m))) };
   return fixedStage("clipByGlobalNorm", { maxNorm }, () => math);
 }
-
-let tags = 0;
 
 /** A stateless elementwise transform with fixed hyperparameters. */
 function fixedStage(

@@ -347,7 +347,12 @@ export function globalSum(tag: string, x: Operand): Expr {
  */
 export function substitute(
   e: Expr,
-  map: { input?: (name: string) => Expr; hyper?: (name: string) => Expr },
+  map: {
+    input?: (name: string) => Expr;
+    hyper?: (name: string) => Expr;
+    /** A new tag for each `globalSum`. */
+    global?: (tag: string) => string;
+  },
   memo: Map<Expr, Expr> = new Map(),
 ): Expr {
   const seen = memo.get(e);
@@ -357,8 +362,11 @@ export function substitute(
   else if (e.op === "hyper") out = map.hyper ? map.hyper(e.name) : e;
   else if (e.args.length === 0) out = e;
   else {
+    const name = e.op === "globalSum" && map.global
+      ? map.global(e.name)
+      : e.name;
     out = node(e.op, e.args.map((a) => substitute(a, map, memo)), {
-      name: e.name,
+      name,
       value: e.value,
       axes: e.axes,
     });
@@ -640,7 +648,32 @@ export type Description =
     parts: readonly GradientTransformation<unknown>[];
     /** State keys of a `namedChain`; absent for `chain` (a list state). */
     names?: readonly string[];
+  }
+  | {
+    /**
+     * A transformation that builds an inner one at every step
+     * (`injectHyperparams`): `update` is its own update with the inner
+     * transformation's update left to `run`, so that a fuser can fuse it.
+     */
+    kind: "delegate";
+    update(
+      updates: Updates,
+      state: unknown,
+      params: Params | undefined,
+      run: InnerRun,
+    ): [Updates, unknown];
   };
+
+/**
+ * Runs an inner transformation's update for a {@linkcode Description} of
+ * kind `"delegate"` (by default `tx.update(updates, state, params)`).
+ */
+export type InnerRun = (
+  tx: GradientTransformation<unknown>,
+  updates: Updates,
+  state: unknown,
+  params: Params | undefined,
+) => [Updates, unknown];
 
 const registry = new WeakMap<object, Description>();
 

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkHyper } from "./_check.ts";
 import { zeroCount } from "./_per_param.ts";
+import { type InnerRun, register } from "./expr.ts";
 import type {
   GradientTransformation,
   Params,
@@ -78,33 +79,45 @@ export function injectHyperparams<
     return out;
   };
   type Hp = { [K in keyof H]: tf.Scalar };
-  return {
-    init(params: Params): InjectHyperparamsState<S> {
+  type State = InjectHyperparamsState<S>;
+  // the inner transformation's update is `run`'s, so that @centra/webgpu's
+  // fuse can fuse the transformation the factory builds at each step
+  const update = (
+    updates: Updates,
+    state: State,
+    params: Params | undefined,
+    run: InnerRun,
+  ): [Updates, State] => {
+    for (const k of Object.keys(hyperparams)) {
+      if (!(state.hyperparams?.[k] instanceof tf.Tensor)) {
+        throw new TypeError(
+          `injectHyperparams: state has no hyperparameter "${k}"`,
+        );
+      }
+    }
+    const hp = current(state.count, state.hyperparams);
+    const inner = factory(hp as Hp) as GradientTransformation<unknown>;
+    const [u, next] = run(inner, updates, state.inner, params);
+    return [u, {
+      count: tf.add(state.count, 1) as tf.Scalar,
+      hyperparams: hp,
+      inner: next as S,
+    }];
+  };
+  const tx: GradientTransformation<State> = {
+    init(params: Params): State {
       const count = zeroCount();
       const hp = current(count);
       return { count, hyperparams: hp, inner: factory(hp as Hp).init(params) };
     },
-    update(
-      updates: Updates,
-      state: InjectHyperparamsState<S>,
-      params?: Params,
-    ) {
-      for (const k of Object.keys(hyperparams)) {
-        if (!(state.hyperparams?.[k] instanceof tf.Tensor)) {
-          throw new TypeError(
-            `injectHyperparams: state has no hyperparameter "${k}"`,
-          );
-        }
-      }
-      const hp = current(state.count, state.hyperparams);
-      const [u, inner] = factory(hp as Hp).update(updates, state.inner, params);
-      return [u, {
-        count: tf.add(state.count, 1) as tf.Scalar,
-        hyperparams: hp,
-        inner,
-      }];
-    },
+    update: (updates, state, params) =>
+      update(updates, state, params, (t, u, s, p) => t.update(u, s, p)),
   };
+  return register(tx, {
+    kind: "delegate",
+    update: (updates, state, params, run) =>
+      update(updates, state as State, params, run),
+  });
 }
 
 /**

@@ -82,6 +82,11 @@ export function multiOutputSupport(): boolean {
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
+/** How many pipelines this module has compiled for `device` (for tests). */
+export function pipelineCount(device: GPUDevice): number {
+  return pipelines.get(device)?.size ?? 0;
+}
+
 /** The compute pipeline for `code` (entry point `main`), compiled once per device. */
 function pipelineFor(device: GPUDevice, code: string): GPUComputePipeline {
   let cache = pipelines.get(device);

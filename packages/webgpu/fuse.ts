@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   add,
   describe,
+  type Description,
   type ElementwiseSpec,
   evaluate,
   type Expr,
@@ -31,11 +32,17 @@ type Plan =
     tx: GradientTransformation<unknown>;
     spec: ElementwiseSpec<unknown>;
   }
-  | { kind: "opaque"; tx: GradientTransformation<unknown> };
+  | { kind: "opaque"; tx: GradientTransformation<unknown> }
+  | {
+    kind: "delegate";
+    tx: GradientTransformation<unknown>;
+    update: Extract<Description, { kind: "delegate" }>["update"];
+  };
 
 function planOf(tx: GradientTransformation<unknown>): Plan {
   const d = describe(tx);
   if (d === undefined) return { kind: "opaque", tx };
+  if (d.kind === "delegate") return { kind: "delegate", tx, update: d.update };
   if (d.kind === "elementwise") {
     return { kind: "elementwise", tx, spec: d.spec };
   }
@@ -99,9 +106,10 @@ export interface FuseOptions {
  * take through `runStep` (as `ChainOptimizer` and `trainStep` do): there the
  * kernel writes `param + update`, the new weight, instead of the update, so
  * no separate kernel adds it. Hyperparameters are uniforms or read from one
- * small buffer, so schedules do not recompile shaders. Other transforms (`masked`,
- * `partition`, `injectHyperparams`, `applyIfFinite`, `multiSteps`, ...) run op
- * by op in place. The state is the wrapped chain's, unchanged, so
+ * small buffer, so schedules do not recompile shaders. The transformation
+ * `injectHyperparams` builds at each step is fused too. Other transforms
+ * (`masked`, `partition`, `applyIfFinite`, `multiSteps`, ...) run op by op in
+ * place. The state is the wrapped chain's, unchanged, so
  * checkpoints and `@centra/tfjs`'s `ChainOptimizer` work as before. On any
  * backend but `webgpu` the chain runs op by op, with the same results.
  *
@@ -151,45 +159,14 @@ export function fuse<S>(
     params: Params | undefined,
     apply: boolean,
   ): [Updates, S] => {
-    const leaves: [Leaf, unknown][] = [];
-    if (
-      tf.getBackend() !== "webgpu" || plan.kind === "opaque" ||
-      // a malformed state: let the chain itself throw its own error
-      !leavesOf(plan, state, leaves)
-    ) {
+    if (tf.getBackend() !== "webgpu") {
       const [u, next] = tx.update(updates, state, params);
       return [apply ? addTo(params, u) : u, next];
     }
     const counter = { count: 0 };
-    const next: unknown[] = [];
-    let u = updates;
-    let applied = false;
-    for (let i = 0; i < leaves.length;) {
-      const [leaf, s] = leaves[i]!;
-      if (leaf.kind === "opaque") {
-        const [nu, ns] = leaf.tx.update(u, s, params);
-        u = nu;
-        next.push(ns);
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j < leaves.length && leaves[j]![0].kind === "elementwise") j++;
-      const stages = leaves.slice(i, j) as [
-        Extract<Leaf, { kind: "elementwise" }>,
-        unknown,
-      ][];
-      applied = apply && j === leaves.length;
-      const [nu, states] = fusedRun(stages, u, params, counter, cache, applied);
-      u = nu;
-      next.push(...states);
-      i = j;
-    }
+    const out = runPlan(plan, updates, state, params, apply, cache, counter);
     options.onDispatches?.(counter.count);
-    return [
-      apply && !applied ? addTo(params, u) : u,
-      rebuild(plan, next, { i: 0 }) as S,
-    ];
+    return out as [Updates, S];
   };
   return {
     init: (params: Params): S => tx.init(params),
@@ -198,6 +175,73 @@ export function fuse<S>(
     step: (updates: Updates, state: S, params: Params): [Params, S] =>
       run(updates, state, params, true),
   };
+}
+
+/** Runs a plan on WebGPU: fused runs of elementwise leaves, the rest as is. */
+function runPlan(
+  plan: Plan,
+  updates: Updates,
+  state: unknown,
+  params: Params | undefined,
+  apply: boolean,
+  cache: KernelCache,
+  counter: { count: number },
+): [Updates, unknown] {
+  const leaves: [Leaf, unknown][] = [];
+  if (
+    plan.kind === "opaque" ||
+    // a malformed state: let the chain itself throw its own error
+    !leavesOf(plan, state, leaves)
+  ) {
+    const [u, next] = plan.tx.update(updates, state, params);
+    return [apply ? addTo(params, u) : u, next];
+  }
+  const next: unknown[] = [];
+  let u = updates;
+  let applied = false;
+  for (let i = 0; i < leaves.length;) {
+    const [leaf, s] = leaves[i]!;
+    if (leaf.kind === "opaque") {
+      const [nu, ns] = leaf.tx.update(u, s, params);
+      u = nu;
+      next.push(ns);
+      applied = false;
+      i++;
+      continue;
+    }
+    if (leaf.kind === "delegate") {
+      // the transformation it builds this step, planned and fused in turn
+      // (expressions are interned, so its kernels come from the cache)
+      const inner = apply && i === leaves.length - 1;
+      const [nu, ns] = leaf.update(
+        u,
+        s,
+        params,
+        (t, uu, ss, pp) =>
+          runPlan(planOf(t), uu, ss, pp, inner, cache, counter),
+      );
+      u = nu;
+      next.push(ns);
+      applied = inner;
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < leaves.length && leaves[j]![0].kind === "elementwise") j++;
+    const stages = leaves.slice(i, j) as [
+      Extract<Leaf, { kind: "elementwise" }>,
+      unknown,
+    ][];
+    applied = apply && j === leaves.length;
+    const [nu, states] = fusedRun(stages, u, params, counter, cache, applied);
+    u = nu;
+    next.push(...states);
+    i = j;
+  }
+  return [
+    apply && !applied ? addTo(params, u) : u,
+    rebuild(plan, next, { i: 0 }),
+  ];
 }
 
 /** `params + updates`, for the names of `updates`. */
@@ -242,6 +286,7 @@ function fusedRun(
         input: (n: string) =>
           n === "g" ? upstream : n === "p" ? input("p") : input(`${j}/${n}`),
         hyper: (n: string) => hyper(`${j}/${n}`),
+        global: (tag: string) => `${j}/${tag}`,
       };
       cur = substitute(m.update, map, memo);
       for (const [slot, e] of Object.entries(m.slots ?? {})) {

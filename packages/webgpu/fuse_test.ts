@@ -38,6 +38,7 @@ import { ChainOptimizer } from "@centra/tfjs";
 
 type PerParam = Record<string, tf.Tensor>;
 import { dispatchStats, fuse } from "./mod.ts";
+import { pipelineCount } from "./_dispatch.ts";
 import {
   assertClose,
   HAS_WEBGPU,
@@ -229,9 +230,10 @@ testOnBackends(
         () => chain(clipByGlobalNorm(1), adamw(schedule, { gc: true })),
       ],
       [
-        "clipByGlobalNorm after scaleByAdam (a norm of bias-corrected moments)",
+        "clipByGlobalNorm before and after scaleByAdam (two global norms in one run)",
         () =>
           chain(
+            clipByGlobalNorm(1),
             scaleByAdam(),
             clipByGlobalNorm(0.5),
             scaleByLearningRate(0.05),
@@ -394,49 +396,103 @@ testOnBackends(
 
 Deno.test({
   name:
-    "fuse() keeps tf.memory().numTensors flat and compiles no shader after the first steps of a schedule [webgpu]",
+    "fuse() keeps tf.memory().numTensors flat and compiles no shader after the first steps of a schedule, also inside injectHyperparams [webgpu]",
+  ignore: !HAS_WEBGPU,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await tf.setBackend("webgpu");
+    const schedule = () =>
+      warmupCosineDecaySchedule({
+        initValue: 0,
+        peakValue: 1e-2,
+        warmupSteps: 5,
+        decaySteps: 50,
+      });
+    const cases: [string, () => GradientTransformation<unknown>][] = [
+      [
+        "schedule",
+        () => chain(clipByGlobalNorm(1), adamw(schedule(), { gc: true })),
+      ],
+      [
+        "injectHyperparams",
+        () =>
+          injectHyperparams(
+            (hp) => chain(clipByGlobalNorm(1), adamw(hp.lr!, { gc: true })),
+            { lr: schedule() },
+          ),
+      ],
+    ];
+    const backend = tf.backend() as unknown as {
+      pipelineCache: Record<string, unknown>;
+      device: GPUDevice;
+    };
+    const compiled = () =>
+      Object.keys(backend.pipelineCache).length +
+      pipelineCount(backend.device);
+    for (const [name, make] of cases) {
+      const { vars, targets } = problem();
+      const tx = fuse(make());
+      const before = tf.memory().numTensors;
+      let state = initState(tx, vars);
+      const afterInit = tf.memory().numTensors;
+      let shaders = 0;
+      const counts: number[] = [];
+      for (let step = 0; step < 60; step++) {
+        const g = grads(vars, targets, step);
+        if (step % 2 === 0) {
+          state = runStep(tx, g, state, vars);
+        } else {
+          const [u, next] = runUpdate(tx, g, state, vars);
+          state = next;
+          applyUpdates(vars, u);
+          tf.dispose(u);
+        }
+        tf.dispose(g);
+        if (step === 3) shaders = compiled();
+        if (step % 10 === 9) counts.push(tf.memory().numTensors);
+      }
+      await read(Object.values(vars)[0]!);
+      assert.ok(
+        counts.every((c) => c === afterInit),
+        `${name}: ${afterInit}: ${counts}`,
+      );
+      assert.equal(compiled(), shaders, `${name}: shaders compiled late`);
+      disposeState(state);
+      assert.equal(tf.memory().numTensors, before, name);
+      tf.dispose([Object.values(vars), Object.values(targets)]);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "fuse() fuses the transformation injectHyperparams builds at each step [webgpu]",
   ignore: !HAS_WEBGPU,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     await tf.setBackend("webgpu");
     const { vars, targets } = problem();
-    const tx = fuse(
-      chain(
-        clipByGlobalNorm(1),
-        adamw(
-          warmupCosineDecaySchedule({
-            initValue: 0,
-            peakValue: 1e-2,
-            warmupSteps: 5,
-            decaySteps: 50,
-          }),
-          { gc: true },
-        ),
-      ),
+    const plain = fuse(adamw(0.01, { gc: true }));
+    const injected = fuse(
+      injectHyperparams((hp) => adamw(hp.lr!, { gc: true }), { lr: 0.01 }),
     );
-    const cache = (tf.backend() as unknown as {
-      pipelineCache: Record<string, unknown>;
-    }).pipelineCache;
-    const before = tf.memory().numTensors;
-    let state = initState(tx, vars);
-    const afterInit = tf.memory().numTensors;
-    let shaders = 0;
-    const counts: number[] = [];
-    for (let step = 0; step < 60; step++) {
-      const g = grads(vars, targets, step);
-      const [u, next] = runUpdate(tx, g, state, vars);
-      state = next;
-      applyUpdates(vars, u);
-      tf.dispose([u, g]);
-      if (step === 2) shaders = Object.keys(cache).length;
-      if (step % 10 === 9) counts.push(tf.memory().numTensors);
-    }
-    await read(Object.values(vars)[0]!);
-    assert.ok(counts.every((c) => c === afterInit), `${afterInit}: ${counts}`);
-    assert.equal(Object.keys(cache).length, shaders);
-    disposeState(state);
-    assert.equal(tf.memory().numTensors, before);
+    let sp = initState(plain, vars), si = initState(injected, vars);
+    const g = grads(vars, targets, 0);
+    const a = dispatchStats(() => runUpdate(plain, g, sp, vars));
+    const b = dispatchStats(() => runUpdate(injected, g, si, vars));
+    [, sp] = a.result;
+    [, si] = b.result;
+    // the same kernels (injectHyperparams adds at most its own step count),
+    // where op by op would dispatch dozens
+    assert.ok(
+      b.dispatches <= a.dispatches + 1,
+      `${b.dispatches} vs ${a.dispatches}`,
+    );
+    tf.dispose([a.result[0], b.result[0], g]);
+    disposeState(sp);
+    disposeState(si);
     tf.dispose([Object.values(vars), Object.values(targets)]);
   },
 });
