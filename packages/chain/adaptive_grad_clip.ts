@@ -1,5 +1,19 @@
-import * as tf from "@tensorflow/tfjs";
 import { checkPlainHyper, requireParams } from "./_check.ts";
+import {
+  div,
+  elementwise,
+  type Expr,
+  gt,
+  hyper,
+  input,
+  max,
+  mean,
+  mul,
+  select,
+  sqrt,
+  square,
+  sumAll,
+} from "./expr.ts";
 import type { EmptyState } from "./identity.ts";
 import type {
   AxesResolver,
@@ -57,24 +71,37 @@ export function adaptiveGradClip(
   const eps = options.eps ?? 1e-3;
   checkPlainHyper(where, "eps", eps, { min: 0 });
   const resolve = options.axes ?? unitAxes;
-  return {
-    init: (_params: Params): EmptyState => ({}),
-    update(
-      updates: Updates,
-      state: EmptyState,
-      params?: Params,
-    ): [Updates, EmptyState] {
-      const p = requireParams(where, updates, params);
-      const out: Updates = {};
-      for (const [name, g] of Object.entries(updates)) {
-        const axes = resolve(name, g.shape) ?? undefined;
-        const gNorm = tf.sqrt(tf.sum(tf.square(g), axes, true));
-        const wNorm = tf.sqrt(tf.sum(tf.square(p[name]!), axes, true));
-        const maxNorm = tf.mul(tf.maximum(wNorm, eps), clipping);
-        const clipped = tf.mul(g, tf.div(maxNorm, tf.maximum(gNorm, 1e-6)));
-        out[name] = tf.where(tf.less(gNorm, maxNorm), g, clipped);
-      }
-      return [out, state];
-    },
+  const g = input("g"), w = input("p");
+  const clip = hyper("clipping");
+  /** `Σ x²` per unit (over `axes`, kept), or over the tensor with `null`. */
+  const sumSquares = (
+    x: Expr,
+    axes: number[] | null,
+    shape: readonly number[],
+  ): Expr => {
+    if (axes === null) return sumAll(square(x));
+    const n = axes.reduce((k, a) => k * shape[a]!, 1);
+    return mul(mean(square(x), axes), n);
   };
+  return elementwise<EmptyState>({
+    where,
+    slots: [],
+    init: (): EmptyState => ({}),
+    check: (updates: Updates, _state: EmptyState, params?: Params) => {
+      requireParams(where, updates, params);
+    },
+    step: () => ({ hypers: { clipping, eps }, rest: {} }),
+    math(name, shape) {
+      const axes = resolve(name, shape)?.map((a) =>
+        a < 0 ? a + shape.length : a
+      ) ?? null;
+      const gNorm = sqrt(sumSquares(g, axes, shape));
+      const wNorm = sqrt(sumSquares(w, axes, shape));
+      const maxNorm = mul(max(wNorm, hyper("eps")), clip);
+      const clipped = mul(g, div(maxNorm, max(gNorm, 1e-6)));
+      return {
+        update: select(gt(maxNorm, gNorm), { then: g, otherwise: clipped }),
+      };
+    },
+  });
 }

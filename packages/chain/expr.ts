@@ -549,7 +549,16 @@ export function evaluate(
       case "select": {
         const [c, a, b] = e.args.map((x) => run(x, param));
         if (typeof c === "number") return c ? a! : b!;
-        return tf.where(c!, asTensor(a!, c!), asTensor(b!, c!));
+        // a per-unit condition (AGC) picks between whole tensors
+        const like = [a, b].reduce<tf.Tensor>(
+          (t, v) => typeof v !== "number" && v!.size > t.size ? v! : t,
+          c!,
+        );
+        return tf.where(
+          asTensor(c!, like),
+          asTensor(a!, like),
+          asTensor(b!, like),
+        );
       }
       default: {
         const vals = e.args.map((x) => run(x, param));

@@ -1282,7 +1282,8 @@ class Kernel {
       case "sign":
         return `sign(${a()})`;
       case "select": {
-        const c = a(), t = b(), f = this.emit(e.args[2]!);
+        // a scalar condition may pick between vectors: no splat for it
+        const c = this.emit(e.args[0]!), t = b(), f = arg(2);
         return `select(${f}, ${t}, ${c})`;
       }
     }

@@ -99,7 +99,8 @@ export interface FuseOptions {
  * Runs of consecutive elementwise transforms (`trace`, `ema`,
  * `scaleByAdam`, `scaleByRms`, `scaleByRss`, `addDecayedWeights`, `scale`,
  * `scaleByLearningRate`, `scaleBySchedule`, `clipByValue`, `centralize`,
- * `clipByNorm`, `clipByGlobalNorm`, and anything built with `elementwise`)
+ * `clipByNorm`, `clipByGlobalNorm`, `adaptiveGradClip`, and anything built
+ * with `elementwise`)
  * are composed symbolically per parameter into one kernel that writes the
  * update and every state slot in one pass, plus small reductions for GC's
  * per-unit means and for norms. The result also has a `step`, which drivers

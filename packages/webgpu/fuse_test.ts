@@ -4,6 +4,7 @@ import {
   adagrad,
   adam,
   adamw,
+  adaptiveGradClip,
   applyUpdates,
   centralize,
   chain,
@@ -248,6 +249,14 @@ testOnBackends(
             }),
             centralize(),
             sgd(0.05, { momentum: 0.9 }),
+          ),
+      ],
+      [
+        "adaptiveGradClip (two per-unit norms) + sgd momentum + GC",
+        () =>
+          chain(
+            adaptiveGradClip(0.05),
+            sgd(0.05, { momentum: 0.9, gc: true }),
           ),
       ],
       [
