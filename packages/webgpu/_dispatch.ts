@@ -67,12 +67,22 @@ const METHODS = [
   "submitQueue",
 ] as const;
 
+let forcedOff = false;
+
+/**
+ * Turns multi-output kernels off (`true`) or back on, as if tfjs lacked the
+ * internals they need: for tests of the one-output-per-dispatch fallback.
+ */
+export function forceSingleOutput(off: boolean): void {
+  forcedOff = off;
+}
+
 /**
  * Whether the current backend is tfjs's WebGPU backend with the internals
  * this module relies on.
  */
 export function multiOutputSupport(): boolean {
-  if (tf.getBackend() !== "webgpu") return false;
+  if (forcedOff || tf.getBackend() !== "webgpu") return false;
   const b = tf.backend() as unknown as Partial<BackendInternals>;
   return b.device !== undefined && b.tensorMap !== undefined &&
     b.commandQueueOwnedIds instanceof WeakSet &&

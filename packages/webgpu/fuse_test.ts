@@ -39,7 +39,7 @@ import { ChainOptimizer } from "@centra/tfjs";
 
 type PerParam = Record<string, tf.Tensor>;
 import { dispatchStats, fuse } from "./mod.ts";
-import { pipelineCount } from "./_dispatch.ts";
+import { forceSingleOutput, pipelineCount } from "./_dispatch.ts";
 import {
   assertClose,
   HAS_WEBGPU,
@@ -375,6 +375,48 @@ Deno.test({
     disposeState(state);
     disposeState(op.result);
     tf.dispose([Object.values(vars), Object.values(targets)]);
+  },
+});
+
+Deno.test({
+  name:
+    "fuse() falls back to one output per dispatch without tfjs's internals, with the same results [webgpu]",
+  ignore: !HAS_WEBGPU,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await tf.setBackend("webgpu");
+    forceSingleOutput(true);
+    try {
+      const cases: [string, () => GradientTransformation<unknown>][] = [
+        [
+          "clipByGlobalNorm + adamw + GC",
+          () => chain(clipByGlobalNorm(1), adamw(0.05, { gc: true })),
+        ],
+        ["sgd momentum + GC", () => sgd(0.05, { momentum: 0.9, gc: true })],
+      ];
+      for (const [name, make] of cases) {
+        const { plain, fused, aliased } = await sideBySide(make, 20);
+        assert.equal(aliased, 0);
+        plain.forEach((p, i) =>
+          assertClose(fused[i]!, p, { rtol: 1e-4, atol: 1e-5, what: name })
+        );
+      }
+      // one kernel per output: GC means, mu, nu and the new weight per
+      // kernel, mu, nu and the new weight per bias, Adam's two bias
+      // corrections once per step
+      const { vars, targets } = problem();
+      const tx = fuse(adamw(0.01, { gc: true }));
+      const state = initState(tx, vars);
+      const g = grads(vars, targets, 0);
+      const st = dispatchStats(() => runStep(tx, g, state, vars));
+      assert.equal(st.dispatches, 2 + 4 + 3 + 4);
+      tf.dispose(g);
+      disposeState(st.result);
+      tf.dispose([Object.values(vars), Object.values(targets)]);
+    } finally {
+      forceSingleOutput(false);
+    }
   },
 });
 
