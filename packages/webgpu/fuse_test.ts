@@ -167,6 +167,20 @@ async function sideBySide(
   return { plain, fused, aliased };
 }
 
+/** A test that needs the webgpu backend (skipped without an adapter). */
+function webgpuTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: !HAS_WEBGPU,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      await tf.setBackend("webgpu");
+      await fn();
+    },
+  });
+}
+
 const OPTIMIZERS: [string, (gc: boolean) => GradientTransformation<unknown>][] =
   [
     ["sgd", (gc) => sgd(0.05, { gc })],
@@ -340,14 +354,9 @@ Deno.test("fuse() runs op by op off WebGPU, with identical results", async () =>
   plain.forEach((p, i) => assert.deepEqual(fused[i], p));
 });
 
-Deno.test({
-  name:
-    "fuse() makes one kernel per tensor that writes its weight and state, plus two small passes per centralized one [webgpu]",
-  ignore: !HAS_WEBGPU,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await tf.setBackend("webgpu");
+webgpuTest(
+  "fuse() makes one kernel per tensor that writes its weight and state, plus two small passes per centralized one [webgpu]",
+  async () => {
     const { vars, targets } = problem();
     const counts: number[] = [];
     const tx = fuse(adamw(0.01, { gc: true }), {
@@ -376,16 +385,11 @@ Deno.test({
     disposeState(op.result);
     tf.dispose([Object.values(vars), Object.values(targets)]);
   },
-});
+);
 
-Deno.test({
-  name:
-    "fuse() falls back to one output per dispatch without tfjs's internals, with the same results [webgpu]",
-  ignore: !HAS_WEBGPU,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await tf.setBackend("webgpu");
+webgpuTest(
+  "fuse() falls back to one output per dispatch without tfjs's internals, with the same results [webgpu]",
+  async () => {
     forceSingleOutput(true);
     try {
       const cases: [string, () => GradientTransformation<unknown>][] = [
@@ -418,7 +422,7 @@ Deno.test({
       forceSingleOutput(false);
     }
   },
-});
+);
 
 testOnBackends(
   "fuse() agrees with op-by-op on larger tensors, whose means are summed in blocks of rows",
@@ -445,14 +449,9 @@ testOnBackends(
   },
 );
 
-Deno.test({
-  name:
-    "fuse() keeps tf.memory().numTensors flat and compiles no shader after the first steps of a schedule, also inside injectHyperparams [webgpu]",
-  ignore: !HAS_WEBGPU,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await tf.setBackend("webgpu");
+webgpuTest(
+  "fuse() keeps tf.memory().numTensors flat and compiles no shader after the first steps of a schedule, also inside injectHyperparams [webgpu]",
+  async () => {
     const schedule = () =>
       warmupCosineDecaySchedule({
         initValue: 0,
@@ -514,16 +513,11 @@ Deno.test({
       tf.dispose([Object.values(vars), Object.values(targets)]);
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "fuse() fuses the transformation injectHyperparams builds at each step [webgpu]",
-  ignore: !HAS_WEBGPU,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await tf.setBackend("webgpu");
+webgpuTest(
+  "fuse() fuses the transformation injectHyperparams builds at each step [webgpu]",
+  async () => {
     const { vars, targets } = problem();
     const plain = fuse(adamw(0.01, { gc: true }));
     const injected = fuse(
@@ -546,7 +540,7 @@ Deno.test({
     disposeState(si);
     tf.dispose([Object.values(vars), Object.values(targets)]);
   },
-});
+);
 
 testOnBackends(
   "fuse() works as the chain of a ChainOptimizer in model.fit",
