@@ -70,7 +70,7 @@ export interface ReproOptions {
   preset: "default" | "smoke";
 }
 
-/** The default preset: 115 runs, 36 min on a shared 2-core machine without GPU (docs/results.md). */
+/** The default preset: 115 runs, 24 min on an idle 2-core machine without GPU (docs/results.md). */
 export const DEFAULTS: Omit<ReproOptions, "out" | "fresh" | "live"> = {
   archs: ["mlp", "cnn"],
   optimizers: [...OPTIMIZERS],

@@ -15,7 +15,7 @@
  * are rewritten at the end.
  *
  * ```sh
- * deno task repro                    # default preset: 36 min on a shared 2-core machine (docs/results.md)
+ * deno task repro                    # default preset: 24 min on an idle 2-core machine (docs/results.md)
  * deno task repro --smoke            # seconds; every part, tiny settings
  * deno task repro --data /usr/share/datasets/fashion-mnist --train-limit 0
  * deno task repro --help
