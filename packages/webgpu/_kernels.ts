@@ -262,12 +262,9 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>,
     const per = Math.min(rows, ROWS_PER_THREAD);
     const blocks = Math.ceil(rows / per);
     const k = new Kernel(this, param, vec, "pack");
-    const v = k.emit(mean.args[0]!);
+    const value = k.valueFunction(mean.args[0]!);
     const code = `${k.functions()}
-fn centraValue(i : i32) -> ${type} {
-${k.lines.join("\n")}
-  return ${type}(${v});
-}
+${value}
 ${mainHeader()} {
   if (index < uniforms.size) {
     let col = index % ${width};
@@ -300,9 +297,10 @@ ${mainHeader()} {
    * packed scalars: the one buffer its multi-output kernel reads both from.
    */
   private auxOf(param: string, plan: AuxPlan): tf.Tensor {
-    const done = this.doneFor(param);
-    const seen = done.get(plan.mean.id);
-    if (seen !== undefined) return seen;
+    return this.once(param, plan.mean.id, () => this.aux(plan));
+  }
+
+  private aux(plan: AuxPlan): tf.Tensor {
     const partials = this.launch(plan.partials, null)!;
     const { units, blocks, rows } = plan;
     const slots = this.packSlots().list.length;
@@ -338,7 +336,6 @@ ${mainHeader()} {
     });
     const t = this.launch(finish, partials)!;
     partials.dispose();
-    done.set(plan.mean.id, t);
     return t;
   }
 
@@ -419,12 +416,9 @@ ${mainHeader()} {
     const recipe = this.recipe(`scalar|${e.id}`, () => {
       // one thread: every element of every parameter then reads the result
       const k = new Kernel(this, "", false, "none");
-      const v = k.emit(e);
+      const value = k.valueFunction(e);
       const body = `${k.functions()}
-fn centraValue(i : i32) -> f32 {
-${k.lines.join("\n")}
-  return f32(${v});
-}
+${value}
 ${mainHeader()} {
   if (index < uniforms.size) {
     setOutputAtIndex(index, centraValue(index));
@@ -520,21 +514,29 @@ ${mainHeader()} {
     return m;
   }
 
+  /** `compute()` for expression `id` of `param`, at most once per step. */
+  private once(param: string, id: number, compute: () => tf.Tensor): tf.Tensor {
+    const done = this.doneFor(param);
+    let t = done.get(id);
+    if (t === undefined) {
+      t = compute();
+      done.set(id, t);
+    }
+    return t;
+  }
+
   /** One kernel writing `e` for every element of `param`, as a flat tensor. */
   private elementwise(param: string, e: Expr): tf.Tensor {
-    const done = this.doneFor(param);
-    const seen = done.get(e.id);
-    if (seen !== undefined) return seen;
+    return this.once(param, e.id, () => this.elementwiseKernel(param, e));
+  }
+
+  private elementwiseKernel(param: string, e: Expr): tf.Tensor {
     const n = tf.util.sizeFromShape([...this.shapeOf(param)]);
     const recipe = this.recipe(`elementwise|${param}|${e.id}`, () => {
       const k = new Kernel(this, param, n % 4 === 0);
-      const v = k.emit(e);
-      const type = k.vec ? "vec4<f32>" : "f32";
+      const value = k.valueFunction(e);
       const body = `${k.functions()}
-fn centraValue(i : i32) -> ${type} {
-${k.lines.join("\n")}
-  return ${type}(${v});
-}
+${value}
 ${mainHeader()} {
   if (index < uniforms.size) {
     setOutputAtIndex(index, centraValue(index));
@@ -548,16 +550,15 @@ ${mainHeader()} {
         groups: Math.ceil(threads / ELEMENTWISE_WG),
       });
     });
-    const t = this.launch(recipe, null) ?? this.fallback(param, e);
-    done.set(e.id, t);
-    return t;
+    return this.launch(recipe, null) ?? this.fallback(param, e);
   }
 
   /** The per-unit mean of `x` over `axes`, flat over the kept axes. */
   reduceMean(param: string, e: Expr): tf.Tensor {
-    const done = this.doneFor(param);
-    const seen = done.get(e.id);
-    if (seen !== undefined) return seen;
+    return this.once(param, e.id, () => this.meanKernel(param, e));
+  }
+
+  private meanKernel(param: string, e: Expr): tf.Tensor {
     const g = groupsOf(this.shapeOf(param), e.axes);
     const recipe = this.recipe(`mean|${param}|${e.id}`, () => {
       // units on the last axis, reduced over all before it, four at a time:
@@ -565,16 +566,13 @@ ${mainHeader()} {
       const wide = g.sizes.length === 2 && !g.kept[0] && g.kept[1] &&
         g.keptSize % 4 === 0;
       const k = new Kernel(this, param, wide);
-      const v = k.emit(e.args[0]!);
+      const value = k.valueFunction(e.args[0]!);
       const type = wide ? "vec4<f32>" : "f32";
       const loop = wide
         ? `acc += centraValue(r * ${g.keptSize / 4} + index);`
         : `acc += centraValue(base + ${gather(g, "r", false, "sub")});`;
       const body = `${k.functions()}
-fn centraValue(i : i32) -> ${type} {
-${k.lines.join("\n")}
-  return ${type}(${v});
-}
+${value}
 ${mainHeader()} {
   if (index < uniforms.size) {
     let base = ${wide ? "0" : gather(g, "index", true, "sub")};
@@ -593,10 +591,8 @@ ${mainHeader()} {
         groups: Math.ceil(threads / ELEMENTWISE_WG),
       });
     });
-    const t = this.launch(recipe, null) ??
+    return this.launch(recipe, null) ??
       tf.reshape(this.fallback(param, e), [g.keptSize]);
-    done.set(e.id, t);
-    return t;
   }
 
   /** `Σ x` over one tensor, plus `acc` when given: a [1] tensor. */
@@ -643,12 +639,8 @@ ${mainHeader()} {
           first,
         );
         first ??= k;
-        const v = k.emit(x);
         const type = k.vec ? "vec4<f32>" : "f32";
-        fns.push(`fn centraValue${m}(i : i32) -> ${type} {
-${k.lines.join("\n")}
-  return ${type}(${v});
-}`);
+        fns.push(k.valueFunction(x, `centraValue${m}`));
         const length = lengths[m]!;
         loops.push(`  {
     var acc = ${type}(0.0);
@@ -708,12 +700,7 @@ ${loops.join("\n")}
 
   /** A per-tensor `sumAll`, as a [1] tensor. */
   reduceAll(param: string, e: Expr): tf.Tensor {
-    const done = this.doneFor(param);
-    const seen = done.get(e.id);
-    if (seen !== undefined) return seen;
-    const t = this.sum(param, e.args[0]!, null);
-    done.set(e.id, t);
-    return t;
+    return this.once(param, e.id, () => this.sum(param, e.args[0]!, null));
   }
 
   /** A global sum over every parameter: one chained dispatch per parameter. */

@@ -329,6 +329,19 @@ export class Kernel {
     };
   }
 
+  /**
+   * A WGSL function `name(i)` that returns `e` at element `i` (a `vec4<f32>`
+   * in vec4 kernels); call `functions()` after it, for the helpers it needs.
+   */
+  valueFunction(e: Expr, name = "centraValue"): string {
+    const v = this.emit(e);
+    const type = this.vec ? "vec4<f32>" : "f32";
+    return `fn ${name}(i : i32) -> ${type} {
+${this.lines.join("\n")}
+  return ${type}(${v});
+}`;
+  }
+
   /** The keys of the tensors bound so far. */
   keys(): string[] {
     return [...this.bound.keys()];
