@@ -70,3 +70,39 @@ export function disposeCreated(
     if (!keep.has(t) && !t.isDisposed) t.dispose();
   }
 }
+
+/**
+ * Checks tensors against the variables they will be added to or assigned
+ * (a variable of that name, alive, of the same shape; the tensor alive):
+ * a `TypeError` that names it, before anything changes. `label` names a
+ * tensor in the message (`update "w"`, `the gradient of "w"`).
+ */
+export function checkAgainstVariables(
+  where: string,
+  tensors: Updates,
+  variables: Readonly<Record<string, tf.Variable>>,
+  label: (name: string) => string,
+): void {
+  for (const [name, t] of Object.entries(tensors)) {
+    const v = variables[name];
+    if (v === undefined) {
+      throw new TypeError(`${where}: no variable named "${name}"`);
+    }
+    if (!(v instanceof tf.Variable) || v.isDisposed) {
+      throw new TypeError(`${where}: "${name}" is not a live tf.Variable`);
+    }
+    if (!(t instanceof tf.Tensor) || t.isDisposed) {
+      throw new TypeError(`${where}: ${label(name)} is not a live tensor`);
+    }
+    if (
+      t.shape.length !== v.shape.length ||
+      t.shape.some((d, i) => d !== v.shape[i])
+    ) {
+      throw new TypeError(
+        `${where}: ${
+          label(name)
+        } has shape [${t.shape}] but the variable has [${v.shape}]`,
+      );
+    }
+  }
+}

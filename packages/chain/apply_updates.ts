@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { checkAgainstVariables } from "./_drive.ts";
 import type { Updates } from "./types.ts";
 
 /**
@@ -24,25 +25,12 @@ export function applyUpdates(
   variables: Readonly<Record<string, tf.Variable>>,
   updates: Updates,
 ): void {
-  for (const [name, u] of Object.entries(updates)) {
-    const v = variables[name];
-    if (v === undefined) {
-      throw new TypeError(`applyUpdates: no variable named "${name}"`);
-    }
-    if (!(u instanceof tf.Tensor) || u.isDisposed) {
-      throw new TypeError(
-        `applyUpdates: update "${name}" is not a live tensor`,
-      );
-    }
-    if (
-      u.shape.length !== v.shape.length ||
-      u.shape.some((d, i) => d !== v.shape[i])
-    ) {
-      throw new TypeError(
-        `applyUpdates: update "${name}" has shape [${u.shape}] but the variable has [${v.shape}]`,
-      );
-    }
-  }
+  checkAgainstVariables(
+    "applyUpdates",
+    updates,
+    variables,
+    (name) => `update "${name}"`,
+  );
   tf.tidy(() => {
     for (const [name, u] of Object.entries(updates)) {
       const v = variables[name]!;

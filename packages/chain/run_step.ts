@@ -1,5 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
-import { cloneWhere, disposeCreated, keepAll, mismatch } from "./_drive.ts";
+import {
+  checkAgainstVariables,
+  cloneWhere,
+  disposeCreated,
+  keepAll,
+  mismatch,
+} from "./_drive.ts";
 import { collectTensors } from "./_tree.ts";
 import { applyUpdates } from "./apply_updates.ts";
 import { disposeReplaced } from "./dispose_state.ts";
@@ -93,7 +99,12 @@ export function runStep<S>(
   state: S,
   variables: Readonly<Record<string, tf.Variable>>,
 ): S {
-  checkGradients(grads, variables);
+  checkAgainstVariables(
+    "runStep",
+    grads,
+    variables,
+    (name) => `the gradient of "${name}"`,
+  );
   const params = variables as Params;
   if (typeof tx.step !== "function") {
     const [updates, next] = runUpdate(tx, grads, state, params);
@@ -139,34 +150,6 @@ export function runStep<S>(
   tf.dispose(Object.values(values));
   disposeReplaced(state, next);
   return next;
-}
-
-function checkGradients(
-  grads: Updates,
-  variables: Readonly<Record<string, tf.Variable>>,
-): void {
-  for (const [name, g] of Object.entries(grads)) {
-    const v = variables[name];
-    if (v === undefined) {
-      throw new TypeError(`runStep: no variable named "${name}"`);
-    }
-    if (!(v instanceof tf.Variable) || v.isDisposed) {
-      throw new TypeError(`runStep: "${name}" is not a live tf.Variable`);
-    }
-    if (!(g instanceof tf.Tensor) || g.isDisposed) {
-      throw new TypeError(
-        `runStep: the gradient of "${name}" is not a live tensor`,
-      );
-    }
-    if (
-      g.shape.length !== v.shape.length ||
-      g.shape.some((d, i) => d !== v.shape[i])
-    ) {
-      throw new TypeError(
-        `runStep: the gradient of "${name}" has shape [${g.shape}] but the variable has [${v.shape}]`,
-      );
-    }
-  }
 }
 
 /**
