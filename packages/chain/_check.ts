@@ -60,14 +60,159 @@ export function checkPlainHyper(
   checkHyper(where, name, value, range);
 }
 
+/**
+ * A short description of any value for an error message: a tensor by dtype
+ * and shape (and whether it is disposed), a function by name, an object by
+ * its keys, anything else by `String`.
+ */
+export function show(x: unknown): string {
+  if (x === null || x === undefined) return String(x);
+  if (
+    typeof x === "object" && "dtype" in x && "shape" in x && "isDisposed" in x
+  ) {
+    const t = x as tf.Tensor;
+    return `${
+      t.isDisposed ? "a disposed " : "a "
+    }${t.dtype} tensor of shape [${t.shape}]`;
+  }
+  if (typeof x === "function") {
+    return `a function${x.name === "" ? "" : ` (${x.name})`}`;
+  }
+  if (Array.isArray(x)) return `a list of ${x.length}`;
+  if (typeof x === "object") {
+    const keys = Object.keys(x);
+    return `an object with keys {${keys.slice(0, 5).join(", ")}${
+      keys.length > 5 ? ", ..." : ""
+    }}`;
+  }
+  if (typeof x === "string") return JSON.stringify(x);
+  return String(x);
+}
+
+/** Whether `x` is a plain object (a `{...}` literal or `Object.create(null)`). */
+export function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (x === null || typeof x !== "object" || Array.isArray(x)) return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+/** The kinds of option value {@linkcode checkOptions} knows. */
+export type OptionKind =
+  | "boolean"
+  | "number"
+  | "hyper"
+  | "schedule"
+  | "mask"
+  | "function"
+  | "gc"
+  | "gcOn"
+  | "object"
+  | "variables";
+
+function fits(kind: OptionKind, v: unknown): boolean {
+  const isTensor = typeof v === "object" && v !== null && "dtype" in v &&
+    "shape" in v;
+  switch (kind) {
+    case "boolean":
+      return typeof v === "boolean";
+    case "number":
+      return typeof v === "number";
+    case "hyper":
+      return typeof v === "number" || isTensor;
+    case "schedule":
+      return typeof v === "number" || isTensor || typeof v === "function";
+    case "mask":
+      return typeof v === "function" || isPlainObject(v);
+    case "function":
+      return typeof v === "function";
+    case "gc":
+      return typeof v === "boolean" || v === "conv" || typeof v === "function";
+    case "gcOn":
+      return v === "gradient" || v === "update";
+    case "object":
+      return isPlainObject(v);
+    case "variables":
+      return Array.isArray(v);
+  }
+}
+
+const WANT: Readonly<Record<OptionKind, string>> = {
+  boolean: "a boolean",
+  number: "a number",
+  hyper: "a number or a scalar tensor",
+  schedule: "a number, a scalar tensor or a schedule",
+  mask: "a record of booleans or a function",
+  function: "a function",
+  gc: 'true, false, "conv" or an axes resolver',
+  gcOn: '"gradient" or "update"',
+  object: "a plain object",
+  variables: "a list of tf.Variable",
+};
+
+/**
+ * Checks an options object against a schema: it must be a plain object (or
+ * `undefined`), every key must be in `schema` (an own key: `toString` is not
+ * an option), and every defined value must be of its kind. A `TypeError`
+ * naming the key, or the object, otherwise.
+ */
+export function checkOptions(
+  where: string,
+  options: unknown,
+  schema: Readonly<Record<string, OptionKind>>,
+): void {
+  if (options === undefined) return;
+  if (!isPlainObject(options)) {
+    throw new TypeError(
+      `${where}: options must be a plain object, got ${show(options)}`,
+    );
+  }
+  for (const [k, v] of Object.entries(options)) {
+    if (!Object.hasOwn(schema, k)) {
+      throw new TypeError(
+        `${where}: unknown option "${k}" (known: ${
+          Object.keys(schema).join(", ") || "none"
+        })`,
+      );
+    }
+    if (v === undefined) continue;
+    const kind = schema[k]!;
+    if (!fits(kind, v)) {
+      throw new TypeError(
+        `${where}: ${k} must be ${WANT[kind]}, got ${
+          typeof v === "string" ? v : show(v)
+        }`,
+      );
+    }
+  }
+}
+
+/**
+ * Throws unless `state` is a record of per-parameter tensors: a state that
+ * belongs to another transformation is named, not read.
+ */
+export function checkStateMap(
+  where: string,
+  what: string,
+  state: unknown,
+): asserts state is Record<string, unknown> {
+  if (state === null || typeof state !== "object" || Array.isArray(state)) {
+    throw new TypeError(
+      `${where}: the state does not fit this transformation: ${what} should be a map of per-parameter tensors, got ${
+        show(state)
+      } (a state from another transformation?)`,
+    );
+  }
+}
+
 /** Throws unless every name in `updates` is a key of `known`. */
 export function checkKnown(
   where: string,
   updates: Updates,
   known: Readonly<Record<string, unknown>>,
 ): void {
+  checkStateMap(where, "its per-parameter part", known);
   for (const name of Object.keys(updates)) {
-    if (!(name in known)) {
+    if (!Object.hasOwn(known, name)) {
       const some = Object.keys(known).slice(0, 5).join(", ");
       throw new TypeError(
         `${where}: unknown parameter name "${name}" (the state was built for: ${some}${
@@ -104,7 +249,15 @@ export function checkAgainst(
 ): void {
   checkKnown(where, updates, known);
   for (const [name, u] of Object.entries(updates)) {
-    checkSameShape(where, name, u, known[name]!);
+    const k = known[name];
+    if (!(k instanceof Object) || !("shape" in k)) {
+      throw new TypeError(
+        `${where}: the state of "${name}" should be a tensor, got ${
+          show(k)
+        } (a state from another transformation?)`,
+      );
+    }
+    checkSameShape(where, name, u, k);
   }
 }
 
@@ -120,7 +273,7 @@ export function requireParams(
     );
   }
   for (const [name, u] of Object.entries(updates)) {
-    const p = params[name];
+    const p = Object.hasOwn(params, name) ? params[name] : undefined;
     if (p === undefined) {
       throw new TypeError(`${where}: missing parameter "${name}" in params`);
     }

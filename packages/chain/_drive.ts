@@ -4,6 +4,7 @@
 // refused result.
 import * as tf from "@tensorflow/tfjs";
 import { collectTensors } from "./_tree.ts";
+import { show } from "./_check.ts";
 import type { Updates } from "./types.ts";
 
 /** Like `tf.tidy`, but for any result: the tensors inside it are kept. */
@@ -72,37 +73,156 @@ export function disposeCreated(
 }
 
 /**
- * Checks tensors against the variables they will be added to or assigned
- * (a variable of that name, alive, of the same shape; the tensor alive):
- * a `TypeError` that names it, before anything changes. `label` names a
- * tensor in the message (`update "w"`, `the gradient of "w"`).
+ * Throws unless `x` is a map of tensors (a plain object or one of tfjs's
+ * `NamedTensorMap`s; not null, a tensor, a list).
  */
-export function checkAgainstVariables(
+function checkTensorMap(where: string, what: string, x: unknown): void {
+  if (
+    x === null || typeof x !== "object" || Array.isArray(x) ||
+    x instanceof tf.Tensor
+  ) {
+    throw new TypeError(
+      `${where}: ${what} must be a map of tensors keyed by name, got ${
+        show(x)
+      }`,
+    );
+  }
+}
+
+/** Throws unless `t` is a live float32 tensor; `label` names it. */
+function checkFloat32(where: string, label: string, t: unknown): void {
+  if (!(t instanceof tf.Tensor) || t.isDisposed) {
+    throw new TypeError(`${where}: ${label} is not a live tensor`);
+  }
+  if (t.dtype !== "float32") {
+    throw new TypeError(
+      `${where}: ${label} is ${t.dtype}; only float32 is trained`,
+    );
+  }
+}
+
+/**
+ * Throws unless every tensor of `state` is alive, naming the path of the
+ * first disposed one: a state used after a step replaced it, or disposed by
+ * hand.
+ */
+export function checkStateLive(where: string, state: unknown): void {
+  const visit = (x: unknown, path: string): void => {
+    if (x instanceof tf.Tensor) {
+      if (x.isDisposed) {
+        throw new TypeError(
+          `${where}: the state tensor at ${path} is disposed (a state must not be used again after a step returned a new one)`,
+        );
+      }
+    } else if (Array.isArray(x)) {
+      x.forEach((v, i) => visit(v, `${path}[${i}]`));
+    } else if (x !== null && typeof x === "object") {
+      for (const [k, v] of Object.entries(x)) visit(v, `${path}.${k}`);
+    }
+  };
+  visit(state, "state");
+}
+
+/**
+ * What every driver accepts as one step's input, checked in one place before
+ * anything runs or changes: `tensors` (gradients or updates) is a map of
+ * live float32 tensors; with `variables`, each names a live float32
+ * `tf.Variable` of its shape, and no variable sits under two keys; with
+ * `params` (runUpdate), each named parameter is a live float32 tensor of its
+ * shape; every tensor of `state` is alive. A `TypeError` naming the bad
+ * value otherwise. `label` names a tensor in the message (`update "w"`,
+ * `the gradient of "w"`).
+ */
+export function checkStepInput(
   where: string,
-  tensors: Updates,
-  variables: Readonly<Record<string, tf.Variable>>,
-  label: (name: string) => string,
-): void {
-  for (const [name, t] of Object.entries(tensors)) {
-    const v = variables[name];
-    if (v === undefined) {
-      throw new TypeError(`${where}: no variable named "${name}"`);
+  tensors: unknown,
+  options: {
+    variables?: unknown;
+    params?: unknown;
+    state?: unknown;
+    what: "gradients" | "updates";
+    label: (name: string) => string;
+  },
+): asserts tensors is Updates {
+  const { label } = options;
+  checkTensorMap(where, options.what, tensors);
+  const map = tensors as Record<string, unknown>;
+  const vars = options.variables;
+  if (vars !== undefined) {
+    checkTensorMap(where, "variables", vars);
+    const byVar = new Map<tf.Variable, string>();
+    for (const [name, v] of Object.entries(vars as Record<string, unknown>)) {
+      if (!(v instanceof tf.Variable) || v.isDisposed) {
+        if (Object.hasOwn(map, name)) {
+          throw new TypeError(`${where}: "${name}" is not a live tf.Variable`);
+        }
+        continue;
+      }
+      const other = byVar.get(v);
+      if (other !== undefined) {
+        throw new TypeError(
+          `${where}: the variable "${v.name}" is given under two names, "${other}" and "${name}"`,
+        );
+      }
+      byVar.set(v, name);
     }
-    if (!(v instanceof tf.Variable) || v.isDisposed) {
-      throw new TypeError(`${where}: "${name}" is not a live tf.Variable`);
+  }
+  const params = options.params;
+  if (params !== undefined) checkTensorMap(where, "params", params);
+  for (const [name, t] of Object.entries(map)) {
+    let target: unknown;
+    let what = "the variable";
+    if (vars !== undefined) {
+      const vs = vars as Record<string, unknown>;
+      target = Object.hasOwn(vs, name) ? vs[name] : undefined;
+      if (target === undefined) {
+        throw new TypeError(`${where}: no variable named "${name}"`);
+      }
+      if (!(target instanceof tf.Variable) || target.isDisposed) {
+        throw new TypeError(`${where}: "${name}" is not a live tf.Variable`);
+      }
+    } else if (params !== undefined) {
+      const ps = params as Record<string, unknown>;
+      target = Object.hasOwn(ps, name) ? ps[name] : undefined;
+      what = "the parameter";
+      if (target !== undefined) {
+        checkFloat32(where, `parameter "${name}"`, target);
+      }
     }
-    if (!(t instanceof tf.Tensor) || t.isDisposed) {
-      throw new TypeError(`${where}: ${label(name)} is not a live tensor`);
+    checkFloat32(where, label(name), t);
+    const tt = t as tf.Tensor;
+    if (target instanceof tf.Tensor) {
+      if (
+        tt.shape.length !== target.shape.length ||
+        tt.shape.some((d, i) => d !== target.shape[i])
+      ) {
+        throw new TypeError(
+          `${where}: ${
+            label(name)
+          } has shape [${tt.shape}] but ${what} has [${target.shape}]`,
+        );
+      }
+      if (target.dtype !== "float32") {
+        throw new TypeError(
+          `${where}: the variable "${name}" is ${target.dtype}; only float32 variables are trained`,
+        );
+      }
     }
-    if (
-      t.shape.length !== v.shape.length ||
-      t.shape.some((d, i) => d !== v.shape[i])
-    ) {
-      throw new TypeError(
-        `${where}: ${
-          label(name)
-        } has shape [${t.shape}] but the variable has [${v.shape}]`,
-      );
-    }
+  }
+  if (options.state !== undefined) checkStateLive(where, options.state);
+}
+
+/** Throws unless `tx` has `init` and `update` functions. */
+export function checkTransformation(where: string, tx: unknown): void {
+  const t = tx as { init?: unknown; update?: unknown } | null;
+  if (
+    t === null || typeof t !== "object" || typeof t.init !== "function" ||
+    typeof t.update !== "function"
+  ) {
+    throw new TypeError(
+      `${where}: expected a GradientTransformation ({ init, update }), got ${
+        show(tx)
+      }`,
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { checkPlainHyper, requireParams } from "./_check.ts";
+import { checkOptions, checkPlainHyper, requireParams } from "./_check.ts";
 import {
   div,
   elementwise,
@@ -67,6 +67,7 @@ export function adaptiveGradClip(
   options: AdaptiveGradClipOptions = {},
 ): GradientTransformation<EmptyState> {
   const where = "adaptiveGradClip";
+  checkOptions(where, options, { eps: "number", axes: "function" });
   checkPlainHyper(where, "clipping", clipping, { min: 0, minOpen: true });
   const eps = options.eps ?? 1e-3;
   checkPlainHyper(where, "eps", eps, { min: 0 });

@@ -1,4 +1,4 @@
-import { checkPlainHyper, requireParams } from "./_check.ts";
+import { checkOptions, checkPlainHyper, requireParams } from "./_check.ts";
 import { add, elementwise, hyper, input, mul } from "./expr.ts";
 import { checkMask, inMask } from "./_mask.ts";
 import type { EmptyState } from "./identity.ts";
@@ -50,6 +50,7 @@ export function addDecayedWeights(
   options: AddDecayedWeightsOptions = {},
 ): GradientTransformation<EmptyState> {
   const where = "addDecayedWeights";
+  checkOptions(where, options, { mask: "mask" });
   checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
   const mask = options.mask;
   const math = {

@@ -1,4 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
+import { checkOptions } from "./_check.ts";
+import { checkTransformation } from "./_drive.ts";
 import { zipTensors } from "./_tree.ts";
 import { zeroCount } from "./_per_param.ts";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
@@ -54,6 +56,8 @@ export function applyIfFinite<S>(
   inner: GradientTransformation<S>,
   options: ApplyIfFiniteOptions = {},
 ): GradientTransformation<ApplyIfFiniteState<S>> {
+  checkTransformation("applyIfFinite: inner", inner);
+  checkOptions("applyIfFinite", options, { maxConsecutiveErrors: "number" });
   const max = options.maxConsecutiveErrors ?? 5;
   if (!Number.isInteger(max) || max < 0) {
     throw new RangeError(

@@ -1,14 +1,18 @@
 import * as tf from "@tensorflow/tfjs";
-import { checkAgainstVariables } from "./_drive.ts";
+import { checkStepInput } from "./_drive.ts";
 import type { Updates } from "./types.ts";
 
 /**
  * Adds updates to variables in place: `w ← w + u` for every named update.
- * All names and shapes are checked first, so a bad update changes nothing.
- * Variables without an update stay as they are.
+ * All names, shapes and dtypes are checked first, so a bad update changes
+ * nothing: each update is a live float32 tensor naming a live float32
+ * variable of its shape, and no variable sits under two names (a
+ * `TypeError` naming it otherwise). Variables without an update stay as
+ * they are.
  *
  * @param variables The variables, keyed by name.
  * @param updates The updates to add (from an optimizer's last transform).
+ * @throws {TypeError} For an update or variable that does not fit.
  *
  * @example
  * ```ts
@@ -25,16 +29,15 @@ export function applyUpdates(
   variables: Readonly<Record<string, tf.Variable>>,
   updates: Updates,
 ): void {
-  checkAgainstVariables(
-    "applyUpdates",
-    updates,
+  checkStepInput("applyUpdates", updates, {
     variables,
-    (name) => `update "${name}"`,
-  );
+    what: "updates",
+    label: (name) => `update "${name}"`,
+  });
   tf.tidy(() => {
     for (const [name, u] of Object.entries(updates)) {
       const v = variables[name]!;
-      v.assign(tf.add(v, u).asType(v.dtype));
+      v.assign(tf.add(v, u));
     }
   });
 }

@@ -1,3 +1,5 @@
+import { isPlainObject, show } from "./_check.ts";
+import { checkTransformation } from "./_drive.ts";
 import { register } from "./expr.ts";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
 
@@ -7,6 +9,7 @@ import type { GradientTransformation, Params, Updates } from "./types.ts";
  *
  * @param transforms The transformations, applied first to last.
  * @returns One transformation.
+ * @throws {TypeError} If a part is not a transformation (naming its index).
  *
  * @example Paper SGDM with GC and L2 weight decay (Yong et al. 2020, 3.4)
  * ```ts
@@ -29,6 +32,7 @@ import type { GradientTransformation, Params, Updates } from "./types.ts";
 export function chain(
   ...transforms: GradientTransformation<unknown>[]
 ): GradientTransformation<unknown[]> {
+  transforms.forEach((t, i) => checkTransformation(`chain: transform ${i}`, t));
   return register({
     init(params: Params): unknown[] {
       return transforms.map((t) => t.init(params));
@@ -78,14 +82,25 @@ export function chain(
 export function namedChain(
   transforms: Readonly<Record<string, GradientTransformation<unknown>>>,
 ): GradientTransformation<Record<string, unknown>> {
+  if (!isPlainObject(transforms)) {
+    throw new TypeError(
+      `namedChain: transforms must be a record of transformations, got ${
+        show(transforms)
+      }`,
+    );
+  }
   const entries = Object.entries(transforms);
+  for (const [k, t] of entries) checkTransformation(`namedChain: "${k}"`, t);
   return register({
     init(params: Params): Record<string, unknown> {
       return Object.fromEntries(entries.map(([k, t]) => [k, t.init(params)]));
     },
     update(updates: Updates, state: Record<string, unknown>, params?: Params) {
       for (const [k] of entries) {
-        if (state === null || typeof state !== "object" || !(k in state)) {
+        if (
+          state === null || typeof state !== "object" ||
+          !Object.hasOwn(state, k)
+        ) {
           throw new TypeError(`namedChain: state has no entry "${k}"`);
         }
       }

@@ -1,5 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import { checkMask, inMask } from "./_mask.ts";
+import { show } from "./_check.ts";
+import { checkTransformation } from "./_drive.ts";
+import { checkMask, checkMaskKind, inMask } from "./_mask.ts";
 import { type EmptyState, mapUpdates } from "./identity.ts";
 import type { GradientTransformation, Mask, Params, Updates } from "./types.ts";
 
@@ -33,6 +35,7 @@ function pick(
  * @example Weight decay on kernels only
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
+import { show } from "./_check.ts";
  * import { addDecayedWeights, masked } from "@centra/chain";
  * import assert from "node:assert/strict";
  *
@@ -48,6 +51,8 @@ export function masked<S>(
   inner: GradientTransformation<S>,
   mask: Mask,
 ): GradientTransformation<MaskedState<S>> {
+  checkTransformation("masked: inner", inner);
+  checkMaskKind("masked", mask);
   const sel = (name: string, t: tf.Tensor) => inMask(mask, name, t.shape);
   return {
     init(params: Params): MaskedState<S> {
@@ -63,6 +68,13 @@ export function masked<S>(
       const innerParams = params === undefined
         ? undefined
         : pick(params, sel)[0];
+      if (state === null || typeof state !== "object" || !("inner" in state)) {
+        throw new TypeError(
+          `masked: the state does not fit this transformation: expected { inner }, got ${
+            show(state)
+          }`,
+        );
+      }
       const [u, s] = inner.update(inside, state.inner, innerParams);
       return [{ ...outside, ...u }, { inner: s }];
     },
@@ -79,6 +91,7 @@ export function masked<S>(
  * @example Freeze a backbone
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
+import { show } from "./_check.ts";
  * import { freeze } from "@centra/chain/masked";
  * import assert from "node:assert/strict";
  *
@@ -90,6 +103,7 @@ export function masked<S>(
  * ```
  */
 export function freeze(mask: Mask): GradientTransformation<EmptyState> {
+  checkMaskKind("freeze", mask);
   return {
     init(params: Params): EmptyState {
       checkMask("freeze", mask, params);

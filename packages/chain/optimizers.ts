@@ -5,7 +5,7 @@
  * @module
  */
 import { guard } from "./_guard.ts";
-import { checkPlainHyper } from "./_check.ts";
+import { checkOptions, checkPlainHyper, type OptionKind } from "./_check.ts";
 import { addDecayedWeights } from "./add_decayed_weights.ts";
 import { centralize, convGcAxes, defaultGcAxes } from "./centralize.ts";
 import { chain } from "./chain.ts";
@@ -14,6 +14,7 @@ import { scaleByLearningRate } from "./scale.ts";
 import { scaleByAdam, type ScaleByAdamOptions } from "./scale_by_adam.ts";
 import { scaleByRms, scaleByRss } from "./scale_by_rms.ts";
 import { trace } from "./trace.ts";
+export type { OptionKind };
 import type {
   AxesResolver,
   GradientTransformation,
@@ -39,6 +40,71 @@ export interface GcOptions {
    */
   gcOn?: "gradient" | "update";
 }
+
+const GC_KINDS = { gc: "gc", gcOn: "gcOn" } as const;
+const MOMENTUM_KINDS = {
+  momentum: "hyper",
+  nesterov: "boolean",
+  weightDecay: "hyper",
+  weightDecayMask: "mask",
+} as const;
+const ADAM_KINDS = {
+  ...GC_KINDS,
+  b1: "hyper",
+  b2: "hyper",
+  eps: "hyper",
+  epsRoot: "hyper",
+  amsgrad: "boolean",
+  weightDecay: "hyper",
+  weightDecayMask: "mask",
+} as const;
+
+/**
+ * The options each optimizer alias takes, and the kind of each: the one
+ * schema that the aliases check their options against (an unknown key or a
+ * value of the wrong kind is a `TypeError` naming it) and that
+ * `ChainOptimizer.from` in `@centra/tfjs` reads for the JSON form.
+ *
+ * Kinds: `"hyper"` a number or scalar tensor, `"number"`, `"boolean"`,
+ * `"mask"` a record of booleans or a function, `"gc"` true, false, `"conv"`
+ * or an axes resolver, `"gcOn"` `"gradient"` or `"update"`.
+ *
+ * @example
+ * ```ts
+ * import { OPTIMIZER_OPTIONS, sgd } from "@centra/chain/optimizers";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(OPTIMIZER_OPTIONS.sgd.momentum, "hyper");
+ * assert.throws(() => sgd(0.1, { momentun: 0.9 } as never), TypeError);
+ * ```
+ */
+export const OPTIMIZER_OPTIONS: Readonly<{
+  sgd: Readonly<Record<string, OptionKind>>;
+  sgdw: Readonly<Record<string, OptionKind>>;
+  adam: Readonly<Record<string, OptionKind>>;
+  adamw: Readonly<Record<string, OptionKind>>;
+  adagrad: Readonly<Record<string, OptionKind>>;
+  rmsprop: Readonly<Record<string, OptionKind>>;
+}> = Object.freeze({
+  sgd: Object.freeze({ ...GC_KINDS, ...MOMENTUM_KINDS }),
+  sgdw: Object.freeze({ ...GC_KINDS, ...MOMENTUM_KINDS }),
+  adam: Object.freeze({ ...ADAM_KINDS }),
+  adamw: Object.freeze({ ...ADAM_KINDS }),
+  adagrad: Object.freeze({
+    ...GC_KINDS,
+    initialAccumulatorValue: "number",
+    eps: "hyper",
+  }),
+  rmsprop: Object.freeze({
+    ...GC_KINDS,
+    decay: "hyper",
+    eps: "hyper",
+    initialScale: "number",
+    centered: "boolean",
+    momentum: "hyper",
+    nesterov: "boolean",
+  }),
+});
 
 /** The GC transform an option asks for, or `null` when it is off. */
 function gcFrom(
@@ -135,6 +201,9 @@ export interface SgdOptions extends GcOptions {
  * @param learningRate A non-negative number or a schedule.
  * @param options Momentum, Nesterov, weight decay and GC.
  * @returns The optimizer as a chain.
+ * @throws {TypeError} For options that are not a plain object, an unknown
+ * option or a value of the wrong kind (see {@linkcode OPTIMIZER_OPTIONS}).
+ * @throws {RangeError} For a hyperparameter out of its range.
  *
  * @example SGDM + GC
  * ```ts
@@ -161,6 +230,7 @@ export function sgd(
   options: SgdOptions = {},
 ): GradientTransformation<unknown[]> {
   const where = "sgd";
+  checkOptions(where, options, OPTIMIZER_OPTIONS.sgd);
   const { momentum, nesterov = false, weightDecay, weightDecayMask } = options;
   checkMomentum(where, momentum, nesterov);
   checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
@@ -198,6 +268,9 @@ export interface SgdwOptions extends GcOptions {
  * @param learningRate A non-negative number or a schedule.
  * @param options Momentum, decay and GC.
  * @returns The optimizer as a chain.
+ * @throws {TypeError} For options that are not a plain object, an unknown
+ * option or a value of the wrong kind (see {@linkcode OPTIMIZER_OPTIONS}).
+ * @throws {RangeError} For a hyperparameter out of its range.
  *
  * @example
  * ```ts
@@ -216,6 +289,7 @@ export function sgdw(
   options: SgdwOptions = {},
 ): GradientTransformation<unknown[]> {
   const where = "sgdw";
+  checkOptions(where, options, OPTIMIZER_OPTIONS.sgdw);
   const { momentum, nesterov = false, weightDecay = 1e-4, weightDecayMask } =
     options;
   checkMomentum(where, momentum, nesterov);
@@ -249,6 +323,9 @@ export interface AdamOptions extends ScaleByAdamOptions, GcOptions {
  * @param learningRate A non-negative number or a schedule.
  * @param options Moments, eps, AMSGrad, L2 decay and GC.
  * @returns The optimizer as a chain.
+ * @throws {TypeError} For options that are not a plain object, an unknown
+ * option or a value of the wrong kind (see {@linkcode OPTIMIZER_OPTIONS}).
+ * @throws {RangeError} For a hyperparameter out of its range.
  *
  * @example
  * ```ts
@@ -268,6 +345,7 @@ export function adam(
   options: AdamOptions = {},
 ): GradientTransformation<unknown[]> {
   const where = "adam";
+  checkOptions(where, options, OPTIMIZER_OPTIONS.adam);
   const { weightDecay, weightDecayMask } = options;
   checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
   return build(where, options, {
@@ -300,6 +378,9 @@ export interface AdamwOptions extends ScaleByAdamOptions, GcOptions {
  * @param learningRate A non-negative number or a schedule.
  * @param options Moments, eps, decay and GC.
  * @returns The optimizer as a chain.
+ * @throws {TypeError} For options that are not a plain object, an unknown
+ * option or a value of the wrong kind (see {@linkcode OPTIMIZER_OPTIONS}).
+ * @throws {RangeError} For a hyperparameter out of its range.
  *
  * @example
  * ```ts
@@ -318,6 +399,7 @@ export function adamw(
   options: AdamwOptions = {},
 ): GradientTransformation<unknown[]> {
   const where = "adamw";
+  checkOptions(where, options, OPTIMIZER_OPTIONS.adamw);
   const { weightDecay = 1e-4, weightDecayMask } = options;
   checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
   return build(where, options, {
@@ -344,6 +426,9 @@ export interface AdagradOptions extends GcOptions {
  * @param learningRate A non-negative number or a schedule.
  * @param options Initial accumulator, eps and GC.
  * @returns The optimizer as a chain.
+ * @throws {TypeError} For options that are not a plain object, an unknown
+ * option or a value of the wrong kind (see {@linkcode OPTIMIZER_OPTIONS}).
+ * @throws {RangeError} For a hyperparameter out of its range.
  *
  * @example
  * ```ts
@@ -361,6 +446,7 @@ export function adagrad(
   learningRate: ScalarOrSchedule,
   options: AdagradOptions = {},
 ): GradientTransformation<unknown[]> {
+  checkOptions("adagrad", options, OPTIMIZER_OPTIONS.adagrad);
   const rss = defined(options, ["initialAccumulatorValue", "eps"]);
   return build("adagrad", options, {
     scaling: [scaleByRss(rss)],
@@ -391,6 +477,9 @@ export interface RmspropOptions extends GcOptions {
  * @param learningRate A non-negative number or a schedule.
  * @param options Decay, eps, centring, momentum and GC.
  * @returns The optimizer as a chain.
+ * @throws {TypeError} For options that are not a plain object, an unknown
+ * option or a value of the wrong kind (see {@linkcode OPTIMIZER_OPTIONS}).
+ * @throws {RangeError} For a hyperparameter out of its range.
  *
  * @example
  * ```ts
@@ -409,6 +498,7 @@ export function rmsprop(
   options: RmspropOptions = {},
 ): GradientTransformation<unknown[]> {
   const where = "rmsprop";
+  checkOptions(where, options, OPTIMIZER_OPTIONS.rmsprop);
   const { momentum, nesterov = false } = options;
   checkMomentum(where, momentum, nesterov);
   const rms = defined(options, [

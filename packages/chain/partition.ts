@@ -1,4 +1,6 @@
 import type * as tf from "@tensorflow/tfjs";
+import { isPlainObject, show } from "./_check.ts";
+import { checkTransformation } from "./_drive.ts";
 import { checkMapNames, labelOf } from "./_mask.ts";
 import type {
   GradientTransformation,
@@ -40,21 +42,35 @@ export function partition(
   labels: Labels,
 ): GradientTransformation<PartitionState> {
   const where = "partition";
-  if (transforms === null || typeof transforms !== "object") {
+  if (!isPlainObject(transforms)) {
     throw new TypeError(
       `${where}: transforms must be a record of transformations, got ${
-        String(transforms)
+        show(transforms)
       }`,
     );
   }
+  for (const [label, tx] of Object.entries(transforms)) {
+    checkTransformation(`${where}: "${label}"`, tx);
+  }
+  if (
+    typeof labels !== "function" &&
+    (labels === null || typeof labels !== "object" || Array.isArray(labels))
+  ) {
+    throw new TypeError(
+      `${where}: labels must be a record of labels or a function, got ${
+        show(labels)
+      }`,
+    );
+  }
+  const known = new Map(Object.entries(transforms));
   const split = (
     tensors: Record<string, tf.Tensor>,
-  ): Record<string, Record<string, tf.Tensor>> => {
-    const groups: Record<string, Record<string, tf.Tensor>> = {};
-    for (const label of Object.keys(transforms)) groups[label] = {};
+  ): Map<string, Record<string, tf.Tensor>> => {
+    const groups = new Map<string, Record<string, tf.Tensor>>();
+    for (const label of known.keys()) groups.set(label, {});
     for (const [name, t] of Object.entries(tensors)) {
       const label = labelOf(where, labels, name, t.shape);
-      const group = groups[label];
+      const group = groups.get(label);
       if (group === undefined) {
         throw new TypeError(
           `${where}: parameter "${name}" has label "${label}", which is not one of: ${
@@ -73,8 +89,8 @@ export function partition(
       }
       const groups = split(params);
       const state: PartitionState = {};
-      for (const [label, tx] of Object.entries(transforms)) {
-        state[label] = tx.init(groups[label]!);
+      for (const [label, tx] of known) {
+        state[label] = tx.init(groups.get(label)!);
       }
       return state;
     },
@@ -85,18 +101,25 @@ export function partition(
     ): [Updates, PartitionState] {
       const groups = split(updates);
       const paramGroups = params === undefined ? undefined : split(params);
+      if (state === null || typeof state !== "object" || Array.isArray(state)) {
+        throw new TypeError(
+          `${where}: the state does not fit this transformation: expected one state per label, got ${
+            show(state)
+          }`,
+        );
+      }
       const out: Updates = {};
       const next: PartitionState = {};
-      for (const [label, tx] of Object.entries(transforms)) {
-        if (!(label in state)) {
+      for (const [label, tx] of known) {
+        if (!Object.hasOwn(state, label)) {
           throw new TypeError(
             `${where}: state has no entry for label "${label}"`,
           );
         }
         const [u, s] = tx.update(
-          groups[label]!,
+          groups.get(label)!,
           state[label],
-          paramGroups?.[label],
+          paramGroups?.get(label),
         );
         Object.assign(out, u);
         next[label] = s;

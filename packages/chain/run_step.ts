@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import {
-  checkAgainstVariables,
+  checkStepInput,
+  checkTransformation,
   cloneWhere,
   disposeCreated,
   keepAll,
@@ -17,8 +18,11 @@ import type { GradientTransformation, Params, Updates } from "./types.ts";
  * variables: the driver for code that applies its updates at once, as
  * `ChainOptimizer` and `trainStep` in `@centra/tfjs` do.
  *
- * The gradients are checked first (each names a variable of `variables`, with
- * its shape; a `TypeError` naming it otherwise), before anything runs. Then,
+ * The input is checked first, before anything runs: `grads` is a map of
+ * live float32 tensors, each naming a live float32 variable of `variables`
+ * with its shape; no variable sits under two names; every tensor of `state`
+ * is alive. A `TypeError` naming the bad value otherwise (int32 and bool
+ * variables are not trained: tfjs would truncate their updates). Then,
  * when `tx` has a `step`, it runs inside `tf.tidy` and its new parameter
  * values are assigned to the variables (an assignment takes the tensor's
  * buffer, so nothing is copied); without one, this is {@linkcode runUpdate}
@@ -39,6 +43,8 @@ import type { GradientTransformation, Params, Updates } from "./types.ts";
  * @param variables The variables, keyed by name: those to update, and any
  * others the transformation should see as parameters.
  * @returns The new state.
+ * @throws {TypeError} For input that does not fit (see above), or a step
+ * that returns values that do not fit the gradients.
  *
  * @example One step of SGD
  * ```ts
@@ -99,12 +105,13 @@ export function runStep<S>(
   state: S,
   variables: Readonly<Record<string, tf.Variable>>,
 ): S {
-  checkAgainstVariables(
-    "runStep",
-    grads,
+  checkTransformation("runStep", tx);
+  checkStepInput("runStep", grads, {
     variables,
-    (name) => `the gradient of "${name}"`,
-  );
+    state,
+    what: "gradients",
+    label: (name) => `the gradient of "${name}"`,
+  });
   const params = variables as Params;
   if (typeof tx.step !== "function") {
     const [updates, next] = runUpdate(tx, grads, state, params);

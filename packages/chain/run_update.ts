@@ -1,4 +1,13 @@
-import { cloneWhere, disposeCreated, keepAll, mismatch } from "./_drive.ts";
+import * as tf from "@tensorflow/tfjs";
+import { show } from "./_check.ts";
+import {
+  checkStepInput,
+  checkTransformation,
+  cloneWhere,
+  disposeCreated,
+  keepAll,
+  mismatch,
+} from "./_drive.ts";
 import { collectTensors } from "./_tree.ts";
 import { disposeReplaced } from "./dispose_state.ts";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
@@ -12,6 +21,8 @@ import type { GradientTransformation, Params, Updates } from "./types.ts";
  * @param tx The transformation.
  * @param params The parameters, keyed by variable name.
  * @returns The initial state; the caller owns its tensors.
+ * @throws {TypeError} If `tx` is not a transformation or `params` not a map
+ * of live tensors.
  *
  * @example Initialise momentum
  * ```ts
@@ -24,6 +35,24 @@ import type { GradientTransformation, Params, Updates } from "./types.ts";
  * ```
  */
 export function initState<S>(tx: GradientTransformation<S>, params: Params): S {
+  checkTransformation("initState", tx);
+  if (
+    params === null || typeof params !== "object" || Array.isArray(params) ||
+    params instanceof tf.Tensor
+  ) {
+    throw new TypeError(
+      `initState: params must be a map of tensors keyed by name, got ${
+        show(params)
+      }`,
+    );
+  }
+  for (const [name, p] of Object.entries(params)) {
+    if (!(p instanceof tf.Tensor) || p.isDisposed) {
+      throw new TypeError(
+        `initState: parameter "${name}" must be a live tensor, got ${show(p)}`,
+      );
+    }
+  }
   return keepAll(() => tx.init(params));
 }
 
@@ -45,6 +74,9 @@ export function initState<S>(tx: GradientTransformation<S>, params: Params): S {
  * @param state The current state; do not use it after this call.
  * @param params The current parameter values, for transforms that need them.
  * @returns The updates to apply and the new state.
+ * @throws {TypeError} If `updates` is not a map of live float32 tensors (of
+ * the shapes of `params`, where given), a tensor of `state` is disposed, or
+ * the transformation returns updates that do not fit.
  *
  * @example One step of SGD
  * ```ts
@@ -69,6 +101,13 @@ export function runUpdate<S>(
   state: S,
   params?: Params,
 ): [Updates, S] {
+  checkTransformation("runUpdate", tx);
+  checkStepInput("runUpdate", updates, {
+    params,
+    state,
+    what: "updates",
+    label: (name) => `update "${name}"`,
+  });
   const inputs = new Set(Object.values(updates));
   // An update that is a parameter tensor would be disposed with the updates.
   const foreign = new Set([...inputs, ...Object.values(params ?? {})]);

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { checkAgainst, checkPlainHyper } from "./_check.ts";
+import { checkAgainst, checkOptions, checkPlainHyper } from "./_check.ts";
 import {
   biasCorrection,
   fillLike,
@@ -56,6 +56,7 @@ export function trace(
   decay: Hyper,
   options: TraceOptions = {},
 ): GradientTransformation<TraceState> {
+  checkOptions("trace", options, { nesterov: "boolean" });
   checkPlainHyper("trace", "decay", decay, { min: 0, max: 1 });
   const nesterov = options.nesterov ?? false;
   const d = hyper("decay");
@@ -114,6 +115,7 @@ export function ema(
   decay: Hyper,
   options: EmaOptions = {},
 ): GradientTransformation<EmaState> {
+  checkOptions("ema", options, { debias: "boolean" });
   checkPlainHyper("ema", "decay", decay, { min: 0, max: 1 });
   const debias = options.debias ?? true;
   const d = hyper("decay");

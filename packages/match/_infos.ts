@@ -13,11 +13,50 @@ import {
 /** A model, or its description from `describeParams`. */
 export type ParamSource = tf.LayersModel | readonly ParamInfo[];
 
-/** The described parameters of a source, trainable ones only unless asked. */
+/**
+ * The names of a model's variables that can be trained: those in
+ * `model.trainableWeights` and the trainable weights of frozen layers
+ * (`layer.trainable = false` takes them out of `trainableWeights` until the
+ * layer is unfrozen), but not variables that are never trained (a batch
+ * norm's moving statistics).
+ */
+function trainableOrFrozen(model: tf.LayersModel): Set<string> {
+  const out = new Set(model.trainableWeights.map((w) => w.name));
+  const seen = new Set<unknown>();
+  const visit = (layer: unknown): void => {
+    if (layer === null || typeof layer !== "object" || seen.has(layer)) return;
+    seen.add(layer);
+    // tfjs-layers keeps a frozen layer's trainable weights here.
+    const own = (layer as { _trainableWeights?: unknown })._trainableWeights;
+    if (Array.isArray(own)) {
+      for (const w of own) {
+        if (w !== null && typeof w === "object" && typeof w.name === "string") {
+          out.add(w.name);
+        }
+      }
+    }
+    const sub = (layer as { layers?: unknown }).layers;
+    if (Array.isArray(sub)) { for (const l of sub) visit(l); }
+    // wrappers (Bidirectional, TimeDistributed)
+    for (const k of ["layer", "forwardLayer", "backwardLayer"]) {
+      visit((layer as Record<string, unknown>)[k]);
+    }
+  };
+  visit(model);
+  return out;
+}
+
+/**
+ * The described parameters of a source, trainable ones only unless asked.
+ * With `frozen`, "trainable" includes the parameters of frozen layers when
+ * the source is a model, so that a mask or label map built while a layer is
+ * frozen still covers it once unfrozen.
+ */
 export function infosOf(
   where: string,
   source: ParamSource,
   trainableOnly: boolean | undefined,
+  frozen = false,
 ): readonly ParamInfo[] {
   if (trainableOnly !== undefined && typeof trainableOnly !== "boolean") {
     throw new TypeError(
@@ -27,7 +66,12 @@ export function infosOf(
   const infos = isDescription(source)
     ? checkDescription(where, source)
     : describeParams(checkModel(where, source));
-  return trainableOnly === false ? infos : infos.filter((i) => i.trainable);
+  if (trainableOnly === false) return infos;
+  if (frozen && !isDescription(source)) {
+    const names = trainableOrFrozen(source);
+    return infos.filter((i) => i.trainable || names.has(i.name));
+  }
+  return infos.filter((i) => i.trainable);
 }
 
 /** Throws unless `flag` is a boolean or undefined. */

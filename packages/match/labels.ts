@@ -20,8 +20,10 @@ export interface LabelsOptions {
    */
   allowEmpty?: boolean | readonly string[];
   /**
-   * Label only trainable parameters (those in `model.trainableWeights`, the
-   * ones an optimizer sees). Default true.
+   * Label only parameters that can be trained: those in
+   * `model.trainableWeights` and, for a model, those of frozen layers (so
+   * that the map still covers a layer unfrozen later), but not a batch
+   * norm's moving statistics. Default true.
    */
   trainableOnly?: boolean;
 }
@@ -98,8 +100,8 @@ export function labels(
       }
     }
   } else checkFlag(where, "allowEmpty", allowEmpty);
-  const infos = infosOf(where, source, options.trainableOnly);
-  const out: Record<string, string> = {};
+  const infos = infosOf(where, source, options.trainableOnly, true);
+  const out = new Map<string, string>();
   for (const [label, selector] of entries) {
     if (label === "") throw new TypeError(`${where}: a label is empty`);
     const mayBeEmpty = allowEmpty === true ||
@@ -112,24 +114,24 @@ export function labels(
       source,
     });
     for (const info of picked) {
-      const before = out[info.name];
+      const before = out.get(info.name);
       if (before !== undefined) {
         throw new RangeError(
           `${where}: parameter "${info.name}" is in both group "${before}" and group "${label}"`,
         );
       }
-      out[info.name] = label;
+      out.set(info.name, label);
     }
   }
   for (const info of infos) {
-    if (out[info.name] !== undefined) continue;
+    if (out.has(info.name)) continue;
     if (fallback === undefined) {
       throw new RangeError(
         `${where}: parameter "${info.name}" (layer "${info.layerName}", role "${info.role}") is in no group; add a group for it or a default label`,
       );
     }
-    out[info.name] = fallback;
+    out.set(info.name, fallback);
   }
   // Keep the model's order, whatever order the groups matched in.
-  return Object.fromEntries(infos.map((i) => [i.name, out[i.name]!]));
+  return Object.fromEntries(infos.map((i) => [i.name, out.get(i.name)!]));
 }

@@ -196,7 +196,11 @@ export function layoutOf(
 ): Layout {
   const { layerClass, role, shape } = weight;
   if (shape.length <= 1 || role === "bias") return "none";
-  const fromOptions = options.layouts?.[layerClass];
+  const layouts = options.layouts;
+  const fromOptions =
+    layouts !== undefined && Object.hasOwn(layouts, layerClass)
+      ? layouts[layerClass]
+      : undefined;
   if (fromOptions !== undefined && Object.hasOwn(fromOptions, role)) {
     return fromOptions[role]!;
   }
@@ -204,7 +208,9 @@ export function layoutOf(
   if (fromRegistry !== undefined && Object.hasOwn(fromRegistry, role)) {
     return fromRegistry[role]!;
   }
-  const builtin = BUILTIN[layerClass];
+  const builtin = Object.hasOwn(BUILTIN, layerClass)
+    ? BUILTIN[layerClass]
+    : undefined;
   if (builtin !== undefined && Object.hasOwn(builtin, role)) {
     return builtin[role]!;
   }

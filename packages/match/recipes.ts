@@ -113,7 +113,7 @@ export function decayMask(
 ): Record<string, boolean> {
   const where = "decayMask";
   const { exclude = noDecay(), ...rest } = options;
-  const infos = infosOf(where, source, rest.trainableOnly);
+  const infos = infosOf(where, source, rest.trainableOnly, true);
   const decays = not(checkSelector(where, exclude));
   const picked = new Set(
     pick(where, infos, decays, { ...rest, source }).map((i) => i.name),
@@ -420,7 +420,9 @@ export function fineTuning(
     const m = options.weightDecayMask ?? decayMask(source);
     // Each group's optimizer sees only its own parameters, so a map that
     // names the whole model becomes a function.
-    decay = typeof m === "function" ? m : (name: string) => m[name] === true;
+    decay = typeof m === "function"
+      ? m
+      : (name: string) => Object.hasOwn(m, name) && m[name] === true;
   }
   return perLayerLearningRates(source, {
     groups: {

@@ -19,7 +19,9 @@ export interface SelectOptions {
   allowEmpty?: boolean;
   /**
    * Consider only trainable parameters (those in `model.trainableWeights`,
-   * the ones an optimizer sees). Default true.
+   * the ones an optimizer sees now). Default true. `mask` also keeps a
+   * frozen layer's parameters, so that a mask built while a layer is frozen
+   * still covers it once unfrozen.
    */
   trainableOnly?: boolean;
 }
@@ -95,7 +97,7 @@ export function mask(
   options: SelectOptions = {},
 ): Record<string, boolean> {
   const where = "mask";
-  const infos = infosOf(where, source, options.trainableOnly);
+  const infos = infosOf(where, source, options.trainableOnly, true);
   const picked = new Set(
     pick(where, infos, selector, { ...options, source }).map((i) => i.name),
   );

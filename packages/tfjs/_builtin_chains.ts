@@ -51,53 +51,55 @@ const adamKeys: Record<string, Kind> = {
 // deno-lint-ignore no-explicit-any
 type Loose = any;
 
-const BUILTINS: Readonly<Record<string, Builtin>> = {
-  sgd: {
-    keys: {
-      ...common,
-      momentum: "number",
-      nesterov: "boolean",
-      weightDecay: "number",
+const BUILTINS: ReadonlyMap<string, Builtin> = new Map(Object.entries(
+  {
+    sgd: {
+      keys: {
+        ...common,
+        momentum: "number",
+        nesterov: "boolean",
+        weightDecay: "number",
+      },
+      make: (lr, o) => sgd(lr, o as Loose),
     },
-    make: (lr, o) => sgd(lr, o as Loose),
-  },
-  sgdw: {
-    keys: {
-      ...common,
-      momentum: "number",
-      nesterov: "boolean",
-      weightDecay: "number",
+    sgdw: {
+      keys: {
+        ...common,
+        momentum: "number",
+        nesterov: "boolean",
+        weightDecay: "number",
+      },
+      make: (lr, o) => sgdw(lr, o as Loose),
     },
-    make: (lr, o) => sgdw(lr, o as Loose),
-  },
-  adam: {
-    keys: adamKeys,
-    make: (lr, o) => adam(lr, o as Loose),
-  },
-  adamw: {
-    keys: adamKeys,
-    make: (lr, o) => adamw(lr, o as Loose),
-  },
-  adagrad: {
-    keys: { ...common, initialAccumulatorValue: "number", eps: "number" },
-    make: (lr, o) => adagrad(lr, o as Loose),
-  },
-  rmsprop: {
-    keys: {
-      ...common,
-      decay: "number",
-      eps: "number",
-      initialScale: "number",
-      centered: "boolean",
-      momentum: "number",
-      nesterov: "boolean",
+    adam: {
+      keys: adamKeys,
+      make: (lr, o) => adam(lr, o as Loose),
     },
-    make: (lr, o) => rmsprop(lr, o as Loose),
-  },
-};
+    adamw: {
+      keys: adamKeys,
+      make: (lr, o) => adamw(lr, o as Loose),
+    },
+    adagrad: {
+      keys: { ...common, initialAccumulatorValue: "number", eps: "number" },
+      make: (lr, o) => adagrad(lr, o as Loose),
+    },
+    rmsprop: {
+      keys: {
+        ...common,
+        decay: "number",
+        eps: "number",
+        initialScale: "number",
+        centered: "boolean",
+        momentum: "number",
+        nesterov: "boolean",
+      },
+      make: (lr, o) => rmsprop(lr, o as Loose),
+    },
+  } satisfies Record<string, Builtin>,
+));
 
 /** The names of the built-in chains. */
-export const BUILTIN_NAMES: readonly string[] = Object.keys(BUILTINS);
+export const BUILTIN_NAMES: readonly string[] = [...BUILTINS.keys()];
 
 function checkKind(where: string, key: string, kind: Kind, v: JsonValue): void {
   const ok = kind === "number"
@@ -125,7 +127,7 @@ function num(
   key: string,
   required: boolean,
 ): number | undefined {
-  const v = o[key];
+  const v = Object.hasOwn(o, key) ? o[key] : undefined;
   if (v === undefined && !required) return undefined;
   if (typeof v !== "number") {
     throw new TypeError(
@@ -150,7 +152,7 @@ function opt<T extends Record<string, unknown>>(
 export function scheduleFromJson(where: string, spec: JsonObject): Schedule {
   const w = `${where}: learningRate schedule`;
   const name = spec.schedule;
-  const allowed: Record<string, string[]> = {
+  const allowed = new Map<string, string[]>(Object.entries({
     constant: ["value"],
     piecewiseConstant: ["initValue", "boundariesAndScales"],
     stepDecay: ["initValue", "stepSize", "gamma"],
@@ -171,20 +173,19 @@ export function scheduleFromJson(where: string, spec: JsonObject): Schedule {
       "endValue",
     ],
     linear: ["initValue", "endValue", "transitionSteps", "transitionBegin"],
-  };
-  if (typeof name !== "string" || !(name in allowed)) {
+  }));
+  const keys = typeof name === "string" ? allowed.get(name) : undefined;
+  if (typeof name !== "string" || keys === undefined) {
     throw new TypeError(
-      `${w}: "schedule" must be one of ${
-        Object.keys(allowed).join(", ")
-      }, got ${JSON.stringify(name)}`,
+      `${w}: "schedule" must be one of ${[...allowed.keys()].join(", ")}, got ${
+        JSON.stringify(name)
+      }`,
     );
   }
   for (const k of Object.keys(spec)) {
-    if (k !== "schedule" && !allowed[name]!.includes(k)) {
+    if (k !== "schedule" && !keys.includes(k)) {
       throw new TypeError(
-        `${w}: unknown option "${k}" for ${name} (known: ${
-          allowed[name]!.join(", ")
-        })`,
+        `${w}: unknown option "${k}" for ${name} (known: ${keys.join(", ")})`,
       );
     }
   }
@@ -193,7 +194,9 @@ export function scheduleFromJson(where: string, spec: JsonObject): Schedule {
     case "constant":
       return constantSchedule(n("value")!);
     case "piecewiseConstant": {
-      const b = spec.boundariesAndScales ?? {};
+      const b = Object.hasOwn(spec, "boundariesAndScales")
+        ? spec.boundariesAndScales
+        : {};
       if (b === null || typeof b !== "object" || Array.isArray(b)) {
         throw new TypeError(
           `${w}: boundariesAndScales must be an object of step: scale`,
@@ -265,7 +268,7 @@ export function buildBuiltin(
   name: string,
   options: JsonObject,
 ): GradientTransformation<unknown> | undefined {
-  const b = BUILTINS[name];
+  const b = BUILTINS.get(name);
   if (b === undefined) return undefined;
   const where = `ChainOptimizer.from("${name}")`;
   const { learningRate, ...rest } = options;
@@ -285,7 +288,7 @@ export function buildBuiltin(
     );
   }
   for (const [k, v] of Object.entries(rest)) {
-    const kind = b.keys[k];
+    const kind = Object.hasOwn(b.keys, k) ? b.keys[k] : undefined;
     if (kind === undefined) {
       throw new TypeError(
         `${where}: unknown option "${k}" (known: learningRate, ${

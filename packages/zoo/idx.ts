@@ -201,7 +201,7 @@ function decode(
  */
 export function writeIdx(array: IdxArray): Uint8Array {
   const { dtype, shape, data } = array;
-  const code = CODES[dtype];
+  const code = Object.hasOwn(CODES, dtype) ? CODES[dtype] : undefined;
   if (code === undefined) {
     throw new TypeError(`writeIdx: unknown dtype "${dtype}"`);
   }

@@ -67,8 +67,11 @@ export function modelParams(
   for (const w of weights) {
     const v = w.read() as tf.Variable;
     // A shared layer appears once per use; the same variable is one entry.
-    if (variables[w.name] === v) continue;
-    if (w.name in variables) {
+    const seen = Object.hasOwn(variables, w.name)
+      ? variables[w.name]
+      : undefined;
+    if (seen === v) continue;
+    if (seen !== undefined) {
       throw new TypeError(
         `modelParams: two different weights are named "${w.name}"`,
       );
