@@ -13,6 +13,8 @@ import {
   type GradientTransformation,
   injectHyperparams,
   linearSchedule,
+  OPTIMIZER_OPTIONS,
+  type OptionKind,
   piecewiseConstantSchedule,
   rmsprop,
   type Schedule,
@@ -23,80 +25,65 @@ import {
 } from "@centra/chain";
 import type { JsonObject, JsonValue } from "./_json.ts";
 
-type Kind = "number" | "boolean" | "gc" | "gcOn";
+type Kind = "number" | "boolean" | "gc" | "gcOn" | "mask";
 
 interface Builtin {
   keys: Readonly<Record<string, Kind>>;
   make: (
     lr: number | tf.Scalar,
-    options: Record<string, number | boolean | string>,
+    options: Record<string, JsonValue>,
   ) => GradientTransformation<unknown>;
 }
-
-const common: Record<string, Kind> = { gc: "gc", gcOn: "gcOn" };
-
-// adam and adamw take the same options (only their weight decay differs).
-const adamKeys: Record<string, Kind> = {
-  ...common,
-  b1: "number",
-  b2: "number",
-  eps: "number",
-  epsRoot: "number",
-  amsgrad: "boolean",
-  weightDecay: "number",
-};
 
 // The option objects are checked against `keys` first, so the casts below
 // only narrow what has already been validated.
 // deno-lint-ignore no-explicit-any
 type Loose = any;
 
-const BUILTINS: ReadonlyMap<string, Builtin> = new Map(Object.entries(
-  {
-    sgd: {
-      keys: {
-        ...common,
-        momentum: "number",
-        nesterov: "boolean",
-        weightDecay: "number",
-      },
-      make: (lr, o) => sgd(lr, o as Loose),
-    },
-    sgdw: {
-      keys: {
-        ...common,
-        momentum: "number",
-        nesterov: "boolean",
-        weightDecay: "number",
-      },
-      make: (lr, o) => sgdw(lr, o as Loose),
-    },
-    adam: {
-      keys: adamKeys,
-      make: (lr, o) => adam(lr, o as Loose),
-    },
-    adamw: {
-      keys: adamKeys,
-      make: (lr, o) => adamw(lr, o as Loose),
-    },
-    adagrad: {
-      keys: { ...common, initialAccumulatorValue: "number", eps: "number" },
-      make: (lr, o) => adagrad(lr, o as Loose),
-    },
-    rmsprop: {
-      keys: {
-        ...common,
-        decay: "number",
-        eps: "number",
-        initialScale: "number",
-        centered: "boolean",
-        momentum: "number",
-        nesterov: "boolean",
-      },
-      make: (lr, o) => rmsprop(lr, o as Loose),
-    },
-  } satisfies Record<string, Builtin>,
-));
+/**
+ * The JSON form of an alias's options, read from the schema the alias
+ * itself checks (`OPTIMIZER_OPTIONS`), so the two cannot drift apart: a
+ * hyperparameter is a number, a mask a record of booleans.
+ */
+function jsonKeys(
+  schema: Readonly<Record<string, OptionKind>>,
+): Readonly<Record<string, Kind>> {
+  const out: Record<string, Kind> = {};
+  for (const [k, kind] of Object.entries(schema)) {
+    if (kind === "hyper" || kind === "number") out[k] = "number";
+    else if (kind === "boolean" || kind === "gc" || kind === "gcOn") {
+      out[k] = kind;
+    } else if (kind === "mask") out[k] = "mask";
+  }
+  return out;
+}
+
+const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
+  ["sgd", {
+    keys: jsonKeys(OPTIMIZER_OPTIONS.sgd),
+    make: (lr, o) => sgd(lr, o as Loose),
+  }],
+  ["sgdw", {
+    keys: jsonKeys(OPTIMIZER_OPTIONS.sgdw),
+    make: (lr, o) => sgdw(lr, o as Loose),
+  }],
+  ["adam", {
+    keys: jsonKeys(OPTIMIZER_OPTIONS.adam),
+    make: (lr, o) => adam(lr, o as Loose),
+  }],
+  ["adamw", {
+    keys: jsonKeys(OPTIMIZER_OPTIONS.adamw),
+    make: (lr, o) => adamw(lr, o as Loose),
+  }],
+  ["adagrad", {
+    keys: jsonKeys(OPTIMIZER_OPTIONS.adagrad),
+    make: (lr, o) => adagrad(lr, o as Loose),
+  }],
+  ["rmsprop", {
+    keys: jsonKeys(OPTIMIZER_OPTIONS.rmsprop),
+    make: (lr, o) => rmsprop(lr, o as Loose),
+  }],
+]);
 
 /** The names of the built-in chains. */
 export const BUILTIN_NAMES: readonly string[] = [...BUILTINS.keys()];
@@ -108,12 +95,17 @@ function checkKind(where: string, key: string, kind: Kind, v: JsonValue): void {
     ? typeof v === "boolean"
     : kind === "gc"
     ? typeof v === "boolean" || v === "conv"
+    : kind === "mask"
+    ? v !== null && typeof v === "object" && !Array.isArray(v) &&
+      Object.values(v).every((b) => typeof b === "boolean")
     : v === "gradient" || v === "update";
   if (!ok) {
     const want = kind === "gc"
       ? 'true, false or "conv"'
       : kind === "gcOn"
       ? '"gradient" or "update"'
+      : kind === "mask"
+      ? "a record of booleans by parameter name"
       : `a ${kind}`;
     throw new TypeError(
       `${where}: option ${key} must be ${want}, got ${JSON.stringify(v)}`,
@@ -298,7 +290,7 @@ export function buildBuiltin(
     }
     checkKind(where, k, kind, v);
   }
-  const o = rest as Record<string, number | boolean | string>;
+  const o = rest;
   // Build once now so that bad values fail here, not at the first step.
   tf.tidy(() => {
     b.make(typeof lr === "number" ? lr : 0, o);

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { disposeState } from "@centra/chain/dispose-state";
+import { disposeReplaced, disposeState } from "@centra/chain/dispose-state";
 import { findHyperparams } from "@centra/chain/inject-hyperparams";
 import { initState } from "@centra/chain/run-update";
 import { runStep } from "@centra/chain/run-step";
@@ -107,6 +107,9 @@ export class ChainOptimizer extends tf.Optimizer {
   readonly spec: ChainSpec | undefined;
 
   #state: unknown = null;
+  // Set by setWeights: the next step takes every per-variable tensor it
+  // builds from the saved state (a missing one is an error).
+  #restoring = false;
   #known: string[] = [];
   #shapes = new Map<string, number[]>();
   #saved: Map<string, tf.Tensor> | null = null;
@@ -169,8 +172,33 @@ export class ChainOptimizer extends tf.Optimizer {
     });
   }
 
-  /** The current state (`null` before the first step), owned by the optimizer. */
+  /**
+   * The current state, owned by the optimizer: `null` until it is first
+   * needed; before the first step (after {@linkcode hyperparams},
+   * {@linkcode setHyperparam} or {@linkcode setWeights}) a state built for
+   * no variables, which holds the shared parts (step counts,
+   * hyperparameters).
+   */
   get state(): unknown {
+    return this.#state;
+  }
+
+  /**
+   * The state built for no variables yet, holding only what is shared by
+   * all (step counts, `injectHyperparams`'s values), so that
+   * hyperparameters can be read and set before the first step; the first
+   * step keeps these tensors. `null` when the chain cannot be initialised
+   * without parameters.
+   */
+  #shared(): unknown {
+    // After setWeights with a checkpoint this chain could not read, the next
+    // step takes (and checks) everything from the saved state.
+    if (this.#state !== null || this.#restoring) return this.#state;
+    try {
+      this.#state = initState(this.tx, {});
+    } catch {
+      return null;
+    }
     return this.#state;
   }
 
@@ -207,19 +235,23 @@ export class ChainOptimizer extends tf.Optimizer {
       this.#discard(prepared.state, before);
       throw e;
     }
-    this.#commit(next, prepared);
+    this.#commit(next, prepared, before);
     this.incrementIterations();
   }
 
   /**
    * The hyperparameters of the chain's `injectHyperparams` part (for the
    * built-ins, `learningRate`), as live scalars owned by the optimizer, or
-   * `undefined` (no such part, or no step taken yet).
+   * `undefined` (no such part). Works before the first step (the initial
+   * values, or those set with {@linkcode setHyperparam}) and right after
+   * {@linkcode setWeights} or `tf.loadLayersModel` (the saved values).
    *
    * @returns Scalars by name; do not dispose them.
    */
   hyperparams(): Record<string, tf.Scalar> | undefined {
-    return this.#state === null ? undefined : findHyperparams(this.#state);
+    this.#checkLive();
+    const state = this.#shared();
+    return state === null ? undefined : findHyperparams(state);
   }
 
   /**
@@ -260,12 +292,16 @@ export class ChainOptimizer extends tf.Optimizer {
   setHyperparam(name: string, value: number): void {
     this.#checkLive();
     const hp = this.hyperparams();
-    const old = hp?.[name];
-    if (hp === undefined || old === undefined) {
+    const old = hp !== undefined && Object.hasOwn(hp, name)
+      ? hp[name]
+      : undefined;
+    if (hp === undefined || !(old instanceof tf.Tensor)) {
       throw new TypeError(
         `ChainOptimizer.setHyperparam: no hyperparameter "${name}" (${
           hp === undefined
-            ? "no injectHyperparams state yet: take a step first"
+            ? this.#state === null
+              ? "this chain cannot be initialised without variables: take a step first"
+              : "this chain has no injectHyperparams part"
             : `known: ${Object.keys(hp).join(", ")}`
         })`,
       );
@@ -275,6 +311,9 @@ export class ChainOptimizer extends tf.Optimizer {
         `ChainOptimizer.setHyperparam: value of "${name}" must be a finite number, got ${value}`,
       );
     }
+    // LEAD: wire h-numeric's host-value range check here (one call, e.g.
+    // checkHyperValue("ChainOptimizer.setHyperparam", name, value)), so that
+    // a learning rate of -1 is refused as the factories refuse it.
     hp[name] = tf.keep(tf.scalar(value, "float32"));
     old.dispose();
   }
@@ -360,14 +399,60 @@ export class ChainOptimizer extends tf.Optimizer {
     for (const w of weightValues) {
       if (w.name !== "iter") saved.set(w.name, tf.keep(w.tensor.clone()));
     }
+    let shared: unknown;
+    try {
+      shared = this.#restoreShared(saved);
+    } catch (e) {
+      for (const t of saved.values()) t.dispose();
+      throw e;
+    }
     disposeState(this.#state);
     this.#disposeSaved();
-    this.#state = null;
+    this.#state = shared;
     this.#known = [];
     this.#shapes.clear();
-    // A checkpoint taken before the first step has no state to restore.
+    // What is left is per-variable state, taken at the next step; a
+    // checkpoint taken before the first step has none.
     this.#saved = saved.size === 0 ? null : saved;
+    this.#restoring = saved.size > 0;
     this.iterations_ = iterations;
+  }
+
+  /**
+   * The state for no variables with its shared tensors (step counts,
+   * hyperparameters) taken from `saved` (and removed from it), so that they
+   * can be read before the first step; `null` when the chain cannot be
+   * initialised without variables (the next step then takes them from
+   * `saved`). A checkpoint with per-variable state must hold every shared
+   * tensor, of the same dtype and shape; when it does not, `null` too, and
+   * the next step names what is missing.
+   */
+  #restoreShared(saved: Map<string, tf.Tensor>): unknown {
+    let fresh: unknown;
+    try {
+      fresh = initState(this.tx, {});
+    } catch {
+      return null;
+    }
+    const leaves = namedLeaves(fresh, new Set());
+    const claimed: string[] = [];
+    let restored: unknown;
+    try {
+      restored = mapLeaves(fresh, new Set(), (leaf) => {
+        const s = saved.get(leaf.name);
+        if (s === undefined && saved.size === 0) return leaf.tensor;
+        if (s === undefined || !sameKind(s, leaf.tensor)) throw MISMATCH;
+        claimed.push(leaf.name);
+        return s;
+      });
+    } catch (e) {
+      disposeState(fresh);
+      if (e === MISMATCH) return null;
+      throw e;
+    }
+    for (const l of leaves) if (claimed.includes(l.name)) l.tensor.dispose();
+    for (const name of claimed) saved.delete(name);
+    return restored;
   }
 
   /**
@@ -477,12 +562,12 @@ export class ChainOptimizer extends tf.Optimizer {
     const grads: Updates = {};
     for (const [name, g] of entries) {
       if (g === null || g === undefined) continue;
-      if (name in grads) {
+      if (Object.hasOwn(grads, name)) {
         throw new TypeError(
           `ChainOptimizer.applyGradients: "${name}" appears twice`,
         );
       }
-      const v = registered[name];
+      const v = Object.hasOwn(registered, name) ? registered[name] : undefined;
       if (v === undefined) {
         throw new TypeError(
           `ChainOptimizer.applyGradients: no variable named "${name}"`,
@@ -568,8 +653,10 @@ export class ChainOptimizer extends tf.Optimizer {
       }
       const saved = this.#saved ?? new Map<string, tf.Tensor>();
       // On the first step after setWeights every tensor must come from the
-      // saved state; later, a new variable takes its saved state if any.
-      const strict = this.#state === null && this.#saved !== null;
+      // saved state (the shared ones may have been restored already, into
+      // the current state); later, a new variable takes its saved state if
+      // any.
+      const strict = this.#restoring && this.#saved !== null;
       const renames = strict
         ? matchSavedNames(leaves, saved)
         : this.#looseRenames(leaves, saved, old);
@@ -645,8 +732,13 @@ export class ChainOptimizer extends tf.Optimizer {
     }
   }
 
-  #commit(next: unknown, prepared: Prepared): void {
+  #commit(next: unknown, prepared: Prepared, before: unknown): void {
+    // A tensor of the state before #prepare that neither the prepared state
+    // nor the new one holds (a shared tensor rebuilt for new variables) is
+    // garbage now; runStep disposed what the new state replaced.
+    if (before !== prepared.state) disposeReplaced(before, next);
     this.#state = next;
+    this.#restoring = false;
     if (prepared.known !== this.#known) {
       const registered = tf.engine().registeredVariables;
       for (const n of prepared.known) {
@@ -660,6 +752,8 @@ export class ChainOptimizer extends tf.Optimizer {
     if (this.#saved !== null && this.#saved.size === 0) this.#saved = null;
   }
 }
+
+const MISMATCH = Symbol("mismatch");
 
 interface Prepared {
   state: unknown;

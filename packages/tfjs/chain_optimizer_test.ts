@@ -492,14 +492,15 @@ testOnBackends(
   async () => {
     const w = tf.variable(tf.zeros([1]), true, "co_test_hp/w");
     const opt = ChainOptimizer.from("sgd", { learningRate: 1 });
-    assert.throws(
-      () => opt.setHyperparam("learningRate", 0.5),
-      /take a step first/,
-    );
+    // before the first step too (issue 12, item 10): the first step uses it
+    assert.deepEqual(await opt.readHyperparams(), { learningRate: 1 });
+    opt.setHyperparam("learningRate", 0.25);
+    assert.deepEqual(await opt.readHyperparams(), { learningRate: 0.25 });
     opt.applyGradients({ [w.name]: tf.ones([1]) });
+    assertClose(await w.data(), [-0.25]);
     opt.setHyperparam("learningRate", 0.5);
     opt.applyGradients({ [w.name]: tf.ones([1]) });
-    assertClose(await w.data(), [-1.5]);
+    assertClose(await w.data(), [-0.75]);
     assert.deepEqual(await opt.readHyperparams(), { learningRate: 0.5 });
     assert.throws(
       () => opt.setHyperparam("momentum", 0.5),

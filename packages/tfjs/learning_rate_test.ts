@@ -9,7 +9,8 @@ testOnBackends(
   async () => {
     const w = tf.variable(tf.zeros([2]), true, "lr_test/w");
     const opt = ChainOptimizer.from("adam", { learningRate: 0.003 });
-    assert.equal(await currentLearningRate(opt), undefined);
+    // readable before the first step (issue 12, item 10)
+    assertClose([(await currentLearningRate(opt))!], [0.003], { rtol: 1e-7 });
     opt.applyGradients({ [w.name]: tf.ones([2]) });
     assertClose([(await currentLearningRate(opt))!], [0.003], { rtol: 1e-7 });
     assert.equal(await currentLearningRate(tf.train.adam(0.02)), 0.02);
