@@ -48,3 +48,31 @@ export function zipTensors(
   }
   return onOther(a, b, path);
 }
+
+/**
+ * The state `next` where `cond` (a bool scalar) is true and `old` where it
+ * is false, selected on the device tensor by tensor (`tf.where`), with the
+ * tensors the two share kept as they are. A host-side value (a number, a
+ * string) that differs between them cannot be selected without reading
+ * `cond` back: a `TypeError` that names its path, ending with `hint`.
+ */
+export function selectState<S>(
+  where: string,
+  cond: tf.Tensor,
+  next: S,
+  old: S,
+  hint: string,
+): S {
+  const pick = (a: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+    a === b ? a : tf.where(tf.broadcastTo(cond, a.shape), a, b);
+  return zipTensors(next, old, pick, (a, b, path) => {
+    if (a !== b && JSON.stringify(a) !== JSON.stringify(b)) {
+      throw new TypeError(
+        `${where}: the inner state changes a host-side value at ${path} (${
+          String(b)
+        } -> ${String(a)}), which cannot be ${hint}`,
+      );
+    }
+    return a;
+  }) as S;
+}

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkOptions } from "./_check.ts";
 import { checkTransformation } from "./_drive.ts";
-import { zipTensors } from "./_tree.ts";
+import { selectState } from "./_tree.ts";
 import { zeroCount } from "./_per_param.ts";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
 
@@ -29,9 +29,10 @@ export interface ApplyIfFiniteState<S = unknown> {
  * `maxConsecutiveErrors` skips in a row the update goes through (optax
  * `apply_if_finite`). Runs on the device, with no readback.
  *
- * The inner state must keep everything that changes per step in tensors;
- * host-side counters (as in `multiSteps`) cannot be rolled back, so wrap
- * `applyIfFinite` inside `multiSteps`, not around it.
+ * The inner state must keep everything that changes per step in tensors
+ * (every centra transform does, `multiSteps` included, so the two nest
+ * either way); a host-side value that changes cannot be rolled back, and
+ * is a `TypeError` naming it.
  *
  * @typeParam S The inner state.
  * @param inner The transformation to guard.
@@ -87,26 +88,21 @@ export function applyIfFinite<S>(
         tf.add(state.notfiniteCount, 1),
       ) as tf.Scalar;
       const accept = tf.logicalOr(finite, tf.greater(notfiniteCount, max));
-      const select = (
-        a: tf.Tensor,
-        b: tf.Tensor,
-      ) => (a === b ? a : tf.where(tf.broadcastTo(accept, a.shape), a, b));
       const out: Updates = {};
       for (const [name, t] of Object.entries(u)) {
-        out[name] = select(t, tf.zerosLike(t));
+        out[name] = tf.where(
+          tf.broadcastTo(accept, t.shape),
+          t,
+          tf.zerosLike(t),
+        );
       }
-      const nextInner = zipTensors(s, state.inner, select, (a, b, path) => {
-        if (a !== b && JSON.stringify(a) !== JSON.stringify(b)) {
-          throw new TypeError(
-            `applyIfFinite: the inner state changes a host-side value at ${path} (${
-              String(b)
-            } -> ${
-              String(a)
-            }), which cannot be rolled back on the device; wrap applyIfFinite inside it instead`,
-          );
-        }
-        return a;
-      }) as S;
+      const nextInner = selectState(
+        "applyIfFinite",
+        accept,
+        s,
+        state.inner,
+        "rolled back on the device; keep every per-step value of the inner state in tensors",
+      );
       const asNumber = tf.cast(finite, "float32") as tf.Scalar;
       return [out, {
         notfiniteCount,

@@ -147,12 +147,35 @@ testOnBackends(
       () => applyIfFinite(identity(), { maxConsecutiveErrors: -1 }),
       RangeError,
     );
+    // multiSteps keeps its counter in a tensor, so it nests either way: a
+    // NaN mini-step is skipped whole (the window does not advance)
     const wrapped = applyIfFinite(multiSteps(sgd(1), 2));
-    const ws = initState(wrapped, p);
-    assert.throws(
-      () => runUpdate(wrapped, { w: tf.ones([2]) }, ws, p),
-      /host-side value/,
-    );
+    let ws = initState(wrapped, p);
+    for (const g of [[1, 1], [NaN, 1], [3, 5]]) {
+      [u, ws] = runUpdate(wrapped, { w: tf.tensor1d(g) }, ws, p);
+    }
+    assert.deepEqual(Array.from(await read(u.w!)), [-2, -3]);
+    assert.equal(await first(ws.inner.miniStep), 0);
+    // a transform that keeps a changing host-side value cannot be wrapped
+    const hostCounter: GradientTransformation<{ n: number }> = {
+      init: () => ({ n: 0 }),
+      update: (updates, state) => [updates, { n: state.n + 1 }],
+    };
+    for (
+      const outer of [applyIfFinite(hostCounter), multiSteps(hostCounter, 2)]
+    ) {
+      const hs = initState(outer as GradientTransformation<unknown>, p);
+      assert.throws(
+        () =>
+          runUpdate(
+            outer as GradientTransformation<unknown>,
+            { w: tf.ones([2]) },
+            hs,
+            p,
+          ),
+        /host-side value at state\.n \(0 -> 1\)/,
+      );
+    }
   },
 );
 
