@@ -103,7 +103,9 @@ export function applyIfFinite<S>(
         state.inner,
         "rolled back on the device; keep every per-step value of the inner state in tensors",
       );
-      const asNumber = tf.cast(finite, "float32") as tf.Scalar;
+      // not tf.cast: on the cpu backend a cast bool scalar keeps a
+      // Uint8Array, which model.save writes as one byte (and cannot load)
+      const asNumber = tf.where(finite, tf.ones([]), tf.zeros([])) as tf.Scalar;
       return [out, {
         notfiniteCount,
         totalNotfinite: tf.add(
