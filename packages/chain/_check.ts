@@ -281,3 +281,36 @@ export function requireParams(
   }
   return params;
 }
+
+/**
+ * Checks the scalars a step is about to use (hyperparameters given as
+ * tensors, schedule results): each a number or a live float32 scalar
+ * tensor; a `TypeError` naming it otherwise (a disposed scalar, or a
+ * schedule that returned a tensor of another shape), on every backend.
+ */
+export function checkHyperValues(
+  where: string,
+  hypers: Readonly<Record<string, unknown>>,
+): void {
+  for (const [k, v] of Object.entries(hypers)) {
+    if (typeof v === "number") continue;
+    if (
+      v === null || typeof v !== "object" || !("dtype" in v) ||
+      !("shape" in v)
+    ) {
+      throw new TypeError(
+        `${where}: hyperparameter "${k}" must be a number or a scalar tensor, got ${
+          show(v)
+        }`,
+      );
+    }
+    const t = v as tf.Tensor;
+    if (t.isDisposed || t.rank !== 0 || t.dtype !== "float32") {
+      throw new TypeError(
+        `${where}: hyperparameter "${k}" must be a live float32 scalar, got ${
+          show(t)
+        }${t.isDisposed ? "" : " (a schedule must return a float32 scalar)"}`,
+      );
+    }
+  }
+}

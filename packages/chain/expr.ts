@@ -35,6 +35,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkHyperValues } from "./_check.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -765,8 +766,17 @@ export function describe(tx: object): Description | undefined {
  * ```
  */
 export function elementwise<S>(
-  spec: ElementwiseSpec<S>,
+  given: ElementwiseSpec<S>,
 ): GradientTransformation<S> {
+  // every driver, op by op or fused, reads the step's scalars through here
+  const spec: ElementwiseSpec<S> = {
+    ...given,
+    step(state: S) {
+      const out = given.step(state);
+      checkHyperValues(given.where, out.hypers);
+      return out;
+    },
+  };
   const tx: GradientTransformation<S> = {
     init: (params: Params): S => spec.init(params),
     update(updates: Updates, state: S, params?: Params): [Updates, S] {

@@ -33,6 +33,9 @@ export interface TrainStepResult<S> {
  * @param state Its current state (from `initState` or the previous step).
  * @param options The loss and the variables to train.
  * @returns The loss and the new state.
+ * @throws {TypeError} For bad options, a loss that is not a scalar or that
+ * no variable reaches, or gradients that do not fit (see `runStep`); nothing
+ * changes and no tensor is left behind.
  *
  * @example Fit a line
  * ```ts
@@ -59,6 +62,20 @@ export function trainStep<S>(
   state: S,
   options: TrainStepOptions,
 ): TrainStepResult<S> {
+  if (
+    options === null || typeof options !== "object" || Array.isArray(options)
+  ) {
+    throw new TypeError(
+      `trainStep: options must be { loss, variables? }, got ${String(options)}`,
+    );
+  }
+  for (const k of Object.keys(options)) {
+    if (k !== "loss" && k !== "variables") {
+      throw new TypeError(
+        `trainStep: unknown option "${k}" (known: loss, variables)`,
+      );
+    }
+  }
   const { loss, variables } = options;
   if (typeof loss !== "function") {
     throw new TypeError(
@@ -66,16 +83,42 @@ export function trainStep<S>(
     );
   }
   if (variables !== undefined) {
+    if (!Array.isArray(variables)) {
+      throw new TypeError(
+        `trainStep: variables must be a list of tf.Variable, got ${
+          String(variables)
+        }`,
+      );
+    }
     variables.forEach((v, i) => {
-      if (!(v instanceof tf.Variable)) {
-        throw new TypeError(`trainStep: variables[${i}] is not a tf.Variable`);
+      if (!(v instanceof tf.Variable) || v.isDisposed) {
+        throw new TypeError(
+          `trainStep: variables[${i}] is not a live tf.Variable`,
+        );
       }
     });
   }
-  const { value, grads } = tf.variableGrads(
-    loss,
-    variables === undefined ? undefined : [...variables],
-  );
+  // In a tidy, so that what the loss built is freed when tfjs refuses it
+  // (a loss that is not a scalar, or that no variable reaches).
+  let value!: tf.Scalar;
+  let grads!: tf.NamedTensorMap;
+  try {
+    tf.tidy(() => {
+      ({ value, grads } = tf.variableGrads(
+        loss,
+        variables === undefined ? undefined : [...variables],
+      ));
+      tf.keep(value);
+      for (const g of Object.values(grads)) tf.keep(g);
+    });
+  } catch (e) {
+    // tfjs's own refusals are plain Errors: a loss of rank > 0, or one that
+    // no variable reaches
+    if (e instanceof Error && e.constructor === Error) {
+      throw new TypeError(`trainStep: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
   try {
     const registered = tf.engine().registeredVariables;
     const vars: Record<string, tf.Variable> = {};
