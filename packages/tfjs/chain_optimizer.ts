@@ -196,8 +196,9 @@ export class ChainOptimizer extends tf.Optimizer {
     if (this.#state !== null || this.#restoring) return this.#state;
     try {
       this.#state = initState(this.tx, {});
-    } catch {
-      return null;
+    } catch (e) {
+      if (cannotInitEmpty(e)) return null;
+      throw e;
     }
     return this.#state;
   }
@@ -431,8 +432,9 @@ export class ChainOptimizer extends tf.Optimizer {
     let fresh: unknown;
     try {
       fresh = initState(this.tx, {});
-    } catch {
-      return null;
+    } catch (e) {
+      if (cannotInitEmpty(e)) return null;
+      throw e;
     }
     const leaves = namedLeaves(fresh, new Set());
     const claimed: string[] = [];
@@ -754,6 +756,15 @@ export class ChainOptimizer extends tf.Optimizer {
 }
 
 const MISMATCH = Symbol("mismatch");
+
+/**
+ * Whether `init` refused an empty set of parameters (a chain that needs its
+ * variables to start, a mask that names one): a TypeError or RangeError.
+ * Anything else (a backend that is not ready, say) is the caller's to see.
+ */
+function cannotInitEmpty(e: unknown): boolean {
+  return e instanceof TypeError || e instanceof RangeError;
+}
 
 interface Prepared {
   state: unknown;
