@@ -74,6 +74,37 @@ export function infosOf(
   return infos.filter((i) => i.trainable);
 }
 
+/**
+ * Throws unless `options` is a plain object (or undefined) whose keys are
+ * all in `known` (own keys: `toString` is not an option): a `TypeError`
+ * naming the first unknown key.
+ */
+export function checkOptionKeys(
+  where: string,
+  options: unknown,
+  known: readonly string[],
+): void {
+  if (options === undefined) return;
+  const proto = options !== null && typeof options === "object"
+    ? Object.getPrototypeOf(options)
+    : undefined;
+  if (
+    options === null || typeof options !== "object" || Array.isArray(options) ||
+    (proto !== Object.prototype && proto !== null)
+  ) {
+    throw new TypeError(
+      `${where}: options must be a plain object, got ${String(options)}`,
+    );
+  }
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) {
+      throw new TypeError(
+        `${where}: unknown option "${k}" (known: ${known.join(", ")})`,
+      );
+    }
+  }
+}
+
 /** Throws unless `flag` is a boolean or undefined. */
 export function checkFlag(where: string, what: string, flag: unknown): void {
   if (flag !== undefined && typeof flag !== "boolean") {

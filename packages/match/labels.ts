@@ -4,7 +4,13 @@
  * @module
  */
 import type { Selector } from "./selectors.ts";
-import { checkFlag, infosOf, type ParamSource, pick } from "./_infos.ts";
+import {
+  checkFlag,
+  checkOptionKeys,
+  infosOf,
+  type ParamSource,
+  pick,
+} from "./_infos.ts";
 
 /** Options of {@linkcode labels}. */
 export interface LabelsOptions {
@@ -69,6 +75,7 @@ export function labels(
   options: LabelsOptions = {},
 ): Record<string, string> {
   const where = "labels";
+  checkOptionKeys(where, options, ["default", "allowEmpty", "trainableOnly"]);
   if (groups === null || typeof groups !== "object" || Array.isArray(groups)) {
     throw new TypeError(
       `${where}: groups must be a record of selectors by label, got ${

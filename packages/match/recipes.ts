@@ -31,7 +31,7 @@ import {
   or,
   type Selector,
 } from "./selectors.ts";
-import { infosOf, type ParamSource, pick } from "./_infos.ts";
+import { checkOptionKeys, infosOf, type ParamSource, pick } from "./_infos.ts";
 import { checkSelector } from "./_source.ts";
 
 // Re-exported so that this package's documentation is complete.
@@ -112,6 +112,7 @@ export function decayMask(
   options: DecayMaskOptions = {},
 ): Record<string, boolean> {
   const where = "decayMask";
+  checkOptionKeys(where, options, ["allowEmpty", "trainableOnly", "exclude"]);
   const { exclude = noDecay(), ...rest } = options;
   const infos = infosOf(where, source, rest.trainableOnly, true);
   const decays = not(checkSelector(where, exclude));
@@ -259,6 +260,12 @@ export function perLayerLearningRates(
       `${where}: options must be an object with groups, got ${String(options)}`,
     );
   }
+  checkOptionKeys(where, options, [
+    "groups",
+    "otherLearningRate",
+    "optimizer",
+    "allowEmpty",
+  ]);
   const { groups, otherLearningRate, optimizer = (lr) => sgd(lr) } = options;
   if (groups === null || typeof groups !== "object" || Array.isArray(groups)) {
     throw new TypeError(
@@ -395,6 +402,16 @@ export function fineTuning(
       }`,
     );
   }
+  checkOptionKeys(where, options, [
+    "head",
+    "headLearningRate",
+    "backboneLearningRate",
+    "momentum",
+    "nesterov",
+    "weightDecay",
+    "weightDecayMask",
+    "gc",
+  ]);
   const head = checkSelector(`${where} (head)`, options.head);
   const {
     headLearningRate = 0.1,

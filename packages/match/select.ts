@@ -5,7 +5,9 @@
  */
 import type { ParamInfo } from "./describe_params.ts";
 import type { Selector } from "./selectors.ts";
-import { infosOf, type ParamSource, pick } from "./_infos.ts";
+import { checkOptionKeys, infosOf, type ParamSource, pick } from "./_infos.ts";
+
+const SELECT_KEYS = ["allowEmpty", "trainableOnly"] as const;
 
 export type { ParamSource } from "./_infos.ts";
 
@@ -54,6 +56,7 @@ export function select(
   options: SelectOptions = {},
 ): ParamInfo[] {
   const where = "select";
+  checkOptionKeys(where, options, SELECT_KEYS);
   const infos = infosOf(where, source, options.trainableOnly);
   return pick(where, infos, selector, { ...options, source });
 }
@@ -97,6 +100,7 @@ export function mask(
   options: SelectOptions = {},
 ): Record<string, boolean> {
   const where = "mask";
+  checkOptionKeys(where, options, SELECT_KEYS);
   const infos = infosOf(where, source, options.trainableOnly, true);
   const picked = new Set(
     pick(where, infos, selector, { ...options, source }).map((i) => i.name),

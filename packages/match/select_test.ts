@@ -122,3 +122,51 @@ Deno.test("select() and mask() reject bad arguments, naming them", () => {
   );
   model.dispose();
 });
+
+Deno.test("select(), mask(), labels(), decayMask(), fineTuning() and perLayerLearningRates() name an unknown option", async () => {
+  const { labels } = await import("./labels.ts");
+  const { decayMask, fineTuning, perLayerLearningRates } = await import(
+    "./recipes.ts"
+  );
+  const p = uniquePrefix("sopt");
+  const model = tf.sequential({
+    layers: [tf.layers.dense({ units: 2, inputShape: [3], name: `${p}fc` })],
+  });
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => select(model, all(), { trainable: true } as never),
+      /select: unknown option "trainable" \(known: allowEmpty, trainableOnly\)/,
+    ],
+    [
+      () => mask(model, all(), 5 as never),
+      /mask: options must be a plain object, got 5/,
+    ],
+    [
+      () => labels(model, { a: all() }, { defaults: "b" } as never),
+      /labels: unknown option "defaults"/,
+    ],
+    [
+      () => decayMask(model, { excludes: all() } as never),
+      /decayMask: unknown option "excludes"/,
+    ],
+    [
+      () => fineTuning(model, { head: all(), headLr: 0.1 } as never),
+      /fineTuning: unknown option "headLr"/,
+    ],
+    [
+      () =>
+        perLayerLearningRates(model, {
+          groups: { a: { select: all(), learningRate: 0.1 } },
+          toString: 1,
+        } as never),
+      /perLayerLearningRates: unknown option "toString"/,
+    ],
+  ];
+  for (const [fn, message] of cases) {
+    assert.throws(
+      fn,
+      (e: Error) => e instanceof TypeError && message.test(e.message),
+    );
+  }
+  model.dispose();
+});

@@ -139,6 +139,20 @@ export class ChainOptimizer extends tf.Optimizer {
         }`,
       );
     }
+    if (
+      options === null || typeof options !== "object" ||
+      Object.keys(options).some((k) => k !== "spec")
+    ) {
+      throw new TypeError(
+        `ChainOptimizer: options must be { spec? }, got ${
+          options === null || typeof options !== "object"
+            ? String(options)
+            : `unknown option "${
+              Object.keys(options).find((k) => k !== "spec")
+            }"`
+        }`,
+      );
+    }
     this.tx = tx;
     this.spec = options.spec === undefined ? undefined : {
       name: options.spec.name,

@@ -65,6 +65,10 @@ testOnBackends(
     );
     hp.dispose();
     opt.dispose();
+    assert.throws(
+      () => new ChainOptimizer(sgd(0.1), { spce: {} } as never),
+      /ChainOptimizer: options must be \{ spec\? \}, got unknown option "spce"/,
+    );
   },
 );
 
