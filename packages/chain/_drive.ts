@@ -43,7 +43,7 @@ export function mismatch(
     return `${String(returned)} where a map of tensors was expected`;
   }
   for (const [k, t] of Object.entries(returned as Record<string, unknown>)) {
-    const g = incoming[k];
+    const g = Object.hasOwn(incoming, k) ? incoming[k] : undefined;
     if (g === undefined) return `${what} for "${k}", which had no gradient`;
     if (!(t instanceof tf.Tensor) || t.isDisposed) {
       return `${what} for "${k}" that is not a live tensor`;

@@ -190,7 +190,7 @@ function incomplete(
   variables: Readonly<Record<string, tf.Variable>>,
 ): string | null {
   for (const k of Object.keys(grads)) {
-    const t = values[k];
+    const t = Object.hasOwn(values, k) ? values[k] : undefined;
     if (t === undefined) return `no new value for "${k}"`;
     const v = variables[k]!;
     if (t.dtype !== v.dtype) {
