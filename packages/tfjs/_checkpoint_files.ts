@@ -282,12 +282,36 @@ async function currentWeightFiles(realDir: string): Promise<string[]> {
   }
 }
 
+/** How long a file of a save must be untouched to count as left over. */
+export const LEFTOVER_AGE_MS = 60 * 60 * 1000;
+
+const OUR_FILES =
+  /^(?:weights\.[0-9a-f]{16}\.bin|\.model\.json\.[0-9a-f]{16}\.tmp)$/;
+
+// Removes what saves killed before their rename left: regular files named as
+// a save names them, that the manifest does not use, untouched for an hour
+// (a save running now in another process writes its files within seconds).
+async function removeLeftovers(realDir: string, keep: string): Promise<void> {
+  const now = Date.now();
+  for await (const entry of Deno.readDir(realDir)) {
+    if (!entry.isFile || entry.name === keep || !OUR_FILES.test(entry.name)) {
+      continue;
+    }
+    const path = join(realDir, entry.name);
+    const st = await Deno.lstat(path).catch(() => null);
+    if (st?.mtime && now - st.mtime.getTime() > LEFTOVER_AGE_MS) {
+      await Deno.remove(path).catch(() => {});
+    }
+  }
+}
+
 /**
  * Writes a checkpoint into `dir` (created if missing) so that a reader, or a
  * process killed at any point, sees the old checkpoint or the new one, never
  * a mix: the weights go to a new file `weights.<random>.bin`, the manifest to
  * a temporary file, both are synced, the manifest is renamed over
- * `model.json` (atomic), and only then are the old weight files removed. No
+ * `model.json` (atomic), and only then are the old weight files removed
+ * (with leftovers of saves killed more than an hour ago). No
  * existing file is written through: a link named `model.json` or
  * `weights.bin` is replaced, never followed. A save that fails removes what
  * it wrote and leaves the old files as they were.
@@ -338,6 +362,7 @@ export async function writeCheckpoint(
       await Deno.remove(join(realDir, f)).catch(() => {});
     }
   }
+  await removeLeftovers(realDir, weightsName);
   await syncDir(realDir);
   await step("done");
   return weightsName;

@@ -601,3 +601,30 @@ await writeCheckpoint(dir, manifest, new Uint8Array(new Float32Array([5, 6, 7, 8
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("fileSystem() save removes files a killed save left over an hour ago, and nothing else", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  try {
+    await fileSystem(dir).save!(ARTIFACTS([1]));
+    const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    const stale = [
+      "weights.0123456789abcdef.bin",
+      ".model.json.0123456789abcdef.tmp",
+    ];
+    const fresh = "weights.fedcba9876543210.bin";
+    const other = ["weights.backup.bin", "notes.txt"];
+    for (const name of [...stale, fresh, ...other]) {
+      await Deno.writeFile(`${dir}/${name}`, f32(7));
+    }
+    for (const name of [...stale, ...other]) {
+      await Deno.utime(`${dir}/${name}`, old, old);
+    }
+    await fileSystem(dir).save!(ARTIFACTS([2]));
+    const names = await list(dir);
+    for (const name of stale) assert.ok(!names.includes(name), name);
+    for (const name of [fresh, ...other]) assert.ok(names.includes(name), name);
+    assert.deepEqual(await loadedBytes(fileSystem(dir)), f32(2));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
