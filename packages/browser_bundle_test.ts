@@ -3,11 +3,19 @@
 // names no `Deno` global. The bundle is minified, so that comments (JSDoc
 // examples import node:assert) are gone and only code is scanned. The
 // file-system and terminal entries are bundled too, as controls: the scan
-// must find what they use, or it is not looking.
+// must find what they use, or it is not looking. Every other export of a
+// package must be in its main entry's module graph, so that the bundle covers
+// it: an entry that needs a runtime is listed in RUNTIME_ENTRIES.
 import assert from "node:assert/strict";
 import { builtinModules } from "node:module";
 
 const root = new URL("..", import.meta.url);
+
+// The exports that need Deno or Node, by package: kept out of `mod.ts`.
+const RUNTIME_ENTRIES: Record<string, string[]> = {
+  zoo: ["./fs"],
+  tfjs: ["./file-system", "./terminal"],
+};
 
 function violations(code: string): string[] {
   const found: string[] = [];
@@ -33,6 +41,35 @@ Deno.test("every package's main entry bundles for the browser with no Node or De
     p.replace(/^\.\/packages\//, "")
   );
   assert.ok(packages.length >= 5, `${packages}`);
+  // Every export outside RUNTIME_ENTRIES is reached from mod.ts.
+  for (const p of packages) {
+    const dir = new URL(`packages/${p}/`, root);
+    const { exports } = JSON.parse(
+      await Deno.readTextFile(new URL("deno.json", dir)),
+    ) as { exports: Record<string, string> };
+    const info = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", `packages/${p}/mod.ts`],
+      cwd: root,
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const graph = new Set(
+      (JSON.parse(new TextDecoder().decode(info.stdout)) as {
+        modules: { specifier: string }[];
+      }).modules.map((m) => m.specifier),
+    );
+    for (const [key, file] of Object.entries(exports)) {
+      const runtime = (RUNTIME_ENTRIES[p] ?? []).includes(key);
+      const url = new URL(file, dir).href;
+      assert.equal(
+        graph.has(url),
+        !runtime,
+        `@centra/${p} export "${key}" (${file}) ${
+          runtime ? "needs a runtime but is" : "is not"
+        } in mod.ts's module graph`,
+      );
+    }
+  }
   const controls = ["zoo/fs", "tfjs/file_system", "tfjs/terminal"];
   const out = await Deno.makeTempDir();
   try {
