@@ -7,7 +7,6 @@ import {
   checkGroupBytes,
   checkGroupSize,
   checkManifest,
-  checkWeightPath,
   hasStrings,
   type WeightGroup,
 } from "./_checkpoint_paths.ts";
@@ -147,6 +146,13 @@ export async function readCheckpoint(path: string): Promise<CheckpointFiles> {
   }
   const realDir = await Deno.realPath(dir);
   const where = join(dir, name);
+  const exists = await Deno.lstat(where).then(() => true, (e) => {
+    if (isNotFound(e)) return false;
+    throw e;
+  });
+  if (!exists) {
+    throw new TypeError(`fileSystem: no model at "${path}" (no ${where})`);
+  }
   const json = await resolveInside(realDir, name, `the path "${where}"`);
   if (json.size > MAX_MANIFEST_BYTES) {
     throw new RangeError(
@@ -198,6 +204,7 @@ export async function readCheckpoint(path: string): Promise<CheckpointFiles> {
 }
 
 function describe(files: readonly Resolved[]): string {
+  if (files.length === 0) return "a group with no files";
   return files.length === 1
     ? files[0]!.real
     : `the files ${files.map((f) => f.real).join(", ")}`;
@@ -337,7 +344,6 @@ export async function writeCheckpoint(
   const weightsPath = join(realDir, weightsName);
   const tmpPath = join(realDir, `.model.json.${id}.tmp`);
   const text = manifest(`./${weightsName}`);
-  checkWeightPath(`./${weightsName}`, MODEL_JSON);
   const created: string[] = [];
   try {
     await writeNew(

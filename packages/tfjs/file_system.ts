@@ -90,7 +90,7 @@ export function fileSystem(path: string): tf.io.IOHandler {
         weightSpecs as unknown as WeightSpec[],
         bytes,
         "the weight data to save",
-        "its weight specs",
+        "the model to save",
       );
       const modelJson: Record<string, unknown> = {
         modelTopology: artifacts.modelTopology ?? {},

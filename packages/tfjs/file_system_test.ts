@@ -628,3 +628,61 @@ Deno.test("fileSystem() save removes files a killed save left over an hour ago, 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("fileSystem() names a directory without model.json and a group without files", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  try {
+    await assert.rejects(
+      () => fileSystem(dir).load!(),
+      (e) =>
+        e instanceof TypeError &&
+        e.message === `fileSystem: no model at "${dir}" (no ${dir}/model.json)`,
+    );
+    await craft(dir, [{ paths: [], weights: W4 }]);
+    await assert.rejects(
+      () => fileSystem(dir).load!(),
+      (e) =>
+        e instanceof RangeError &&
+        e.message.startsWith(
+          `fileSystem: a group with no files holds 0 bytes, but ${dir}/model.json declares more: weight "w"`,
+        ),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("fileSystem() catches a directory swapped for a link between its check and the open", async () => {
+  const root = await Deno.realPath(await Deno.makeTempDir());
+  const d = Deno as unknown as Record<string, unknown>;
+  const open = Deno.open;
+  try {
+    await Deno.mkdir(`${root}/outside`);
+    await Deno.writeFile(`${root}/outside/a.bin`, f32(1, 2, 3, 4));
+    const dir = `${root}/ckpt`;
+    await craft(dir, [{ paths: ["inner/a.bin"], weights: W4 }]);
+    await Deno.mkdir(`${dir}/inner`);
+    await Deno.writeFile(`${dir}/inner/a.bin`, f32(5, 6, 7, 8));
+    let swapped = false;
+    d.open = async (p: string | URL, o?: Deno.OpenOptions) => {
+      if (String(p) === `${dir}/inner/a.bin` && !swapped) {
+        swapped = true;
+        await Deno.rename(`${dir}/inner`, `${dir}/inner_old`);
+        await Deno.symlink(`${root}/outside`, `${dir}/inner`);
+      }
+      return await open(p, o);
+    };
+    await assert.rejects(
+      () => fileSystem(dir).load!(),
+      (e) =>
+        e instanceof TypeError &&
+        e.message.includes(
+          '"inner/a.bin", which changed while it was being opened',
+        ),
+    );
+    assert.ok(swapped);
+  } finally {
+    d.open = open;
+    await Deno.remove(root, { recursive: true });
+  }
+});
