@@ -115,7 +115,12 @@ export async function fetchOpen(url: URL): Promise<Opened | null> {
   try {
     response = await fetch(url);
   } catch (e) {
-    if (url.protocol === "file:") return null;
+    // Deno reports a missing file as a TypeError; a denied read has its own
+    // error class, which must not read as "not found".
+    const denied = ["NotCapable", "PermissionDenied"].includes(
+      (e as Error).name,
+    );
+    if (url.protocol === "file:" && !denied) return null;
     throw new TypeError(`fashionMnist: could not fetch ${url.href}`, {
       cause: e,
     });
