@@ -233,3 +233,19 @@ Deno.test("fashionMnist() loads from an http URL, streaming; a missing file is n
     await server.shutdown();
   }
 });
+
+Deno.test("fashionMnist() takes absolute paths with URL syntax in their names", async () => {
+  const tmp = await Deno.realPath(await Deno.makeTempDir());
+  try {
+    const dir = `${tmp}/a #1 %41?b\\c`;
+    await Deno.mkdir(dir);
+    await copyData(dir);
+    for (const load of [fashionMnist, fashionMnistFs]) {
+      const { test, location } = await load({ dir });
+      assert.equal(test.count, 1000);
+      assert.equal(location, dir);
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

@@ -291,6 +291,10 @@ Deno.test("readIdx() checks gzip CRC-32 and length, reads concatenated members",
     () => readIdx(new Uint8Array([...gz, 7, 7])),
     /gzip stream is corrupt or truncated/,
   );
+  assert.throws(
+    () => readIdx(new Uint8Array([...gz, 0, 7])),
+    /gzip stream is corrupt or truncated \(data after its end\)/,
+  );
 });
 
 Deno.test("readIdx() refuses a shape too large to address before allocating", () => {
