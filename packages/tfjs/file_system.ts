@@ -131,8 +131,11 @@ export function fileSystem(path: string): tf.io.IOHandler {
           const specs = groups.flatMap((g) =>
             g.weights
           ) as unknown as tf.io.WeightsManifestEntry[];
+          // Whole buffers as they are (no copy), else the view's bytes.
           const buffers = data.map((d) =>
-            d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength)
+            d.byteOffset === 0 && d.byteLength === d.buffer.byteLength
+              ? d.buffer
+              : d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength)
           ) as ArrayBuffer[];
           return Promise.resolve([
             specs,
