@@ -27,6 +27,10 @@ function violations(code: string): string[] {
       builtinModules.includes(s.split("/")[0]!);
     found.push(`${builtin ? "Node built-in" : "unbundled import"} "${s}"`);
   }
+  // import.meta's runtime-only fields (Deno and Node have them, pages not).
+  for (const m of code.matchAll(/import\.meta\.(dirname|filename|main)\b/g)) {
+    found.push(`runtime import.meta field: ${m[0]}`);
+  }
   for (const m of code.matchAll(/\bDeno\b/g)) {
     found.push(`Deno global: ...${code.slice(m.index - 30, m.index + 40)}...`);
   }
