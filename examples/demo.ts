@@ -22,11 +22,12 @@ import {
   balancedSubset,
   batches,
   countParams,
-  fashionMnist,
   type ImageSet,
   smallCnn,
 } from "@centra/zoo";
-import { ChainOptimizer, type JsonObject, progressLogger } from "@centra/tfjs";
+import { fashionMnist } from "@centra/zoo/fs";
+import { ChainOptimizer, type JsonObject } from "@centra/tfjs";
+import { progressLogger } from "@centra/tfjs/terminal";
 import { renderSvg, renderTable, type Run } from "./_demo_report.ts";
 
 /** The demo's settings, as the flags give them. */

@@ -4,7 +4,8 @@
 //
 //   deno run -A examples/save_resume.ts
 import * as tf from "@tensorflow/tfjs";
-import { ChainOptimizer, fileSystem } from "@centra/tfjs";
+import { ChainOptimizer } from "@centra/tfjs";
+import { fileSystem } from "@centra/tfjs/file-system";
 
 function build(): tf.LayersModel {
   const model = tf.sequential({

@@ -25,8 +25,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
-import { fashionMnist, type ImageSet } from "@centra/zoo";
-import { fileSystem } from "@centra/tfjs";
+import type { ImageSet } from "@centra/zoo";
+import { fashionMnist } from "@centra/zoo/fs";
+import { fileSystem } from "@centra/tfjs/file-system";
 import {
   type ArchName,
   fingerprint,

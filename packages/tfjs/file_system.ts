@@ -1,30 +1,47 @@
 import * as tf from "@tensorflow/tfjs";
 
-const MODEL_JSON = "model.json";
-const WEIGHTS_BIN = "weights.bin";
-
-function join(dir: string, file: string): string {
-  return dir.endsWith("/") ? `${dir}${file}` : `${dir}/${file}`;
-}
-
-function dirOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
-}
+import { readCheckpoint, writeCheckpoint } from "./_checkpoint_files.ts";
+import {
+  checkGroupBytes,
+  checkManifest,
+  type WeightSpec,
+} from "./_checkpoint_paths.ts";
 
 /**
  * Saves and loads a model in a directory on disk with Deno's file API:
  * `model.json` (topology, training config with the optimizer, weights
- * manifest) beside `weights.bin` (model weights, then optimizer weights),
+ * manifest) beside one weight file (model weights, then optimizer weights),
  * the layout of tfjs-node's `file://` handler.
+ *
+ * Saving is atomic: the weights go to a new file `weights.<random>.bin`, the
+ * manifest to a temporary file, both are synced, the manifest is renamed over
+ * `model.json`, and only then is the previous weight file removed, so a
+ * reader (or a process killed at any point) sees the old checkpoint or the
+ * new one, never a mix. A save never writes through an existing file or
+ * symbolic link.
+ *
+ * Loading treats the directory as untrusted: each weight path in the manifest
+ * must be a plain relative file name (no `..`, absolute path, drive letter,
+ * backslash, colon, NUL or empty name); every file, `model.json` included, is
+ * opened by its real path (links resolved), which must lie inside the
+ * directory's real path; and each weight group's files must hold exactly the
+ * bytes its weights declare. All of this is checked before any weight file is
+ * read. Checkpoints written by tfjs-node (`weights.bin`) or the tfjs
+ * converter (`group1-shard1of2.bin`, ...) load as before.
  *
  * Importing this module also registers `file://` save and load routers, so
  * `model.save("file://out/model")` and `tf.loadLayersModel("file://out/model/model.json")`
- * work in Deno as they do in Node.
+ * work in Deno as they do in Node, under the same rules.
  *
  * @param path The directory to save into (created if missing), or, to load,
  * that directory or its `model.json`.
  * @returns An IOHandler for `model.save` and `tf.loadLayersModel`.
+ * @throws {TypeError} on load, for a missing model, a manifest that is not
+ * JSON or names a weight path outside the directory (the error names the
+ * path and the manifest file), or a file whose real path is outside.
+ * @throws {RangeError} on load, when a weight group's files do not hold
+ * exactly the bytes the manifest declares (the error names the file and the
+ * weight), or `model.json` is larger than 64 MiB.
  *
  * @example Save with the optimizer and load it back
  * ```ts
@@ -58,16 +75,25 @@ export function fileSystem(path: string): tf.io.IOHandler {
           "fileSystem: only JSON model topologies can be saved",
         );
       }
-      await Deno.mkdir(path, { recursive: true });
       const weightData = artifacts.weightData === undefined
         ? new ArrayBuffer(0)
         : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-      const modelJson: tf.io.ModelJSON = {
+      const weightSpecs = artifacts.weightSpecs ?? [];
+      const bytes = new Uint8Array(weightData);
+      // A checkpoint that would not load is refused before anything is
+      // written.
+      checkManifest(
+        [{ paths: ["./weights.bin"], weights: weightSpecs }],
+        "the model to save",
+      );
+      checkGroupBytes(
+        weightSpecs as unknown as WeightSpec[],
+        bytes,
+        "the weight data to save",
+        "the model to save",
+      );
+      const modelJson: Record<string, unknown> = {
         modelTopology: artifacts.modelTopology ?? {},
-        weightsManifest: [{
-          paths: [`./${WEIGHTS_BIN}`],
-          weights: artifacts.weightSpecs ?? [],
-        }],
       };
       const optional = [
         "format",
@@ -79,14 +105,16 @@ export function fileSystem(path: string): tf.io.IOHandler {
       ];
       for (const key of optional) {
         const v = (artifacts as unknown as Record<string, unknown>)[key];
-        if (v !== undefined && v !== null) {
-          (modelJson as unknown as Record<string, unknown>)[key] = v;
-        }
+        if (v !== undefined && v !== null) modelJson[key] = v;
       }
-      await Deno.writeFile(join(path, WEIGHTS_BIN), new Uint8Array(weightData));
-      await Deno.writeTextFile(
-        join(path, MODEL_JSON),
-        JSON.stringify(modelJson),
+      await writeCheckpoint(
+        path,
+        (weightsPath) =>
+          JSON.stringify({
+            ...modelJson,
+            weightsManifest: [{ paths: [weightsPath], weights: weightSpecs }],
+          }),
+        bytes,
       );
       return {
         modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON({
@@ -96,38 +124,23 @@ export function fileSystem(path: string): tf.io.IOHandler {
       };
     },
     async load(): Promise<tf.io.ModelArtifacts> {
-      let jsonPath = path;
-      try {
-        if ((await Deno.stat(path)).isDirectory) {
-          jsonPath = join(path, MODEL_JSON);
-        }
-      } catch {
-        throw new TypeError(`fileSystem: no model at "${path}"`);
-      }
-      const modelJson = JSON.parse(
-        await Deno.readTextFile(jsonPath),
-      ) as tf.io.ModelJSON;
-      const dir = dirOf(jsonPath);
+      const { modelJson, groups, data } = await readCheckpoint(path);
       return await tf.io.getModelArtifactsForJSON(
-        modelJson,
-        async (manifest) => {
-          const specs: tf.io.WeightsManifestEntry[] = [];
-          const buffers: ArrayBuffer[] = [];
-          for (const group of manifest) {
-            specs.push(...group.weights);
-            for (const p of group.paths) {
-              const bytes = await Deno.readFile(
-                join(dir, p.replace(/^\.\//, "")),
-              );
-              buffers.push(
-                bytes.buffer.slice(
-                  bytes.byteOffset,
-                  bytes.byteOffset + bytes.byteLength,
-                ) as ArrayBuffer,
-              );
-            }
-          }
-          return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
+        modelJson as unknown as tf.io.ModelJSON,
+        () => {
+          const specs = groups.flatMap((g) =>
+            g.weights
+          ) as unknown as tf.io.WeightsManifestEntry[];
+          // Whole buffers as they are (no copy), else the view's bytes.
+          const buffers = data.map((d) =>
+            d.byteOffset === 0 && d.byteLength === d.buffer.byteLength
+              ? d.buffer
+              : d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength)
+          ) as ArrayBuffer[];
+          return Promise.resolve([
+            specs,
+            tf.io.CompositeArrayBuffer.join(buffers),
+          ]);
         },
       );
     },

@@ -4,8 +4,14 @@
  * `optimizer.minimize` and `applyGradients`, saves and loads with the model
  * (`includeOptimizer`), keeps its state by variable name (so freezing a layer
  * and recompiling works) and frees every tensor on `dispose()`. Beside it:
- * a step for custom training loops, `fit` callbacks for the learning rate and
- * progress, and a `file://` IOHandler for Deno.
+ * a step for custom training loops, and `fit` callbacks for the learning rate
+ * and progress.
+ *
+ * This entry uses no Deno or Node API and loads in a browser. Two entries of
+ * their own need a runtime: `@centra/tfjs/file-system` (`fileSystem`, an
+ * IOHandler on disk, and `file://` routers) and `@centra/tfjs/terminal`
+ * (`progressLogger` writing to standard output, with a live bar on a
+ * terminal).
  *
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
@@ -27,4 +33,3 @@ export * from "./register_chain.ts";
 export * from "./train_step.ts";
 export * from "./learning_rate.ts";
 export * from "./progress_logger.ts";
-export * from "./file_system.ts";

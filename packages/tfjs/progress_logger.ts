@@ -3,9 +3,16 @@ import { currentLearningRate, type FitLogs } from "./learning_rate.ts";
 
 /** Options of {@linkcode progressLogger}. */
 export interface ProgressLoggerOptions {
-  /** Where text goes. Default: standard output. */
+  /**
+   * Where text goes. Default: `console.log`, one call per finished line
+   * (`@centra/tfjs/terminal`'s `progressLogger` writes to standard output).
+   */
   write?: (text: string) => void;
-  /** Draw a live progress bar during each epoch. Default: when standard output is a terminal. */
+  /**
+   * Draw a live progress bar during each epoch (carriage returns and ANSI
+   * erase codes, for a terminal). Default `false` (`@centra/tfjs/terminal`'s
+   * `progressLogger`: when standard output is a terminal).
+   */
   live?: boolean;
   /** Width of the bar in characters. Default 24. */
   barWidth?: number;
@@ -13,10 +20,14 @@ export interface ProgressLoggerOptions {
   redrawMs?: number;
 }
 
-function stdoutWriter(): (text: string) => void {
-  const enc = new TextEncoder();
+// Hands finished lines to console.log, which exists everywhere (browsers
+// too) but always ends a line itself.
+function consoleWriter(): (text: string) => void {
+  let pending = "";
   return (text) => {
-    Deno.stdout.writeSync(enc.encode(text));
+    const lines = (pending + text).split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) console.log(line);
   };
 }
 
@@ -199,9 +210,14 @@ class ProgressLogger extends tf.Callback {
 /**
  * A `model.fit` callback that prints one line per epoch (every log value:
  * loss, accuracy, validation metrics; the learning rate; steps per second
- * and time) and, on a terminal, a live progress bar with the running loss.
+ * and time) and, with `live`, a progress bar with the running loss.
  * Values are read asynchronously, so it works on WebGPU; the bar reads the
  * batch loss only when it redraws.
+ *
+ * This one uses no Deno or Node API, so it runs in a browser: lines go to
+ * `console.log` unless `write` is given, and there is no live bar unless
+ * asked. `progressLogger` from `@centra/tfjs/terminal` writes to standard
+ * output and draws the bar when that is a terminal.
  *
  * @param options Where to write, whether to draw the bar, its width and redraw rate.
  * @returns The callback.
@@ -226,8 +242,8 @@ class ProgressLogger extends tf.Callback {
 export function progressLogger(
   options: ProgressLoggerOptions = {},
 ): tf.Callback {
-  const { write = stdoutWriter(), barWidth = 24, redrawMs = 100 } = options;
-  const live = options.live ?? Deno.stdout.isTerminal();
+  const { write = consoleWriter(), barWidth = 24, redrawMs = 100 } = options;
+  const live = options.live ?? false;
   if (typeof write !== "function") {
     throw new TypeError(
       `progressLogger: write must be a function, got ${String(write)}`,

@@ -1,122 +1,49 @@
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { idxImageSet, type ImageSet } from "./image_set.ts";
+import {
+  type FashionMnist,
+  type FashionMnistOptions,
+  fetchOpen,
+  loadFashionMnist,
+} from "./_fashion_mnist.ts";
 
-/** Fashion-MNIST's class names, by label. */
-export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
-  "T-shirt/top",
-  "Trouser",
-  "Pullover",
-  "Dress",
-  "Coat",
-  "Sandal",
-  "Shirt",
-  "Sneaker",
-  "Bag",
-  "Ankle boot",
-]);
+export {
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_DIR,
+  type FashionMnist,
+  type FashionMnistOptions,
+} from "./_fashion_mnist.ts";
 
-/** Where Debian's package `dataset-fashion-mnist` installs the full set. */
-export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
-
-/** Options of {@linkcode fashionMnist}. */
-export interface FashionMnistOptions {
-  /**
-   * A directory holding `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
-   * `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`, each gzipped
-   * (`.gz`) or not. Default {@linkcode FASHION_MNIST_DIR}.
-   */
-  dir?: string;
-  /**
-   * `"embedded"`: the class-balanced subset shipped with this package (6,000
-   * train and 1,000 test images); `"full"`: the files in `dir`; `"auto"`:
-   * `dir` if it holds the files, else the subset. Default `"full"` when `dir`
-   * is given, else `"embedded"`, so that results do not depend on what a
-   * machine has installed unless asked.
-   */
-  source?: "embedded" | "full" | "auto";
+// Escapes what a URL would read as syntax in a file name.
+function fileUrl(path: string): URL {
+  const escaped = path.replace(
+    /[%#?\\]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return new URL(`file://${escaped}`);
 }
 
-/** What {@linkcode fashionMnist} returns. */
-export interface FashionMnist {
-  /** The training images. */
-  train: ImageSet;
-  /** The test images. */
-  test: ImageSet;
-  /** Which source was read. */
-  source: "embedded" | "full";
-  /** The directory or URL the files came from. */
-  location: string;
-}
-
-const FILES = {
-  trainImages: "train-images-idx3-ubyte",
-  trainLabels: "train-labels-idx1-ubyte",
-  testImages: "t10k-images-idx3-ubyte",
-  testLabels: "t10k-labels-idx1-ubyte",
-} as const;
-
-const EMBEDDED = new URL("./data/", import.meta.url);
-
-async function readBytes(url: URL): Promise<Uint8Array> {
-  if (url.protocol === "file:") return new Uint8Array(await readFile(url));
-  const response = await fetch(url);
-  if (!response.ok) {
-    await response.body?.cancel();
-    const error = new Error(
-      `fashionMnist: could not fetch ${url} (${response.status})`,
-    );
-    throw Object.assign(error, {
-      code: response.status === 404 ? "ENOENT" : undefined,
-    });
+function pageUrl(): string | undefined {
+  try {
+    return (globalThis as { location?: { href?: string } }).location?.href;
+  } catch {
+    // Deno without --location throws on reading `location`.
+    return undefined;
   }
-  return new Uint8Array(await response.arrayBuffer());
 }
 
-// The first of `<file>.gz` and `<file>` that exists, or null.
-async function findFile(dir: URL, file: string): Promise<Uint8Array | null> {
-  for (const name of [`${file}.gz`, file]) {
-    try {
-      return await readBytes(new URL(name, dir));
-    } catch (e) {
-      if ((e as { code?: string }).code !== "ENOENT") throw e;
-    }
+function toUrl(dir: string | URL): URL {
+  if (dir instanceof URL) return dir;
+  // A scheme of two or more letters: `C:` is a drive, not a scheme.
+  if (/^[a-z][a-z0-9+.-]+:/i.test(dir)) return new URL(dir);
+  const page = pageUrl();
+  if (page !== undefined) return new URL(dir, page);
+  if (dir.startsWith("/")) return fileUrl(dir);
+  if (/^[a-z]:[\\/]/i.test(dir)) {
+    return fileUrl(`/${dir.replaceAll("\\", "/")}`);
   }
-  return null;
-}
-
-function dirUrl(dir: string): URL {
-  const url = /^(file|https?):/i.test(dir)
-    ? new URL(dir)
-    : pathToFileURL(resolve(dir));
-  if (!url.pathname.endsWith("/")) url.pathname += "/";
-  return url;
-}
-
-async function readFrom(
-  dir: URL,
-  required: boolean,
-): Promise<{ train: ImageSet; test: ImageSet } | null> {
-  const bytes: Partial<Record<keyof typeof FILES, Uint8Array>> = {};
-  for (const [key, file] of Object.entries(FILES)) {
-    const b = await findFile(dir, file);
-    if (b === null) {
-      if (!required) return null;
-      throw new Error(
-        `fashionMnist: ${file}(.gz) not found in ${
-          dir.protocol === "file:" ? decodeURIComponent(dir.pathname) : dir
-        }; ` +
-          `install Debian's package dataset-fashion-mnist, pass dir, or use source: "embedded"`,
-      );
-    }
-    bytes[key as keyof typeof FILES] = b;
-  }
-  const classNames = FASHION_MNIST_CLASSES;
-  return {
-    train: idxImageSet(bytes.trainImages!, bytes.trainLabels!, { classNames }),
-    test: idxImageSet(bytes.testImages!, bytes.testLabels!, { classNames }),
-  };
+  throw new TypeError(
+    `fashionMnist: dir "${dir}" is a relative path and there is no page to resolve it against; ` +
+      `pass an absolute path or a URL, or use the fashionMnist of "@centra/zoo/fs", which resolves paths against the working directory`,
+  );
 }
 
 /**
@@ -131,8 +58,23 @@ async function readFrom(
  * 600 training and first 100 test images of each class, in file order
  * (`data/make_subset.ts` regenerates it).
  *
- * @param options Directory and source.
+ * This entry uses only `fetch`, so it runs in a browser as in Deno: `dir` is
+ * a URL (`https:`, `file:` in Deno, ...) or a path, resolved against the
+ * page's URL when there is one, else taken as a `file:` path when absolute.
+ * A relative path outside a page is refused: `fashionMnist` from
+ * `@centra/zoo/fs` resolves it against the working directory and reads with
+ * `node:fs` (Node, Deno, Bun). Files are streamed and decoded as they arrive
+ * (see `readIdx`): a file longer than its header declares is refused as soon
+ * as that shows, and every error names the file. For files already in memory,
+ * `idxImageSet(images, labels, { classNames: FASHION_MNIST_CLASSES })` builds
+ * the same sets from bytes.
+ *
+ * @param options Directory (path or URL) and source.
  * @returns Train and test sets, the source read and its location.
+ * @throws {TypeError} for a bad `source` or `dir`, or a relative `dir` with no
+ * page to resolve it against.
+ * @throws {Error} when `source` is `"full"` and a file is missing.
+ * @throws {RangeError} for a corrupt or inconsistent file, naming it.
  *
  * @example The embedded subset
  * ```ts
@@ -146,25 +88,8 @@ async function readFrom(
  * assert.equal(train.classNames[9], "Ankle boot");
  * ```
  */
-export async function fashionMnist(
+export function fashionMnist(
   options: FashionMnistOptions = {},
 ): Promise<FashionMnist> {
-  const source = options.source ??
-    (options.dir === undefined ? "embedded" : "full");
-  if (source !== "embedded" && source !== "full" && source !== "auto") {
-    throw new TypeError(
-      `fashionMnist: source must be "embedded", "full" or "auto", got "${source}"`,
-    );
-  }
-  const dir = options.dir ?? FASHION_MNIST_DIR;
-  if (typeof dir !== "string" || dir === "") {
-    throw new TypeError(`fashionMnist: dir must be a path, got "${dir}"`);
-  }
-  if (source !== "embedded") {
-    const url = dirUrl(dir);
-    const sets = await readFrom(url, source === "full");
-    if (sets !== null) return { ...sets, source: "full", location: dir };
-  }
-  const sets = await readFrom(EMBEDDED, true);
-  return { ...sets!, source: "embedded", location: EMBEDDED.href };
+  return loadFashionMnist(options, toUrl, fetchOpen);
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { type IdxArray, readIdx, writeIdx } from "./idx.ts";
+import { decodeIdxStream, IdxDecoder } from "./_idx_decoder.ts";
 
 // A 2x3 uint8 image file, written byte by byte as the format defines it.
 const GOOD = new Uint8Array([
@@ -181,5 +182,143 @@ Deno.test("writeIdx() checks that data and shape agree", () => {
         data: new Uint8Array(1),
       }),
     /unknown dtype "uint16"/,
+  );
+});
+
+// A file whose header declares one 28x28 image (800 bytes with the header)
+// but whose gzip stream inflates to 1 + 255 MiB: one member with the header
+// and a MiB of zeros, then the same 1 MiB member 255 times. About 270 kB.
+function gzipBomb(): Uint8Array {
+  const header = writeIdx({
+    dtype: "uint8",
+    shape: [1, 28, 28],
+    data: new Uint8Array(784),
+  });
+  const first = new Uint8Array(1 << 20);
+  first.set(header);
+  const head = gzipSync(first);
+  const zeros = gzipSync(new Uint8Array(1 << 20));
+  const out = new Uint8Array(head.length + 255 * zeros.length);
+  out.set(head);
+  for (let i = 0; i < 255; i++) out.set(zeros, head.length + i * zeros.length);
+  return out;
+}
+
+Deno.test("readIdx() stops inflating a gzip bomb at the size its header declares", () => {
+  const bomb = gzipBomb();
+  assert.ok(bomb.length < 400_000, `${bomb.length} bytes`);
+  const rss = Deno.memoryUsage().rss;
+  let message = "";
+  assert.throws(
+    () => readIdx(bomb),
+    (e) => {
+      message = (e as Error).message;
+      return e instanceof RangeError &&
+        /unexpected bytes after the data of shape \[1,28,28\] \(800 bytes expected; stopped after inflating (\d+) bytes\)/
+          .test(message);
+    },
+  );
+  const inflated = Number(/inflating (\d+) bytes/.exec(message)![1]);
+  // One 64 KiB piece of output past the header's 800 bytes at most, not the
+  // 256 MiB the stream holds.
+  assert.ok(inflated > 800 && inflated <= 800 + 64 * 1024, `${inflated}`);
+  const grown = Deno.memoryUsage().rss - rss;
+  assert.ok(grown < 64 * 1024 * 1024, `rss grew by ${grown} bytes`);
+});
+
+Deno.test("decodeIdxStream() stops reading a stream once it passes the declared size", async () => {
+  // An endless stream: the header of one 2x3 image, then zeros forever, raw
+  // and gzipped.
+  const header = GOOD.subarray(0, 16).slice();
+  header[7] = 1; // one image
+  for (const gzip of [false, true]) {
+    let pulled = 0;
+    let cancelled = false;
+    const zeros = gzip
+      ? new Uint8Array(gzipSync(new Uint8Array(1 << 20)))
+      : new Uint8Array(1 << 16);
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        if (pulled === 1) {
+          controller.enqueue(
+            gzip ? new Uint8Array(gzipSync(header)) : header,
+          );
+        } else controller.enqueue(zeros);
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    await assert.rejects(
+      () => decodeIdxStream(stream),
+      (e) =>
+        e instanceof RangeError &&
+        /unexpected bytes after the data of shape \[1,2,3\] \(22 bytes expected/
+          .test(e.message),
+    );
+    assert.ok(pulled <= 3, `pulled ${pulled} chunks (gzip: ${gzip})`);
+    assert.ok(cancelled, `stream cancelled (gzip: ${gzip})`);
+  }
+});
+
+Deno.test("readIdx() checks gzip CRC-32 and length, reads concatenated members", () => {
+  const gz = new Uint8Array(gzipSync(GOOD));
+  const crc = gz.slice();
+  crc[crc.length - 6]! ^= 1;
+  assert.throws(
+    () => readIdx(crc),
+    /gzip stream is corrupt or truncated \(incorrect data check\)/,
+  );
+  const size = gz.slice();
+  size[size.length - 1]! ^= 1;
+  assert.throws(() => readIdx(size), /gzip stream is corrupt or truncated/);
+  // Two members (as `cat a.gz b.gz` makes), whole or in chunks that split
+  // exactly at the member boundary; zero padding after the last is allowed.
+  const a = gzipSync(GOOD.subarray(0, 19));
+  const b = gzipSync(GOOD.subarray(19));
+  const two = new Uint8Array([...a, ...b, 0, 0]);
+  assert.deepEqual(
+    Array.from(readIdx(two).data),
+    Array.from(GOOD.subarray(16)),
+  );
+  const decoder = new IdxDecoder();
+  decoder.push(two.subarray(0, a.length));
+  decoder.push(two.subarray(a.length));
+  assert.deepEqual(decoder.end().shape, [2, 2, 3]);
+  // Bytes after the last member that are not another member are refused.
+  assert.throws(
+    () => readIdx(new Uint8Array([...gz, 7, 7])),
+    /gzip stream is corrupt or truncated/,
+  );
+  assert.throws(
+    () => readIdx(new Uint8Array([...gz, 0, 7])),
+    /gzip stream is corrupt or truncated \(data after its end\)/,
+  );
+});
+
+Deno.test("readIdx() refuses a shape too large to address before allocating", () => {
+  const huge = new Uint8Array([
+    0,
+    0,
+    0x0e,
+    3,
+    ...[0xff, 0xff, 0xff, 0xff],
+    ...[0xff, 0xff, 0xff, 0xff],
+    ...[0xff, 0xff, 0xff, 0xff],
+  ]);
+  assert.throws(
+    () => readIdx(huge),
+    /shape \[4294967295,4294967295,4294967295\] of float64 is too large/,
+  );
+  assert.throws(
+    () => readIdx(new Uint8Array(gzipSync(huge))),
+    /too large/,
+  );
+  // Declared 4 GiB, holding 4 bytes: the buffer grows only with the data.
+  const big = new Uint8Array([0, 0, 8, 1, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]);
+  assert.throws(
+    () => readIdx(new Uint8Array(gzipSync(big))),
+    /truncated data: shape \[4294967295\] of uint8 needs 4294967303 bytes, got 12/,
   );
 });

@@ -1,4 +1,5 @@
 import { readIdx } from "./idx.ts";
+import { imageSetFromIdx } from "./_image_set.ts";
 
 /**
  * A labelled image dataset held as bytes: `count` images of
@@ -71,51 +72,9 @@ export function idxImageSet(
       `idxImageSet: classNames must name 1 to 256 classes, got ${classNames.length}`,
     );
   }
-  const img = readIdx(images);
-  const lab = readIdx(labels);
-  if (
-    img.dtype !== "uint8" || (img.shape.length !== 3 && img.shape.length !== 4)
-  ) {
-    throw new TypeError(
-      `idxImageSet: images must be uint8 [count, rows, cols(, channels)], got ${img.dtype} [${img.shape}]`,
-    );
-  }
-  if (lab.dtype !== "uint8" || lab.shape.length !== 1) {
-    throw new TypeError(
-      `idxImageSet: labels must be uint8 [count], got ${lab.dtype} [${lab.shape}]`,
-    );
-  }
-  const [count, height, width, channels = 1] = img.shape as [
-    number,
-    number,
-    number,
-    number?,
-  ];
-  if (lab.shape[0] !== count) {
-    throw new RangeError(
-      `idxImageSet: mismatched counts: ${count} images but ${
-        lab.shape[0]
-      } labels`,
-    );
-  }
-  const labelData = lab.data as Uint8Array;
-  const numClasses = classNames.length;
-  const bad = labelData.findIndex((l) => l >= numClasses);
-  if (bad >= 0) {
-    throw new RangeError(
-      `idxImageSet: label ${
-        labelData[bad]
-      } at index ${bad} is not below numClasses (${numClasses})`,
-    );
-  }
-  return {
-    images: img.data as Uint8Array,
-    labels: labelData,
-    count,
-    height,
-    width,
-    channels,
-    numClasses,
-    classNames,
-  };
+  return imageSetFromIdx(readIdx(images), readIdx(labels), classNames, {
+    who: "idxImageSet",
+    images: "images",
+    labels: "labels",
+  });
 }

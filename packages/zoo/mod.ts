@@ -12,7 +12,12 @@
  * - Adapters: {@linkcode modelParams}, {@linkcode countParams}.
  * - Data: {@linkcode readIdx} / {@linkcode writeIdx},
  *   {@linkcode idxImageSet}, {@linkcode fashionMnist} (full set or the
- *   embedded subset), {@linkcode balancedSubset}, {@linkcode batches}.
+ *   embedded subset, by URL), {@linkcode balancedSubset}, {@linkcode batches}.
+ *
+ * This entry uses no Node or Deno built-ins and loads in a browser (gzip is
+ * inflated by pako, files are fetched). `@centra/zoo/fs` holds what reads
+ * local files with `node:fs`: `fashionMnist` with paths relative to the
+ * working directory, and `readIdxFile`.
  *
  * @example Train a small CNN for one step on the embedded Fashion-MNIST
  * ```ts
