@@ -1,30 +1,138 @@
 // Private validation helpers: every check throws before anything is computed,
 // with a message that names the offending value.
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import type { Hyper, Params, ScalarOrSchedule, Updates } from "./types.ts";
 
 function isNumber(x: unknown): x is number {
   return typeof x === "number";
 }
 
-/** Checks a plain-number hyperparameter; tensors and schedules pass through. */
+/** The range a hyperparameter must lie in (float32 values, see `checkHyper`). */
+export interface HyperRange {
+  min?: number;
+  max?: number;
+  minOpen?: boolean;
+  maxOpen?: boolean;
+}
+
+/** What a scalar tensor must hold, recorded by `checkHyper` (see `hostScalar`). */
+interface Rule {
+  where: string;
+  name: string;
+  range: HyperRange;
+}
+
+/** Host copies of scalar tensors made from numbers (`hostScalar`). */
+const hostValues = new WeakMap<tf.Tensor, number>();
+/** The ranges transforms asked of scalar tensors given to them as hyperparameters. */
+const rules = new WeakMap<tf.Tensor, Map<string, Rule>>();
+
+/**
+ * A float32 scalar made from a host number, which the host remembers: a
+ * transform given it as a hyperparameter checks that number as it checks a
+ * plain one (`injectHyperparams` and `setHyperparam` make theirs so).
+ */
+export function hostScalar(value: number): tf.Scalar {
+  const t = tf.scalar(value, "float32");
+  hostValues.set(t, value);
+  return t;
+}
+
+/** The host number a `hostScalar` was made from, or `undefined`. */
+export function hostValueOf(t: tf.Tensor): number | undefined {
+  return hostValues.get(t);
+}
+
+/**
+ * Checks a number as a float32 hyperparameter: finite in float32 (so `1e39`,
+ * which float32 rounds to Infinity, is refused) and, rounded to float32, in
+ * `range` (so `0.99999999`, which rounds to 1, is not below 1).
+ */
+export function checkHyperNumber(
+  where: string,
+  name: string,
+  value: number,
+  range: HyperRange = {},
+): void {
+  const { min = -Infinity, max = Infinity, minOpen = false, maxOpen = false } =
+    range;
+  if (!Number.isFinite(value)) {
+    throw new RangeError(`${where}: ${name} must be finite, got ${value}`);
+  }
+  const f = Math.fround(value);
+  if (!Number.isFinite(f)) {
+    throw new RangeError(
+      `${where}: ${name} must be finite in float32 (|x| < 3.4028235e38), got ${value}`,
+    );
+  }
+  const lowOk = minOpen ? f > min : f >= min;
+  const highOk = maxOpen ? f < max : f <= max;
+  if (!lowOk || !highOk) {
+    const lo = minOpen ? "(" : "[";
+    const hi = maxOpen ? ")" : "]";
+    const as32 = f === value ? "" : ` (${f} in float32)`;
+    throw new RangeError(
+      `${where}: ${name} must be in ${lo}${min}, ${max}${hi}, got ${value}${as32}`,
+    );
+  }
+}
+
+/**
+ * Checks `value` against every range that transforms asked of the scalar
+ * `like` (the tensor it replaces), and as a float32 number.
+ */
+export function checkLike(
+  where: string,
+  name: string,
+  value: number,
+  like: tf.Tensor | undefined,
+): void {
+  checkHyperNumber(where, name, value);
+  for (
+    const r of (like === undefined ? undefined : rules.get(like))?.values() ??
+      []
+  ) {
+    checkHyperNumber(where, `${name} (${r.where}'s ${r.name})`, value, r.range);
+  }
+}
+
+/** Makes `to` carry the ranges recorded for `from`. */
+export function inheritRules(from: tf.Tensor, to: tf.Tensor): void {
+  const r = rules.get(from);
+  if (r !== undefined) rules.set(to, new Map(r));
+}
+
+/**
+ * Checks a hyperparameter: a number as a float32 value in `range`; a scalar
+ * tensor made by `hostScalar` the same way, by its host number; any other
+ * scalar tensor only by shape (its value lives on the device; the range is
+ * recorded, so that `setHyperparam` can check a replacement). Schedules pass
+ * through.
+ */
 export function checkHyper(
   where: string,
   name: string,
   value: ScalarOrSchedule | undefined,
-  { min = -Infinity, max = Infinity, minOpen = false, maxOpen = false } = {},
+  range: HyperRange = {},
 ): void {
   if (value === undefined) return;
   if (typeof value === "function") return;
   if (!isNumber(value)) {
     if (typeof value === "object" && value !== null && "rank" in value) {
-      if ((value as tf.Tensor).rank !== 0) {
+      const t = value as tf.Tensor;
+      if (t.rank !== 0) {
         throw new TypeError(
-          `${where}: ${name} must be a number, a scalar tensor or a schedule, got a tensor of shape [${
-            (value as tf.Tensor).shape
-          }]`,
+          `${where}: ${name} must be a number, a scalar tensor or a schedule, got a tensor of shape [${t.shape}]`,
         );
       }
+      const host = hostValues.get(t);
+      if (host !== undefined) checkHyperNumber(where, name, host, range);
+      let mine = rules.get(t);
+      if (mine === undefined) {
+        mine = new Map();
+        rules.set(t, mine);
+      }
+      mine.set(`${where}|${name}`, { where, name, range });
       return;
     }
     throw new TypeError(
@@ -33,18 +141,7 @@ export function checkHyper(
       }`,
     );
   }
-  if (!Number.isFinite(value)) {
-    throw new RangeError(`${where}: ${name} must be finite, got ${value}`);
-  }
-  const lowOk = minOpen ? value > min : value >= min;
-  const highOk = maxOpen ? value < max : value <= max;
-  if (!lowOk || !highOk) {
-    const lo = minOpen ? "(" : "[";
-    const hi = maxOpen ? ")" : "]";
-    throw new RangeError(
-      `${where}: ${name} must be in ${lo}${min}, ${max}${hi}, got ${value}`,
-    );
-  }
+  checkHyperNumber(where, name, value, range);
 }
 
 /** Checks that a hyperparameter is a number or scalar (no schedule). */

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { checkHyper } from "./_check.ts";
+import { checkHyper, checkLike, hostScalar, inheritRules } from "./_check.ts";
 import { zeroCount } from "./_per_param.ts";
 import { type InnerRun, register } from "./expr.ts";
 import type {
@@ -66,6 +66,16 @@ export function injectHyperparams<
   for (const [k, v] of Object.entries(hyperparams)) {
     checkHyper("injectHyperparams", k, v);
   }
+  // Numbers become scalars the host remembers (`hostScalar`), which the
+  // transforms the factory builds check as they check numbers: build one
+  // now, so that a value out of its range throws here, as a number would.
+  tf.tidy(() => {
+    const probe: Record<string, tf.Scalar> = {};
+    for (const [k, v] of Object.entries(hyperparams)) {
+      probe[k] = typeof v === "function" ? v(zeroCount()) : hostScalar(v);
+    }
+    factory(probe as { [K in keyof H]: tf.Scalar });
+  });
   const current = (
     count: tf.Scalar,
     stored?: Record<string, tf.Scalar>,
@@ -74,7 +84,7 @@ export function injectHyperparams<
     for (const [k, v] of Object.entries(hyperparams)) {
       out[k] = typeof v === "function"
         ? v(count)
-        : stored?.[k] ?? tf.scalar(v, "float32");
+        : stored?.[k] ?? hostScalar(v);
     }
     return out;
   };
@@ -153,20 +163,61 @@ export function setHyperparam<S>(
       `setHyperparam: no hyperparameter named "${name}" in this state`,
     );
   }
-  if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new RangeError(
-      `setHyperparam: value of "${name}" must be a finite number, got ${value}`,
-    );
-  }
+  const fresh = hyperparamScalar("setHyperparam", { name, value, old });
   const next = {
     ...state,
     hyperparams: {
       ...state.hyperparams,
-      [name]: tf.keep(tf.scalar(value, "float32")),
+      [name]: fresh,
     },
   };
   old.dispose();
   return next;
+}
+
+/**
+ * The scalar that replaces a hyperparameter of an `injectHyperparams` state:
+ * checks `value` as a float32 number and against every range the
+ * transforms built from `old` asked of it (`sgd`'s learning rate is at least
+ * 0, Adam's `b1` below 1, ...), then returns a kept float32 scalar that
+ * carries those ranges on. {@linkcode setHyperparam} and `@centra/tfjs`'s
+ * `ChainOptimizer.setHyperparam` use it. Only ranges that a step (or
+ * `init`) has recorded are known: after a checkpoint is loaded, the next
+ * step checks the value instead, before it changes anything.
+ *
+ * @param where The caller, for error messages.
+ * @param change The hyperparameter's name, its new value and the scalar it replaces.
+ * @returns A new kept float32 scalar; the caller disposes `old`.
+ * @throws {RangeError} If `value` is not finite in float32, or out of a recorded range.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { hyperparamScalar, initState, injectHyperparams, sgd } from "@centra/chain";
+ * import assert from "node:assert/strict";
+ *
+ * const tx = injectHyperparams((hp) => sgd(hp.learningRate), { learningRate: 0.1 });
+ * const state = initState(tx, { w: tf.zeros([2]) });
+ * const old = state.hyperparams.learningRate!;
+ * assert.throws(() => hyperparamScalar("demo", { name: "learningRate", value: -1, old }), RangeError);
+ * assert.throws(() => hyperparamScalar("demo", { name: "learningRate", value: 1e39, old }), RangeError);
+ * assert.equal(hyperparamScalar("demo", { name: "learningRate", value: 0.5, old }).dataSync()[0], 0.5);
+ * ```
+ */
+export function hyperparamScalar(
+  where: string,
+  change: { name: string; value: number; old?: tf.Tensor },
+): tf.Scalar {
+  const { name, value, old } = change;
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `${where}: value of "${name}" must be a number, got ${String(value)}`,
+    );
+  }
+  checkLike(where, `value of "${name}"`, value, old);
+  const fresh = tf.keep(hostScalar(value));
+  if (old !== undefined) inheritRules(old, fresh);
+  return fresh;
 }
 
 /**

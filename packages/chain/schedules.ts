@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkHyper } from "./_check.ts";
+import { bitProduct, powerFactors } from "./expr.ts";
 import type { Schedule } from "./types.ts";
 
 function finite(
@@ -18,6 +19,18 @@ function finite(
     throw new TypeError(`${where}: ${name} must be a number, got ${String(v)}`);
   }
   checkHyper(where, name, v, range);
+}
+
+/**
+ * `floor(x / y)` for whole float32 numbers `x >= 0` and `y > 0`, exactly:
+ * WGSL's division may be off by an ulp, and `floor(120 / 60)` then 1. The
+ * quotient is corrected by products of whole numbers, which are exact.
+ */
+function floorDiv(x: tf.Tensor, y: number): tf.Tensor {
+  const q = tf.floor(tf.div(x, y));
+  const up = tf.cast(tf.lessEqual(tf.mul(tf.add(q, 1), y), x), "float32");
+  const down = tf.cast(tf.greater(tf.mul(q, y), x), "float32");
+  return tf.sub(tf.add(q, up), down);
 }
 
 function positiveInt(where: string, name: string, v: number): void {
@@ -125,10 +138,12 @@ export function stepDecaySchedule(
   positiveInt(where, "stepSize", options.stepSize);
   const gamma = options.gamma ?? 0.1;
   finite(where, "gamma", gamma, { min: 0 });
+  // gamma^k by @centra/chain/expr's powInt: the same on every backend
+  const factors = powerFactors(gamma);
   return (count) =>
     tf.mul(
       initValue,
-      tf.pow(gamma, tf.floor(tf.div(count, options.stepSize))),
+      bitProduct(floorDiv(tf.maximum(count, 0), options.stepSize), factors),
     ) as tf.Scalar;
 }
 
@@ -180,13 +195,19 @@ export function exponentialDecaySchedule(
   if (options.endValue !== undefined) {
     finite(where, "endValue", options.endValue);
   }
+  // decayRate^(t / steps) as (decayRate^(1 / steps))^t, a whole power, by
+  // @centra/chain/expr's powInt: factors from float64, the same on every
+  // backend (WGSL's pow is exp2(b * log2(a)), a few ulps off)
+  const steps = options.transitionSteps;
+  const factors = options.staircase
+    ? powerFactors(options.decayRate)
+    : powerFactors(options.decayRate, steps);
   return (count) => {
-    let p: tf.Tensor = tf.div(
-      tf.maximum(tf.sub(count, begin), 0),
-      options.transitionSteps,
+    const t = tf.maximum(tf.sub(count, begin), 0);
+    let v = tf.mul(
+      initValue,
+      bitProduct(options.staircase ? floorDiv(t, steps) : t, factors),
     );
-    if (options.staircase) p = tf.floor(p);
-    let v = tf.mul(initValue, tf.pow(options.decayRate, p));
     if (options.endValue !== undefined) {
       v = options.decayRate < 1
         ? tf.maximum(v, options.endValue)
