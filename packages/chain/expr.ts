@@ -1101,7 +1101,7 @@ export function nextState<S>(
 /**
  * The mean over `axes`, kept for broadcasting. On the cpu backend, the
  * common GC case (every axis but the last) is a product with a row of
- * `1/n`: tfjs's cpu reduction first transposes the reduced axes to the end,
+ * ones, divided by `n`: tfjs's cpu reduction first transposes the reduced axes to the end,
  * which costs about as much again as the sum (bench/chain_bench.ts).
  */
 function unitMean(x: tf.Tensor, axes: readonly number[]): tf.Tensor {
@@ -1113,7 +1113,9 @@ function unitMean(x: tf.Tensor, axes: readonly number[]): tf.Tensor {
   }
   const units = x.shape[r - 1]!;
   const n = x.size / units;
-  const row = tf.fill([1, n], 1 / n);
-  const m = tf.matMul(row, tf.reshape(x, [n, units]));
+  // a sum divided by n, as tf.mean and the fused kernels compute it (a row
+  // of 1/n would round 1/n first: a different mean on every backend)
+  const row = tf.ones([1, n]);
+  const m = tf.div(tf.matMul(row, tf.reshape(x, [n, units])), n);
   return tf.reshape(m, [...x.shape.slice(0, r - 1).map(() => 1), units]);
 }
