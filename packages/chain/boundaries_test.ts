@@ -304,6 +304,16 @@ Deno.test("hyperparameters are checked as float32 values", () => {
     ["trace(2e38 * 2)", () => trace(4e38), /4e\+38/],
     ["constantSchedule(1e39)", () => constantSchedule(1e39), /1e\+39/],
     [
+      "linearSchedule spanning 6e38",
+      () =>
+        linearSchedule({
+          initValue: -3e38,
+          endValue: 3e38,
+          transitionSteps: 2,
+        }),
+      /endValue - initValue must be finite in float32/,
+    ],
+    [
       "stepDecaySchedule gamma",
       () => stepDecaySchedule(1, { stepSize: 1, gamma: 1e40 }),
       /1e\+40/,

@@ -139,6 +139,11 @@ export function injectHyperparams<
  * @param state A state of {@linkcode injectHyperparams}.
  * @param change The name of the hyperparameter and its new value.
  * @returns The new state; the old one must not be used again.
+ * @throws {TypeError} If the state has no hyperparameter `name`.
+ * @throws {RangeError} If `value` is not finite in float32, or outside the
+ * range a transform built from the hyperparameter asks of it (a negative
+ * learning rate, `b1 = 1`, ...; see {@linkcode hyperparamScalar}). The state
+ * is then unchanged.
  *
  * @example Halve the learning rate on a plateau
  * ```ts

@@ -162,7 +162,10 @@ export interface ExponentialDecayOptions {
 }
 
 /**
- * `initValue * decayRate^((count - transitionBegin) / transitionSteps)`.
+ * `initValue * decayRate^((count - transitionBegin) / transitionSteps)`,
+ * with the exponent at least 0. The count is a whole number (a step count);
+ * the power is `(decayRate^(1 / transitionSteps))^count` by
+ * `@centra/chain/expr`'s `powInt`, the same on every backend.
  *
  * @param initValue The starting value.
  * @param options Rate, steps, start, staircase and bound.
@@ -253,6 +256,9 @@ export function cosineDecaySchedule(
   positiveInt(where, "decaySteps", options.decaySteps);
   const alpha = options.alpha ?? 0;
   finite(where, "alpha", alpha);
+  // the numbers the schedule computes with, as float32 values too
+  finite(where, "alpha * initValue", alpha * initValue);
+  finite(where, "initValue - alpha * initValue", initValue - alpha * initValue);
   return (count) =>
     cosine(count, initValue, alpha * initValue, options.decaySteps);
 }
@@ -309,6 +315,8 @@ export function warmupCosineDecaySchedule(
   finite(where, "initValue", initValue);
   finite(where, "peakValue", peakValue);
   finite(where, "endValue", endValue);
+  finite(where, "peakValue - initValue", peakValue - initValue);
+  finite(where, "peakValue - endValue", peakValue - endValue);
   positiveInt(where, "warmupSteps", warmupSteps);
   positiveInt(where, "decaySteps", decaySteps);
   if (decaySteps <= warmupSteps) {
@@ -360,6 +368,7 @@ export function linearSchedule(options: LinearScheduleOptions): Schedule {
   const { initValue, endValue, transitionSteps, transitionBegin = 0 } = options;
   finite(where, "initValue", initValue);
   finite(where, "endValue", endValue);
+  finite(where, "endValue - initValue", endValue - initValue);
   positiveInt(where, "transitionSteps", transitionSteps);
   if (!Number.isInteger(transitionBegin) || transitionBegin < 0) {
     throw new RangeError(
