@@ -321,6 +321,20 @@ function treeProduct<T>(f: T[], mul: (a: T, b: T) => T): T {
   return xs[0]!;
 }
 
+/**
+ * On the cpu backend, where tensors live on the host, {@linkcode powInt}'s
+ * product from the values of `n` and the factors: the same float32 products
+ * in the same order as the tf ops, for 2 ops instead of about 30.
+ */
+function onHost(
+  n: Value,
+  factors: readonly Value[],
+): number | undefined {
+  if (tf.getBackend() !== "cpu") return undefined;
+  const read = (v: Value) => typeof v === "number" ? v : v.dataSync()[0]!;
+  return bitProductHost(read(n), factors.map(read));
+}
+
 /** {@linkcode powInt}'s product on the host, in float32. */
 function bitProductHost(n: number, factors: readonly number[]): number {
   const whole = wholeExponent(Math.fround(n));
@@ -345,6 +359,8 @@ export function bitProduct(
   n: tf.Tensor,
   factors: readonly (number | tf.Tensor)[],
 ): tf.Tensor {
+  const host = onHost(n, factors);
+  if (host !== undefined) return tf.scalar(host, "float32");
   return tf.tidy(() => {
     const whole = tf.floor(
       tf.minimum(tf.maximum(tf.reshape(n, [1]), 0), 2 ** POW_BITS - 1),
@@ -695,6 +711,8 @@ export function evaluate(
       }
       case "bitProduct": {
         const [n, ...factors] = e.args.map((x) => run(x, param));
+        const host = onHost(n!, factors);
+        if (host !== undefined) return host;
         if (typeof n === "number") {
           if (factors.every((f) => typeof f === "number")) {
             return bitProductHost(n, factors as number[]);
