@@ -22,8 +22,11 @@ interface Rule {
   range: HyperRange;
 }
 
-/** Host copies of scalar tensors made from numbers (`hostScalar`). */
-const hostValues = new WeakMap<tf.Tensor, number>();
+/**
+ * Host copies of scalar tensors made from numbers (`hostScalar`); `edge`:
+ * a schedule's bound, which may reach an open end of a range.
+ */
+const hostValues = new WeakMap<tf.Tensor, { value: number; edge: boolean }>();
 /** The ranges transforms asked of scalar tensors given to them as hyperparameters. */
 const rules = new WeakMap<tf.Tensor, Map<string, Rule>>();
 
@@ -32,15 +35,15 @@ const rules = new WeakMap<tf.Tensor, Map<string, Rule>>();
  * transform given it as a hyperparameter checks that number as it checks a
  * plain one (`injectHyperparams` and `setHyperparam` make theirs so).
  */
-export function hostScalar(value: number): tf.Scalar {
+export function hostScalar(value: number, edge = false): tf.Scalar {
   const t = tf.scalar(value, "float32");
-  hostValues.set(t, value);
+  hostValues.set(t, { value, edge });
   return t;
 }
 
 /** The host number a `hostScalar` was made from, or `undefined`. */
 export function hostValueOf(t: tf.Tensor): number | undefined {
-  return hostValues.get(t);
+  return hostValues.get(t)?.value;
 }
 
 /**
@@ -102,11 +105,68 @@ export function inheritRules(from: tf.Tensor, to: tf.Tensor): void {
   if (r !== undefined) rules.set(to, new Map(r));
 }
 
+/** The least and greatest values of centra's schedules, known on the host. */
+const scheduleBounds = new WeakMap<object, readonly [number, number]>();
+
+/**
+ * Records that `schedule` only takes values in `[lo, hi]` (either may be
+ * infinite), so that a transform given it can check them; returns it.
+ */
+export function withBounds<F extends object>(
+  schedule: F,
+  lo: number,
+  hi: number,
+): F {
+  scheduleBounds.set(schedule, [Math.min(lo, hi), Math.max(lo, hi)]);
+  return schedule;
+}
+
+/** The bounds `withBounds` recorded for `schedule`, if any. */
+export function boundsOf(
+  schedule: object,
+): readonly [number, number] | undefined {
+  return scheduleBounds.get(schedule);
+}
+
+/**
+ * A schedule with known bounds must stay in `range`, which it may reach at
+ * an open end: the formulas define their value there (docs/chain.md,
+ * Boundaries), as they must for a tensor that reaches it at run time.
+ */
+function checkScheduleBounds(
+  where: string,
+  name: string,
+  schedule: object,
+  range: HyperRange,
+): void {
+  const b = scheduleBounds.get(schedule);
+  if (b === undefined) return;
+  const closed = { ...range, minOpen: false, maxOpen: false };
+  for (const v of b) {
+    const f = Math.fround(v);
+    // an unbounded schedule (growth) is only refused by a finite bound
+    if (Number.isFinite(f)) {
+      checkHyperNumber(where, `${name} (a schedule reaching ${v})`, v, closed);
+    } else if (
+      (f > 0 && (range.max ?? Infinity) < Infinity) ||
+      (f < 0 && (range.min ?? -Infinity) > -Infinity)
+    ) {
+      throw new RangeError(
+        `${where}: ${name} is a schedule that grows without bound (to ${f}), past ${
+          f > 0 ? range.max : range.min
+        }`,
+      );
+    }
+  }
+}
+
 /**
  * Checks a hyperparameter: a number as a float32 value in `range`; a scalar
  * tensor made by `hostScalar` the same way, by its host number; any other
  * scalar tensor only by shape (its value lives on the device; the range is
- * recorded, so that `setHyperparam` can check a replacement). Schedules pass
+ * recorded, so that `setHyperparam` can check a replacement). A schedule
+ * with bounds recorded by `withBounds` (every schedule of `schedules.ts`) is
+ * checked by them, reaching an open end allowed; other schedules pass
  * through.
  */
 export function checkHyper(
@@ -116,7 +176,10 @@ export function checkHyper(
   range: HyperRange = {},
 ): void {
   if (value === undefined) return;
-  if (typeof value === "function") return;
+  if (typeof value === "function") {
+    checkScheduleBounds(where, name, value, range);
+    return;
+  }
   if (!isNumber(value)) {
     if (typeof value === "object" && value !== null && "rank" in value) {
       const t = value as tf.Tensor;
@@ -126,7 +189,14 @@ export function checkHyper(
         );
       }
       const host = hostValues.get(t);
-      if (host !== undefined) checkHyperNumber(where, name, host, range);
+      if (host !== undefined) {
+        checkHyperNumber(
+          where,
+          host.edge ? `${name} (a schedule reaching ${host.value})` : name,
+          host.value,
+          host.edge ? { ...range, minOpen: false, maxOpen: false } : range,
+        );
+      }
       let mine = rules.get(t);
       if (mine === undefined) {
         mine = new Map();

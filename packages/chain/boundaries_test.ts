@@ -466,3 +466,44 @@ function mulberry(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+Deno.test("a schedule is checked by its bounds: it may reach an open end of a range, not pass it", () => {
+  const before = tf.memory().numTensors;
+  const down = (endValue: number) =>
+    linearSchedule({ initValue: 0.1, endValue, transitionSteps: 10 });
+  assert.throws(
+    () => sgd(down(-0.1)),
+    (e: Error) => e instanceof RangeError && /reaching -0\.1/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      injectHyperparams((hp) => sgd(hp.learningRate), {
+        learningRate: down(-0.1),
+      }),
+    (e: Error) => e instanceof RangeError && /reaching -0\.1/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      adam(
+        exponentialDecaySchedule(-1, { transitionSteps: 1, decayRate: 0.5 }),
+      ),
+    RangeError,
+  );
+  // to 0, the end of learningRate's [0, ∞) and of maxNorm's (0, ∞): defined
+  sgd(down(0));
+  injectHyperparams(
+    (hp) => chain(clipByGlobalNorm(hp.maxNorm), sgd(0.1)),
+    { maxNorm: down(0) },
+  );
+  // b1 in [0, 1): a schedule may reach 1 (no bias correction), not pass it
+  const b1 = (end: number) =>
+    linearSchedule({ initValue: 0.9, endValue: end, transitionSteps: 5 });
+  injectHyperparams((hp) => adam(0.1, { b1: hp.b1 }), { b1: b1(1) });
+  assert.throws(
+    () => injectHyperparams((hp) => adam(0.1, { b1: hp.b1 }), { b1: b1(1.5) }),
+    /b1 \(a schedule reaching 1\.5\) must be in \[0, 1\]/,
+  );
+  // growth without bound is fine for a learning rate (no upper bound)
+  sgd(stepDecaySchedule(0.1, { stepSize: 10, gamma: 2 }));
+  assert.equal(tf.memory().numTensors, before);
+});

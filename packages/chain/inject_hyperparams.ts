@@ -1,5 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
-import { checkHyper, checkLike, hostScalar, inheritRules } from "./_check.ts";
+import {
+  boundsOf,
+  checkHyper,
+  checkLike,
+  hostScalar,
+  inheritRules,
+} from "./_check.ts";
 import { zeroCount } from "./_per_param.ts";
 import { type InnerRun, register } from "./expr.ts";
 import type {
@@ -69,12 +75,21 @@ export function injectHyperparams<
   // Numbers become scalars the host remembers (`hostScalar`), which the
   // transforms the factory builds check as they check numbers: build one
   // now, so that a value out of its range throws here, as a number would.
+  // Schedules with known bounds are probed at both ends (reaching an open
+  // end of a range is allowed: the formulas define their value there).
   tf.tidy(() => {
-    const probe: Record<string, tf.Scalar> = {};
-    for (const [k, v] of Object.entries(hyperparams)) {
-      probe[k] = typeof v === "function" ? v(zeroCount()) : hostScalar(v);
+    for (const end of [0, 1]) {
+      const probe: Record<string, tf.Scalar> = {};
+      for (const [k, v] of Object.entries(hyperparams)) {
+        const b = typeof v === "function" ? boundsOf(v) : undefined;
+        probe[k] = typeof v !== "function"
+          ? hostScalar(v)
+          : b !== undefined && Number.isFinite(Math.fround(b[end]!))
+          ? hostScalar(b[end]!, true)
+          : v(zeroCount());
+      }
+      factory(probe as { [K in keyof H]: tf.Scalar });
     }
-    factory(probe as { [K in keyof H]: tf.Scalar });
   });
   const current = (
     count: tf.Scalar,

@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkHyper } from "./_check.ts";
+import { boundsOf, checkHyper, withBounds } from "./_check.ts";
 import { bitProduct, powerFactors } from "./expr.ts";
 import type { Schedule } from "./types.ts";
 
@@ -33,6 +33,15 @@ function floorDiv(x: tf.Tensor, y: number): tf.Tensor {
   return tf.sub(tf.add(q, up), down);
 }
 
+/**
+ * Where `init * rate^k` goes as `k` grows: 0 for a rate below 1, `init` for
+ * 1, and without bound (`±Infinity`) above.
+ */
+function limitOf(init: number, rate: number): number {
+  if (rate < 1 || init === 0) return 0;
+  return rate === 1 ? init : Math.sign(init) * Infinity;
+}
+
 function positiveInt(where: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) {
     throw new RangeError(
@@ -58,7 +67,7 @@ function positiveInt(where: string, name: string, v: number): void {
  */
 export function constantSchedule(value: number): Schedule {
   finite("constantSchedule", "value", value);
-  return () => tf.scalar(value, "float32");
+  return withBounds(() => tf.scalar(value, "float32"), value, value);
 }
 
 /**
@@ -94,13 +103,23 @@ export function piecewiseConstantSchedule(
     finite(where, `scale at ${b}`, s);
     return [boundary, s] as const;
   }).sort((a, b) => a[0] - b[0]);
-  return (count) => {
-    let v: tf.Tensor = tf.scalar(initValue, "float32");
-    for (const [boundary, s] of steps) {
-      v = tf.where(tf.greaterEqual(count, boundary), tf.mul(v, s), v);
-    }
-    return v as tf.Scalar;
-  };
+  let lo = initValue, hi = initValue, at = initValue;
+  for (const [, s] of steps) {
+    at *= s;
+    lo = Math.min(lo, at);
+    hi = Math.max(hi, at);
+  }
+  return withBounds(
+    (count) => {
+      let v: tf.Tensor = tf.scalar(initValue, "float32");
+      for (const [boundary, s] of steps) {
+        v = tf.where(tf.greaterEqual(count, boundary), tf.mul(v, s), v);
+      }
+      return v as tf.Scalar;
+    },
+    lo,
+    hi,
+  );
 }
 
 /** Options of {@linkcode stepDecaySchedule}. */
@@ -140,11 +159,15 @@ export function stepDecaySchedule(
   finite(where, "gamma", gamma, { min: 0 });
   // gamma^k by @centra/chain/expr's powInt: the same on every backend
   const factors = powerFactors(gamma);
-  return (count) =>
-    tf.mul(
-      initValue,
-      bitProduct(floorDiv(tf.maximum(count, 0), options.stepSize), factors),
-    ) as tf.Scalar;
+  return withBounds(
+    (count) =>
+      tf.mul(
+        initValue,
+        bitProduct(floorDiv(tf.maximum(count, 0), options.stepSize), factors),
+      ) as tf.Scalar,
+    initValue,
+    limitOf(initValue, gamma),
+  );
 }
 
 /** Options of {@linkcode exponentialDecaySchedule}. */
@@ -205,7 +228,14 @@ export function exponentialDecaySchedule(
   const factors = options.staircase
     ? powerFactors(options.decayRate)
     : powerFactors(options.decayRate, steps);
-  return (count) => {
+  const end = options.endValue;
+  const clamp = (v: number) =>
+    end === undefined
+      ? v
+      : options.decayRate < 1
+      ? Math.max(v, end)
+      : Math.min(v, end);
+  const schedule: Schedule = (count) => {
     const t = tf.maximum(tf.sub(count, begin), 0);
     let v = tf.mul(
       initValue,
@@ -218,6 +248,11 @@ export function exponentialDecaySchedule(
     }
     return v as tf.Scalar;
   };
+  return withBounds(
+    schedule,
+    clamp(initValue),
+    clamp(limitOf(initValue, options.decayRate)),
+  );
 }
 
 /** Options of {@linkcode cosineDecaySchedule}. */
@@ -259,8 +294,11 @@ export function cosineDecaySchedule(
   // the numbers the schedule computes with, as float32 values too
   finite(where, "alpha * initValue", alpha * initValue);
   finite(where, "initValue - alpha * initValue", initValue - alpha * initValue);
-  return (count) =>
-    cosine(count, initValue, alpha * initValue, options.decaySteps);
+  return withBounds(
+    (count) => cosine(count, initValue, alpha * initValue, options.decaySteps),
+    initValue,
+    alpha * initValue,
+  );
 }
 
 function cosine(
@@ -324,7 +362,7 @@ export function warmupCosineDecaySchedule(
       `${where}: decaySteps (${decaySteps}) must exceed warmupSteps (${warmupSteps})`,
     );
   }
-  return joinSchedules([
+  const joined = joinSchedules([
     linearSchedule({
       initValue,
       endValue: peakValue,
@@ -332,6 +370,8 @@ export function warmupCosineDecaySchedule(
     }),
     (count) => cosine(count, peakValue, endValue, decaySteps - warmupSteps),
   ], [warmupSteps]);
+  const values = [initValue, peakValue, endValue];
+  return withBounds(joined, Math.min(...values), Math.max(...values));
 }
 
 /** Options of {@linkcode linearSchedule}. */
@@ -375,16 +415,20 @@ export function linearSchedule(options: LinearScheduleOptions): Schedule {
       `${where}: transitionBegin must be a non-negative integer, got ${transitionBegin}`,
     );
   }
-  return (count) => {
-    const t = tf.div(
-      tf.minimum(
-        tf.maximum(tf.sub(count, transitionBegin), 0),
+  return withBounds(
+    (count) => {
+      const t = tf.div(
+        tf.minimum(
+          tf.maximum(tf.sub(count, transitionBegin), 0),
+          transitionSteps,
+        ),
         transitionSteps,
-      ),
-      transitionSteps,
-    );
-    return tf.add(initValue, tf.mul(endValue - initValue, t)) as tf.Scalar;
-  };
+      );
+      return tf.add(initValue, tf.mul(endValue - initValue, t)) as tf.Scalar;
+    },
+    initValue,
+    endValue,
+  );
 }
 
 /**
@@ -425,7 +469,7 @@ export function joinSchedules(
       );
     }
   });
-  return (count) => {
+  const joined: Schedule = (count) => {
     let v = schedules[0]!(count) as tf.Tensor;
     boundaries.forEach((b, i) => {
       v = tf.where(
@@ -436,4 +480,9 @@ export function joinSchedules(
     });
     return v as tf.Scalar;
   };
+  // bounded when every part is
+  const parts = schedules.map((x) => boundsOf(x));
+  if (parts.some((b) => b === undefined)) return joined;
+  const all = parts.flatMap((b) => [...b!]);
+  return withBounds(joined, Math.min(...all), Math.max(...all));
 }
