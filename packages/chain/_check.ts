@@ -1,6 +1,6 @@
 // Private validation helpers: every check throws before anything is computed,
 // with a message that names the offending value.
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import type { Hyper, Params, ScalarOrSchedule, Updates } from "./types.ts";
 
 function isNumber(x: unknown): x is number {
@@ -31,19 +31,12 @@ const hostValues = new WeakMap<tf.Tensor, { value: number; edge: boolean }>();
 const rules = new WeakMap<tf.Tensor, Map<string, Rule>>();
 
 /**
- * A float32 scalar made from a host number, which the host remembers: a
+ * Records that the scalar `t` was made from the host number `value`: a
  * transform given it as a hyperparameter checks that number as it checks a
- * plain one (`injectHyperparams` and `setHyperparam` make theirs so).
+ * plain one (`hostScalar` in `inject_hyperparams.ts`).
  */
-export function hostScalar(value: number, edge = false): tf.Scalar {
-  const t = tf.scalar(value, "float32");
+export function rememberHost(t: tf.Tensor, value: number, edge = false): void {
   hostValues.set(t, { value, edge });
-  return t;
-}
-
-/** The host number a `hostScalar` was made from, or `undefined`. */
-export function hostValueOf(t: tf.Tensor): number | undefined {
-  return hostValues.get(t)?.value;
 }
 
 /**

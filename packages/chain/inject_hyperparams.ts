@@ -3,8 +3,8 @@ import {
   boundsOf,
   checkHyper,
   checkLike,
-  hostScalar,
   inheritRules,
+  rememberHost,
 } from "./_check.ts";
 import { zeroCount } from "./_per_param.ts";
 import { type InnerRun, register } from "./expr.ts";
@@ -14,6 +14,16 @@ import type {
   Schedule,
   Updates,
 } from "./types.ts";
+
+/**
+ * A float32 scalar made from a host number, which the host remembers (see
+ * `rememberHost`); `edge`: a schedule's bound, which may reach an open end.
+ */
+function hostScalar(value: number, edge = false): tf.Scalar {
+  const t = tf.scalar(value, "float32");
+  rememberHost(t, value, edge);
+  return t;
+}
 
 /** State of {@linkcode injectHyperparams}. */
 export interface InjectHyperparamsState<S = unknown> {
