@@ -332,18 +332,14 @@ function fusedRun(
     values = evaluate(outputs, inputs, hypers);
   }
   const out: Updates = {};
+  // a tensor left out (no elements) passes through: its update is itself,
+  // its new value the parameter itself
+  const same = (name: string, g: tf.Tensor): tf.Tensor =>
+    apply
+      ? stageInput(run[0]![0].spec, updates, run[0]![1], params, name, "p")
+      : g;
   for (const [name, g] of Object.entries(updates)) {
-    const v = values[name]?.[""];
-    if (v !== undefined) out[name] = v;
-    else if (!apply) out[name] = g;
-    else {out[name] = stageInput(
-        run[0]![0].spec,
-        updates,
-        run[0]![1],
-        params,
-        name,
-        "p",
-      );}
+    out[name] = values[name]?.[""] ?? same(name, g);
   }
   const states = run.map(([leaf, s], j) => {
     const mine: Record<string, Record<string, tf.Tensor>> = {};
