@@ -507,3 +507,29 @@ Deno.test("a schedule is checked by its bounds: it may reach an open end of a ra
   sgd(stepDecaySchedule(0.1, { stepSize: 10, gamma: 2 }));
   assert.equal(tf.memory().numTensors, before);
 });
+
+Deno.test("a value set where no range is known yet (a loaded state) is checked by the next step, which changes nothing", () => {
+  const tx = injectHyperparams((hp) => sgd(hp.learningRate), {
+    learningRate: 0.1,
+  });
+  const params = { w: tf.ones([2]) };
+  let state = initState(tx, params);
+  // as if loaded from a checkpoint: a scalar no transform has seen
+  state.hyperparams.learningRate!.dispose();
+  state = {
+    ...state,
+    hyperparams: { learningRate: tf.keep(tf.scalar(0.1)) },
+  };
+  state = setHyperparam(state, { name: "learningRate", value: -1 });
+  const before = tf.memory().numTensors;
+  const grads = { w: tf.ones([2]) };
+  assert.throws(
+    () => runUpdate(tx, grads, state, params),
+    (e: Error) => e instanceof RangeError && /got -1/.test(e.message),
+  );
+  assert.equal(tf.memory().numTensors, before + 1);
+  assert.equal(state.count.isDisposed, false);
+  assert.equal(state.hyperparams.learningRate!.dataSync()[0], -1);
+  tf.dispose([grads.w, params.w]);
+  disposeState(state);
+});
