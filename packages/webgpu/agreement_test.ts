@@ -22,6 +22,7 @@ import {
   runStep,
   sgd,
   sgdw,
+  warmupCosineDecaySchedule,
 } from "@centra/chain";
 import { fuse } from "./mod.ts";
 import { HAS_WEBGPU, read } from "../chain/_test_utils.ts";
@@ -55,6 +56,18 @@ const OPTIMIZERS: [string, () => GradientTransformation<unknown>][] = [
     () =>
       adam(
         exponentialDecaySchedule(0.01, { transitionSteps: 7, decayRate: 0.5 }),
+      ),
+  ],
+  [
+    "adamw, warmup cosine",
+    () =>
+      adamw(
+        warmupCosineDecaySchedule({
+          initValue: 0,
+          peakValue: 0.01,
+          warmupSteps: 10,
+          decaySteps: 100,
+        }),
       ),
   ],
   // GC and a global norm sum in another order on each backend: these agree
