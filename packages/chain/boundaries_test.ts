@@ -133,15 +133,26 @@ testOnBackends(
 );
 
 testOnBackends(
-  "clipByGlobalNorm with a tensor bound at or above the norm returns the gradient itself",
+  "clipByGlobalNorm and clipByNorm with a tensor bound at or above the norm return the gradient itself",
   async () => {
-    // norm 5 exactly: at most the threshold, so unchanged, bit for bit
+    // norm 5 exactly in float32 (sqrt(9 + 16)): a bound of 5 is at the
+    // norm, so the gradient is unchanged, bit for bit; so above it
     const g = tf.tensor1d([0.3, -0.4, 3, 4]);
-    const norm = Math.hypot(0.3, -0.4, 3, 4);
-    for (const m of [Math.fround(norm) * 2, 1e30]) {
-      const [u] = runUpdate(clipByGlobalNorm(tf.scalar(m)), { g }, {});
-      assert.deepEqual(Array.from(await read(u.g!)), Array.from(await read(g)));
+    const five = tf.tensor1d([3, 4]);
+    for (const [x, m] of [[five, 5], [five, 7], [g, 11], [g, 1e30]] as const) {
+      for (
+        const tx of [clipByGlobalNorm(tf.scalar(m)), clipByNorm(tf.scalar(m))]
+      ) {
+        const [u] = runUpdate(tx, { x }, {});
+        assert.deepEqual(
+          Array.from(await read(u.x!)),
+          Array.from(await read(x)),
+        );
+      }
     }
+    // just below: rescaled to norm 4.5
+    const [c] = runUpdate(clipByGlobalNorm(tf.scalar(4.5)), { x: five }, {});
+    assertClose(await read(c.x!), [2.7, 3.6], { rtol: 1e-6, atol: 0 });
     // a negative tensor bound (unchecked on the device) counts as 0
     const [u] = runUpdate(clipByNorm(tf.scalar(-1)), { g }, {});
     assert.deepEqual(Array.from(await read(u.g!)).map(Math.abs), [0, 0, 0, 0]);
