@@ -7,24 +7,195 @@ function isNumber(x: unknown): x is number {
   return typeof x === "number";
 }
 
-/** Checks a plain-number hyperparameter; tensors and schedules pass through. */
+/** The range a hyperparameter must lie in (float32 values, see `checkHyper`). */
+export interface HyperRange {
+  min?: number;
+  max?: number;
+  minOpen?: boolean;
+  maxOpen?: boolean;
+}
+
+/** What a scalar tensor must hold, recorded by `checkHyper` (see `hostScalar`). */
+interface Rule {
+  where: string;
+  name: string;
+  range: HyperRange;
+}
+
+/**
+ * Host copies of scalar tensors made from numbers (`hostScalar`); `edge`:
+ * a schedule's bound, which may reach an open end of a range.
+ */
+const hostValues = new WeakMap<tf.Tensor, { value: number; edge: boolean }>();
+/** The ranges transforms asked of scalar tensors given to them as hyperparameters. */
+const rules = new WeakMap<tf.Tensor, Map<string, Rule>>();
+
+/**
+ * Records that the scalar `t` was made from the host number `value`: a
+ * transform given it as a hyperparameter checks that number as it checks a
+ * plain one (`hostScalar` in `inject_hyperparams.ts`).
+ */
+export function rememberHost(t: tf.Tensor, value: number, edge = false): void {
+  hostValues.set(t, { value, edge });
+}
+
+/**
+ * Checks a number as a float32 hyperparameter: finite in float32 (so `1e39`,
+ * which float32 rounds to Infinity, is refused) and, rounded to float32, in
+ * `range` (so `0.99999999`, which rounds to 1, is not below 1).
+ */
+export function checkHyperNumber(
+  where: string,
+  name: string,
+  value: number,
+  range: HyperRange = {},
+): void {
+  const { min = -Infinity, max = Infinity, minOpen = false, maxOpen = false } =
+    range;
+  if (!Number.isFinite(value)) {
+    throw new RangeError(`${where}: ${name} must be finite, got ${value}`);
+  }
+  const f = Math.fround(value);
+  if (!Number.isFinite(f)) {
+    throw new RangeError(
+      `${where}: ${name} must be finite in float32 (|x| < 3.4028235e38), got ${value}`,
+    );
+  }
+  const lowOk = minOpen ? f > min : f >= min;
+  const highOk = maxOpen ? f < max : f <= max;
+  if (!lowOk || !highOk) {
+    const lo = minOpen ? "(" : "[";
+    const hi = maxOpen ? ")" : "]";
+    const as32 = f === value ? "" : ` (${f} in float32)`;
+    throw new RangeError(
+      `${where}: ${name} must be in ${lo}${min}, ${max}${hi}, got ${value}${as32}`,
+    );
+  }
+}
+
+/**
+ * Checks `value` against every range that transforms asked of the scalar
+ * `like` (the tensor it replaces), and as a float32 number.
+ */
+export function checkLike(
+  where: string,
+  name: string,
+  value: number,
+  like: tf.Tensor | undefined,
+): void {
+  checkHyperNumber(where, name, value);
+  for (
+    const r of (like === undefined ? undefined : rules.get(like))?.values() ??
+      []
+  ) {
+    checkHyperNumber(where, `${name} (${r.where}'s ${r.name})`, value, r.range);
+  }
+}
+
+/** Makes `to` carry the ranges recorded for `from`. */
+export function inheritRules(from: tf.Tensor, to: tf.Tensor): void {
+  const r = rules.get(from);
+  if (r !== undefined) rules.set(to, new Map(r));
+}
+
+/** The least and greatest values of centra's schedules, known on the host. */
+const scheduleBounds = new WeakMap<object, readonly [number, number]>();
+
+/**
+ * Records that `schedule` only takes values in `[lo, hi]` (either may be
+ * infinite), so that a transform given it can check them; returns it.
+ */
+export function withBounds<F extends object>(
+  schedule: F,
+  lo: number,
+  hi: number,
+): F {
+  scheduleBounds.set(schedule, [Math.min(lo, hi), Math.max(lo, hi)]);
+  return schedule;
+}
+
+/** The bounds `withBounds` recorded for `schedule`, if any. */
+export function boundsOf(
+  schedule: object,
+): readonly [number, number] | undefined {
+  return scheduleBounds.get(schedule);
+}
+
+/**
+ * A schedule with known bounds must stay in `range`, which it may reach at
+ * an open end: the formulas define their value there (docs/chain.md,
+ * Boundaries), as they must for a tensor that reaches it at run time.
+ */
+function checkScheduleBounds(
+  where: string,
+  name: string,
+  schedule: object,
+  range: HyperRange,
+): void {
+  const b = scheduleBounds.get(schedule);
+  if (b === undefined) return;
+  const closed = { ...range, minOpen: false, maxOpen: false };
+  for (const v of b) {
+    const f = Math.fround(v);
+    // an unbounded schedule (growth) is only refused by a finite bound
+    if (Number.isFinite(f)) {
+      checkHyperNumber(where, `${name} (a schedule reaching ${v})`, v, closed);
+    } else if (
+      (f > 0 && (range.max ?? Infinity) < Infinity) ||
+      (f < 0 && (range.min ?? -Infinity) > -Infinity)
+    ) {
+      throw new RangeError(
+        `${where}: ${name} is a schedule that grows without bound (to ${f}), past ${
+          f > 0 ? range.max : range.min
+        }`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks a hyperparameter: a number as a float32 value in `range`; a scalar
+ * tensor made by `hostScalar` the same way, by its host number; any other
+ * scalar tensor only by shape (its value lives on the device; the range is
+ * recorded, so that `setHyperparam` can check a replacement). A schedule
+ * with bounds recorded by `withBounds` (every schedule of `schedules.ts`) is
+ * checked by them, reaching an open end allowed; other schedules pass
+ * through.
+ */
 export function checkHyper(
   where: string,
   name: string,
   value: ScalarOrSchedule | undefined,
-  { min = -Infinity, max = Infinity, minOpen = false, maxOpen = false } = {},
+  range: HyperRange = {},
 ): void {
   if (value === undefined) return;
-  if (typeof value === "function") return;
+  if (typeof value === "function") {
+    checkScheduleBounds(where, name, value, range);
+    return;
+  }
   if (!isNumber(value)) {
     if (typeof value === "object" && value !== null && "rank" in value) {
-      if ((value as tf.Tensor).rank !== 0) {
+      const t = value as tf.Tensor;
+      if (t.rank !== 0) {
         throw new TypeError(
-          `${where}: ${name} must be a number, a scalar tensor or a schedule, got a tensor of shape [${
-            (value as tf.Tensor).shape
-          }]`,
+          `${where}: ${name} must be a number, a scalar tensor or a schedule, got a tensor of shape [${t.shape}]`,
         );
       }
+      const host = hostValues.get(t);
+      if (host !== undefined) {
+        checkHyperNumber(
+          where,
+          host.edge ? `${name} (a schedule reaching ${host.value})` : name,
+          host.value,
+          host.edge ? { ...range, minOpen: false, maxOpen: false } : range,
+        );
+      }
+      let mine = rules.get(t);
+      if (mine === undefined) {
+        mine = new Map();
+        rules.set(t, mine);
+      }
+      mine.set(`${where}|${name}`, { where, name, range });
       return;
     }
     throw new TypeError(
@@ -33,18 +204,7 @@ export function checkHyper(
       }`,
     );
   }
-  if (!Number.isFinite(value)) {
-    throw new RangeError(`${where}: ${name} must be finite, got ${value}`);
-  }
-  const lowOk = minOpen ? value > min : value >= min;
-  const highOk = maxOpen ? value < max : value <= max;
-  if (!lowOk || !highOk) {
-    const lo = minOpen ? "(" : "[";
-    const hi = maxOpen ? ")" : "]";
-    throw new RangeError(
-      `${where}: ${name} must be in ${lo}${min}, ${max}${hi}, got ${value}`,
-    );
-  }
+  checkHyperNumber(where, name, value, range);
 }
 
 /** Checks that a hyperparameter is a number or scalar (no schedule). */

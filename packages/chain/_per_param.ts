@@ -1,6 +1,6 @@
 // Private helpers shared by the transforms that keep one tensor per parameter.
 import * as tf from "@tensorflow/tfjs";
-import { add, type Expr, mul, pow, sub } from "./expr.ts";
+import { add, type Expr, gt, mul, powInt, select, sub } from "./expr.ts";
 import type { Params } from "./types.ts";
 
 /** One tensor per parameter, keyed by parameter name. */
@@ -27,9 +27,16 @@ export function zeroCount(): tf.Scalar {
   return tf.scalar(0, "float32");
 }
 
-/** `1 - decay^count`: Adam's bias correction, as an expression. */
+/**
+ * `1 - decay^count`, Adam's bias correction, as an expression to divide by:
+ * `decay^count` by `powInt` (the same float32 operations on every backend),
+ * and 1 where the correction is 0 (a decay of 1, which only a tensor can
+ * bring: numbers are range-checked), so that a moment that never moves is
+ * left as it is instead of becoming 0/0.
+ */
 export function biasCorrection(decay: Expr, count: Expr): Expr {
-  return sub(1, pow(decay, count));
+  const c = sub(1, powInt(decay, count));
+  return select(gt(c, 0), { then: c, otherwise: 1 });
 }
 
 /** `a * x + b * y`, as an expression. */

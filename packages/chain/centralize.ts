@@ -66,7 +66,8 @@ export interface CentralizeOptions {
  * Gradient Centralization: subtracts from each output unit's gradient vector
  * its mean, `Φ_GC(g) = P g` with `P = I - e eᵀ` (Yong et al. 2020, Eq. 1-2).
  *
- * A tensor whose reduced size is 1 is left alone, since GC would zero it.
+ * A tensor whose reduced size is 1 is left alone, since GC would zero it,
+ * and so is a tensor with no elements (a dimension of 0).
  *
  * Reference: H. Yong, J. Huang, X. Hua, L. Zhang, "Gradient Centralization:
  * A New Optimization Technique for Deep Neural Networks", ECCV 2020,
@@ -141,6 +142,8 @@ export function gcAxesFor(
   });
   const unique = [...new Set(axes)].sort((a, b) => a - b);
   if (unique.length === 0) return null;
+  // no elements, no mean to subtract (a per-unit mean would be 0/0)
+  if (shape.some((d) => d === 0)) return null;
   const size = unique.reduce((n, a) => n * shape[a]!, 1);
   return size > 1 ? unique : null;
 }

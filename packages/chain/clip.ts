@@ -3,13 +3,16 @@ import { checkPlainHyper } from "./_check.ts";
 import {
   div,
   elementwise,
+  type Expr,
   globalSum,
+  gt,
   hyper,
   input,
   max,
   min,
   mul,
   neg,
+  select,
   sqrt,
   square,
   type StageMath,
@@ -68,10 +71,8 @@ export function clipByValue(
  */
 export function clipByNorm(maxNorm: Hyper): GradientTransformation<EmptyState> {
   checkPlainHyper("clipByNorm", "maxNorm", maxNorm, { min: 0, minOpen: true });
-  const m = hyper("maxNorm"), g = input("g");
-  const math = {
-    update: mul(g, div(m, max(sqrt(sumAll(square(g))), m))),
-  };
+  const g = input("g");
+  const math = { update: clipTo(g, sqrt(sumAll(square(g)))) };
   return fixedStage("clipByNorm", { maxNorm }, () => math);
 }
 
@@ -104,11 +105,23 @@ export function clipByGlobalNorm(
     min: 0,
     minOpen: true,
   });
-  const m = hyper("maxNorm"), g = input("g");
+  const g = input("g");
   // one tag for every instance: a fuser renames it per stage
   const norm = sqrt(globalSum("clipByGlobalNorm", square(g)));
-  const math = { update: mul(g, div(m, max(norm, m))) };
+  const math = { update: clipTo(g, norm) };
   return fixedStage("clipByGlobalNorm", { maxNorm }, () => math);
+}
+
+/**
+ * `g` rescaled to norm `maxNorm` where `norm > maxNorm`, else `g` itself: a
+ * norm at most the bound leaves `g` unchanged, so a bound of 0 (a tensor
+ * scheduled down to it, say) turns a zero gradient into itself, not 0/0. A
+ * negative tensor bound (numbers are range-checked) counts as 0.
+ */
+function clipTo(g: Expr, norm: Expr): Expr {
+  const m = max(hyper("maxNorm"), 0);
+  // g * 1 is g: one factor per tensor, no per-element choice
+  return mul(g, select(gt(norm, m), { then: div(m, norm), otherwise: 1 }));
 }
 
 /** A stateless elementwise transform with fixed hyperparameters. */

@@ -61,6 +61,8 @@ export type ExprOp =
   | "square"
   | "abs"
   | "sign"
+  | "powTwo"
+  | "bitProduct"
   | "select"
   | "mean"
   | "sumAll"
@@ -76,7 +78,7 @@ export interface Expr {
   readonly args: readonly Expr[];
   /** Input or hyperparameter name; a global sum's tag. */
   readonly name: string;
-  /** A constant's value (0 otherwise). */
+  /** A constant's value; `k` of a `powTwo` (0 otherwise). */
   readonly value: number;
   /** Axes of a `mean` (empty otherwise). */
   readonly axes: readonly number[];
@@ -238,6 +240,155 @@ export const square: (a: Operand) => Expr = unary("square");
 export const abs: (a: Operand) => Expr = unary("abs");
 /** `sign(a)`. @param a Operand. @returns The node. */
 export const sign: (a: Operand) => Expr = unary("sign");
+
+/** Bits of a whole-number exponent that {@linkcode powInt} reads (`2^24`, float32's last exact integer, is bit 24). */
+export const POW_BITS = 25;
+
+/**
+ * `base^(2^k)`: from a number, `Math.pow` in float64 rounded once to
+ * float32; from a tensor, `k` float32 squarings (of `powTwo(base, k - 1)`).
+ * One factor of {@linkcode powInt}.
+ *
+ * @param base The base.
+ * @param k The power of two of the exponent.
+ * @returns The node.
+ *
+ * @example
+ * ```ts
+ * import { foldNumber, hyper, powTwo } from "@centra/chain/expr";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(foldNumber(powTwo(hyper("b"), 3), { b: 0.5 }), 0.5 ** 8);
+ * ```
+ */
+export function powTwo(base: Expr, k: number): Expr {
+  return node("powTwo", [base], { value: k });
+}
+
+/**
+ * `base^n` for a whole number `n >= 0` held in a float32 (a step count), by
+ * binary exponentiation: the product of the factors `base^(2^k)` for the bits
+ * `k` of `n`, multiplied in a fixed pairwise order. Every operation is a
+ * float32 multiplication, which every backend rounds the same way, so the
+ * result is the same on cpu and webgpu (WGSL's `pow` is `exp2(b * log2(a))`,
+ * off by 1e-7 relative on llvmpipe, which Adam's `1 - β^t` amplifies). With
+ * a number `base` the factors come from float64, so the result is within
+ * about 25 float32 roundings of the exact power. `n` is clamped to
+ * `[0, 2^25 - 1]` and truncated to a whole number.
+ *
+ * @param base The base: a number or a per-step scalar (a hyperparameter).
+ * @param n The exponent, a per-step scalar such as `hyper("count")`.
+ * @returns The node.
+ *
+ * @example
+ * ```ts
+ * import { foldNumber, hyper, powInt } from "@centra/chain/expr";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(foldNumber(powInt(hyper("b"), hyper("t")), { b: 0.5, t: 3 }), 0.125);
+ * assert.equal(foldNumber(powInt(0, hyper("t")), { t: 0 }), 1);
+ * ```
+ */
+export function powInt(base: Operand, n: Operand): Expr {
+  const b = lift(base);
+  return node("bitProduct", [
+    lift(n),
+    ...Array.from({ length: POW_BITS }, (_, k) => powTwo(b, k)),
+  ]);
+}
+
+/**
+ * `base^(2^k / per)` for `k < POW_BITS`, each computed in float64 and
+ * rounded once to float32: the factors of `base^(n / per)` for a whole `n`.
+ */
+export function powerFactors(base: number, per = 1): number[] {
+  return Array.from(
+    { length: POW_BITS },
+    (_, k) => Math.fround(Math.pow(Math.fround(base), 2 ** k / per)),
+  );
+}
+
+/** `n`, made a whole number in `[0, 2^POW_BITS - 1]`. */
+function wholeExponent(n: number): number {
+  return Math.min(Math.max(Math.trunc(n), 0), 2 ** POW_BITS - 1) || 0;
+}
+
+/** The pairwise order of {@linkcode powInt}'s product: `f[j] *= f[j + m]` for m = 16, 8, ..., 1. */
+function treeProduct<T>(f: T[], mul: (a: T, b: T) => T): T {
+  let xs = f;
+  for (let m = xs.length / 2; m >= 1; m /= 2) {
+    xs = xs.slice(0, m).map((a, j) => mul(a, xs[j + m]!));
+  }
+  return xs[0]!;
+}
+
+/**
+ * On the cpu backend, where tensors live on the host, {@linkcode powInt}'s
+ * product from the values of `n` and the factors: the same float32 products
+ * in the same order as the tf ops, for 2 ops instead of about 30.
+ */
+function onHost(
+  n: Value,
+  factors: readonly Value[],
+): number | undefined {
+  if (tf.getBackend() !== "cpu") return undefined;
+  const read = (v: Value) => typeof v === "number" ? v : v.dataSync()[0]!;
+  return bitProductHost(read(n), factors.map(read));
+}
+
+/** {@linkcode powInt}'s product on the host, in float32. */
+function bitProductHost(n: number, factors: readonly number[]): number {
+  const whole = wholeExponent(Math.fround(n));
+  const f = Array.from(
+    { length: 32 },
+    (_, k) =>
+      k < factors.length && Math.floor(whole / 2 ** k) % 2 === 1
+        ? Math.fround(factors[k]!)
+        : 1,
+  );
+  return treeProduct(f, (a, b) => Math.fround(a * b));
+}
+
+const BIT_SCALES = Array.from({ length: 32 }, (_, k) => 2 ** -k);
+
+/**
+ * {@linkcode powInt}'s product with tf ops: `n` a float32 scalar tensor,
+ * the factors numbers or scalar tensors. The same float32 operations in the
+ * same order as the host and WGSL versions.
+ */
+export function bitProduct(
+  n: tf.Tensor,
+  factors: readonly (number | tf.Tensor)[],
+): tf.Tensor {
+  const host = onHost(n, factors);
+  if (host !== undefined) return tf.scalar(host, "float32");
+  return tf.tidy(() => {
+    const whole = tf.floor(
+      tf.minimum(tf.maximum(tf.reshape(n, [1]), 0), 2 ** POW_BITS - 1),
+    );
+    // bit k of n: floor(n / 2^k) mod 2, all exact in float32
+    const q = tf.floor(tf.mul(whole, tf.tensor1d(BIT_SCALES)));
+    const bits = tf.greater(tf.mod(q, 2), 0.5);
+    const table = factors.every((c) => typeof c === "number")
+      ? tf.tensor1d([
+        ...(factors as number[]).map(Math.fround),
+        ...Array(32 - factors.length).fill(1),
+      ])
+      : tf.concat([
+        ...factors.map((c) =>
+          typeof c === "number"
+            ? tf.tensor1d([c])
+            : tf.reshape(tf.cast(c, "float32"), [1])
+        ),
+        tf.ones([32 - factors.length]),
+      ]);
+    let f = tf.where(bits, table, tf.onesLike(table));
+    for (let m = 16; m >= 1; m /= 2) {
+      f = tf.mul(tf.slice(f, 0, m), tf.slice(f, m, m));
+    }
+    return tf.reshape(f, []);
+  });
+}
 
 /**
  * `cond ? a : b` elementwise.
@@ -440,11 +591,15 @@ export function foldNumber(
     if (v === undefined) return undefined;
     vals.push(v);
   }
-  return hostOp(e.op, vals);
+  return hostOp(e.op, vals, e);
 }
 
 /** A host op in float32 arithmetic, as tf would compute it on a tensor. */
-function hostOp(op: ExprOp, vals: number[]): number {
+function hostOp(op: ExprOp, vals: number[], e?: Expr): number {
+  if (op === "powTwo") {
+    return Math.fround(Math.pow(Math.fround(vals[0]!), 2 ** (e?.value ?? 0)));
+  }
+  if (op === "bitProduct") return bitProductHost(vals[0]!, vals.slice(1));
   return Math.fround(hostOps[op]!(...vals.map(Math.fround)));
 }
 
@@ -547,14 +702,39 @@ export function evaluate(
         return unitMean(run(e.args[0]!, param) as tf.Tensor, e.axes);
       case "sumAll":
         return tf.sum(run(e.args[0]!, param) as tf.Tensor);
+      case "powTwo": {
+        const base = run(e.args[0]!, param);
+        if (typeof base === "number") return hostOp("powTwo", [base], e);
+        // k squarings, each step's result shared with the other factors
+        return e.value === 0
+          ? base
+          : tf.square(run(powTwo(e.args[0]!, e.value - 1), param) as tf.Tensor);
+      }
+      case "bitProduct": {
+        const [n, ...factors] = e.args.map((x) => run(x, param));
+        const host = onHost(n!, factors);
+        if (host !== undefined) return host;
+        if (typeof n === "number") {
+          if (factors.every((f) => typeof f === "number")) {
+            return bitProductHost(n, factors as number[]);
+          }
+          return bitProduct(tf.scalar(n), factors as (number | tf.Tensor)[]);
+        }
+        return bitProduct(n!, factors as (number | tf.Tensor)[]);
+      }
       case "select": {
         const [c, a, b] = e.args.map((x) => run(x, param));
         if (typeof c === "number") return c ? a! : b!;
-        // a per-unit condition (AGC) picks between whole tensors
-        const like = [a, b].reduce<tf.Tensor>(
-          (t, v) => typeof v !== "number" && v!.size > t.size ? v! : t,
-          c!,
+        // a per-unit condition (AGC) picks between whole tensors, a scalar
+        // one (a norm against its bound) between whole tensors too
+        const shape = [c, a, b].reduce<number[]>(
+          (sh, v) =>
+            typeof v === "number"
+              ? sh
+              : tf.backend_util.assertAndGetBroadcastShape(sh, v!.shape),
+          [],
         );
+        const like = { shape } as tf.Tensor;
         return tf.where(
           asTensor(c!, like),
           asTensor(a!, like),
@@ -564,7 +744,7 @@ export function evaluate(
       default: {
         const vals = e.args.map((x) => run(x, param));
         if (vals.every((v) => typeof v === "number")) {
-          return hostOp(e.op, vals as number[]);
+          return hostOp(e.op, vals as number[], e);
         }
         const [a, b] = vals as [Value, Value];
         switch (e.op) {
@@ -784,7 +964,8 @@ export function elementwise<S>(
       const { hypers, rest } = spec.step(state);
       const outputs: Record<string, Record<string, Expr>> = {};
       for (const [name, g] of Object.entries(updates)) {
-        const m = spec.math(name, g.shape);
+        // a tensor with no elements passes through: its update is itself
+        const m = g.size === 0 ? null : spec.math(name, g.shape);
         if (m !== null) outputs[name] = { ...m.slots, "": m.update };
       }
       const values = evaluate(
@@ -948,19 +1129,21 @@ export function nextState<S>(
 /**
  * The mean over `axes`, kept for broadcasting. On the cpu backend, the
  * common GC case (every axis but the last) is a product with a row of
- * `1/n`: tfjs's cpu reduction first transposes the reduced axes to the end,
+ * ones, divided by `n`: tfjs's cpu reduction first transposes the reduced axes to the end,
  * which costs about as much again as the sum (bench/chain_bench.ts).
  */
 function unitMean(x: tf.Tensor, axes: readonly number[]): tf.Tensor {
   const r = x.rank;
   const allButLast = axes.length === r - 1 && r >= 2 &&
     axes.every((a, i) => a === i);
-  if (!allButLast || tf.getBackend() !== "cpu") {
+  if (!allButLast || x.size === 0 || tf.getBackend() !== "cpu") {
     return tf.mean(x, [...axes], true);
   }
   const units = x.shape[r - 1]!;
   const n = x.size / units;
-  const row = tf.fill([1, n], 1 / n);
-  const m = tf.matMul(row, tf.reshape(x, [n, units]));
+  // a sum divided by n, as tf.mean and the fused kernels compute it (a row
+  // of 1/n would round 1/n first: a different mean on every backend)
+  const row = tf.ones([1, n]);
+  const m = tf.div(tf.matMul(row, tf.reshape(x, [n, units])), n);
   return tf.reshape(m, [...x.shape.slice(0, r - 1).map(() => 1), units]);
 }

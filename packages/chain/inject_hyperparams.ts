@@ -1,5 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
-import { checkHyper } from "./_check.ts";
+import {
+  boundsOf,
+  checkHyper,
+  checkLike,
+  inheritRules,
+  rememberHost,
+} from "./_check.ts";
 import { zeroCount } from "./_per_param.ts";
 import { type InnerRun, register } from "./expr.ts";
 import type {
@@ -8,6 +14,16 @@ import type {
   Schedule,
   Updates,
 } from "./types.ts";
+
+/**
+ * A float32 scalar made from a host number, which the host remembers (see
+ * `rememberHost`); `edge`: a schedule's bound, which may reach an open end.
+ */
+function hostScalar(value: number, edge = false): tf.Scalar {
+  const t = tf.scalar(value, "float32");
+  rememberHost(t, value, edge);
+  return t;
+}
 
 /** State of {@linkcode injectHyperparams}. */
 export interface InjectHyperparamsState<S = unknown> {
@@ -66,6 +82,25 @@ export function injectHyperparams<
   for (const [k, v] of Object.entries(hyperparams)) {
     checkHyper("injectHyperparams", k, v);
   }
+  // Numbers become scalars the host remembers (`hostScalar`), which the
+  // transforms the factory builds check as they check numbers: build one
+  // now, so that a value out of its range throws here, as a number would.
+  // Schedules with known bounds are probed at both ends (reaching an open
+  // end of a range is allowed: the formulas define their value there).
+  tf.tidy(() => {
+    for (const end of [0, 1]) {
+      const probe: Record<string, tf.Scalar> = {};
+      for (const [k, v] of Object.entries(hyperparams)) {
+        const b = typeof v === "function" ? boundsOf(v) : undefined;
+        probe[k] = typeof v !== "function"
+          ? hostScalar(v)
+          : b !== undefined && Number.isFinite(Math.fround(b[end]!))
+          ? hostScalar(b[end]!, true)
+          : v(zeroCount());
+      }
+      factory(probe as { [K in keyof H]: tf.Scalar });
+    }
+  });
   const current = (
     count: tf.Scalar,
     stored?: Record<string, tf.Scalar>,
@@ -74,7 +109,7 @@ export function injectHyperparams<
     for (const [k, v] of Object.entries(hyperparams)) {
       out[k] = typeof v === "function"
         ? v(count)
-        : stored?.[k] ?? tf.scalar(v, "float32");
+        : stored?.[k] ?? hostScalar(v);
     }
     return out;
   };
@@ -129,6 +164,11 @@ export function injectHyperparams<
  * @param state A state of {@linkcode injectHyperparams}.
  * @param change The name of the hyperparameter and its new value.
  * @returns The new state; the old one must not be used again.
+ * @throws {TypeError} If the state has no hyperparameter `name`.
+ * @throws {RangeError} If `value` is not finite in float32, or outside the
+ * range a transform built from the hyperparameter asks of it (a negative
+ * learning rate, `b1 = 1`, ...; see {@linkcode hyperparamScalar}). The state
+ * is then unchanged.
  *
  * @example Halve the learning rate on a plateau
  * ```ts
@@ -153,20 +193,61 @@ export function setHyperparam<S>(
       `setHyperparam: no hyperparameter named "${name}" in this state`,
     );
   }
-  if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new RangeError(
-      `setHyperparam: value of "${name}" must be a finite number, got ${value}`,
-    );
-  }
+  const fresh = hyperparamScalar("setHyperparam", { name, value, old });
   const next = {
     ...state,
     hyperparams: {
       ...state.hyperparams,
-      [name]: tf.keep(tf.scalar(value, "float32")),
+      [name]: fresh,
     },
   };
   old.dispose();
   return next;
+}
+
+/**
+ * The scalar that replaces a hyperparameter of an `injectHyperparams` state:
+ * checks `value` as a float32 number and against every range the
+ * transforms built from `old` asked of it (`sgd`'s learning rate is at least
+ * 0, Adam's `b1` below 1, ...), then returns a kept float32 scalar that
+ * carries those ranges on. {@linkcode setHyperparam} and `@centra/tfjs`'s
+ * `ChainOptimizer.setHyperparam` use it. Only ranges that a step (or
+ * `init`) has recorded are known: after a checkpoint is loaded, the next
+ * step checks the value instead, before it changes anything.
+ *
+ * @param where The caller, for error messages.
+ * @param change The hyperparameter's name, its new value and the scalar it replaces.
+ * @returns A new kept float32 scalar; the caller disposes `old`.
+ * @throws {RangeError} If `value` is not finite in float32, or out of a recorded range.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { hyperparamScalar, initState, injectHyperparams, sgd } from "@centra/chain";
+ * import assert from "node:assert/strict";
+ *
+ * const tx = injectHyperparams((hp) => sgd(hp.learningRate), { learningRate: 0.1 });
+ * const state = initState(tx, { w: tf.zeros([2]) });
+ * const old = state.hyperparams.learningRate!;
+ * assert.throws(() => hyperparamScalar("demo", { name: "learningRate", value: -1, old }), RangeError);
+ * assert.throws(() => hyperparamScalar("demo", { name: "learningRate", value: 1e39, old }), RangeError);
+ * assert.equal(hyperparamScalar("demo", { name: "learningRate", value: 0.5, old }).dataSync()[0], 0.5);
+ * ```
+ */
+export function hyperparamScalar(
+  where: string,
+  change: { name: string; value: number; old?: tf.Tensor },
+): tf.Scalar {
+  const { name, value, old } = change;
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `${where}: value of "${name}" must be a number, got ${String(value)}`,
+    );
+  }
+  checkLike(where, `value of "${name}"`, value, old);
+  const fresh = tf.keep(hostScalar(value));
+  if (old !== undefined) inheritRules(old, fresh);
+  return fresh;
 }
 
 /**

@@ -11,9 +11,12 @@ import {
   add,
   div,
   elementwise,
+  gt,
   hyper,
   input,
   max,
+  mul,
+  select,
   slot,
   sqrt,
   square,
@@ -94,8 +97,15 @@ export function scaleByAdam(
     sqrt(add(div(second, biasCorrection(hb2, hc)), hyper("epsRoot"))),
     hyper("eps"),
   );
+  const mHat = div(m, biasCorrection(hb1, hc));
+  // a zero denominator (eps 0, no gradient yet) means a zero first moment:
+  // no update rather than 0/0; a positive number eps rules it out
+  const positiveEps = typeof eps === "number" && Math.fround(eps) > 0;
   const math = {
-    update: div(div(m, biasCorrection(hb1, hc)), denom),
+    update: positiveEps ? div(mHat, denom) : select(gt(denom, 0), {
+      then: div(mHat, denom),
+      otherwise: mul(mHat, 0),
+    }),
     slots: amsgrad ? { mu: m, nu: v, nuMax: second } : { mu: m, nu: v },
   };
   return elementwise<ScaleByAdamState>({

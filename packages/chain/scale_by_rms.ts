@@ -7,6 +7,8 @@ import {
   gt,
   hyper,
   input,
+  max,
+  mul,
   select,
   slot,
   sqrt,
@@ -76,9 +78,15 @@ export function scaleByRms(
   const g = input("g");
   const v = lerp(d, slot("nu"), sub(1, d), square(g));
   const m = lerp(d, slot("mu"), sub(1, d), g);
-  const denom = centered ? sub(v, square(m)) : v;
+  // v - m² is a variance, but rounding can make it slightly negative
+  const denom = centered ? max(sub(v, square(m)), 0) : v;
+  const root = sqrt(add(denom, hyper("eps")));
+  // a zero root (eps 0 and no gradient yet) means a zero gradient: no update
+  const positiveEps = typeof eps === "number" && Math.fround(eps) > 0;
   const math = {
-    update: div(g, sqrt(add(denom, hyper("eps")))),
+    update: positiveEps
+      ? div(g, root)
+      : select(gt(root, 0), { then: div(g, root), otherwise: mul(g, 0) }),
     slots: centered ? { nu: v, mu: m } : { nu: v },
   };
   return elementwise<ScaleByRmsState>({

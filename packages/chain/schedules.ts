@@ -5,7 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkHyper } from "./_check.ts";
+import { boundsOf, checkHyper, withBounds } from "./_check.ts";
+import { bitProduct, powerFactors } from "./expr.ts";
 import type { Schedule } from "./types.ts";
 
 function finite(
@@ -18,6 +19,27 @@ function finite(
     throw new TypeError(`${where}: ${name} must be a number, got ${String(v)}`);
   }
   checkHyper(where, name, v, range);
+}
+
+/**
+ * `floor(x / y)` for whole float32 numbers `x >= 0` and `y > 0`, exactly:
+ * WGSL's division may be off by an ulp, and `floor(120 / 60)` then 1. The
+ * quotient is corrected by products of whole numbers, which are exact.
+ */
+function floorDiv(x: tf.Tensor, y: number): tf.Tensor {
+  const q = tf.floor(tf.div(x, y));
+  const up = tf.cast(tf.lessEqual(tf.mul(tf.add(q, 1), y), x), "float32");
+  const down = tf.cast(tf.greater(tf.mul(q, y), x), "float32");
+  return tf.sub(tf.add(q, up), down);
+}
+
+/**
+ * Where `init * rate^k` goes as `k` grows: 0 for a rate below 1, `init` for
+ * 1, and without bound (`±Infinity`) above.
+ */
+function limitOf(init: number, rate: number): number {
+  if (rate < 1 || init === 0) return 0;
+  return rate === 1 ? init : Math.sign(init) * Infinity;
 }
 
 function positiveInt(where: string, name: string, v: number): void {
@@ -45,7 +67,7 @@ function positiveInt(where: string, name: string, v: number): void {
  */
 export function constantSchedule(value: number): Schedule {
   finite("constantSchedule", "value", value);
-  return () => tf.scalar(value, "float32");
+  return withBounds(() => tf.scalar(value, "float32"), value, value);
 }
 
 /**
@@ -81,13 +103,23 @@ export function piecewiseConstantSchedule(
     finite(where, `scale at ${b}`, s);
     return [boundary, s] as const;
   }).sort((a, b) => a[0] - b[0]);
-  return (count) => {
-    let v: tf.Tensor = tf.scalar(initValue, "float32");
-    for (const [boundary, s] of steps) {
-      v = tf.where(tf.greaterEqual(count, boundary), tf.mul(v, s), v);
-    }
-    return v as tf.Scalar;
-  };
+  let lo = initValue, hi = initValue, at = initValue;
+  for (const [, s] of steps) {
+    at *= s;
+    lo = Math.min(lo, at);
+    hi = Math.max(hi, at);
+  }
+  return withBounds(
+    (count) => {
+      let v: tf.Tensor = tf.scalar(initValue, "float32");
+      for (const [boundary, s] of steps) {
+        v = tf.where(tf.greaterEqual(count, boundary), tf.mul(v, s), v);
+      }
+      return v as tf.Scalar;
+    },
+    lo,
+    hi,
+  );
 }
 
 /** Options of {@linkcode stepDecaySchedule}. */
@@ -125,11 +157,17 @@ export function stepDecaySchedule(
   positiveInt(where, "stepSize", options.stepSize);
   const gamma = options.gamma ?? 0.1;
   finite(where, "gamma", gamma, { min: 0 });
-  return (count) =>
-    tf.mul(
-      initValue,
-      tf.pow(gamma, tf.floor(tf.div(count, options.stepSize))),
-    ) as tf.Scalar;
+  // gamma^k by @centra/chain/expr's powInt: the same on every backend
+  const factors = powerFactors(gamma);
+  return withBounds(
+    (count) =>
+      tf.mul(
+        initValue,
+        bitProduct(floorDiv(tf.maximum(count, 0), options.stepSize), factors),
+      ) as tf.Scalar,
+    initValue,
+    limitOf(initValue, gamma),
+  );
 }
 
 /** Options of {@linkcode exponentialDecaySchedule}. */
@@ -147,7 +185,10 @@ export interface ExponentialDecayOptions {
 }
 
 /**
- * `initValue * decayRate^((count - transitionBegin) / transitionSteps)`.
+ * `initValue * decayRate^((count - transitionBegin) / transitionSteps)`,
+ * with the exponent at least 0. The count is a whole number (a step count);
+ * the power is `(decayRate^(1 / transitionSteps))^count` by
+ * `@centra/chain/expr`'s `powInt`, the same on every backend.
  *
  * @param initValue The starting value.
  * @param options Rate, steps, start, staircase and bound.
@@ -180,13 +221,26 @@ export function exponentialDecaySchedule(
   if (options.endValue !== undefined) {
     finite(where, "endValue", options.endValue);
   }
-  return (count) => {
-    let p: tf.Tensor = tf.div(
-      tf.maximum(tf.sub(count, begin), 0),
-      options.transitionSteps,
+  // decayRate^(t / steps) as (decayRate^(1 / steps))^t, a whole power, by
+  // @centra/chain/expr's powInt: factors from float64, the same on every
+  // backend (WGSL's pow is exp2(b * log2(a)), a few ulps off)
+  const steps = options.transitionSteps;
+  const factors = options.staircase
+    ? powerFactors(options.decayRate)
+    : powerFactors(options.decayRate, steps);
+  const end = options.endValue;
+  const clamp = (v: number) =>
+    end === undefined
+      ? v
+      : options.decayRate < 1
+      ? Math.max(v, end)
+      : Math.min(v, end);
+  const schedule: Schedule = (count) => {
+    const t = tf.maximum(tf.sub(count, begin), 0);
+    let v = tf.mul(
+      initValue,
+      bitProduct(options.staircase ? floorDiv(t, steps) : t, factors),
     );
-    if (options.staircase) p = tf.floor(p);
-    let v = tf.mul(initValue, tf.pow(options.decayRate, p));
     if (options.endValue !== undefined) {
       v = options.decayRate < 1
         ? tf.maximum(v, options.endValue)
@@ -194,6 +248,11 @@ export function exponentialDecaySchedule(
     }
     return v as tf.Scalar;
   };
+  return withBounds(
+    schedule,
+    clamp(initValue),
+    clamp(limitOf(initValue, options.decayRate)),
+  );
 }
 
 /** Options of {@linkcode cosineDecaySchedule}. */
@@ -232,8 +291,14 @@ export function cosineDecaySchedule(
   positiveInt(where, "decaySteps", options.decaySteps);
   const alpha = options.alpha ?? 0;
   finite(where, "alpha", alpha);
-  return (count) =>
-    cosine(count, initValue, alpha * initValue, options.decaySteps);
+  // the numbers the schedule computes with, as float32 values too
+  finite(where, "alpha * initValue", alpha * initValue);
+  finite(where, "initValue - alpha * initValue", initValue - alpha * initValue);
+  return withBounds(
+    (count) => cosine(count, initValue, alpha * initValue, options.decaySteps),
+    initValue,
+    alpha * initValue,
+  );
 }
 
 function cosine(
@@ -288,6 +353,8 @@ export function warmupCosineDecaySchedule(
   finite(where, "initValue", initValue);
   finite(where, "peakValue", peakValue);
   finite(where, "endValue", endValue);
+  finite(where, "peakValue - initValue", peakValue - initValue);
+  finite(where, "peakValue - endValue", peakValue - endValue);
   positiveInt(where, "warmupSteps", warmupSteps);
   positiveInt(where, "decaySteps", decaySteps);
   if (decaySteps <= warmupSteps) {
@@ -295,7 +362,7 @@ export function warmupCosineDecaySchedule(
       `${where}: decaySteps (${decaySteps}) must exceed warmupSteps (${warmupSteps})`,
     );
   }
-  return joinSchedules([
+  const joined = joinSchedules([
     linearSchedule({
       initValue,
       endValue: peakValue,
@@ -303,6 +370,8 @@ export function warmupCosineDecaySchedule(
     }),
     (count) => cosine(count, peakValue, endValue, decaySteps - warmupSteps),
   ], [warmupSteps]);
+  const values = [initValue, peakValue, endValue];
+  return withBounds(joined, Math.min(...values), Math.max(...values));
 }
 
 /** Options of {@linkcode linearSchedule}. */
@@ -339,22 +408,27 @@ export function linearSchedule(options: LinearScheduleOptions): Schedule {
   const { initValue, endValue, transitionSteps, transitionBegin = 0 } = options;
   finite(where, "initValue", initValue);
   finite(where, "endValue", endValue);
+  finite(where, "endValue - initValue", endValue - initValue);
   positiveInt(where, "transitionSteps", transitionSteps);
   if (!Number.isInteger(transitionBegin) || transitionBegin < 0) {
     throw new RangeError(
       `${where}: transitionBegin must be a non-negative integer, got ${transitionBegin}`,
     );
   }
-  return (count) => {
-    const t = tf.div(
-      tf.minimum(
-        tf.maximum(tf.sub(count, transitionBegin), 0),
+  return withBounds(
+    (count) => {
+      const t = tf.div(
+        tf.minimum(
+          tf.maximum(tf.sub(count, transitionBegin), 0),
+          transitionSteps,
+        ),
         transitionSteps,
-      ),
-      transitionSteps,
-    );
-    return tf.add(initValue, tf.mul(endValue - initValue, t)) as tf.Scalar;
-  };
+      );
+      return tf.add(initValue, tf.mul(endValue - initValue, t)) as tf.Scalar;
+    },
+    initValue,
+    endValue,
+  );
 }
 
 /**
@@ -395,7 +469,7 @@ export function joinSchedules(
       );
     }
   });
-  return (count) => {
+  const joined: Schedule = (count) => {
     let v = schedules[0]!(count) as tf.Tensor;
     boundaries.forEach((b, i) => {
       v = tf.where(
@@ -406,4 +480,9 @@ export function joinSchedules(
     });
     return v as tf.Scalar;
   };
+  // bounded when every part is
+  const parts = schedules.map((x) => boundsOf(x));
+  if (parts.some((b) => b === undefined)) return joined;
+  const all = parts.flatMap((b) => [...b!]);
+  return withBounds(joined, Math.min(...all), Math.max(...all));
 }

@@ -118,6 +118,35 @@ function pipelineFor(device: GPUDevice, code: string): GPUComputePipeline {
   return p;
 }
 
+/** Where {@linkcode faults} can make a dispatch throw. */
+export type FaultPoint =
+  /** Outputs made, nothing encoded yet. */
+  | "encode"
+  /** Pipeline and bind group set on the pass, no dispatch recorded. */
+  | "pass"
+  /** The dispatch recorded, its outputs not yet handed back. */
+  | "dispatched"
+  /** Before one of tfjs's own `runWebGPUProgram` dispatches (`_kernels.ts`). */
+  | "program";
+
+/**
+ * Test-only: makes the dispatch `skip` dispatches from now throw at `point`
+ * (once; then `point` is reset to `null`), to check that a failed fused step
+ * leaves every variable, state tensor and `tf.memory().numTensors` as it was.
+ */
+export const faults: { point: FaultPoint | null; skip: number } = {
+  point: null,
+  skip: 0,
+};
+
+/** Throws if {@linkcode faults} asks for a failure here. */
+export function fault(point: FaultPoint): void {
+  if (faults.point !== point) return;
+  if (faults.skip-- > 0) return;
+  faults.point = null;
+  throw new Error(`@centra/webgpu: injected fault at "${point}"`);
+}
+
 /** What one dispatch needs. */
 export interface MultiLaunch {
   /** The whole shader; bindings: outputs, then inputs, then the uniforms. */
@@ -140,11 +169,30 @@ const MAX_GROUPS = 65535;
  * returned flat; the caller owns them.
  */
 export function dispatchMulti(launch: MultiLaunch): tf.Tensor[] {
+  // every check before anything is encoded: an invalid dispatch or binding
+  // would invalidate the whole command encoder, other tensors' work included
+  if (
+    !Number.isInteger(launch.groups) || launch.groups < 1 ||
+    launch.outputSizes.some((n) => !Number.isInteger(n) || n < 1) ||
+    launch.inputs.some((t) => t.size < 1)
+  ) {
+    throw new RangeError(
+      `@centra/webgpu: ${launch.name} needs whole positive sizes, got ${launch.groups} workgroups, outputs [${launch.outputSizes}], inputs of ${
+        launch.inputs.map((t) => t.size)
+      } elements`,
+    );
+  }
   const backend = tf.backend() as unknown as BackendInternals;
   const engine = tf.engine();
-  const outputs = launch.outputSizes.map((n) =>
-    backend.makeTensorInfo([n], "float32")
+  // tensors at once, so that a failure below leaves them to the caller's tidy
+  const tensors = launch.outputSizes.map((n) =>
+    engine.makeTensorFromTensorInfo(backend.makeTensorInfo([n], "float32"))
   );
+  const outputs: TensorInfoLike[] = tensors.map((t) => ({
+    dataId: t.dataId,
+    shape: t.shape,
+    dtype: t.dtype,
+  }));
   for (const o of outputs) backend.uploadToGPU(o.dataId);
   for (const t of launch.inputs) backend.uploadToGPU(t.dataId);
   for (const f of observers) f(outputs, launch.inputs);
@@ -165,6 +213,7 @@ export function dispatchMulti(launch: MultiLaunch): tf.Tensor[] {
   for (const t of [...outputs, ...launch.inputs]) {
     backend.commandQueueOwnedIds.add(t.dataId);
   }
+  fault("encode");
   backend.ensureCommandEncoderReady();
   // under tf.time, a pass of its own with timestamps, as tfjs does
   const timed = backend.activeTimers != null &&
@@ -189,6 +238,7 @@ export function dispatchMulti(launch: MultiLaunch): tf.Tensor[] {
   const pass = backend.computePassEncoder!;
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bindGroup);
+  fault("pass");
   const y = Math.ceil(launch.groups / MAX_GROUPS);
   pass.dispatchWorkgroups(Math.ceil(launch.groups / y), y, 1);
   backend.dispatchCountInPass++;
@@ -205,5 +255,6 @@ export function dispatchMulti(launch: MultiLaunch): tf.Tensor[] {
     backend.endComputePassEncoder();
     backend.submitQueue();
   }
-  return outputs.map((o) => engine.makeTensorFromTensorInfo(o));
+  fault("dispatched");
+  return tensors;
 }

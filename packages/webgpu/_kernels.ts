@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { evaluate, type Expr, foldNumber } from "@centra/chain/expr";
 import type { Hyper } from "@centra/chain/types";
-import { dispatchMulti, multiOutputSupport } from "./_dispatch.ts";
+import { dispatchMulti, fault, multiOutputSupport } from "./_dispatch.ts";
 import {
   type AuxPlan,
   type Binding,
@@ -772,6 +772,7 @@ ${loops.join("\n")}
       data: [this.fold(e)!],
     }));
     const program = recipe.program();
+    fault("program");
     this.dispatches.count++;
     if (recipe.reduce) {
       // workgroups add into a fresh zero (written on upload, no dispatch)

@@ -4,7 +4,7 @@
 // `runWebGPUProgram` takes. `_kernels.ts` decides which kernels a step needs
 // and runs them.
 import type * as tf from "@tensorflow/tfjs";
-import type { Expr } from "@centra/chain/expr";
+import { type Expr, powTwo } from "@centra/chain/expr";
 
 /** What a `Kernel` asks of the step it generates code for (`Runner`). */
 export interface KernelHost {
@@ -394,6 +394,34 @@ ${this.lines.join("\n")}
     return name;
   }
 
+  /**
+   * `@centra/chain`'s `powInt`: the factors for the set bits of a whole
+   * exponent, multiplied pairwise in the order the tf ops use.
+   */
+  private bitProduct(e: Expr): string {
+    const n = this.emit(e.args[0]!);
+    const factors = e.args.slice(1).map((x) => this.emit(x));
+    const id = `b${e.id}`;
+    this.lines.push(
+      `  let ${id}n = u32(min(select(0.0, f32(${n}), f32(${n}) > 0.0), 33554431.0));`,
+    );
+    let f = Array.from(
+      { length: 32 },
+      (_, k) =>
+        k < factors.length
+          ? `select(1.0, f32(${factors[k]}), ((${id}n >> ${k}u) & 1u) == 1u)`
+          : "1.0",
+    );
+    for (let m = 16, level = 0; m >= 1; m /= 2, level++) {
+      f = f.slice(0, m).map((x, j) => {
+        const name = `${id}_${level}_${j}`;
+        this.lines.push(`  let ${name} = ${x} * ${f[j + m]};`);
+        return name;
+      });
+    }
+    return f[0]!;
+  }
+
   private code(e: Expr): string {
     const r = this.runner, p = this.param;
     if (e.op === "const") return f32Literal(e.value);
@@ -513,6 +541,13 @@ ${this.lines.join("\n")}
         return `abs(${a()})`;
       case "sign":
         return `sign(${a()})`;
+      case "powTwo": {
+        if (e.value === 0) return a();
+        const x = this.emit(powTwo(e.args[0]!, e.value - 1));
+        return `(${x} * ${x})`;
+      }
+      case "bitProduct":
+        return this.bitProduct(e);
       case "select": {
         // a scalar condition may pick between vectors: no splat for it
         const c = this.emit(e.args[0]!), t = b(), f = arg(2);

@@ -276,6 +276,9 @@ function fusedRun(
   });
   const outputs: Record<string, Record<string, Expr>> = {};
   for (const [name, g] of Object.entries(updates)) {
+    // a tensor with no elements passes through every stage (no kernel: a
+    // dispatch of 0 workgroups, or a binding of 0 bytes, is invalid)
+    if (g.size === 0) continue;
     let cur: Expr = input("g");
     const outs: Record<string, Expr> = {};
     run.forEach(([leaf], j) => {
@@ -329,7 +332,15 @@ function fusedRun(
     values = evaluate(outputs, inputs, hypers);
   }
   const out: Updates = {};
-  for (const name of Object.keys(updates)) out[name] = values[name]![""]!;
+  // a tensor left out (no elements) passes through: its update is itself,
+  // its new value the parameter itself
+  const same = (name: string, g: tf.Tensor): tf.Tensor =>
+    apply
+      ? stageInput(run[0]![0].spec, updates, run[0]![1], params, name, "p")
+      : g;
+  for (const [name, g] of Object.entries(updates)) {
+    out[name] = values[name]?.[""] ?? same(name, g);
+  }
   const states = run.map(([leaf, s], j) => {
     const mine: Record<string, Record<string, tf.Tensor>> = {};
     for (const [param, v] of Object.entries(values)) {

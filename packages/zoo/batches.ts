@@ -48,12 +48,16 @@ function perChannel(
     : [...value];
   if (
     values.length !== channels ||
-    values.some((v) => !Number.isFinite(v) || (positive && v <= 0))
+    // as float32 values, what they become: 1e39 is Infinity, 1e-50 is 0
+    values.some((v) =>
+      typeof v !== "number" || !Number.isFinite(Math.fround(v)) ||
+      (positive && Math.fround(v) <= 0)
+    )
   ) {
     throw new RangeError(
       `batches: ${what} must be ${
         positive ? "a positive" : "a finite"
-      } number or ${channels} of them (one per channel), got ${
+      } float32 number or ${channels} of them (one per channel), got ${
         JSON.stringify(value)
       }`,
     );

@@ -125,7 +125,16 @@ Deno.test("batches() rejects bad options, naming them", () => {
   );
   assert.throws(
     () => batches(set(4), { batchSize: 2, std: 0 }),
-    /std must be a positive number/,
+    /std must be a positive float32 number/,
+  );
+  // float32 values: 1e-50 is 0 and 1e39 Infinity there
+  assert.throws(
+    () => batches(set(4), { batchSize: 2, std: 1e-50 }),
+    /std must be a positive float32 number .* got 1e-50/,
+  );
+  assert.throws(
+    () => batches(set(4), { batchSize: 2, mean: 1e39 }),
+    /mean must be a finite float32 number .* got 1e\+39/,
   );
   assert.throws(
     () => batches({ ...set(4), count: 5 }, { batchSize: 2 }),
