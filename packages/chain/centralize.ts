@@ -1,4 +1,5 @@
 import { elementwise, input, mean, sub } from "./expr.ts";
+import { checkOptions } from "./_check.ts";
 import type { AxesResolver, GradientTransformation, Params } from "./types.ts";
 import type { EmptyState } from "./identity.ts";
 
@@ -90,6 +91,7 @@ export interface CentralizeOptions {
 export function centralize(
   options: CentralizeOptions = {},
 ): GradientTransformation<EmptyState> {
+  checkOptions("centralize", options, { axes: "function" });
   const resolve = options.axes ?? defaultGcAxes;
   if (typeof resolve !== "function") {
     throw new TypeError(

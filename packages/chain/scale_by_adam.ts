@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { checkAgainst, checkPlainHyper } from "./_check.ts";
+import { checkAgainst, checkOptions, checkPlainHyper } from "./_check.ts";
 import {
   biasCorrection,
   fillLike,
@@ -82,6 +82,13 @@ export function scaleByAdam(
   options: ScaleByAdamOptions = {},
 ): GradientTransformation<ScaleByAdamState> {
   const where = "scaleByAdam";
+  checkOptions(where, options, {
+    b1: "hyper",
+    b2: "hyper",
+    eps: "hyper",
+    epsRoot: "hyper",
+    amsgrad: "boolean",
+  });
   const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, amsgrad = false } =
     options;
   checkPlainHyper(where, "b1", b1, { min: 0, max: 1, maxOpen: true });

@@ -1,4 +1,4 @@
-import { checkAgainst, checkPlainHyper } from "./_check.ts";
+import { checkAgainst, checkOptions, checkPlainHyper } from "./_check.ts";
 import { fillLike, lerp, type PerParam } from "./_per_param.ts";
 import {
   add,
@@ -69,6 +69,12 @@ export function scaleByRms(
   options: ScaleByRmsOptions = {},
 ): GradientTransformation<ScaleByRmsState> {
   const where = "scaleByRms";
+  checkOptions(where, options, {
+    decay: "hyper",
+    eps: "hyper",
+    initialScale: "number",
+    centered: "boolean",
+  });
   const { decay = 0.9, eps = 1e-8, initialScale = 0, centered = false } =
     options;
   checkPlainHyper(where, "decay", decay, { min: 0, max: 1 });
@@ -141,6 +147,10 @@ export function scaleByRss(
   options: ScaleByRssOptions = {},
 ): GradientTransformation<ScaleByRssState> {
   const where = "scaleByRss";
+  checkOptions(where, options, {
+    initialAccumulatorValue: "number",
+    eps: "hyper",
+  });
   const { initialAccumulatorValue = 0.1, eps = 1e-7 } = options;
   checkPlainHyper(where, "initialAccumulatorValue", initialAccumulatorValue, {
     min: 0,

@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { boundsOf, checkHyper, withBounds } from "./_check.ts";
+import { boundsOf, checkHyper, checkOptions, withBounds } from "./_check.ts";
 import { bitProduct, powerFactors } from "./expr.ts";
 import type { Schedule } from "./types.ts";
 
@@ -48,6 +48,18 @@ function positiveInt(where: string, name: string, v: number): void {
       `${where}: ${name} must be a positive integer, got ${v}`,
     );
   }
+}
+
+/** Checks a schedule's (required) options object: a plain object of known keys. */
+function scheduleOptions(
+  where: string,
+  options: unknown,
+  schema: Parameters<typeof checkOptions>[2],
+): void {
+  if (options === undefined) {
+    throw new TypeError(`${where}: options are required`);
+  }
+  checkOptions(where, options, schema);
 }
 
 /**
@@ -153,6 +165,7 @@ export function stepDecaySchedule(
   options: StepDecayOptions,
 ): Schedule {
   const where = "stepDecaySchedule";
+  scheduleOptions(where, options, { stepSize: "number", gamma: "number" });
   finite(where, "initValue", initValue);
   positiveInt(where, "stepSize", options.stepSize);
   const gamma = options.gamma ?? 0.1;
@@ -209,6 +222,13 @@ export function exponentialDecaySchedule(
   options: ExponentialDecayOptions,
 ): Schedule {
   const where = "exponentialDecaySchedule";
+  scheduleOptions(where, options, {
+    transitionSteps: "number",
+    decayRate: "number",
+    transitionBegin: "number",
+    staircase: "boolean",
+    endValue: "number",
+  });
   finite(where, "initValue", initValue);
   positiveInt(where, "transitionSteps", options.transitionSteps);
   finite(where, "decayRate", options.decayRate, { min: 0 });
@@ -287,6 +307,7 @@ export function cosineDecaySchedule(
   options: CosineDecayOptions,
 ): Schedule {
   const where = "cosineDecaySchedule";
+  scheduleOptions(where, options, { decaySteps: "number", alpha: "number" });
   finite(where, "initValue", initValue);
   positiveInt(where, "decaySteps", options.decaySteps);
   const alpha = options.alpha ?? 0;
@@ -348,6 +369,13 @@ export function warmupCosineDecaySchedule(
   options: WarmupCosineDecayOptions,
 ): Schedule {
   const where = "warmupCosineDecaySchedule";
+  scheduleOptions(where, options, {
+    initValue: "number",
+    peakValue: "number",
+    warmupSteps: "number",
+    decaySteps: "number",
+    endValue: "number",
+  });
   const { initValue, peakValue, warmupSteps, decaySteps, endValue = 0 } =
     options;
   finite(where, "initValue", initValue);
@@ -405,6 +433,12 @@ export interface LinearScheduleOptions {
  */
 export function linearSchedule(options: LinearScheduleOptions): Schedule {
   const where = "linearSchedule";
+  scheduleOptions(where, options, {
+    initValue: "number",
+    endValue: "number",
+    transitionSteps: "number",
+    transitionBegin: "number",
+  });
   const { initValue, endValue, transitionSteps, transitionBegin = 0 } = options;
   finite(where, "initValue", initValue);
   finite(where, "endValue", endValue);

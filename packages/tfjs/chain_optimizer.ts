@@ -1,6 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { disposeReplaced, disposeState } from "@centra/chain/dispose-state";
-import { findHyperparams } from "@centra/chain/inject-hyperparams";
+import {
+  findHyperparams,
+  hyperparamScalar,
+} from "@centra/chain/inject-hyperparams";
 import { initState } from "@centra/chain/run-update";
 import { runStep } from "@centra/chain/run-step";
 import type {
@@ -321,15 +324,20 @@ export class ChainOptimizer extends tf.Optimizer {
         })`,
       );
     }
-    if (typeof value !== "number" || !Number.isFinite(value)) {
-      throw new RangeError(
-        `ChainOptimizer.setHyperparam: value of "${name}" must be a finite number, got ${value}`,
+    if (typeof value !== "number") {
+      throw new TypeError(
+        `ChainOptimizer.setHyperparam: value of "${name}" must be a number, got ${
+          String(value)
+        }`,
       );
     }
-    // LEAD: wire h-numeric's host-value range check here (one call, e.g.
-    // checkHyperValue("ChainOptimizer.setHyperparam", name, value)), so that
-    // a learning rate of -1 is refused as the factories refuse it.
-    hp[name] = tf.keep(tf.scalar(value, "float32"));
+    // Checked as float32 and against the ranges the chain's transforms asked
+    // of this hyperparameter (a learning rate of -1 is refused as sgd(-1) is).
+    hp[name] = hyperparamScalar("ChainOptimizer.setHyperparam", {
+      name,
+      value,
+      old,
+    });
     old.dispose();
   }
 
