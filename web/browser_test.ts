@@ -98,7 +98,14 @@ Deno.test({
     let adapter = "";
     try {
       await bundle(dir);
-      server = serve({ bundleDir: dir, port: 0 });
+      const missing: string[] = [];
+      server = serve({
+        bundleDir: dir,
+        port: 0,
+        onRequest: (path, status) => {
+          if (status !== 200) missing.push(`${status} ${path}`);
+        },
+      });
       chromium = await launchChromium();
       const checks = await chromium.open(`${server.url}checks.html`);
       await checks.waitForFunction(() => "centraChecks" in globalThis);
@@ -223,6 +230,7 @@ Deno.test({
 
       await t.step("no page logged an error", () => {
         assert.deepEqual(chromium!.errors, []);
+        assert.deepEqual(missing, [], "requests the server could not answer");
       });
     } finally {
       await chromium?.close();

@@ -82,6 +82,11 @@ function fill(select: HTMLSelectElement, value: string): void {
   }
 }
 
+function formatLr(lr: number): string {
+  if (lr === 0) return "0";
+  return lr < 1e-2 ? lr.toExponential(2) : lr.toPrecision(3);
+}
+
 function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -129,7 +134,7 @@ async function table(runs: readonly TrainingRun[]): Promise<void> {
     rows.push(
       `<tr><td><span class="swatch" style="background:${
         COLORS[k % COLORS.length]
-      }"></span>${r.label}</td><td>${lrs[k]!.toExponential(2)}</td>` +
+      }"></span>${r.label}</td><td>${formatLr(lrs[k]!)}</td>` +
         `<td>${r.loss.at(-1)?.toFixed(4) ?? "–"}</td>` +
         `<td>${acc === undefined ? "–" : `${(acc * 100).toFixed(1)} %`}</td>` +
         `<td>${Number.isNaN(ms) ? "–" : `${ms.toFixed(0)} ms`}</td></tr>`,
