@@ -48,13 +48,18 @@ function median(xs: readonly number[]): number {
 
 /** The demo's step in Deno: same runs, same batches, same code. */
 async function denoStepTimes(steps: number): Promise<
-  { backend: string; ms: number[] }
+  { backend: string; adapter: string; ms: number[] }
 > {
-  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } })
-    .gpu;
-  const backend = gpu !== undefined && (await gpu.requestAdapter()) !== null
-    ? "webgpu"
-    : "cpu";
+  const gpu = (navigator as {
+    gpu?: {
+      requestAdapter(): Promise<{ info?: Record<string, string> } | null>;
+    };
+  }).gpu;
+  const found = await gpu?.requestAdapter() ?? null;
+  const backend = found !== null ? "webgpu" : "cpu";
+  const info = found?.info ?? {};
+  const adapter = [info.vendor, info.architecture, info.description]
+    .filter((x) => x).join(" / ");
   await tf.setBackend(backend);
   await tf.ready();
   const data = await loadFashionMnist(
@@ -79,7 +84,7 @@ async function denoStepTimes(steps: number): Promise<
     if (++n === steps) break;
   }
   for (const run of runs) run.dispose();
-  return { backend, ms: ms.map((m) => median(m.slice(WARMUP))) };
+  return { backend, adapter, ms: ms.map((m) => median(m.slice(WARMUP))) };
 }
 
 Deno.test({
@@ -250,7 +255,9 @@ Deno.test({
           `demo step (small CNN width 0.5, batch ${DEMO.batch}, median of steps ${
             WARMUP + 1
           }+; ${cores} cores):`,
-          `  Chromium: webgpu on ${adapter}; Deno ${Deno.version.deno}: ${deno.backend}`,
+          `  Chromium: webgpu on ${adapter}; Deno ${Deno.version.deno}: ${deno.backend}${
+            deno.adapter ? ` on ${deno.adapter}` : ""
+          }; load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`,
           line(0, "SGDM"),
           line(1, "SGDM+GC"),
         ].join("\n"),
