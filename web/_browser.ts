@@ -23,7 +23,7 @@ export interface Chromium {
   errors: string[];
   /** Opens a page that reports its errors to `errors`. */
   open(url: string): Promise<Page>;
-  /** Closes the browser and removes the profile. */
+  /** Closes the browser and removes the profile (once; later calls wait for it). */
   close(): Promise<void>;
 }
 
@@ -61,6 +61,7 @@ export async function launchChromium(): Promise<Chromium> {
     throw e;
   }
   const errors: string[] = [];
+  let closed: Promise<void> | undefined;
   return {
     browser,
     errors,
@@ -74,12 +75,15 @@ export async function launchChromium(): Promise<Chromium> {
       await page.goto(url);
       return page;
     },
-    async close(): Promise<void> {
-      try {
-        await browser.close();
-      } finally {
-        await Deno.remove(profile, { recursive: true }).catch(() => {});
-      }
+    close(): Promise<void> {
+      closed ??= (async () => {
+        try {
+          await browser.close();
+        } finally {
+          await Deno.remove(profile, { recursive: true }).catch(() => {});
+        }
+      })();
+      return closed;
     },
   };
 }

@@ -37,6 +37,9 @@ if (!HAS_CHROMIUM) {
 // The demo run the page does and Deno repeats: SGDM and SGDM+GC in turn,
 // width 0.5, batch 32, 320 training images (10 steps each).
 const DEMO = { a: "sgdm", b: "sgdm-gc", train: 320, batch: 32, test: 200 };
+// The browser part's time limit (it takes about 1 minute on a 2-core
+// machine); CENTRA_BROWSER_LIMIT_S changes it.
+const LIMIT_MS = Number(Deno.env.get("CENTRA_BROWSER_LIMIT_S") ?? 240) * 1000;
 // Step times skip the first steps, which compile kernels.
 const WARMUP = 2;
 
@@ -101,6 +104,14 @@ Deno.test({
     let chromium: Chromium | undefined;
     let browserMs: number[] = [];
     let adapter = "";
+    // A bound on the browser part: closing the browser makes every pending
+    // puppeteer call reject, so a hung page fails the test instead of
+    // stalling CI.
+    let timedOut = false;
+    const watchdog = setTimeout(() => {
+      timedOut = true;
+      void chromium?.close();
+    }, LIMIT_MS);
     try {
       await bundle(dir);
       const missing: string[] = [];
@@ -237,10 +248,16 @@ Deno.test({
         assert.deepEqual(chromium!.errors, []);
         assert.deepEqual(missing, [], "requests the server could not answer");
       });
+    } catch (e) {
+      if (!timedOut) throw e;
     } finally {
+      clearTimeout(watchdog);
       await chromium?.close();
       await server?.close();
       await Deno.remove(dir, { recursive: true });
+    }
+    if (timedOut) {
+      throw new Error(`the browser part took over ${LIMIT_MS / 1000} s`);
     }
 
     await t.step("time per step: Chromium and Deno, same machine", async () => {
