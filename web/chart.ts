@@ -114,50 +114,58 @@ function panelPlot(
 ): SVGSVGElement {
   const log = p.logY ?? false;
   const ok = (v: number) => Number.isFinite(v) && (!log || v > 0);
-  const marks: Plot.Markish[] = [Plot.frame({ stroke: "#999" })];
   const allX: number[] = [];
   const allY: number[] = [];
-  p.series.forEach((s, k) => {
-    const color = colors[k % colors.length]!;
-    const data: Point[] = [];
+  const data: Point[][] = p.series.map((s) => {
+    const pts: Point[] = [];
     s.y.forEach((y, i) => {
       const x = s.x[i]!;
       allX.push(x);
       if (!ok(y)) return;
       allY.push(y);
       const b = s.band?.[i];
-      data.push(
-        b === undefined ? { x, y } : { x, y, lo: y - b, hi: y + b },
-      );
+      if (b === undefined) {
+        pts.push({ x, y });
+        return;
+      }
+      pts.push({ x, y, lo: y - b, hi: y + b });
+      for (const v of [y - b, y + b]) if (ok(v)) allY.push(v);
     });
-    if (s.band !== undefined && data.length > 1) {
-      marks.push(Plot.areaY(data, {
+    return pts;
+  });
+  // a band's lower edge that a log axis cannot show sits at the lowest value
+  const floor = allY.length === 0 ? 0 : Math.min(...allY);
+  const marks: Plot.Markish[] = [Plot.frame({ stroke: "#999" })];
+  p.series.forEach((s, k) => {
+    const color = colors[k % colors.length]!;
+    const pts = data[k]!;
+    if (s.band !== undefined && pts.length > 1) {
+      marks.push(Plot.areaY(pts, {
         x: "x",
-        // a lower edge that a log axis cannot show sits on the axis
-        y1: (d: Point) => (ok(d.lo!) ? d.lo : null),
+        y1: (d: Point) => (ok(d.lo!) ? d.lo : floor),
         y2: "hi",
         fill: color,
         fillOpacity: 0.15,
       }));
     }
     if (s.points) {
-      marks.push(Plot.dot(data, {
+      marks.push(Plot.dot(pts, {
         x: "x",
         y: "y",
         ...(s.hollow
           ? { r: 5, stroke: color, fill: "none", strokeWidth: 1.5 }
           : { r: 2.5, fill: color, fillOpacity: 0.7, stroke: null }),
       }));
-    } else if (data.length > 0) {
-      marks.push(Plot.lineY(data, {
+    } else if (pts.length > 0) {
+      marks.push(Plot.lineY(pts, {
         x: "x",
         y: "y",
         stroke: color,
         strokeWidth: 2,
         ...(s.dashed ? { strokeDasharray: "6 4" } : {}),
       }));
-      if (data.length <= 30) {
-        marks.push(Plot.dot(data, { x: "x", y: "y", r: 2.5, fill: color }));
+      if (pts.length <= 30) {
+        marks.push(Plot.dot(pts, { x: "x", y: "y", r: 2.5, fill: color }));
       }
     }
   });
@@ -227,16 +235,14 @@ function el(
  * @param document Where the nodes are created: the page's `document`, or a
  * DOM implementation's (linkedom) outside a browser.
  * @returns An `<svg>` element with one Plot figure per panel.
- * @throws {RangeError} When there is no panel or `columns` is not a positive
- * integer.
+ * @throws {RangeError} When `columns` is not a positive integer.
  */
 export function chart(
   panels: readonly Panel[],
   options: ChartOptions,
   document: Document,
 ): SVGSVGElement {
-  if (panels.length === 0) throw new RangeError("chart: no panels");
-  const columns = options.columns ?? panels.length;
+  const columns = options.columns ?? Math.max(1, panels.length);
   if (!Number.isInteger(columns) || columns < 1) {
     throw new RangeError(
       `chart: columns must be a positive integer, got ${columns}`,
@@ -245,7 +251,7 @@ export function chart(
   const pw = options.panelWidth ?? 440, ph = options.panelHeight ?? 300;
   const colors = options.colors ?? COLORS;
   const rows = Math.ceil(panels.length / columns);
-  const w = pw * Math.min(columns, panels.length);
+  const w = pw * Math.max(1, Math.min(columns, panels.length));
   const h = TITLE_H + rows * ph + LEGEND_H;
   const svg = el(document, "svg", {
     width: w,
@@ -269,7 +275,7 @@ export function chart(
     svg.appendChild(figure);
   });
   const legend = el(document, "g", { "aria-label": "legend" });
-  panels[0]!.series.forEach((s, k) => {
+  (panels[0]?.series ?? []).forEach((s, k) => {
     const x = 70 + k * 190, y = h - 14;
     legend.appendChild(el(document, "line", {
       x1: x,
