@@ -44,9 +44,10 @@ export async function launchChromium(): Promise<Chromium> {
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    // The pages are this repository's own, on 127.0.0.1; the sandbox refuses
+    // to run as root and needs user namespaces that CI containers may lack.
+    "--no-sandbox",
   ];
-  // Chromium's sandbox refuses to run as root (CI containers)
-  if (Deno.uid() === 0) args.push("--no-sandbox");
   let browser: Browser;
   try {
     browser = await puppeteer.launch({
