@@ -1,6 +1,6 @@
 // Private helpers of examples/demo.ts: the side-by-side table and the SVG
-// chart (drawn by the reproduction's chart writer, repro/svg.ts).
-import { renderChart } from "../repro/svg.ts";
+// chart (drawn by the project's one chart writer, web/chart.ts).
+import { renderChart } from "../web/chart_svg.ts";
 
 /** One optimizer's curves: per-epoch training loss and test accuracy. */
 export interface Run {

@@ -55,7 +55,8 @@ Deno.test({
       );
       const svg = await Deno.readTextFile(`${dir}/chart.svg`);
       assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-      assert.equal(svg.match(/<polyline /g)?.length, 4); // two panels x two runs
+      // two panels x two runs, one Observable Plot line mark each
+      assert.equal(svg.match(/aria-label="line"><path /g)?.length, 4);
       assert.match(svg, /SGDM\+GC/);
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -13,7 +13,7 @@ import {
   TABLE2,
 } from "./config.ts";
 import { meanStd, type RunRecord } from "./results.ts";
-import { type Panel, renderChart, type Series } from "./svg.ts";
+import { type Panel, renderChart, type Series } from "../web/chart_svg.ts";
 
 /** What {@linkcode buildReport} returns. */
 export interface Report {

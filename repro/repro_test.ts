@@ -12,7 +12,7 @@ import {
 } from "./config.ts";
 import { runRepro } from "./main.ts";
 import { meanStd, readRecords } from "./results.ts";
-import { renderChart } from "./svg.ts";
+import { renderChart } from "../web/chart_svg.ts";
 import { pairedDiffs } from "./report.ts";
 import type { RunRecord } from "./results.ts";
 import { formatDuration } from "./progress.ts";
@@ -179,9 +179,12 @@ Deno.test("renderChart() draws lines, bands, points and a log axis", () => {
     },
   ], { title: "t & <t>" });
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-  assert.equal(svg.match(/<polyline /g)?.length, 2);
-  assert.equal(svg.match(/<polygon /g)?.length, 1);
-  assert.match(svg, /stroke-dasharray/);
+  // Observable Plot's marks: one <g aria-label="line"> with one path per
+  // line, one "area" per band, circles for points
+  assert.equal(svg.match(/aria-label="line"><path /g)?.length, 2);
+  assert.equal(svg.match(/aria-label="area"><path /g)?.length, 1);
+  assert.equal(svg.match(/<circle /g)?.length, 3 + 3 + 2 + 1);
+  assert.match(svg, /stroke-dasharray="6 4"[^>]*aria-label="line"/);
   assert.match(svg, />1e-4</);
   assert.match(svg, /t &amp; &lt;t&gt;/);
   assert.doesNotMatch(svg, /NaN|Infinity/);
