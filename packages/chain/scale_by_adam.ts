@@ -17,6 +17,7 @@ import {
   slot,
   sqrt,
   square,
+  type StageMath,
   sub,
 } from "./expr.ts";
 import type {
@@ -94,7 +95,9 @@ export function scaleByAdam(
     sqrt(add(div(second, biasCorrection(hb2, hc)), hyper("epsRoot"))),
     hyper("eps"),
   );
-  const math = {
+  // Annotated so that the two branches of `slots` check without
+  // exactOptionalPropertyTypes too (a user's project may not set it).
+  const math: StageMath = {
     update: div(div(m, biasCorrection(hb1, hc)), denom),
     slots: amsgrad ? { mu: m, nu: v, nuMax: second } : { mu: m, nu: v },
   };

@@ -11,6 +11,7 @@ import {
   slot,
   sqrt,
   square,
+  type StageMath,
   sub,
 } from "./expr.ts";
 import type {
@@ -77,7 +78,9 @@ export function scaleByRms(
   const v = lerp(d, slot("nu"), sub(1, d), square(g));
   const m = lerp(d, slot("mu"), sub(1, d), g);
   const denom = centered ? sub(v, square(m)) : v;
-  const math = {
+  // Annotated so that the two branches of `slots` check without
+  // exactOptionalPropertyTypes too (a user's project may not set it).
+  const math: StageMath = {
     update: div(g, sqrt(add(denom, hyper("eps")))),
     slots: centered ? { nu: v, mu: m } : { nu: v },
   };
