@@ -18,7 +18,8 @@
  *
  * @example Adam's first moment, evaluated op by op
  * ```ts
- * import * as tf from "@tensorflow/tfjs";
+ * import "./tfjs_check.ts";
+import * as tf from "@tensorflow/tfjs";
  * import { add, evaluate, hyper, input, mul, slot, sub } from "@centra/chain/expr";
  * import assert from "node:assert/strict";
  *
