@@ -30,7 +30,7 @@ import * as tf from "@tensorflow/tfjs";
  * The `@tensorflow/tfjs` versions centra supports, as an npm caret range.
  * The packages' `deno.json` imports use the same range.
  */
-export const supportedTfjs = "^4.0.0";
+export const supportedTfjs = "^4.10.0";
 
 /** A copy of tfjs-core found in a stack trace: its folder and version. */
 interface Copy {
