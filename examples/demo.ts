@@ -7,10 +7,10 @@
  * else on the cpu backend, and takes a few minutes on two cores by default.
  *
  * ```sh
- * deno task demo                       # embedded subset, 3 epochs
- * deno task demo --epochs 10 --data /usr/share/datasets/fashion-mnist --train-limit 0
- * deno task demo --optimizer adam,adam-gc --backend cpu --out out/adam.svg
- * deno task demo --help
+ * tools/deno task demo                       # embedded subset, 3 epochs
+ * tools/deno task demo --epochs 10 --data /usr/share/datasets/fashion-mnist --train-limit 0
+ * tools/deno task demo --optimizer adam,adam-gc --backend cpu --out out/adam.svg
+ * tools/deno task demo --help
  * ```
  *
  * @module
