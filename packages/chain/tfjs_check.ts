@@ -24,80 +24,20 @@
  *
  * @module
  */
+// First, so that it runs before centra's copy of tfjs is evaluated.
+import {
+  copiesIn,
+  engineCopy,
+  type EngineLike,
+  fix,
+  guard,
+  inCaret,
+  supportedTfjs,
+  twoCopiesError,
+} from "./_tfjs_guard.ts";
 import * as tf from "@tensorflow/tfjs";
 
-/**
- * The `@tensorflow/tfjs` versions centra supports, as an npm caret range.
- * The packages' `deno.json` imports use the same range.
- */
-export const supportedTfjs = "^4.10.0";
-
-/** A copy of tfjs-core found in a stack trace: its folder and version. */
-interface Copy {
-  root: string;
-  version: string | undefined;
-}
-
-// tfjs-core's folder in a file or URL: node_modules/.deno/@tensorflow+tfjs-core@4.22.0/
-// (nodeModulesDir), .../@tensorflow/tfjs-core/4.22.0/ (Deno's npm cache),
-// .../@tensorflow/tfjs-core@4.22.0/ (CDNs), .../@tensorflow/tfjs-core/ (node_modules).
-const CORE_ROOT =
-  /^(.*?@tensorflow[+/]tfjs-core(?:[@/](\d+\.\d+\.\d+[^/]*))?\/)/;
-
-function copiesIn(stack: string | undefined): Copy[] {
-  const copies = new Map<string, Copy>();
-  for (const line of (stack ?? "").split("\n")) {
-    const at = line.match(/\(?((?:file|https?|npm|jsr):[^\s()]+)/);
-    const m = at?.[1]?.match(CORE_ROOT);
-    if (m?.[1] !== undefined && !copies.has(m[1])) {
-      copies.set(m[1], { root: m[1], version: m[2] });
-    }
-  }
-  return [...copies.values()];
-}
-
-/**
- * Whether `version` is in the caret range `range` (`^M.m.p`): same major,
- * not lower, no prerelease.
- */
-function inCaret(version: string, range: string): boolean {
-  const v = version.match(/^(\d+)\.(\d+)\.(\d+)$/);
-  const r = range.match(/^\^(\d+)\.(\d+)\.(\d+)$/);
-  if (v === null || r === null) return false;
-  const [vM, vm, vp] = v.slice(1).map(Number) as [number, number, number];
-  const [rM, rm, rp] = r.slice(1).map(Number) as [number, number, number];
-  if (vM !== rM) return false;
-  return vm > rm || (vm === rm && vp >= rp);
-}
-
-function fix(): string {
-  return `Fix: import tfjs through one specifier in range, e.g. in deno.json ` +
-    `"imports": { "@tensorflow/tfjs": "npm:@tensorflow/tfjs@${supportedTfjs}" } ` +
-    `(or a version in ${supportedTfjs} that every import agrees on), remove ` +
-    `other pins and import-map entries for @tensorflow/*, then run ` +
-    `\`deno install\` (or delete the stale deno.lock entries).`;
-}
-
-function describeCopy(c: Copy | undefined): string {
-  if (c === undefined) return "another copy (version unknown)";
-  const v = c.version ?? "version unknown";
-  const range = c.version === undefined
-    ? ""
-    : inCaret(c.version, supportedTfjs)
-    ? ", in range"
-    : `, outside ${supportedTfjs}`;
-  return `${v}${range} at ${c.root}`;
-}
-
-function twoCopiesError(ours: Copy | undefined, other: Copy | undefined) {
-  return new Error(
-    `centra: two copies of tfjs are loaded: centra's tfjs-core ` +
-      `${tf.version_core} (${ours?.root ?? "its own copy"}) and tfjs-core ` +
-      `${describeCopy(other)}. They share one engine but not their ` +
-      `classes, so kernels register twice and model.fit fails. centra ` +
-      `supports @tensorflow/tfjs ${supportedTfjs}. ${fix()}`,
-  );
-}
+export { supportedTfjs };
 
 function rangeError(): Error {
   return new Error(
@@ -106,18 +46,13 @@ function rangeError(): Error {
   );
 }
 
-// Set on the shared tfjs environment by the first centra copy that checks.
-const HOOKED = Symbol.for("centra.tfjsCheck.hooked");
-
-// The copy of tfjs-core this module's `tf` is: its functions appear in the
-// stack of a callback that `tf.tidy` runs.
-function ourCopy(): Copy | undefined {
+// The copy of tfjs-core this module's `tf` is: the outermost tfjs-core frame
+// of a callback that its `tidy` wrapper runs.
+function ourCopy() {
   let stack: string | undefined;
   tf.tidy(() => {
     stack = new Error().stack;
   });
-  // The innermost frames are the engine's (maybe another copy's), the
-  // outermost tfjs-core frame is our `tidy` wrapper.
   return copiesIn(stack).at(-1);
 }
 
@@ -144,38 +79,13 @@ function ourCopy(): Copy | undefined {
  */
 export function checkTfjs(): void {
   if (!inCaret(tf.version_core, supportedTfjs)) throw rangeError();
-  const env = tf.env() as tf.Environment & { [HOOKED]?: true };
-  if (!(env instanceof tf.Environment)) {
+  const engine = tf.engine() as unknown as EngineLike;
+  if (!(tf.env() instanceof tf.Environment)) {
     // The engine (and its environment) came from a copy imported earlier.
-    const ours = ourCopy();
-    let stack: string | undefined;
-    tf.engine().tidy(() => {
-      stack = new Error().stack;
-    });
-    const other = copiesIn(stack).find((c) => c.root !== ours?.root);
-    throw twoCopiesError(ours, other);
+    throw twoCopiesError(engineCopy(engine), ourCopy());
   }
   silenceNodeBanner();
-  if (env[HOOKED]) return;
-  const ours = ourCopy();
-  // A copy imported later reuses the engine and announces its platform on
-  // the shared environment while it loads: stop it there, before its
-  // kernels register.
-  const setPlatform = env.setPlatform;
-  Object.defineProperty(env, "setPlatform", {
-    configurable: true,
-    writable: true,
-    value(this: tf.Environment, ...args: Parameters<typeof setPlatform>) {
-      const other = copiesIn(new Error().stack).find((c) =>
-        c.root !== ours?.root
-      );
-      if (ours !== undefined && other !== undefined) {
-        throw twoCopiesError(ours, other);
-      }
-      return setPlatform.apply(this, args);
-    },
-  });
-  Object.defineProperty(env, HOOKED, { value: true });
+  guard(engine);
 }
 
 type CpuBackend = tf.KernelBackend & { firstUse?: boolean };
