@@ -18,8 +18,7 @@
  *
  * @example Adam's first moment, evaluated op by op
  * ```ts
- * import "./tfjs_check.ts";
-import * as tf from "@tensorflow/tfjs";
+ * import * as tf from "@tensorflow/tfjs";
  * import { add, evaluate, hyper, input, mul, slot, sub } from "@centra/chain/expr";
  * import assert from "node:assert/strict";
  *
@@ -35,6 +34,7 @@ import * as tf from "@tensorflow/tfjs";
  *
  * @module
  */
+import "./tfjs_check.ts";
 import * as tf from "@tensorflow/tfjs";
 import type {
   GradientTransformation,
