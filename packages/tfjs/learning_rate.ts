@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { describe } from "@centra/chain/expr";
-import type { GradientTransformation } from "@centra/chain/types";
+import { describe, type ElementwiseSpec } from "@centra/chain/expr";
+import type { GradientTransformation, Hyper } from "@centra/chain/types";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 
 /**
@@ -31,12 +31,8 @@ export async function currentLearningRate(
   if (optimizer instanceof ChainOptimizer) {
     const lr = optimizer.hyperparams()?.learningRate;
     if (lr !== undefined) return (await lr.data())[0];
-    const found = chainLearningRate(optimizer.tx, optimizer.state);
-    if (found.kind !== "found") return undefined;
-    if (typeof found.value === "number") return found.value;
-    const value = (await found.value.data())[0];
-    if (found.dispose) found.value.dispose();
-    return value;
+    const found = await chainLearningRate(optimizer.tx, optimizer.state);
+    return found.kind === "found" ? found.value : undefined;
   }
   const lr = (optimizer as { learningRate?: unknown } | undefined)
     ?.learningRate;
@@ -45,7 +41,7 @@ export async function currentLearningRate(
 
 /** What {@linkcode chainLearningRate} finds. */
 type Found =
-  | { kind: "found"; value: number | tf.Scalar; dispose: boolean }
+  | { kind: "found"; value: number }
   | { kind: "none"; why: string };
 
 /**
@@ -53,13 +49,16 @@ type Found =
  * `scaleByLearningRate` stage of the chain, nested chains included. A
  * constant is read as given; a schedule (which `scaleByLearningRate` turns
  * into a `scaleBySchedule` by `-lr`) is evaluated at the count of the last
- * step taken, the rate that step used. Anything else says why not.
+ * step taken, the rate that step used. Anything else says why not. Reads
+ * are asynchronous, so this works on WebGPU.
  */
-function chainLearningRate(
+async function chainLearningRate(
   tx: GradientTransformation<unknown>,
   state: unknown,
-): Found {
-  const found: Found[] = [];
+): Promise<Found> {
+  // What the walk finds: a constant rate, or a schedule stage and its count.
+  const seen: (Hyper | ElementwiseSpec<unknown>)[] = [];
+  const counts: (tf.Scalar | undefined)[] = [];
   let opaque = false;
   const walk = (t: object, s: unknown): void => {
     const d = describe(t);
@@ -74,46 +73,51 @@ function chainLearningRate(
       });
       return;
     }
-    const { where } = d.spec;
-    if (where === "scaleByLearningRate") {
+    if (d.spec.where === "scaleByLearningRate") {
       const lr = d.spec.step(s).hypers["learningRate"];
       if (lr !== undefined) {
-        found.push({ kind: "found", value: lr, dispose: false });
+        seen.push(lr);
+        counts.push(undefined);
       }
-    } else if (where === "scaleBySchedule") {
-      const count = (s as { count?: tf.Scalar } | null)?.count;
-      if (!(count instanceof tf.Tensor)) return;
-      const steps = count.dataSync()[0]!;
-      if (steps < 1) {
-        found.push({ kind: "none", why: "no step has been taken yet" });
-        return;
+    } else if (d.spec.where === "scaleBySchedule") {
+      const count = (s as { count?: unknown } | null)?.count;
+      if (count instanceof tf.Tensor) {
+        seen.push(d.spec);
+        counts.push(count as tf.Scalar);
       }
-      // The factor is -lr(count) for a learning rate; a positive factor is
-      // some other scaling, not a learning rate.
-      const lr = tf.tidy(() => {
-        const last = tf.scalar(steps - 1);
-        const factor = d.spec.step({ count: last }).hypers["factor"]!;
-        return tf.neg(factor) as tf.Scalar;
-      });
-      if (lr.dataSync()[0]! >= 0) {
-        found.push({ kind: "found", value: lr, dispose: true });
-      } else lr.dispose();
     }
   };
   walk(tx, state);
-  const values = found.filter((f) => f.kind === "found");
-  if (values.length === 1) return values[0]!;
-  for (const f of values) {
-    if (f.dispose && typeof f.value !== "number") f.value.dispose();
+  const values: number[] = [];
+  let early = false;
+  for (const [i, x] of seen.entries()) {
+    if (typeof x === "number") values.push(x);
+    else if (x instanceof tf.Tensor) values.push((await x.data())[0]!);
+    else {
+      const count = counts[i]!;
+      if ((await count.data())[0]! < 1) {
+        early = true;
+        continue;
+      }
+      // The rate the last step used: -factor at count - 1. A positive
+      // factor is some other scaling, not a learning rate.
+      const lr = tf.tidy(() => {
+        const last = tf.sub(count, 1) as tf.Scalar;
+        return tf.neg(x.step({ count: last }).hypers["factor"]!);
+      });
+      const v = (await lr.data())[0]!;
+      lr.dispose();
+      if (v >= 0) values.push(v);
+    }
   }
+  if (values.length === 1) return { kind: "found", value: values[0]! };
   if (values.length > 1) {
     return {
       kind: "none",
       why: "its chain has more than one scaleByLearningRate",
     };
   }
-  const none = found.find((f) => f.kind === "none");
-  if (none !== undefined) return none;
+  if (early) return { kind: "none", why: "no step has been taken yet" };
   return {
     kind: "none",
     why: opaque
@@ -157,7 +161,7 @@ class LearningRateLogger extends tf.Callback {
     if (this.#warned) return;
     this.#warned = true;
     const why = optimizer instanceof ChainOptimizer
-      ? chainLearningRate(optimizer.tx, optimizer.state)
+      ? await chainLearningRate(optimizer.tx, optimizer.state)
       : { kind: "none" as const, why: "it has no numeric learningRate" };
     if (why.kind === "none") {
       console.warn(
@@ -165,8 +169,6 @@ class LearningRateLogger extends tf.Callback {
           `${why.why}. Wrap the chain in injectHyperparams (or use ` +
           `ChainOptimizer.from) to log it.`,
       );
-    } else if (why.dispose && typeof why.value !== "number") {
-      why.value.dispose();
     }
   }
 
