@@ -1,4 +1,5 @@
 // Private: resolving masks and labels against parameters.
+import "./tfjs_check.ts";
 import type { Labels, Mask, Params } from "./types.ts";
 
 /** Throws if a map names a parameter that does not exist. */
