@@ -168,3 +168,16 @@ export async function interleavedMedians(
   }
   return times.map(median);
 }
+
+/**
+ * Printed after an interleaved table: which of the bench's two tables is the
+ * result, and why deno bench's own numbers below differ.
+ */
+export const TWO_TABLES_NOTE =
+  "The table above is the result: each median comes from rounds that visit " +
+  "every row in turn, so load that drifts during the run slows all rows " +
+  "alike. deno bench's table below times the same rows one block after " +
+  'another and reports means (and its summary\'s "x faster/slower" from ' +
+  "them), so on a shared or throttling machine its ratios can differ from " +
+  "these by tens of percent; read them as a second opinion on the order, not " +
+  "as the figure to quote.\n";

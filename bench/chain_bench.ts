@@ -4,7 +4,9 @@
 //
 // First it prints a table of median step times over rounds that visit the
 // rows in turn (robust to a machine whose load drifts), with ratios to
-// tf.train.adam; then deno bench times the same rows one after the other.
+// tf.train.adam: that table is the result. Then deno bench times the same
+// rows one after the other (means), which drifting load skews; the output
+// says so between the two.
 //
 //   deno bench -A bench/chain_bench.ts
 //   CENTRA_BACKEND=webgpu deno bench -A bench/chain_bench.ts
@@ -22,6 +24,7 @@ import {
   type Row,
   settle,
   shapesOf,
+  TWO_TABLES_NOTE,
 } from "./_common.ts";
 
 const backend = Deno.env.get("CENTRA_BACKEND") ?? "cpu";
@@ -73,6 +76,7 @@ for (const [model, shapes] of SHAPES) {
   tf.dispose([Object.values(vars), Object.values(grads)]);
 }
 console.log();
+console.log(TWO_TABLES_NOTE);
 
 for (const [model, shapes] of SHAPES) {
   const group = `${model} (${

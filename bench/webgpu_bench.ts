@@ -31,6 +31,7 @@ import {
   settle,
   shapesOf,
   type Step,
+  TWO_TABLES_NOTE,
 } from "./_common.ts";
 
 const hasGpu = tf.findBackendFactory("webgpu") !== null &&
@@ -162,6 +163,7 @@ for (const [name, shapes] of MODELS) {
   made.forEach((m) => m.dispose());
 }
 console.log();
+console.log(TWO_TABLES_NOTE);
 
 for (const [name, shapes] of MODELS) {
   const steps = STEPS[name]!;

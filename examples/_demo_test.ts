@@ -37,6 +37,12 @@ Deno.test({
         );
         assert.ok(r.testAccuracy.every((a) => a >= 0 && a <= 1));
       }
+      // Each run's kernels compile in an untimed warm-up of its own.
+      assert.equal(
+        text.match(/warm-up: compiling its kernels.*\d s, not counted below/g)
+          ?.length,
+        2,
+      );
       assert.match(
         text,
         /SGDM\+GC: ChainOptimizer\.from\("sgd", \{"momentum":0\.9,"gc":true/,
@@ -95,4 +101,18 @@ Deno.test("demo flags: defaults, --help, and errors that name the flag", () => {
     /--lr must be a number > 0, got "0"/,
   );
   assert.throws(() => parseDemoArgs(["--bogus"]), TypeError);
+  // The demo's own messages, not node:util's parser's.
+  assert.throws(
+    () => parseDemoArgs(["--lr", "-1"]),
+    (e) =>
+      e instanceof RangeError &&
+      /--lr must be a number > 0, got "-1"/.test(e.message),
+  );
+  assert.throws(
+    () => parseDemoArgs(["--epochs", "-3", "--lr", "0.1"]),
+    /--epochs must be an integer >= 1, got "-3"/,
+  );
+  assert.throws(() => parseDemoArgs(["--bogus"]), /unknown flag "--bogus"/);
+  assert.throws(() => parseDemoArgs(["--epochs"]), /--epochs needs a value/);
+  assert.throws(() => parseDemoArgs(["3"]), /unexpected argument '3'/);
 });

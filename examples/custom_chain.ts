@@ -2,7 +2,7 @@
 // transform of our own in the middle, trained on the embedded Fashion-MNIST
 // subset with a custom loop.
 //
-//   deno run -A examples/custom_chain.ts
+//   tools/deno run -A examples/custom_chain.ts
 import * as tf from "@tensorflow/tfjs";
 import {
   addDecayedWeights,

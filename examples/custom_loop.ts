@@ -2,7 +2,7 @@
 // a seeded data loader from @centra/zoo and SGDM + GC from @centra/chain,
 // with the learning rate stepped down per epoch like the paper's schedule.
 //
-//   deno run -A examples/custom_loop.ts
+//   tools/deno run -A examples/custom_loop.ts
 import * as tf from "@tensorflow/tfjs";
 import { initState, piecewiseConstantSchedule, sgd } from "@centra/chain";
 import { gcAxes } from "@centra/match";

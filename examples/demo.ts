@@ -7,10 +7,10 @@
  * else on the cpu backend, and takes a few minutes on two cores by default.
  *
  * ```sh
- * deno task demo                       # embedded subset, 3 epochs
- * deno task demo --epochs 10 --data /usr/share/datasets/fashion-mnist --train-limit 0
- * deno task demo --optimizer adam,adam-gc --backend cpu --out out/adam.svg
- * deno task demo --help
+ * tools/deno task demo                       # embedded subset, 3 epochs
+ * tools/deno task demo --epochs 10 --data /usr/share/datasets/fashion-mnist --train-limit 0
+ * tools/deno task demo --optimizer adam,adam-gc --backend cpu --out out/adam.svg
+ * tools/deno task demo --help
  * ```
  *
  * @module
@@ -156,6 +156,81 @@ function oneOf<T extends string>(
   return v as T;
 }
 
+const VALUE_FLAGS = [
+  "optimizer",
+  "epochs",
+  "batch-size",
+  "lr",
+  "schedule",
+  "weight-decay",
+  "width",
+  "seed",
+  "train-limit",
+  "test-limit",
+  "data",
+  "backend",
+  "out",
+] as const;
+
+type Flags =
+  & { [K in (typeof VALUE_FLAGS)[number]]?: string }
+  & { "no-progress"?: boolean; help?: boolean };
+
+// node:util's parseArgs, with the demo's own errors: a value that starts
+// with "-" (`--lr -1`) is taken as the value, so that the range check below
+// names it, and unknown or valueless flags say so in the demo's words.
+function readFlags(args: readonly string[]): Flags {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    const name = a.startsWith("--") ? a.slice(2) : "";
+    if (
+      (VALUE_FLAGS as readonly string[]).includes(name) &&
+      next !== undefined && next.startsWith("-") && !next.startsWith("--") &&
+      next !== "-h"
+    ) {
+      joined.push(`${a}=${next}`);
+      i++;
+    } else joined.push(a);
+  }
+  try {
+    return parseArgs({
+      args: joined,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        ...Object.fromEntries(
+          VALUE_FLAGS.map((f) => [f, { type: "string" as const }]),
+        ),
+        "no-progress": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values as Flags;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const flag = String((e as Error).message).match(/'(-[^' ]+)/)?.[1] ?? "";
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      throw new TypeError(`unknown flag "${flag}" (see --help)`);
+    }
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      throw new TypeError(
+        VALUE_FLAGS.some((f) => flag === `--${f}`)
+          ? `${flag} needs a value`
+          : `${flag} takes no value`,
+      );
+    }
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+      throw new TypeError(
+        `unexpected argument ${
+          String((e as Error).message).match(/'([^']*)'/)?.[0] ?? ""
+        }: every value follows its flag (see --help)`,
+      );
+    }
+    throw e;
+  }
+}
+
 /**
  * Reads the demo's flags.
  *
@@ -163,28 +238,7 @@ function oneOf<T extends string>(
  * @returns The settings, or `"help"` when `--help` was asked for.
  */
 export function parseDemoArgs(args: readonly string[]): DemoOptions | "help" {
-  const { values } = parseArgs({
-    args: [...args],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      optimizer: { type: "string" },
-      epochs: { type: "string" },
-      "batch-size": { type: "string" },
-      lr: { type: "string" },
-      schedule: { type: "string" },
-      "weight-decay": { type: "string" },
-      width: { type: "string" },
-      seed: { type: "string" },
-      "train-limit": { type: "string" },
-      "test-limit": { type: "string" },
-      data: { type: "string" },
-      backend: { type: "string" },
-      out: { type: "string" },
-      "no-progress": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const values = readFlags(args);
   if (values.help) return "help";
   const optimizers = (values.optimizer ?? "sgdm,sgdm-gc").split(",").map((s) =>
     s.trim()
@@ -345,6 +399,51 @@ function stdout(text: string): void {
   Deno.stdout.writeSync(encoder.encode(text));
 }
 
+/**
+ * One training step per batch size the run will see and one test chunk per
+ * chunk size, on a throwaway model and optimizer built like the real ones.
+ *
+ * @returns Its wall time in seconds.
+ */
+async function warmUp(
+  build: () => { optimizer: ChainOptimizer; model: tf.LayersModel },
+  o: {
+    batchSize: number;
+    trainCount: number;
+    testXs: tf.Tensor4D;
+    numClasses: number;
+  },
+): Promise<number> {
+  const start = performance.now();
+  const { optimizer, model } = build();
+  const image = o.testXs.shape.slice(1) as [number, number, number];
+  const sizes = new Set([o.batchSize, o.trainCount % o.batchSize]);
+  for (const n of sizes) {
+    if (n === 0) continue;
+    const [xs, ys] = [
+      tf.zeros([n, ...image]),
+      tf.oneHot(tf.zeros([n], "int32") as tf.Tensor1D, o.numClasses),
+    ];
+    await model.trainOnBatch(xs, ys);
+    tf.dispose([xs, ys]);
+  }
+  const testSizes = new Set([
+    Math.min(o.batchSize, o.testXs.shape[0]),
+    o.testXs.shape[0] % o.batchSize,
+  ]);
+  for (const n of testSizes) {
+    if (n === 0) continue;
+    const out = tf.tidy(() =>
+      tf.argMax(model.predict(o.testXs.slice(0, n)) as tf.Tensor, -1)
+    );
+    await out.data();
+    out.dispose();
+  }
+  optimizer.dispose();
+  model.dispose();
+  return (performance.now() - start) / 1000;
+}
+
 /** What {@linkcode runDemo} returns. */
 export interface DemoResult {
   backend: string;
@@ -364,6 +463,10 @@ export async function runDemo(
   o: DemoOptions,
   write: (text: string) => void = stdout,
 ): Promise<DemoResult> {
+  write(
+    "Starting the backend and loading Fashion-MNIST (the first WebGPU " +
+      "start compiles shaders: a silent minute is normal)...\n",
+  );
   const backend = await useBackend(o.backend);
   const { width, batchSize } = o;
   const data = await fashionMnist(
@@ -403,19 +506,41 @@ export async function runDemo(
       learningRate: learningRate(o, peak, steps),
     };
     if (o.weightDecay > 0) options.weightDecay = o.weightDecay;
-    const optimizer = ChainOptimizer.from(spec.name, options);
-    const model = smallCnn({ width, seed: o.seed });
-    model.compile({
-      optimizer,
-      loss: (yTrue: tf.Tensor, yPred: tf.Tensor) =>
-        tf.losses.softmaxCrossEntropy(yTrue, yPred),
-      metrics: ["accuracy"],
-    });
+    const build = () => {
+      const optimizer = ChainOptimizer.from(spec.name, options);
+      const model = smallCnn({ width, seed: o.seed });
+      model.compile({
+        optimizer,
+        loss: (yTrue: tf.Tensor, yPred: tf.Tensor) =>
+          tf.losses.softmaxCrossEntropy(yTrue, yPred),
+        metrics: ["accuracy"],
+      });
+      return { optimizer, model };
+    };
     write(
       `\n${spec.label}: ChainOptimizer.from("${spec.name}", ${
         JSON.stringify(options)
       })\n`,
     );
+    // Kernels compile on first use (on WebGPU a shader per program and
+    // shape: a minute or more on a cold cache, seconds when warm), and GC
+    // adds kernels of its own. Compiling them on a throwaway copy keeps
+    // compilation out of every optimizer's time, so the times compare.
+    write(
+      `  warm-up: compiling its kernels on a throwaway copy${
+        backend === "webgpu"
+          ? " (WebGPU shaders; can take a minute or more on a cold cache)"
+          : ""
+      }... `,
+    );
+    const warm = await warmUp(build, {
+      batchSize,
+      trainCount: train.count,
+      testXs: testBatch.xs,
+      numClasses: train.numClasses,
+    });
+    write(`${warm.toFixed(1)} s, not counted below\n`);
+    const { optimizer, model } = build();
     // One generator over all epochs: epoch k of `loader` has its own seeded
     // shuffle, the same for every optimizer.
     const dataset = tf.data.generator(
@@ -451,6 +576,10 @@ export async function runDemo(
 
   const table = renderTable(runs);
   write(`\n${table}\n`);
+  write(
+    "(time: training and test passes only; each run's kernel compilation " +
+      "happened in its warm-up, shown above)\n",
+  );
   const title = `${
     runs.map((r) => r.label).join(" vs ")
   }: small CNN on Fashion-MNIST (${train.count} images, ${backend})`;

@@ -3,7 +3,7 @@
 // fine-tune with 0.1 for the head and 0.01 for the pretrained layers, SGDM +
 // GC, through model.fit with a ChainOptimizer.
 //
-//   deno run -A examples/fine_tuning.ts
+//   tools/deno run -A examples/fine_tuning.ts
 import * as tf from "@tensorflow/tfjs";
 import { sgd } from "@centra/chain";
 import {

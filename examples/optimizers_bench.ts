@@ -4,8 +4,8 @@
 // top of each optimizer (the paper: "negligible additional computational
 // cost").
 //
-//   deno bench -A examples/optimizers_bench.ts
-//   deno bench -A examples/optimizers_bench.ts --filter adam
+//   tools/deno bench -A examples/optimizers_bench.ts
+//   tools/deno bench -A examples/optimizers_bench.ts --filter adam
 import * as tf from "@tensorflow/tfjs";
 import {
   adagrad,

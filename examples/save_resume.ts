@@ -2,7 +2,7 @@
 // load it back and keep training where it stopped (momentum, schedule step
 // and all), as if never interrupted.
 //
-//   deno run -A examples/save_resume.ts
+//   tools/deno run -A examples/save_resume.ts
 import * as tf from "@tensorflow/tfjs";
 import { ChainOptimizer } from "@centra/tfjs";
 import { fileSystem } from "@centra/tfjs/file-system";

@@ -7,10 +7,7 @@
  *
  * @module
  */
-import {
-  FASHION_MNIST_CLASSES,
-  fashionMnist,
-} from "@centra/zoo/fashion-mnist";
+import { FASHION_MNIST_CLASSES, fashionMnist } from "@centra/zoo/fashion-mnist";
 import type { ImageSet } from "@centra/zoo/image-set";
 
 /** The ten Fashion-MNIST class names, by label. */

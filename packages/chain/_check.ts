@@ -1,5 +1,6 @@
 // Private validation helpers: every check throws before anything is computed,
 // with a message that names the offending value.
+import "./tfjs_check.ts";
 import type * as tf from "@tensorflow/tfjs";
 import type { Hyper, Params, ScalarOrSchedule, Updates } from "./types.ts";
 

@@ -1,4 +1,5 @@
 // Private: resolving masks and labels against parameters.
+import "./tfjs_check.ts";
 import * as tf from "@tensorflow/tfjs";
 import type { Labels, Mask, Params } from "./types.ts";
 

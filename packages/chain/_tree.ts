@@ -1,5 +1,6 @@
 // Private helpers for walking states, which are plain objects, arrays,
 // numbers, strings, booleans and tensors nested in any way.
+import "./tfjs_check.ts";
 import * as tf from "@tensorflow/tfjs";
 
 /** Every tensor held anywhere inside `x`. */

@@ -34,6 +34,7 @@
  *
  * @module
  */
+import "./tfjs_check.ts";
 import * as tf from "@tensorflow/tfjs";
 import { checkHyperValues } from "./_check.ts";
 import type {

@@ -1,3 +1,4 @@
+import "./tfjs_check.ts";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
 
 /** The state of a transformation that keeps none. */

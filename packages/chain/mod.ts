@@ -21,6 +21,7 @@
  *
  * @module
  */
+export * from "./tfjs_check.ts";
 export * from "./types.ts";
 export * from "./run_update.ts";
 export * from "./run_step.ts";

@@ -20,6 +20,7 @@ import {
   slot,
   sqrt,
   square,
+  type StageMath,
   sub,
 } from "./expr.ts";
 import type {
@@ -108,7 +109,9 @@ export function scaleByAdam(
   // a zero denominator (eps 0, no gradient yet) means a zero first moment:
   // no update rather than 0/0; a positive number eps rules it out
   const positiveEps = typeof eps === "number" && Math.fround(eps) > 0;
-  const math = {
+  // Annotated so that the two branches of `slots` check without
+  // exactOptionalPropertyTypes too (a user's project may not set it).
+  const math: StageMath = {
     update: positiveEps ? div(mHat, denom) : select(gt(denom, 0), {
       then: div(mHat, denom),
       otherwise: mul(mHat, 0),

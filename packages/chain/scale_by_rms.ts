@@ -13,6 +13,7 @@ import {
   slot,
   sqrt,
   square,
+  type StageMath,
   sub,
 } from "./expr.ts";
 import type {
@@ -89,7 +90,9 @@ export function scaleByRms(
   const root = sqrt(add(denom, hyper("eps")));
   // a zero root (eps 0 and no gradient yet) means a zero gradient: no update
   const positiveEps = typeof eps === "number" && Math.fround(eps) > 0;
-  const math = {
+  // Annotated so that the two branches of `slots` check without
+  // exactOptionalPropertyTypes too (a user's project may not set it).
+  const math: StageMath = {
     update: positiveEps
       ? div(g, root)
       : select(gt(root, 0), { then: div(g, root), otherwise: mul(g, 0) }),

@@ -1,5 +1,6 @@
 // Private: what every matching function accepts as its first argument, a
 // model or its description, and the checks on it.
+import "@centra/chain/tfjs-check";
 import type * as tf from "@tensorflow/tfjs";
 import type { ParamInfo } from "./describe_params.ts";
 import type { Selector } from "./selectors.ts";

@@ -27,6 +27,7 @@
  *
  * @module
  */
+import "@centra/chain/tfjs-check";
 export * from "./describe_params.ts";
 export * from "./layouts.ts";
 export * from "./gc_axes.ts";

@@ -1,3 +1,4 @@
+import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
 import { disposeReplaced, disposeState } from "@centra/chain/dispose-state";
 import {

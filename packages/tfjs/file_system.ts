@@ -1,3 +1,4 @@
+import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
 
 import { readCheckpoint, writeCheckpoint } from "./_checkpoint_files.ts";

@@ -1,11 +1,18 @@
+import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
+import { describe, type ElementwiseSpec } from "@centra/chain/expr";
+import type { GradientTransformation, Hyper } from "@centra/chain/types";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 
 /**
- * The learning rate an optimizer will use for its next step, read without
- * blocking (so it works on WebGPU): a {@linkcode ChainOptimizer}'s
- * `injectHyperparams` value (`undefined` before its first step or without
- * such a part), or a tfjs optimizer's `learningRate`.
+ * The learning rate of an optimizer's last step, read without blocking (so
+ * it works on WebGPU): a {@linkcode ChainOptimizer}'s `injectHyperparams`
+ * value; for a hand-built chain without one (`new ChainOptimizer(sgd(0.1))`),
+ * the value of its one `scaleByLearningRate` (a schedule evaluated at the
+ * last step); or a tfjs optimizer's `learningRate`. `undefined` before the
+ * first step of a scheduled chain, and when the chain has no visible
+ * `scaleByLearningRate` (inside `fuse`, `partition` or `masked`) or more
+ * than one.
  *
  * @param optimizer Any optimizer.
  * @returns The learning rate, or `undefined` if it has none to show.
@@ -24,11 +31,101 @@ export async function currentLearningRate(
 ): Promise<number | undefined> {
   if (optimizer instanceof ChainOptimizer) {
     const lr = optimizer.hyperparams()?.learningRate;
-    return lr === undefined ? undefined : (await lr.data())[0];
+    if (lr !== undefined) return (await lr.data())[0];
+    const found = await chainLearningRate(optimizer.tx, optimizer.state);
+    return found.kind === "found" ? found.value : undefined;
   }
   const lr = (optimizer as { learningRate?: unknown } | undefined)
     ?.learningRate;
   return typeof lr === "number" ? lr : undefined;
+}
+
+/** What {@linkcode chainLearningRate} finds. */
+type Found =
+  | { kind: "found"; value: number }
+  | { kind: "none"; why: string };
+
+/**
+ * The learning rate of a hand-built chain (no `injectHyperparams`): the
+ * `scaleByLearningRate` stage of the chain, nested chains included. A
+ * constant is read as given; a schedule (which `scaleByLearningRate` turns
+ * into a `scaleBySchedule` by `-lr`) is evaluated at the count of the last
+ * step taken, the rate that step used. Anything else says why not. Reads
+ * are asynchronous, so this works on WebGPU.
+ */
+async function chainLearningRate(
+  tx: GradientTransformation<unknown>,
+  state: unknown,
+): Promise<Found> {
+  // What the walk finds: a constant rate, or a schedule stage and its count.
+  const seen: (Hyper | ElementwiseSpec<unknown>)[] = [];
+  const counts: (tf.Scalar | undefined)[] = [];
+  let opaque = false;
+  const walk = (t: object, s: unknown): void => {
+    const d = describe(t);
+    if (d === undefined || d.kind === "delegate") {
+      opaque = true;
+      return;
+    }
+    if (d.kind === "chain") {
+      d.parts.forEach((part, i) => {
+        const key = d.names === undefined ? i : d.names[i]!;
+        walk(part, (s as Record<string | number, unknown> | null)?.[key]);
+      });
+      return;
+    }
+    if (d.spec.where === "scaleByLearningRate") {
+      const lr = d.spec.step(s).hypers["learningRate"];
+      if (lr !== undefined) {
+        seen.push(lr);
+        counts.push(undefined);
+      }
+    } else if (d.spec.where === "scaleBySchedule") {
+      const count = (s as { count?: unknown } | null)?.count;
+      if (count instanceof tf.Tensor) {
+        seen.push(d.spec);
+        counts.push(count as tf.Scalar);
+      }
+    }
+  };
+  walk(tx, state);
+  const values: number[] = [];
+  let early = false;
+  for (const [i, x] of seen.entries()) {
+    if (typeof x === "number") values.push(x);
+    else if (x instanceof tf.Tensor) values.push((await x.data())[0]!);
+    else {
+      const count = counts[i]!;
+      if ((await count.data())[0]! < 1) {
+        early = true;
+        continue;
+      }
+      // The rate the last step used: -factor at count - 1. A positive
+      // factor is some other scaling, not a learning rate.
+      const lr = tf.tidy(() => {
+        const last = tf.sub(count, 1) as tf.Scalar;
+        return tf.neg(x.step({ count: last }).hypers["factor"]!);
+      });
+      const v = (await lr.data())[0]!;
+      lr.dispose();
+      if (v >= 0) values.push(v);
+    }
+  }
+  if (values.length === 1) return { kind: "found", value: values[0]! };
+  if (values.length > 1) {
+    return {
+      kind: "none",
+      why: "its chain has more than one scaleByLearningRate",
+    };
+  }
+  if (early) return { kind: "none", why: "no step has been taken yet" };
+  return {
+    kind: "none",
+    why: opaque
+      ? "its chain has no scaleByLearningRate that can be seen (a part " +
+        "built by fuse, partition, masked or your own code hides it)"
+      : "its chain has no scaleByLearningRate",
+  };
 }
 
 /** Options of {@linkcode learningRateLogger}. */
@@ -52,10 +149,28 @@ class LearningRateLogger extends tf.Callback {
     this.#everyBatch = everyBatch;
   }
 
+  #warned = false;
+
   async #add(logs: FitLogs | undefined): Promise<void> {
     if (logs === undefined) return;
-    const lr = await currentLearningRate(this.model?.optimizer);
-    if (lr !== undefined) logs[this.#key] = lr;
+    const optimizer = this.model?.optimizer;
+    const lr = await currentLearningRate(optimizer);
+    if (lr !== undefined) {
+      logs[this.#key] = lr;
+      return;
+    }
+    if (this.#warned) return;
+    this.#warned = true;
+    const why = optimizer instanceof ChainOptimizer
+      ? await chainLearningRate(optimizer.tx, optimizer.state)
+      : { kind: "none" as const, why: "it has no numeric learningRate" };
+    if (why.kind === "none") {
+      console.warn(
+        `learningRateLogger: no learning rate to log for this optimizer: ` +
+          `${why.why}. Wrap the chain in injectHyperparams (or use ` +
+          `ChainOptimizer.from) to log it.`,
+      );
+    }
   }
 
   override async onBatchEnd(_batch: number, logs?: FitLogs): Promise<void> {

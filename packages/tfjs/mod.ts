@@ -28,6 +28,7 @@
  *
  * @module
  */
+import "@centra/chain/tfjs-check";
 export * from "./chain_optimizer.ts";
 export * from "./register_chain.ts";
 export * from "./train_step.ts";

@@ -1,3 +1,4 @@
+import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
 import { currentLearningRate, type FitLogs } from "./learning_rate.ts";
 

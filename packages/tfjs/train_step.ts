@@ -1,3 +1,4 @@
+import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
 import { runStep } from "@centra/chain/run-step";
 import type { GradientTransformation } from "@centra/chain/types";

@@ -59,7 +59,9 @@ export class Runner implements KernelHost {
     /** Generated kernels (and plans) by what they compute, kept across steps by `fuse`. */
     private readonly cache: KernelCache = new Map(),
   ) {
-    this.backend = tf.backend() as WebGPUBackend;
+    // Through `unknown`: the backend package's types may come from another
+    // tfjs-core patch release than the user's tfjs (same engine at runtime).
+    this.backend = tf.backend() as unknown as WebGPUBackend;
     this.maxInputs =
       this.backend.device.limits.maxStorageBuffersPerShaderStage -
       1;

@@ -21,5 +21,6 @@
  *
  * @module
  */
+import "@centra/chain/tfjs-check";
 export * from "./fuse.ts";
 export * from "./dispatch_stats.ts";

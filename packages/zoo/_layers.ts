@@ -1,5 +1,6 @@
 // Private building blocks shared by the architectures: option checks, layer
 // naming, per-layer seeds and the handful of layer shapes every net uses.
+import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
 import { GroupedConv2D, type Initializer } from "./grouped_conv2d.ts";
 

@@ -1,3 +1,4 @@
+import "@centra/chain/tfjs-check";
 import type * as tf from "@tensorflow/tfjs";
 
 /** Options of {@linkcode countParams}. */

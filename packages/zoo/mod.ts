@@ -39,6 +39,7 @@
  *
  * @module
  */
+import "@centra/chain/tfjs-check";
 export * from "./resnet.ts";
 export * from "./resnext.ts";
 export * from "./vgg.ts";
