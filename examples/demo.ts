@@ -464,8 +464,10 @@ export async function runDemo(
   write: (text: string) => void = stdout,
 ): Promise<DemoResult> {
   write(
-    "Starting the backend and loading Fashion-MNIST (the first WebGPU " +
-      "start compiles shaders: a silent minute is normal)...\n",
+    o.backend === "cpu"
+      ? "Starting the cpu backend and loading Fashion-MNIST...\n"
+      : "Starting the backend and loading Fashion-MNIST (the first WebGPU " +
+        "start compiles shaders: a silent minute is normal)...\n",
   );
   const backend = await useBackend(o.backend);
   const { width, batchSize } = o;
@@ -603,6 +605,12 @@ if (import.meta.main) {
   if (options === "help") {
     console.log(HELP);
   } else {
-    await runDemo(options);
+    try {
+      await runDemo(options);
+    } catch (e) {
+      // a missing data set or a bad backend is the user's setting: one line
+      console.error(`demo: ${(e as Error).message}`);
+      Deno.exit(1);
+    }
   }
 }

@@ -49,6 +49,11 @@ Centralization, as five JSR packages (<code>deno add jsr:@centra/chain</code>).<
 <ul>
 ${rows.join("\n")}
 </ul>
+<p>Entries that need a runtime (files, a terminal) and so stay out of the
+browser-safe main entries:
+<a href="tfjs/file_system.ts/index.html"><code>@centra/tfjs/file-system</code></a>,
+<a href="tfjs/terminal.ts/index.html"><code>@centra/tfjs/terminal</code></a>,
+<a href="zoo/fs.ts/index.html"><code>@centra/zoo/fs</code></a>.</p>
 <p><a href="all_symbols.html">All symbols</a></p>
 </main>
 </body>

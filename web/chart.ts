@@ -170,7 +170,6 @@ function panelPlot(
     }
   });
   const integerX = allX.length > 0 && allX.every(Number.isInteger);
-  const xSpan = allX.length === 0 ? 1 : Math.max(...allX) - Math.min(...allX);
   const unit = p.unit ?? "";
   return Plot.plot({
     document,
@@ -186,7 +185,7 @@ function panelPlot(
       labelAnchor: "center",
       labelArrow: "none",
       // epochs and iterations: integer ticks only
-      ...(integerX ? { tickFormat: "d", ticks: Math.min(6, xSpan + 1) } : {}),
+      ...(integerX ? { tickFormat: "d", ticks: integerTicks(allX) } : {}),
     },
     y: log
       ? {
@@ -296,4 +295,20 @@ export function chart(
   });
   svg.appendChild(legend);
   return svg;
+}
+
+/**
+ * At most about six whole-number ticks over `xs` (epochs, iterations), a step
+ * of 1, 2 or 5 times a power of ten: Plot's own tick count may pick halves,
+ * which a whole-number format would print twice.
+ */
+function integerTicks(xs: readonly number[]): number[] {
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  const rough = Math.max(1, (hi - lo) / 5);
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough)!;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) ticks.push(t);
+  return ticks;
 }

@@ -77,9 +77,23 @@ function limit(set: ImageSet, n: number): ImageSet {
 }
 
 function fill(select: HTMLSelectElement, value: string): void {
+  if (!Object.hasOwn(MENU, value)) {
+    throw new RangeError(
+      `unknown optimizer "${value}" (known: ${Object.keys(MENU).join(", ")})`,
+    );
+  }
   for (const [key, entry] of Object.entries(MENU)) {
     select.add(new Option(entry.label, key, false, key === value));
   }
+}
+
+/** A whole number >= `min` from a form field or URL parameter, by name. */
+function wholeNumber(name: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) {
+    throw new RangeError(`${name} must be an integer >= ${min}, got "${text}"`);
+  }
+  return n;
 }
 
 function formatLr(lr: number): string {
@@ -150,13 +164,16 @@ async function train(data: { train: ImageSet; test: ImageSet }): Promise<void> {
     $<HTMLSelectElement>("a").value,
     $<HTMLSelectElement>("b").value,
   ];
-  const epochs = Math.max(1, Number($<HTMLInputElement>("epochs").value) | 0);
-  const batchSize = Math.max(1, Number($<HTMLInputElement>("batch").value) | 0);
+  const epochs = wholeNumber("epochs", $<HTMLInputElement>("epochs").value, 1);
+  const batchSize = wholeNumber("batch", $<HTMLInputElement>("batch").value, 1);
   const trainSet = limit(
     data.train,
-    Number($<HTMLInputElement>("train").value),
+    wholeNumber("train", $<HTMLInputElement>("train").value, 10),
   );
-  const testSet = limit(data.test, Number(params.get("test") ?? 500));
+  const testSet = limit(
+    data.test,
+    wholeNumber("test", params.get("test") ?? "500", 10),
+  );
   // whole batches only: WebGPU compiles kernels per shape
   const loader = batches(trainSet, { batchSize, seed: 1, dropRemainder: true });
   if (loader.length === 0) {
@@ -182,6 +199,9 @@ async function train(data: { train: ImageSet; test: ImageSet }): Promise<void> {
     ms: [],
   }));
   state.phase = "running";
+  $("heading").textContent = `centra: ${
+    runs.map((r) => r.label).join(" vs ")
+  }, in your browser`;
   const title = `${
     runs.map((r) => r.label).join(" vs ")
   }: small CNN, ${trainSet.count} Fashion-MNIST images, ${state.backend}`;

@@ -103,10 +103,20 @@ export function trainStep<S>(
   // (a loss that is not a scalar, or that no variable reaches).
   let value!: tf.Scalar;
   let grads!: tf.NamedTensorMap;
+  // What the loss itself throws is the caller's error and passes unchanged.
+  let thrownByLoss: unknown = undefined;
+  const tracked = (): tf.Scalar => {
+    try {
+      return loss();
+    } catch (e) {
+      thrownByLoss = e;
+      throw e;
+    }
+  };
   try {
     tf.tidy(() => {
       ({ value, grads } = tf.variableGrads(
-        loss,
+        tracked,
         variables === undefined ? undefined : [...variables],
       ));
       tf.keep(value);
@@ -115,7 +125,7 @@ export function trainStep<S>(
   } catch (e) {
     // tfjs's own refusals are plain Errors: a loss of rank > 0, or one that
     // no variable reaches
-    if (e instanceof Error && e.constructor === Error) {
+    if (e !== thrownByLoss && e instanceof Error && e.constructor === Error) {
       throw new TypeError(`trainStep: ${e.message}`, { cause: e });
     }
     throw e;

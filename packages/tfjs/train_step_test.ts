@@ -57,13 +57,19 @@ testOnBackends(
     const state = initState(tx, { [w.name]: w });
     const other = tf.variable(tf.ones([3]), true, "train_step_test/other");
     const n = tf.memory().numTensors;
-    assert.throws(() =>
-      trainStep(tx, state, {
-        loss: () => {
-          throw new Error("bad loss");
-        },
-        variables: [w],
-      }), /bad loss/);
+    const boom = new Error("bad loss");
+    assert.throws(
+      () =>
+        trainStep(tx, state, {
+          loss: () => {
+            tf.ones([2]); // built before the throw: freed by the tidy
+            throw boom;
+          },
+          variables: [w],
+        }),
+      // the loss's own error, unchanged (not made a TypeError of trainStep)
+      (e) => e === boom,
+    );
     assert.equal(tf.memory().numTensors, n, "after a throwing loss");
     assert.throws(
       () =>
