@@ -187,3 +187,11 @@ export function matchSavedNames(
   }
   return out;
 }
+
+/** Whether two shapes are equal. */
+export function sameShape(
+  a: readonly number[],
+  b: readonly number[],
+): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
