@@ -11,7 +11,7 @@ import {
   type ParamInfo,
 } from "./describe_params.ts";
 import { axesOf } from "./layouts.ts";
-import type { Selector } from "./selectors.ts";
+import type { Selector } from "./types.ts";
 import { type ParamSource, pick } from "./_infos.ts";
 
 // Re-exported so that this package's documentation is complete.

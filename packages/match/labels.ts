@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Selector } from "./selectors.ts";
+import type { Selector } from "./types.ts";
 import {
   checkFlag,
   checkOptionKeys,

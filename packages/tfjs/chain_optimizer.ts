@@ -12,6 +12,12 @@ import { readGradients } from "./_gradients.ts";
 import { buildChain } from "./register_chain.ts";
 
 export type { NamedTensor };
+// Re-exported so that the type ChainOptimizer wraps is documented with it.
+export type {
+  GradientTransformation,
+  Params,
+  Updates,
+} from "@centra/chain/types";
 
 /** What rebuilds a chain on load: a registered factory's name and its JSON options. */
 export interface ChainSpec {

@@ -1,6 +1,6 @@
 import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
-import type { ImageSet } from "./image_set.ts";
+import type { ImageSet } from "./types.ts";
 
 /** Options of {@linkcode batches}. */
 export interface BatchesOptions {
