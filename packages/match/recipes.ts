@@ -33,6 +33,7 @@ import {
 } from "./selectors.ts";
 import { checkOptionKeys, infosOf, type ParamSource, pick } from "./_infos.ts";
 import { checkSelector } from "./_source.ts";
+import { CONVOLUTION_CLASSES } from "./_layout_table.ts";
 
 // Re-exported so that this package's documentation is complete.
 export type {
@@ -137,17 +138,7 @@ export function decayMask(
  * ```
  */
 export function convLayers(): Selector {
-  return byClass([
-    "Conv1D",
-    "Conv2D",
-    "Conv3D",
-    "Conv2DTranspose",
-    "Conv3DTranspose",
-    "DepthwiseConv2D",
-    "SeparableConv2D",
-    "ConvLSTM2D",
-    "centra>GroupedConv2D",
-  ]);
+  return byClass(CONVOLUTION_CLASSES);
 }
 
 /**

@@ -1,6 +1,32 @@
-// The two types every module of this package reads: what is known of a
-// parameter and a test on it. A leaf: it imports only the Layout type.
-import type { Layout } from "./layouts.ts";
+/**
+ * How a weight tensor's elements belong to output units.
+ *
+ * - `"output_last"`: the last axis indexes output units and every other axis
+ *   is the unit's fan-in: Dense `[in, out]`, ConvND `[...k, in, out]`,
+ *   SeparableConv2D's pointwise kernel, RNN kernels `[in, units * gates]`
+ *   and recurrent kernels `[units, units * gates]`.
+ * - `"output_second_last"`: axis -2 indexes output units: Conv2DTranspose
+ *   `[kh, kw, out, in]`, Conv3DTranspose `[kd, kh, kw, out, in]`.
+ * - `"depthwise"`: the last two axes (input channel, multiplier) index output
+ *   channels and only the spatial axes are fan-in: DepthwiseConv2D and
+ *   SeparableConv2D depthwise kernels `[kh, kw, in, mult]`.
+ * - `"embedding"`: an Embedding table `[vocab, dim]`; read as a Dense layer
+ *   on one-hot inputs its output axis is the last (dim) and its fan-in is the
+ *   vocabulary. Not centralized unless asked for.
+ * - `"none"`: never centralized: rank-0 and rank-1 tensors (biases, norm
+ *   gammas and betas, moving statistics) and PReLU's elementwise `alpha`.
+ * - `"unknown"`: a weight of a layer class this package does not know.
+ */
+export type Layout =
+  | "output_last"
+  | "output_second_last"
+  | "depthwise"
+  | "embedding"
+  | "none"
+  | "unknown";
+
+/** Layouts of a layer class's weights, keyed by role (`"kernel"`, ...). */
+export type RoleLayouts = Readonly<Record<string, Layout>>;
 
 /** What `describeParams` says about one variable. */
 export interface ParamInfo {
