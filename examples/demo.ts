@@ -29,6 +29,7 @@ import { fashionMnist } from "@centra/zoo/fs";
 import { ChainOptimizer, type JsonObject } from "@centra/tfjs";
 import { progressLogger } from "@centra/tfjs/terminal";
 import { renderSvg, renderTable, type Run } from "./_demo_report.ts";
+import { webGpuAdapter } from "../tools/webgpu_adapter.ts";
 
 /** The demo's settings, as the flags give them. */
 export interface DemoOptions {
@@ -283,22 +284,12 @@ export function parseDemoArgs(args: readonly string[]): DemoOptions | "help" {
   };
 }
 
-async function hasWebGpu(): Promise<boolean> {
-  try {
-    const gpu =
-      (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-    return gpu !== undefined && (await gpu.requestAdapter()) !== null;
-  } catch {
-    return false;
-  }
-}
-
 /** Picks and starts the backend; returns its name. */
 async function useBackend(wanted: DemoOptions["backend"]): Promise<string> {
   const backend = wanted === "auto"
-    ? ((await hasWebGpu()) ? "webgpu" : "cpu")
+    ? ((await webGpuAdapter()) !== null ? "webgpu" : "cpu")
     : wanted;
-  if (backend === "webgpu" && !(await hasWebGpu())) {
+  if (backend === "webgpu" && (await webGpuAdapter()) === null) {
     throw new Error("--backend webgpu: no WebGPU adapter found");
   }
   if (!(await tf.setBackend(backend))) {

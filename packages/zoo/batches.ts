@@ -1,6 +1,7 @@
 import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
 import type { ImageSet } from "./types.ts";
+import { mulberry32 } from "./_random.ts";
 
 /** Options of {@linkcode batches}. */
 export interface BatchesOptions {
@@ -66,23 +67,11 @@ function perChannel(
   return Float32Array.from(values);
 }
 
-// mulberry32: a small, fast, seedable generator.
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function order(count: number, shuffle: boolean, seed: number, epoch: number) {
   const index = new Uint32Array(count);
   for (let i = 0; i < count; i++) index[i] = i;
   if (!shuffle) return index;
-  const next = generator(Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + epoch);
+  const next = mulberry32(Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + epoch);
   for (let i = count - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
     const t = index[i]!;
