@@ -41,6 +41,7 @@ import { appendRecord, readRecords, type RunRecord } from "./results.ts";
 import { type PlannedRun, Progress } from "./progress.ts";
 import { buildReport, type Report } from "./report.ts";
 import { webGpuAdapter } from "../tools/webgpu_adapter.ts";
+import { main } from "../tools/cli.ts";
 import {
   classSubset,
   finetuneRun,
@@ -303,18 +304,12 @@ export async function runRepro(
 }
 
 if (import.meta.main) {
-  let options: ReproOptions | "help";
-  try {
-    options = parseReproArgs(Deno.args);
-  } catch (e) {
-    console.error(`${(e as Error).message}\n\n${HELP}`);
-    Deno.exit(2);
-  }
-  if (options === "help") {
-    console.log(HELP);
-  } else {
-    await runRepro(options, {
-      command: ["deno task repro", ...Deno.args].join(" "),
-    });
-  }
+  await main({
+    parse: parseReproArgs,
+    help: HELP,
+    run: (options) =>
+      runRepro(options, {
+        command: ["deno task repro", ...Deno.args].join(" "),
+      }),
+  });
 }
