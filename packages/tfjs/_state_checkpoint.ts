@@ -9,6 +9,7 @@ import { disposeReplaced, disposeState } from "@centra/chain/dispose-state";
 import { initState } from "@centra/chain/run-update";
 import type { GradientTransformation, Params } from "@centra/chain/types";
 import {
+  looseRenames,
   mapLeaves,
   matchSavedNames,
   type NamedLeaf,
@@ -393,32 +394,6 @@ function restoreShared(
   for (const l of leaves) if (claimed.includes(l.name)) l.tensor.dispose();
   for (const name of claimed) saved.delete(name);
   return restored;
-}
-
-/** Renames for variables seen for the first time, where the saved state has them. */
-function looseRenames(
-  leaves: readonly NamedLeaf[],
-  saved: ReadonlyMap<string, tf.Tensor>,
-  old: ReadonlyMap<string, tf.Tensor>,
-  known: readonly string[],
-): Map<string, string> {
-  const out = new Map<string, string>();
-  if (saved.size === 0) return out;
-  const newcomers = leaves.filter((l) =>
-    l.varName !== null && !old.has(l.name) && !known.includes(l.varName)
-  );
-  for (const v of new Set(newcomers.map((l) => l.varName!))) {
-    try {
-      const m = matchSavedNames(
-        newcomers.filter((l) => l.varName === v),
-        saved,
-      );
-      out.set(v, m.get(v)!);
-    } catch {
-      // No saved state for this variable: it starts fresh.
-    }
-  }
-  return out;
 }
 
 function sameKind(a: tf.Tensor, b: tf.Tensor): boolean {

@@ -63,6 +63,43 @@ export function trainStep<S>(
   state: S,
   options: TrainStepOptions,
 ): TrainStepResult<S> {
+  const { loss, variables } = checkOptions(options);
+  // In a tidy, so that what the loss built is freed when tfjs refuses it
+  // (a loss that is not a scalar, or that no variable reaches).
+  let value!: tf.Scalar;
+  let grads!: tf.NamedTensorMap;
+  try {
+    tf.tidy(() => {
+      ({ value, grads } = tf.variableGrads(
+        loss,
+        variables === undefined ? undefined : [...variables],
+      ));
+      tf.keep(value);
+      for (const g of Object.values(grads)) tf.keep(g);
+    });
+  } catch (e) {
+    // tfjs's own refusals are plain Errors: a loss of rank > 0, or one that
+    // no variable reaches
+    if (e instanceof Error && e.constructor === Error) {
+      throw new TypeError(`trainStep: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+  try {
+    const registered = tf.engine().registeredVariables;
+    const vars: Record<string, tf.Variable> = {};
+    for (const name of Object.keys(grads)) vars[name] = registered[name]!;
+    return { loss: value, state: runStep(tx, grads, state, vars) };
+  } catch (e) {
+    value.dispose();
+    throw e;
+  } finally {
+    tf.dispose(grads);
+  }
+}
+
+/** Checks `trainStep`'s options before anything runs. */
+function checkOptions(options: TrainStepOptions): TrainStepOptions {
   if (
     options === null || typeof options !== "object" || Array.isArray(options)
   ) {
@@ -99,36 +136,5 @@ export function trainStep<S>(
       }
     });
   }
-  // In a tidy, so that what the loss built is freed when tfjs refuses it
-  // (a loss that is not a scalar, or that no variable reaches).
-  let value!: tf.Scalar;
-  let grads!: tf.NamedTensorMap;
-  try {
-    tf.tidy(() => {
-      ({ value, grads } = tf.variableGrads(
-        loss,
-        variables === undefined ? undefined : [...variables],
-      ));
-      tf.keep(value);
-      for (const g of Object.values(grads)) tf.keep(g);
-    });
-  } catch (e) {
-    // tfjs's own refusals are plain Errors: a loss of rank > 0, or one that
-    // no variable reaches
-    if (e instanceof Error && e.constructor === Error) {
-      throw new TypeError(`trainStep: ${e.message}`, { cause: e });
-    }
-    throw e;
-  }
-  try {
-    const registered = tf.engine().registeredVariables;
-    const vars: Record<string, tf.Variable> = {};
-    for (const name of Object.keys(grads)) vars[name] = registered[name]!;
-    return { loss: value, state: runStep(tx, grads, state, vars) };
-  } catch (e) {
-    value.dispose();
-    throw e;
-  } finally {
-    tf.dispose(grads);
-  }
+  return options;
 }
