@@ -17,7 +17,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
-import { parseArgs } from "node:util";
 import {
   balancedSubset,
   batches,
@@ -29,6 +28,8 @@ import { fashionMnist } from "@centra/zoo/fs";
 import { ChainOptimizer, type JsonObject } from "@centra/tfjs";
 import { progressLogger } from "@centra/tfjs/terminal";
 import { renderSvg, renderTable, type Run } from "./_demo_report.ts";
+import { webGpuAdapter } from "../tools/webgpu_adapter.ts";
+import { int, list, main, oneOf, readFlags, real } from "../tools/cli.ts";
 
 /** The demo's settings, as the flags give them. */
 export interface DemoOptions {
@@ -110,52 +111,6 @@ accuracy, and writes an SVG chart of both.
   -h, --help          this text
 `;
 
-function int(
-  name: string,
-  v: string | undefined,
-  fallback: number,
-  min: number,
-): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) {
-    throw new RangeError(`--${name} must be an integer >= ${min}, got "${v}"`);
-  }
-  return n;
-}
-
-function real(
-  name: string,
-  v: string | undefined,
-  fallback: number | undefined,
-  min: number,
-  open = false,
-) {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (open ? n <= min : n < min)) {
-    throw new RangeError(
-      `--${name} must be a number ${open ? ">" : ">="} ${min}, got "${v}"`,
-    );
-  }
-  return n;
-}
-
-function oneOf<T extends string>(
-  name: string,
-  v: string | undefined,
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  if (v === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(v)) {
-    throw new RangeError(
-      `--${name} must be one of ${allowed.join(", ")}, got "${v}"`,
-    );
-  }
-  return v as T;
-}
-
 const VALUE_FLAGS = [
   "optimizer",
   "epochs",
@@ -172,65 +127,6 @@ const VALUE_FLAGS = [
   "out",
 ] as const;
 
-type Flags =
-  & { [K in (typeof VALUE_FLAGS)[number]]?: string }
-  & { "no-progress"?: boolean; help?: boolean };
-
-// node:util's parseArgs, with the demo's own errors: a value that starts
-// with "-" (`--lr -1`) is taken as the value, so that the range check below
-// names it, and unknown or valueless flags say so in the demo's words.
-function readFlags(args: readonly string[]): Flags {
-  const joined: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const next = args[i + 1];
-    const name = a.startsWith("--") ? a.slice(2) : "";
-    if (
-      (VALUE_FLAGS as readonly string[]).includes(name) &&
-      next !== undefined && next.startsWith("-") && !next.startsWith("--") &&
-      next !== "-h"
-    ) {
-      joined.push(`${a}=${next}`);
-      i++;
-    } else joined.push(a);
-  }
-  try {
-    return parseArgs({
-      args: joined,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        ...Object.fromEntries(
-          VALUE_FLAGS.map((f) => [f, { type: "string" as const }]),
-        ),
-        "no-progress": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values as Flags;
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    const flag = String((e as Error).message).match(/'(-[^' ]+)/)?.[1] ?? "";
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      throw new TypeError(`unknown flag "${flag}" (see --help)`);
-    }
-    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-      throw new TypeError(
-        VALUE_FLAGS.some((f) => flag === `--${f}`)
-          ? `${flag} needs a value`
-          : `${flag} takes no value`,
-      );
-    }
-    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
-      throw new TypeError(
-        `unexpected argument ${
-          String((e as Error).message).match(/'([^']*)'/)?.[0] ?? ""
-        }: every value follows its flag (see --help)`,
-      );
-    }
-    throw e;
-  }
-}
-
 /**
  * Reads the demo's flags.
  *
@@ -238,67 +134,47 @@ function readFlags(args: readonly string[]): Flags {
  * @returns The settings, or `"help"` when `--help` was asked for.
  */
 export function parseDemoArgs(args: readonly string[]): DemoOptions | "help" {
-  const values = readFlags(args);
+  const values = readFlags(args, {
+    values: VALUE_FLAGS,
+    booleans: ["no-progress"],
+  });
   if (values.help) return "help";
-  const optimizers = (values.optimizer ?? "sgdm,sgdm-gc").split(",").map((s) =>
-    s.trim()
-  ).filter((s) => s !== "");
-  for (const o of optimizers) {
-    if (!(o in OPTIMIZERS)) {
-      throw new RangeError(
-        `--optimizer: unknown "${o}" (known: ${
-          Object.keys(OPTIMIZERS).join(", ")
-        })`,
-      );
-    }
-  }
-  if (optimizers.length === 0) {
-    throw new RangeError("--optimizer: name at least one optimizer");
-  }
   return {
-    optimizers,
-    epochs: int("epochs", values.epochs, 3, 1),
-    batchSize: int("batch-size", values["batch-size"], 32, 1),
-    lr: real("lr", values.lr, undefined, 0, true),
-    schedule: oneOf(
-      "schedule",
-      values.schedule,
-      ["cosine", "step", "constant"] as const,
-      "cosine",
-    ),
-    weightDecay: real("weight-decay", values["weight-decay"], 5e-4, 0)!,
-    width: real("width", values.width, 0.5, 0, true)!,
+    optimizers: list("optimizer", values.optimizer, {
+      of: Object.keys(OPTIMIZERS),
+      fallback: ["sgdm", "sgdm-gc"],
+    }),
+    epochs: int("epochs", values.epochs, 3),
+    batchSize: int("batch-size", values["batch-size"], 32),
+    lr: real("lr", values.lr, { fallback: undefined, min: 0, open: true }),
+    schedule: oneOf("schedule", values.schedule, {
+      of: ["cosine", "step", "constant"] as const,
+      fallback: "cosine",
+    }),
+    weightDecay: real("weight-decay", values["weight-decay"], {
+      fallback: 5e-4,
+      min: 0,
+    }),
+    width: real("width", values.width, { fallback: 0.5, min: 0, open: true }),
     seed: int("seed", values.seed, 1, 0),
     trainLimit: int("train-limit", values["train-limit"], 1280, 0),
     testLimit: int("test-limit", values["test-limit"], 500, 0),
-    backend: oneOf(
-      "backend",
-      values.backend,
-      ["auto", "webgpu", "cpu"] as const,
-      "auto",
-    ),
+    backend: oneOf("backend", values.backend, {
+      of: ["auto", "webgpu", "cpu"] as const,
+      fallback: "auto",
+    }),
     data: values.data,
     out: values.out ?? "out/demo.svg",
     live: values["no-progress"] ? false : undefined,
   };
 }
 
-async function hasWebGpu(): Promise<boolean> {
-  try {
-    const gpu =
-      (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-    return gpu !== undefined && (await gpu.requestAdapter()) !== null;
-  } catch {
-    return false;
-  }
-}
-
 /** Picks and starts the backend; returns its name. */
 async function useBackend(wanted: DemoOptions["backend"]): Promise<string> {
   const backend = wanted === "auto"
-    ? ((await hasWebGpu()) ? "webgpu" : "cpu")
+    ? ((await webGpuAdapter()) !== null ? "webgpu" : "cpu")
     : wanted;
-  if (backend === "webgpu" && !(await hasWebGpu())) {
+  if (backend === "webgpu" && (await webGpuAdapter()) === null) {
     throw new Error("--backend webgpu: no WebGPU adapter found");
   }
   if (!(await tf.setBackend(backend))) {
@@ -595,22 +471,5 @@ export async function runDemo(
 }
 
 if (import.meta.main) {
-  let options: DemoOptions | "help";
-  try {
-    options = parseDemoArgs(Deno.args);
-  } catch (e) {
-    console.error(`${(e as Error).message}\n\n${HELP}`);
-    Deno.exit(2);
-  }
-  if (options === "help") {
-    console.log(HELP);
-  } else {
-    try {
-      await runDemo(options);
-    } catch (e) {
-      // a missing data set or a bad backend is the user's setting: one line
-      console.error(`demo: ${(e as Error).message}`);
-      Deno.exit(1);
-    }
-  }
+  await main({ name: "demo", parse: parseDemoArgs, help: HELP, run: runDemo });
 }

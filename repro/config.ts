@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { int, list, oneOf, readFlags, real } from "../tools/cli.ts";
 
 /** The five optimizers of the paper's Table 2. */
 export const OPTIMIZERS = ["sgdm", "adam", "adagrad", "sgdw", "adamw"] as const;
@@ -139,34 +139,6 @@ with the same flags resumes where it stopped. Writes OUT/report.md and SVGs.
   -h, --help           this text
 `;
 
-function int(name: string, v: string | undefined, fallback: number, min = 1) {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) {
-    throw new RangeError(`--${name} must be an integer >= ${min}, got "${v}"`);
-  }
-  return n;
-}
-
-function list<T extends string>(
-  name: string,
-  v: string | undefined,
-  allowed: readonly T[],
-  fallback: T[],
-): T[] {
-  if (v === undefined) return fallback;
-  const items = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  for (const s of items) {
-    if (!(allowed as readonly string[]).includes(s)) {
-      throw new RangeError(
-        `--${name}: unknown "${s}" (known: ${allowed.join(", ")})`,
-      );
-    }
-  }
-  if (items.length === 0) throw new RangeError(`--${name}: empty list`);
-  return items as T[];
-}
-
 /**
  * Reads the flags.
  *
@@ -174,50 +146,45 @@ function list<T extends string>(
  * @returns The settings, or `"help"`.
  */
 export function parseReproArgs(args: readonly string[]): ReproOptions | "help" {
-  const { values: v } = parseArgs({
-    args: [...args],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      smoke: { type: "boolean" },
-      archs: { type: "string" },
-      optimizers: { type: "string" },
-      seeds: { type: "string" },
-      epochs: { type: "string" },
-      "batch-size": { type: "string" },
-      width: { type: "string" },
-      hidden: { type: "string" },
-      "train-limit": { type: "string" },
-      "test-limit": { type: "string" },
-      "no-finetune": { type: "boolean" },
-      "pretrain-epochs": { type: "string" },
-      "finetune-epochs": { type: "string" },
-      data: { type: "string" },
-      backend: { type: "string" },
-      out: { type: "string" },
-      fresh: { type: "boolean" },
-      "no-progress": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+  const v = readFlags(args, {
+    values: [
+      "archs",
+      "optimizers",
+      "seeds",
+      "epochs",
+      "batch-size",
+      "width",
+      "hidden",
+      "train-limit",
+      "test-limit",
+      "pretrain-epochs",
+      "finetune-epochs",
+      "data",
+      "backend",
+      "out",
+    ],
+    booleans: ["smoke", "no-finetune", "fresh", "no-progress"],
   });
   if (v.help) return "help";
   const base = v.smoke ? SMOKE : DEFAULTS;
-  const width = v.width === undefined ? base.width : Number(v.width);
-  if (!(width > 0) || !Number.isFinite(width)) {
-    throw new RangeError(`--width must be a number > 0, got "${v.width}"`);
-  }
+  const width = real("width", v.width, {
+    fallback: base.width,
+    min: 0,
+    open: true,
+  });
   const hidden = v.hidden === undefined
     ? base.hidden
     : v.hidden.split(",").map((s) => int("hidden", s.trim(), 0));
-  const backend = v.backend ?? base.backend;
-  if (!["auto", "cpu", "webgpu"].includes(backend)) {
-    throw new RangeError(
-      `--backend must be one of auto, cpu, webgpu, got "${backend}"`,
-    );
-  }
+  const backend = oneOf("backend", v.backend, {
+    of: ["auto", "cpu", "webgpu"] as const,
+    fallback: base.backend,
+  });
   return {
-    archs: list("archs", v.archs, ARCHS, base.archs),
-    optimizers: list("optimizers", v.optimizers, OPTIMIZERS, base.optimizers),
+    archs: list("archs", v.archs, { of: ARCHS, fallback: base.archs }),
+    optimizers: list("optimizers", v.optimizers, {
+      of: OPTIMIZERS,
+      fallback: base.optimizers,
+    }),
     seeds: int("seeds", v.seeds, base.seeds),
     epochs: int("epochs", v.epochs, base.epochs),
     batchSize: int("batch-size", v["batch-size"], base.batchSize),
@@ -237,7 +204,7 @@ export function parseReproArgs(args: readonly string[]): ReproOptions | "help" {
       base.finetuneEpochs,
     ),
     data: v.data,
-    backend: backend as ReproOptions["backend"],
+    backend,
     out: v.out ?? (v.smoke ? "out/repro-smoke" : "out/repro"),
     fresh: v.fresh ?? false,
     live: v["no-progress"] ? false : undefined,

@@ -40,6 +40,8 @@ import {
 import { appendRecord, readRecords, type RunRecord } from "./results.ts";
 import { type PlannedRun, Progress } from "./progress.ts";
 import { buildReport, type Report } from "./report.ts";
+import { webGpuAdapter } from "../tools/webgpu_adapter.ts";
+import { main } from "../tools/cli.ts";
 import {
   classSubset,
   finetuneRun,
@@ -52,21 +54,11 @@ import {
   testTensors,
 } from "./train.ts";
 
-async function webGpuAdapter(): Promise<string | null> {
-  try {
-    const gpu = (navigator as {
-      gpu?: {
-        requestAdapter(): Promise<
-          { info?: { vendor?: string; description?: string } } | null
-        >;
-      };
-    }).gpu;
-    const a = await gpu?.requestAdapter();
-    if (!a) return null;
-    return a.info?.description || a.info?.vendor || "WebGPU adapter";
-  } catch {
-    return null;
-  }
+/** The adapter's description or vendor, or `null` when there is none. */
+async function adapterLine(): Promise<string | null> {
+  const info = await webGpuAdapter();
+  if (info === null) return null;
+  return info.description || info.vendor || "WebGPU adapter";
 }
 
 /** A one-line description of this machine. */
@@ -76,7 +68,7 @@ export async function describeMachine(): Promise<string> {
     const info = await Deno.readTextFile("/proc/cpuinfo");
     cpu = info.match(/model name\s*:\s*(.+)/)?.[1]?.trim() ?? cpu;
   } catch { /* not Linux */ }
-  const gpu = await webGpuAdapter();
+  const gpu = await adapterLine();
   return `${cpu}, ${navigator.hardwareConcurrency} cores, ${Deno.build.os}; Deno ${Deno.version.deno}, tfjs ${tf.version.tfjs}; WebGPU adapter: ${
     gpu ?? "none"
   }`;
@@ -312,18 +304,13 @@ export async function runRepro(
 }
 
 if (import.meta.main) {
-  let options: ReproOptions | "help";
-  try {
-    options = parseReproArgs(Deno.args);
-  } catch (e) {
-    console.error(`${(e as Error).message}\n\n${HELP}`);
-    Deno.exit(2);
-  }
-  if (options === "help") {
-    console.log(HELP);
-  } else {
-    await runRepro(options, {
-      command: ["deno task repro", ...Deno.args].join(" "),
-    });
-  }
+  await main({
+    name: "repro",
+    parse: parseReproArgs,
+    help: HELP,
+    run: (options) =>
+      runRepro(options, {
+        command: ["deno task repro", ...Deno.args].join(" "),
+      }),
+  });
 }

@@ -22,6 +22,7 @@ import {
   launchChromium,
 } from "./_browser.ts";
 import { bundle, serve, type Server } from "./serve.ts";
+import { adapterName, webGpuAdapter } from "../tools/webgpu_adapter.ts";
 import { loadFashionMnist } from "./data.ts";
 import { TrainingRun } from "./train.ts";
 import type { Agreement } from "./checks.ts";
@@ -53,16 +54,9 @@ function median(xs: readonly number[]): number {
 async function denoStepTimes(steps: number): Promise<
   { backend: string; adapter: string; ms: number[] }
 > {
-  const gpu = (navigator as {
-    gpu?: {
-      requestAdapter(): Promise<{ info?: Record<string, string> } | null>;
-    };
-  }).gpu;
-  const found = await gpu?.requestAdapter() ?? null;
+  const found = await webGpuAdapter();
   const backend = found !== null ? "webgpu" : "cpu";
-  const info = found?.info ?? {};
-  const adapter = [info.vendor, info.architecture, info.description]
-    .filter((x) => x).join(" / ");
+  const adapter = found === null ? "" : adapterName(found);
   await tf.setBackend(backend);
   await tf.ready();
   const data = await loadFashionMnist(

@@ -24,6 +24,7 @@ import {
 import { dispatchStats, fuse } from "@centra/webgpu";
 import { ChainOptimizer } from "@centra/tfjs/chain-optimizer";
 import { reportGpuErrors } from "./gpu_errors.ts";
+import { adapterName, webGpuAdapter } from "../tools/webgpu_adapter.ts";
 
 /**
  * Every optimizer of `@centra/chain` and the options that take other code
@@ -81,22 +82,13 @@ export interface Agreement {
 export async function backend(): Promise<
   { backend: string; adapter: string; webgpu: boolean }
 > {
-  const gpu = (navigator as {
-    gpu?: {
-      requestAdapter(): Promise<
-        { info?: Record<string, string> } | null
-      >;
-    };
-  }).gpu;
-  const adapter = gpu === undefined ? null : await gpu.requestAdapter();
+  const adapter = await webGpuAdapter();
   const ok = adapter !== null && (await tf.setBackend("webgpu"));
   await tf.ready();
   if (ok) reportGpuErrors();
-  const info = adapter?.info ?? {};
   return {
     backend: tf.getBackend(),
-    adapter: [info.vendor, info.architecture, info.description]
-      .filter((s) => s).join(" / "),
+    adapter: adapter === null ? "" : adapterName(adapter),
     webgpu: ok === true,
   };
 }

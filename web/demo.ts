@@ -20,6 +20,7 @@ import { chart, COLORS, type Panel } from "./chart.ts";
 import { loadFashionMnist } from "./data.ts";
 import { MENU, TrainingRun } from "./train.ts";
 import { reportGpuErrors } from "./gpu_errors.ts";
+import { webGpuAdapter } from "../tools/webgpu_adapter.ts";
 
 /** What a driver (the browser test) reads. */
 export interface DemoState {
@@ -54,14 +55,7 @@ function fail(e: unknown): void {
 
 async function pickBackend(): Promise<string> {
   const wanted = params.get("backend");
-  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } })
-    .gpu;
-  let hasGpu = false;
-  try {
-    hasGpu = gpu !== undefined && (await gpu.requestAdapter()) !== null;
-  } catch {
-    hasGpu = false;
-  }
+  const hasGpu = (await webGpuAdapter()) !== null;
   const backend = wanted ?? (hasGpu ? "webgpu" : "cpu");
   if (!(await tf.setBackend(backend))) {
     throw new Error(`could not start tfjs's ${backend} backend`);

@@ -1,10 +1,9 @@
 // Private helpers shared by the transforms that keep one tensor per parameter.
 import * as tf from "@tensorflow/tfjs";
 import { add, type Expr, gt, mul, powInt, select, sub } from "./expr.ts";
-import type { Params } from "./types.ts";
+import type { Params, PerParam } from "./types.ts";
 
-/** One tensor per parameter, keyed by parameter name. */
-export type PerParam = Record<string, tf.Tensor>;
+export type { PerParam } from "./types.ts";
 
 /** A tensor like each parameter, filled with `value`, in float32. */
 export function fillLike(params: Params, value = 0): PerParam {

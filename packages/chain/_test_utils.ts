@@ -4,15 +4,11 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import assert from "node:assert/strict";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
+import { mulberry32 } from "../zoo/_random.ts";
+import { webGpuAdapter } from "../../tools/webgpu_adapter.ts";
 
 async function hasWebGpu(): Promise<boolean> {
-  try {
-    // deno-lint-ignore no-explicit-any
-    const gpu = (navigator as any).gpu;
-    return gpu !== undefined && (await gpu.requestAdapter()) !== null;
-  } catch {
-    return false;
-  }
+  return (await webGpuAdapter()) !== null;
 }
 
 const wanted = (Deno.env.get("CENTRA_BACKENDS") ?? "cpu,webgpu").split(",").map(
@@ -80,16 +76,7 @@ export function assertClose(
 }
 
 /** A seeded uniform generator in [0, 1) (mulberry32), for reproducible data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** Seeded standard-normal values (Box-Muller), as a float64 array. */
 export function randn(n: number, seed: number): Float64Array {

@@ -14,6 +14,7 @@ import {
   square,
   sumAll,
 } from "./expr.ts";
+import { defaultGcAxes } from "./centralize.ts";
 import type { EmptyState } from "./identity.ts";
 import type {
   AxesResolver,
@@ -28,14 +29,10 @@ export interface AdaptiveGradClipOptions {
   eps?: number;
   /**
    * The axes a unit's norm is taken over; `null` means the whole tensor.
-   * Default: every axis but the last for rank 2 and up (tfjs layout: one
+   * Default `defaultGcAxes`: every axis but the last for rank 2 and up (tfjs layout: one
    * output unit per last-axis index), the whole tensor below that.
    */
   axes?: AxesResolver;
-}
-
-function unitAxes(_name: string, shape: readonly number[]): number[] | null {
-  return shape.length >= 2 ? shape.slice(0, -1).map((_, i) => i) : null;
 }
 
 /**
@@ -71,7 +68,8 @@ export function adaptiveGradClip(
   checkPlainHyper(where, "clipping", clipping, { min: 0, minOpen: true });
   const eps = options.eps ?? 1e-3;
   checkPlainHyper(where, "eps", eps, { min: 0 });
-  const resolve = options.axes ?? unitAxes;
+  // A unit is a GC unit: the same default axes as `centralize`.
+  const resolve = options.axes ?? defaultGcAxes;
   const g = input("g"), w = input("p");
   const clip = hyper("clipping");
   /** `Σ x²` per unit (over `axes`, kept), or over the tensor with `null`. */

@@ -35,7 +35,7 @@ import {
   trace,
 } from "./mod.ts";
 import { evaluate, foldNumber, hyper, input, mul, powInt } from "./expr.ts";
-import { assertClose, read, testOnBackends } from "./_test_utils.ts";
+import { assertClose, read, rng, testOnBackends } from "./_test_utils.ts";
 
 const OPTIMIZERS: [string, () => GradientTransformation<unknown>][] = [
   ["sgd", () => sgd(0.1)],
@@ -357,7 +357,7 @@ testOnBackends(
 // --- item 7: powers of the step count ---------------------------------------
 
 Deno.test("powInt on the host is within 25 float32 roundings of the float64 power", () => {
-  const rnd = mulberry(7);
+  const rnd = rng(7);
   for (const b of [0.9, 0.999, 0.99999, 0.5, 1, 0]) {
     for (let i = 0; i < 200; i++) {
       const t = i < 50 ? i : Math.floor(rnd() * 2 ** 24);
@@ -378,7 +378,7 @@ testOnBackends(
     // times a tensor of ones (exact), so that evaluate returns a tensor
     // (on cpu the power itself is computed on the host)
     const out = mul(e, input("one"));
-    const rnd = mulberry(11);
+    const rnd = rng(11);
     const counts = [
       0,
       1,
@@ -466,17 +466,6 @@ testOnBackends(
     }
   },
 );
-
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("a schedule is checked by its bounds: it may reach an open end of a range, not pass it", () => {
   const before = tf.memory().numTensors;

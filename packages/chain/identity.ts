@@ -1,8 +1,12 @@
 import "./tfjs_check.ts";
-import type { GradientTransformation, Params, Updates } from "./types.ts";
+import type {
+  EmptyState,
+  GradientTransformation,
+  Params,
+  Updates,
+} from "./types.ts";
 
-/** The state of a transformation that keeps none. */
-export type EmptyState = Record<string, never>;
+export type { EmptyState } from "./types.ts";
 
 /**
  * Passes updates through unchanged.

@@ -157,11 +157,14 @@ export function injectHyperparams<
 
 /**
  * Returns a new state with one hyperparameter set to `value`, disposing the
- * scalar it replaces. A scheduled hyperparameter is recomputed at the next
- * step, so setting it has no lasting effect.
+ * scalar it replaces. The state is an {@linkcode injectHyperparams} state or
+ * any state tree holding one (an optimizer's whole state, say): the first
+ * one found, as {@linkcode findHyperparams} finds it, is changed; the rest
+ * of the tree is shared with the old state. A scheduled hyperparameter is
+ * recomputed at the next step, so setting it has no lasting effect.
  *
- * @typeParam S The inner state.
- * @param state A state of {@linkcode injectHyperparams}.
+ * @typeParam T The state tree.
+ * @param state A state of {@linkcode injectHyperparams}, or a tree holding one.
  * @param change The name of the hyperparameter and its new value.
  * @returns The new state; the old one must not be used again.
  * @throws {TypeError} If the state has no hyperparameter `name`.
@@ -182,27 +185,27 @@ export function injectHyperparams<
  * assert.ok(Math.abs(state.hyperparams.learningRate!.dataSync()[0]! - 0.05) < 1e-9);
  * ```
  */
-export function setHyperparam<S>(
-  state: InjectHyperparamsState<S>,
+export function setHyperparam<T>(
+  state: T,
   change: { name: string; value: number },
-): InjectHyperparamsState<S> {
+): T {
   const { name, value } = change;
-  const old = state.hyperparams?.[name];
+  const hp = findHyperparams(state);
+  const old = hp !== undefined && Object.hasOwn(hp, name)
+    ? hp[name]
+    : undefined;
   if (!(old instanceof tf.Tensor)) {
     throw new TypeError(
       `setHyperparam: no hyperparameter named "${name}" in this state`,
     );
   }
   const fresh = hyperparamScalar("setHyperparam", { name, value, old });
-  const next = {
-    ...state,
-    hyperparams: {
-      ...state.hyperparams,
-      [name]: fresh,
-    },
-  };
+  const next = withInjected(state, (inner) => ({
+    ...inner,
+    hyperparams: { ...inner.hyperparams, [name]: fresh },
+  }));
   old.dispose();
-  return next;
+  return next as T;
 }
 
 /**
@@ -211,7 +214,7 @@ export function setHyperparam<S>(
  * transforms built from `old` asked of it (`sgd`'s learning rate is at least
  * 0, Adam's `b1` below 1, ...), then returns a kept float32 scalar that
  * carries those ranges on. {@linkcode setHyperparam} and `@centra/tfjs`'s
- * `ChainOptimizer.setHyperparam` use it. Only ranges that a step (or
+ * `ChainOptimizer.setHyperparam` (through `setHyperparam`) use it. Only ranges that a step (or
  * `init`) has recorded are known: after a checkpoint is loaded, the next
  * step checks the value instead, before it changes anything.
  *
@@ -271,19 +274,52 @@ export function hyperparamScalar(
 export function findHyperparams(
   state: unknown,
 ): Record<string, tf.Scalar> | undefined {
+  return findInjected(state)?.hyperparams;
+}
+
+/** Whether `x` is an `injectHyperparams` state (a count and hyperparameters). */
+function isInjected(x: unknown): x is InjectHyperparamsState {
+  if (x === null || typeof x !== "object" || x instanceof tf.Tensor) {
+    return false;
+  }
+  const rec = x as Record<string, unknown>;
+  return rec.count instanceof tf.Tensor && rec.hyperparams !== null &&
+    typeof rec.hyperparams === "object";
+}
+
+/** The first `injectHyperparams` state inside a state tree, depth first. */
+function findInjected(state: unknown): InjectHyperparamsState | undefined {
+  if (isInjected(state)) return state;
   if (
     state === null || typeof state !== "object" || state instanceof tf.Tensor
   ) return undefined;
-  const rec = state as Record<string, unknown>;
-  if (
-    rec.count instanceof tf.Tensor && rec.hyperparams !== null &&
-    typeof rec.hyperparams === "object"
-  ) {
-    return rec.hyperparams as Record<string, tf.Scalar>;
-  }
-  for (const v of Object.values(rec)) {
-    const found = findHyperparams(v);
+  for (const v of Object.values(state)) {
+    const found = findInjected(v);
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+/**
+ * `state` with its first `injectHyperparams` state (as
+ * {@linkcode findInjected} finds it) replaced by `fn` of it; the arrays and
+ * objects on the way are copied, everything else is shared.
+ */
+function withInjected(
+  state: unknown,
+  fn: (inner: InjectHyperparamsState) => InjectHyperparamsState,
+): unknown {
+  if (isInjected(state)) return fn(state);
+  if (
+    state === null || typeof state !== "object" || state instanceof tf.Tensor
+  ) return state;
+  for (const [k, v] of Object.entries(state)) {
+    if (findInjected(v) === undefined) continue;
+    const replaced = withInjected(v, fn);
+    if (Array.isArray(state)) {
+      return state.map((x, i) => String(i) === k ? replaced : x);
+    }
+    return { ...state, [k]: replaced };
+  }
+  return state;
 }

@@ -11,6 +11,12 @@ export type Params = Record<string, tf.Tensor>;
 /** Gradients or updates keyed by the name of the parameter they belong to. */
 export type Updates = Record<string, tf.Tensor>;
 
+/** One tensor per parameter, keyed by parameter name (a state slot). */
+export type PerParam = Record<string, tf.Tensor>;
+
+/** The state of a transformation that keeps none. */
+export type EmptyState = Record<string, never>;
+
 /**
  * A gradient transformation: a pair of pure functions in the style of optax.
  *

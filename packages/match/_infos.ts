@@ -1,7 +1,7 @@
 // Private: turning a model or a description into the parameters to match.
 import type * as tf from "@tensorflow/tfjs";
 import { describeParams, type ParamInfo } from "./describe_params.ts";
-import type { Selector } from "./selectors.ts";
+import type { Selector } from "./types.ts";
 import {
   checkDescription,
   checkModel,

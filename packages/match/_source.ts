@@ -2,8 +2,7 @@
 // model or its description, and the checks on it.
 import "@centra/chain/tfjs-check";
 import type * as tf from "@tensorflow/tfjs";
-import type { ParamInfo } from "./describe_params.ts";
-import type { Selector } from "./selectors.ts";
+import type { ParamInfo, Selector } from "./types.ts";
 
 export type Bag = Record<string, unknown>;
 

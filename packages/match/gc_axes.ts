@@ -11,7 +11,7 @@ import {
   type ParamInfo,
 } from "./describe_params.ts";
 import { axesOf } from "./layouts.ts";
-import type { Selector } from "./selectors.ts";
+import type { Selector } from "./types.ts";
 import { type ParamSource, pick } from "./_infos.ts";
 
 // Re-exported so that this package's documentation is complete.
@@ -92,19 +92,58 @@ export function gcAxes(
       }`,
     );
   }
-  let infos: readonly ParamInfo[];
-  if (isDescription(source)) {
-    if (describe.embeddings !== undefined || describe.layouts !== undefined) {
-      throw new TypeError(
-        `${where}: embeddings and layouts apply when describing a model; pass them to describeParams instead`,
-      );
-    }
-    infos = checkDescription(where, source);
-  } else infos = describeParams(source, describe);
+  const infos = gcInfos(source, describe);
   const chosen = select === undefined ? null : new Set(
     pick(where, infos.filter((i) => i.trainable), select, { source })
       .map((i) => i.name),
   );
+  const table = axesTable(source, infos, { chosen, unknown });
+  return (name: string, shape: readonly number[]): number[] | null => {
+    const entry = table.get(name);
+    if (entry === undefined) {
+      throw new TypeError(
+        `${where}: "${name}" is not a variable of ${sourceName(source)}`,
+      );
+    }
+    if (
+      shape.length !== entry.shape.length ||
+      shape.some((d, i) => d !== entry.shape[i])
+    ) {
+      throw new RangeError(
+        `${where}: "${name}" has shape [${shape}] but the variable has [${entry.shape}]`,
+      );
+    }
+    return entry.axes === null ? null : [...entry.axes];
+  };
+}
+
+/** The description `gcAxes` works from: given, or made from the model. */
+function gcInfos(
+  source: ParamSource,
+  describe: Omit<GcAxesOptions, "select" | "unknown">,
+): readonly ParamInfo[] {
+  if (!isDescription(source)) return describeParams(source, describe);
+  if (describe.embeddings !== undefined || describe.layouts !== undefined) {
+    throw new TypeError(
+      `gcAxes: embeddings and layouts apply when describing a model; pass them to describeParams instead`,
+    );
+  }
+  return checkDescription("gcAxes", source);
+}
+
+/**
+ * Each parameter's shape and GC axes (`null` where not chosen), unknown
+ * layouts handled as `unknown` says.
+ *
+ * @throws {RangeError} Naming every trainable parameter of unknown layout,
+ * when `unknown` is `"error"`.
+ */
+function axesTable(
+  source: ParamSource,
+  infos: readonly ParamInfo[],
+  how: { chosen: ReadonlySet<string> | null; unknown: string },
+): Map<string, { shape: readonly number[]; axes: readonly number[] | null }> {
+  const { chosen, unknown } = how;
   const table = new Map<
     string,
     { shape: readonly number[]; axes: readonly number[] | null }
@@ -126,26 +165,10 @@ export function gcAxes(
       `"${i.name}" (class ${i.layerClass}, role ${i.role})`
     );
     throw new RangeError(
-      `${where}: no known GC layout for ${list.join(", ")} of ${
+      `gcAxes: no known GC layout for ${list.join(", ")} of ${
         sourceName(source)
       }; teach it with registerLayouts or the layouts option, or pass unknown: "skip" or "output_last"`,
     );
   }
-  return (name: string, shape: readonly number[]): number[] | null => {
-    const entry = table.get(name);
-    if (entry === undefined) {
-      throw new TypeError(
-        `${where}: "${name}" is not a variable of ${sourceName(source)}`,
-      );
-    }
-    if (
-      shape.length !== entry.shape.length ||
-      shape.some((d, i) => d !== entry.shape[i])
-    ) {
-      throw new RangeError(
-        `${where}: "${name}" has shape [${shape}] but the variable has [${entry.shape}]`,
-      );
-    }
-    return entry.axes === null ? null : [...entry.axes];
-  };
+  return table;
 }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Selector } from "./selectors.ts";
+import type { Selector } from "./types.ts";
 import {
   checkFlag,
   checkOptionKeys,
@@ -75,38 +75,10 @@ export function labels(
   options: LabelsOptions = {},
 ): Record<string, string> {
   const where = "labels";
-  checkOptionKeys(where, options, ["default", "allowEmpty", "trainableOnly"]);
-  if (groups === null || typeof groups !== "object" || Array.isArray(groups)) {
-    throw new TypeError(
-      `${where}: groups must be a record of selectors by label, got ${
-        String(groups)
-      }`,
-    );
-  }
+  checkLabelsInput(groups, options);
   const entries = Object.entries(groups);
   const fallback = options.default;
-  if (
-    fallback !== undefined && (typeof fallback !== "string" || fallback === "")
-  ) {
-    throw new TypeError(
-      `${where}: default must be a non-empty string, got ${String(fallback)}`,
-    );
-  }
-  if (entries.length === 0 && fallback === undefined) {
-    throw new TypeError(`${where}: groups is empty and there is no default`);
-  }
   const allowEmpty = options.allowEmpty ?? false;
-  if (Array.isArray(allowEmpty)) {
-    for (const label of allowEmpty) {
-      if (!Object.hasOwn(groups, label)) {
-        throw new TypeError(
-          `${where}: allowEmpty names ${
-            JSON.stringify(label)
-          }, which is not a group`,
-        );
-      }
-    }
-  } else checkFlag(where, "allowEmpty", allowEmpty);
   const infos = infosOf(where, source, options.trainableOnly, true);
   const out = new Map<string, string>();
   for (const [label, selector] of entries) {
@@ -141,4 +113,45 @@ export function labels(
   }
   // Keep the model's order, whatever order the groups matched in.
   return Object.fromEntries(infos.map((i) => [i.name, out.get(i.name)!]));
+}
+
+/** Checks the groups and options of {@linkcode labels} before any work. */
+function checkLabelsInput(
+  groups: Readonly<Record<string, Selector>>,
+  options: LabelsOptions,
+): void {
+  const where = "labels";
+  checkOptionKeys(where, options, ["default", "allowEmpty", "trainableOnly"]);
+  if (groups === null || typeof groups !== "object" || Array.isArray(groups)) {
+    throw new TypeError(
+      `${where}: groups must be a record of selectors by label, got ${
+        String(groups)
+      }`,
+    );
+  }
+  const fallback = options.default;
+  if (
+    fallback !== undefined && (typeof fallback !== "string" || fallback === "")
+  ) {
+    throw new TypeError(
+      `${where}: default must be a non-empty string, got ${String(fallback)}`,
+    );
+  }
+  if (Object.keys(groups).length === 0 && fallback === undefined) {
+    throw new TypeError(`${where}: groups is empty and there is no default`);
+  }
+  const allowEmpty = options.allowEmpty ?? false;
+  if (!Array.isArray(allowEmpty)) {
+    checkFlag(where, "allowEmpty", allowEmpty);
+    return;
+  }
+  for (const label of allowEmpty) {
+    if (!Object.hasOwn(groups, label)) {
+      throw new TypeError(
+        `${where}: allowEmpty names ${
+          JSON.stringify(label)
+        }, which is not a group`,
+      );
+    }
+  }
 }

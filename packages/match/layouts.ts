@@ -5,35 +5,10 @@
  * @module
  */
 
-/**
- * How a weight tensor's elements belong to output units.
- *
- * - `"output_last"`: the last axis indexes output units and every other axis
- *   is the unit's fan-in: Dense `[in, out]`, ConvND `[...k, in, out]`,
- *   SeparableConv2D's pointwise kernel, RNN kernels `[in, units * gates]`
- *   and recurrent kernels `[units, units * gates]`.
- * - `"output_second_last"`: axis -2 indexes output units: Conv2DTranspose
- *   `[kh, kw, out, in]`, Conv3DTranspose `[kd, kh, kw, out, in]`.
- * - `"depthwise"`: the last two axes (input channel, multiplier) index output
- *   channels and only the spatial axes are fan-in: DepthwiseConv2D and
- *   SeparableConv2D depthwise kernels `[kh, kw, in, mult]`.
- * - `"embedding"`: an Embedding table `[vocab, dim]`; read as a Dense layer
- *   on one-hot inputs its output axis is the last (dim) and its fan-in is the
- *   vocabulary. Not centralized unless asked for.
- * - `"none"`: never centralized: rank-0 and rank-1 tensors (biases, norm
- *   gammas and betas, moving statistics) and PReLU's elementwise `alpha`.
- * - `"unknown"`: a weight of a layer class this package does not know.
- */
-export type Layout =
-  | "output_last"
-  | "output_second_last"
-  | "depthwise"
-  | "embedding"
-  | "none"
-  | "unknown";
+import { BUILTIN_LAYERS } from "./_layout_table.ts";
+import type { Layout, RoleLayouts } from "./types.ts";
 
-/** Layouts of a layer class's weights, keyed by role (`"kernel"`, ...). */
-export type RoleLayouts = Readonly<Record<string, Layout>>;
+export type { Layout, RoleLayouts } from "./types.ts";
 
 const LAYOUTS: ReadonlySet<string> = new Set<Layout>([
   "output_last",
@@ -43,44 +18,6 @@ const LAYOUTS: ReadonlySet<string> = new Set<Layout>([
   "none",
   "unknown",
 ]);
-
-const conv: RoleLayouts = { kernel: "output_last" };
-const recurrent: RoleLayouts = {
-  kernel: "output_last",
-  recurrent_kernel: "output_last",
-};
-const norm: RoleLayouts = {
-  gamma: "none",
-  beta: "none",
-  moving_mean: "none",
-  moving_variance: "none",
-};
-
-/** The layouts this package knows, by tfjs layer class name. */
-const BUILTIN: Readonly<Record<string, RoleLayouts>> = {
-  Dense: conv,
-  Conv1D: conv,
-  Conv2D: conv,
-  Conv3D: conv,
-  Conv2DTranspose: { kernel: "output_second_last" },
-  Conv3DTranspose: { kernel: "output_second_last" },
-  DepthwiseConv2D: { depthwise_kernel: "depthwise" },
-  SeparableConv2D: {
-    depthwise_kernel: "depthwise",
-    pointwise_kernel: "output_last",
-  },
-  SimpleRNN: recurrent,
-  LSTM: recurrent,
-  GRU: recurrent,
-  RNN: recurrent,
-  ConvLSTM2D: recurrent,
-  Embedding: { embeddings: "embedding" },
-  BatchNormalization: norm,
-  LayerNormalization: norm,
-  PReLU: { alpha: "none" },
-  // @centra/zoo's grouped convolution keeps Keras's [k, k, in/groups, out].
-  "centra>GroupedConv2D": conv,
-};
 
 const registered = new Map<string, RoleLayouts>();
 
@@ -208,8 +145,8 @@ export function layoutOf(
   if (fromRegistry !== undefined && Object.hasOwn(fromRegistry, role)) {
     return fromRegistry[role]!;
   }
-  const builtin = Object.hasOwn(BUILTIN, layerClass)
-    ? BUILTIN[layerClass]
+  const builtin = Object.hasOwn(BUILTIN_LAYERS, layerClass)
+    ? BUILTIN_LAYERS[layerClass]!.roles
     : undefined;
   if (builtin !== undefined && Object.hasOwn(builtin, role)) {
     return builtin[role]!;

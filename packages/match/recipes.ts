@@ -10,7 +10,6 @@
  *
  * @module
  */
-import { partition } from "@centra/chain/partition";
 import { sgd } from "@centra/chain/optimizers";
 import type {
   AxesResolver,
@@ -20,7 +19,6 @@ import type {
   ScalarOrSchedule,
 } from "@centra/chain/types";
 import { gcAxes, type GcAxesOptions } from "./gc_axes.ts";
-import { labels } from "./labels.ts";
 import type { SelectOptions } from "./select.ts";
 import {
   and,
@@ -33,6 +31,8 @@ import {
 } from "./selectors.ts";
 import { checkOptionKeys, infosOf, type ParamSource, pick } from "./_infos.ts";
 import { checkSelector } from "./_source.ts";
+import { CONVOLUTION_CLASSES } from "./_layout_table.ts";
+import { perLayerLearningRates } from "./_learning_rate_groups.ts";
 
 // Re-exported so that this package's documentation is complete.
 export type {
@@ -137,17 +137,7 @@ export function decayMask(
  * ```
  */
 export function convLayers(): Selector {
-  return byClass([
-    "Conv1D",
-    "Conv2D",
-    "Conv3D",
-    "Conv2DTranspose",
-    "Conv3DTranspose",
-    "DepthwiseConv2D",
-    "SeparableConv2D",
-    "ConvLSTM2D",
-    "centra>GroupedConv2D",
-  ]);
+  return byClass(CONVOLUTION_CLASSES);
 }
 
 /**
@@ -184,147 +174,11 @@ export function gcConvOnly(
   return gcAxes(source, { ...options, select: convLayers() });
 }
 
-/** One group of {@linkcode perLayerLearningRates}. */
-export interface LearningRateGroup {
-  /** The parameters of this group. */
-  select: Selector;
-  /** Their learning rate: a number or a schedule. */
-  learningRate: ScalarOrSchedule;
-}
-
-/** Options of {@linkcode perLayerLearningRates}. */
-export interface PerLayerLearningRatesOptions {
-  /** The groups, by label; they must not overlap. */
-  groups: Readonly<Record<string, LearningRateGroup>>;
-  /**
-   * The learning rate of every parameter no group selects (label
-   * `"other"`). Without it every parameter must be in a group.
-   */
-  otherLearningRate?: ScalarOrSchedule;
-  /**
-   * Builds a group's optimizer from its learning rate. Default plain SGD,
-   * `(lr) => sgd(lr)`.
-   */
-  optimizer?: (
-    learningRate: ScalarOrSchedule,
-    label: string,
-  ) => GradientTransformation<unknown>;
-  /** Groups that may select nothing: `true` for all, or their labels. */
-  allowEmpty?: boolean | readonly string[];
-}
-
-/**
- * Per-layer learning rates: a `partition` with one optimizer per group,
- * built by `optimizer` from the group's learning rate. Each parameter's
- * optimizer state is its own, so this is exactly PyTorch's parameter groups.
- *
- * @param source A model, or its description from `describeParams`.
- * @param options The groups, the rate of the rest, the optimizer.
- * @returns The partitioned transformation.
- *
- * @example 0.1 for the head, 0.01 for the rest, SGDM + GC
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { gcAxes } from "@centra/match/gc-axes";
- * import { perLayerLearningRates } from "@centra/match/recipes";
- * import { byLayer } from "@centra/match/selectors";
- * import { initState, runUpdate, sgd } from "@centra/chain";
- * import assert from "node:assert/strict";
- *
- * const model = tf.sequential({
- *   layers: [
- *     tf.layers.dense({ units: 4, inputShape: [3], name: "plr_body" }),
- *     tf.layers.dense({ units: 2, name: "plr_head" }),
- *   ],
- * });
- * const axes = gcAxes(model);
- * const tx = perLayerLearningRates(model, {
- *   groups: { head: { select: byLayer("plr_head"), learningRate: 0.1 } },
- *   otherLearningRate: 0.01,
- *   optimizer: (lr) => sgd(lr, { momentum: 0.9, gc: axes }),
- * });
- * const params = Object.fromEntries(model.trainableWeights.map((w) => [w.name, w.read()]));
- * const grads = Object.fromEntries(model.trainableWeights.map((w) => [w.name, tf.onesLike(w.read())]));
- * const [updates] = runUpdate(tx, grads, initState(tx, params), params);
- * assert.ok(Math.abs(updates["plr_head/bias"]!.dataSync()[0]! + 0.1) < 1e-6);
- * assert.ok(Math.abs(updates["plr_body/bias"]!.dataSync()[0]! + 0.01) < 1e-6);
- * ```
- */
-export function perLayerLearningRates(
-  source: ParamSource,
-  options: PerLayerLearningRatesOptions,
-): GradientTransformation<unknown> {
-  const where = "perLayerLearningRates";
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `${where}: options must be an object with groups, got ${String(options)}`,
-    );
-  }
-  checkOptionKeys(where, options, [
-    "groups",
-    "otherLearningRate",
-    "optimizer",
-    "allowEmpty",
-  ]);
-  const { groups, otherLearningRate, optimizer = (lr) => sgd(lr) } = options;
-  if (groups === null || typeof groups !== "object" || Array.isArray(groups)) {
-    throw new TypeError(
-      `${where}: groups must be a record of { select, learningRate } by label, got ${
-        String(groups)
-      }`,
-    );
-  }
-  if (typeof optimizer !== "function") {
-    throw new TypeError(
-      `${where}: optimizer must be a function (learningRate, label) => transformation, got ${
-        String(optimizer)
-      }`,
-    );
-  }
-  const other = "other";
-  if (otherLearningRate !== undefined && Object.hasOwn(groups, other)) {
-    throw new TypeError(
-      `${where}: the group label "${other}" is taken by otherLearningRate`,
-    );
-  }
-  const selectors: Record<string, Selector> = {};
-  const rates: Record<string, ScalarOrSchedule> = {};
-  for (const [label, group] of Object.entries(groups)) {
-    if (group === null || typeof group !== "object") {
-      throw new TypeError(
-        `${where}: group "${label}" must be { select, learningRate }, got ${
-          String(group)
-        }`,
-      );
-    }
-    if (group.learningRate === undefined) {
-      throw new TypeError(`${where}: group "${label}" has no learningRate`);
-    }
-    selectors[label] = checkSelector(
-      `${where} (group "${label}")`,
-      group.select,
-    );
-    rates[label] = group.learningRate;
-  }
-  if (otherLearningRate !== undefined) rates[other] = otherLearningRate;
-  let map: Record<string, string>;
-  try {
-    map = labels(source, selectors, {
-      ...(otherLearningRate === undefined ? {} : { default: other }),
-      ...(options.allowEmpty === undefined
-        ? {}
-        : { allowEmpty: options.allowEmpty }),
-    });
-  } catch (e) {
-    if (e instanceof Error) e.message = `${where}: ${e.message}`;
-    throw e;
-  }
-  const transforms: Record<string, GradientTransformation<unknown>> = {};
-  for (const [label, lr] of Object.entries(rates)) {
-    transforms[label] = optimizer(lr, label);
-  }
-  return partition(transforms, map);
-}
+export {
+  type LearningRateGroup,
+  perLayerLearningRates,
+  type PerLayerLearningRatesOptions,
+} from "./_learning_rate_groups.ts";
 
 /** Options of {@linkcode fineTuning}. */
 export interface FineTuningOptions {
@@ -421,26 +275,10 @@ export function fineTuning(
     weightDecay,
     gc = true,
   } = options;
-  let axes: AxesResolver | false;
-  if (gc === true) axes = gcAxes(source);
-  else if (gc === "conv") axes = gcConvOnly(source);
-  else if (gc === false || typeof gc === "function") axes = gc;
-  else {
-    throw new TypeError(
-      `${where}: gc must be true, false, "conv" or an axes resolver, got ${
-        String(gc)
-      }`,
-    );
-  }
-  let decay: Mask | undefined;
-  if (weightDecay !== undefined) {
-    const m = options.weightDecayMask ?? decayMask(source);
-    // Each group's optimizer sees only its own parameters, so a map that
-    // names the whole model becomes a function.
-    decay = typeof m === "function"
-      ? m
-      : (name: string) => Object.hasOwn(m, name) && m[name] === true;
-  }
+  const axes = gcOf(source, gc);
+  const decay = weightDecay === undefined
+    ? undefined
+    : decayOf(source, options.weightDecayMask);
   return perLayerLearningRates(source, {
     groups: {
       head: { select: head, learningRate: headLearningRate },
@@ -455,4 +293,30 @@ export function fineTuning(
         ...(decay === undefined ? {} : { weightDecayMask: decay }),
       }),
   });
+}
+
+/** The GC axes `fineTuning`'s `gc` option asks for. */
+function gcOf(
+  source: ParamSource,
+  gc: NonNullable<FineTuningOptions["gc"]>,
+): AxesResolver | false {
+  if (gc === true) return gcAxes(source);
+  if (gc === "conv") return gcConvOnly(source);
+  if (gc === false || typeof gc === "function") return gc;
+  throw new TypeError(
+    `fineTuning: gc must be true, false, "conv" or an axes resolver, got ${
+      String(gc)
+    }`,
+  );
+}
+
+/**
+ * The decay mask as a function: each group's optimizer sees only its own
+ * parameters, so a map that names the whole model becomes a function.
+ */
+function decayOf(source: ParamSource, mask: Mask | undefined): Mask {
+  const m = mask ?? decayMask(source);
+  return typeof m === "function"
+    ? m
+    : (name: string) => Object.hasOwn(m, name) && m[name] === true;
 }

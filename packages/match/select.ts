@@ -3,8 +3,7 @@
  *
  * @module
  */
-import type { ParamInfo } from "./describe_params.ts";
-import type { Selector } from "./selectors.ts";
+import type { ParamInfo, Selector } from "./types.ts";
 import { checkOptionKeys, infosOf, type ParamSource, pick } from "./_infos.ts";
 
 const SELECT_KEYS = ["allowEmpty", "trainableOnly"] as const;

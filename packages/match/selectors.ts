@@ -10,22 +10,15 @@
  *
  * @module
  */
-import type { ParamInfo } from "./describe_params.ts";
+import type { ParamInfo, Selector } from "./types.ts";
 import { compileAll, type Pattern } from "./_pattern.ts";
 import { checkSelector } from "./_source.ts";
 
 export type { Pattern } from "./_pattern.ts";
+export type { Selector } from "./types.ts";
 
 /** One pattern or a list of them; a list matches when any pattern does. */
 export type Patterns = Pattern | readonly Pattern[];
-
-/** A test on a parameter's description, with a name for messages. */
-export interface Selector {
-  /** How the selector reads, as code: `or(byRole("bias"), byClass("*Normalization"))`. */
-  readonly description: string;
-  /** Whether the selector picks this parameter. */
-  test(info: ParamInfo): boolean;
-}
 
 function selector(
   description: string,

@@ -131,6 +131,18 @@ export interface CheckpointFiles {
  * @throws {RangeError} for weight files of the wrong size.
  */
 export async function readCheckpoint(path: string): Promise<CheckpointFiles> {
+  const { realDir, modelJson, manifestFile } = await readModelJson(path);
+  const groups = checkManifest(modelJson.weightsManifest, manifestFile);
+  const data = await readGroups(realDir, groups, manifestFile);
+  return { modelJson, manifestFile, groups, data };
+}
+
+/** Finds and parses the checkpoint's `model.json`, inside its directory. */
+async function readModelJson(path: string): Promise<{
+  realDir: string;
+  modelJson: Record<string, unknown>;
+  manifestFile: string;
+}> {
   let dir = path;
   let name = MODEL_JSON;
   try {
@@ -176,7 +188,18 @@ export async function readCheckpoint(path: string): Promise<CheckpointFiles> {
   if (typeof modelJson !== "object" || modelJson === null) {
     throw new TypeError(`fileSystem: ${manifestFile} is not a JSON object`);
   }
-  const groups = checkManifest(modelJson.weightsManifest, manifestFile);
+  return { realDir, modelJson, manifestFile };
+}
+
+/**
+ * Every group's bytes: each file resolved and sized before any is read,
+ * then read and checked.
+ */
+async function readGroups(
+  realDir: string,
+  groups: CheckpointFiles["groups"],
+  manifestFile: string,
+): Promise<Uint8Array[]> {
   // Resolve and size every file before reading any.
   const resolved: Resolved[][] = [];
   for (const group of groups) {
@@ -200,7 +223,7 @@ export async function readCheckpoint(path: string): Promise<CheckpointFiles> {
     }
     data.push(bytes);
   }
-  return { modelJson, manifestFile, groups, data };
+  return data;
 }
 
 function describe(files: readonly Resolved[]): string {

@@ -187,3 +187,41 @@ export function matchSavedNames(
   }
   return out;
 }
+
+/** Whether two shapes are equal. */
+export function sameShape(
+  a: readonly number[],
+  b: readonly number[],
+): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Renames for variables seen for the first time (not in `old`, not
+ * `known`), where the saved state has them; a variable it has none for is
+ * left out (it starts fresh).
+ */
+export function looseRenames(
+  leaves: readonly NamedLeaf[],
+  saved: ReadonlyMap<string, tf.Tensor>,
+  old: ReadonlyMap<string, tf.Tensor>,
+  known: readonly string[],
+): Map<string, string> {
+  const out = new Map<string, string>();
+  if (saved.size === 0) return out;
+  const newcomers = leaves.filter((l) =>
+    l.varName !== null && !old.has(l.name) && !known.includes(l.varName)
+  );
+  for (const v of new Set(newcomers.map((l) => l.varName!))) {
+    try {
+      const m = matchSavedNames(
+        newcomers.filter((l) => l.varName === v),
+        saved,
+      );
+      out.set(v, m.get(v)!);
+    } catch {
+      // No saved state for this variable: it starts fresh.
+    }
+  }
+  return out;
+}

@@ -1,33 +1,23 @@
 import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
-import { disposeReplaced, disposeState } from "@centra/chain/dispose-state";
 import {
   findHyperparams,
-  hyperparamScalar,
+  setHyperparam,
 } from "@centra/chain/inject-hyperparams";
-import { initState } from "@centra/chain/run-update";
 import { runStep } from "@centra/chain/run-step";
-import type {
+import type { GradientTransformation, Updates } from "@centra/chain/types";
+import { type JsonObject, toJsonObject } from "./_json.ts";
+import { type NamedTensor, StateCheckpoint } from "./_state_checkpoint.ts";
+import { readGradients } from "./_gradients.ts";
+import { buildChain } from "./register_chain.ts";
+
+export type { NamedTensor };
+// Re-exported so that the type ChainOptimizer wraps is documented with it.
+export type {
   GradientTransformation,
   Params,
   Updates,
 } from "@centra/chain/types";
-import { type JsonObject, toJsonObject } from "./_json.ts";
-import {
-  mapLeaves,
-  matchSavedNames,
-  type NamedLeaf,
-  namedLeaves,
-} from "./_state_tree.ts";
-import { buildChain } from "./register_chain.ts";
-
-/** A tensor with the name it is saved or applied under (as tfjs's `NamedTensor`). */
-export interface NamedTensor {
-  /** The name. */
-  name: string;
-  /** The tensor. */
-  tensor: tf.Tensor;
-}
 
 /** What rebuilds a chain on load: a registered factory's name and its JSON options. */
 export interface ChainSpec {
@@ -110,14 +100,7 @@ export class ChainOptimizer extends tf.Optimizer {
   /** How to rebuild `tx` on load, if known. */
   readonly spec: ChainSpec | undefined;
 
-  #state: unknown = null;
-  // Set by setWeights: the next step takes every per-variable tensor it
-  // builds from the saved state (a missing one is an error).
-  #restoring = false;
-  #known: string[] = [];
-  #shapes = new Map<string, number[]>();
-  #saved: Map<string, tf.Tensor> | null = null;
-  #iterTensor: tf.Tensor | null = null;
+  readonly #checkpoint: StateCheckpoint;
   #disposed = false;
 
   /**
@@ -162,6 +145,7 @@ export class ChainOptimizer extends tf.Optimizer {
       name: options.spec.name,
       options: toJsonObject(options.spec.options, "spec.options"),
     };
+    this.#checkpoint = new StateCheckpoint(tx);
   }
 
   /**
@@ -198,32 +182,12 @@ export class ChainOptimizer extends tf.Optimizer {
    * hyperparameters).
    */
   get state(): unknown {
-    return this.#state;
-  }
-
-  /**
-   * The state built for no variables yet, holding only what is shared by
-   * all (step counts, `injectHyperparams`'s values), so that
-   * hyperparameters can be read and set before the first step; the first
-   * step keeps these tensors. `null` when the chain cannot be initialised
-   * without parameters.
-   */
-  #shared(): unknown {
-    // After setWeights with a checkpoint this chain could not read, the next
-    // step takes (and checks) everything from the saved state.
-    if (this.#state !== null || this.#restoring) return this.#state;
-    try {
-      this.#state = initState(this.tx, {});
-    } catch (e) {
-      if (cannotInitEmpty(e)) return null;
-      throw e;
-    }
-    return this.#state;
+    return this.#checkpoint.state;
   }
 
   /** The variables the state was built for, in the order first seen. */
   get variableNames(): string[] {
-    return [...this.#known];
+    return [...this.#checkpoint.known];
   }
 
   /**
@@ -236,25 +200,27 @@ export class ChainOptimizer extends tf.Optimizer {
     variableGradients: tf.NamedTensorMap | NamedTensor[],
   ): void {
     this.#checkLive();
-    const grads = this.#readGradients(variableGradients);
+    const grads: Updates = readGradients(
+      variableGradients,
+      (name) => this.#checkpoint.shapeOf(name),
+    );
     const names = Object.keys(grads);
     if (names.length === 0) {
       this.incrementIterations();
       return;
     }
-    const before = this.#state;
-    const prepared = this.#prepare(names);
-    const variables = this.#variables(prepared.known);
+    const prepared = this.#checkpoint.prepare(names);
+    const variables = liveVariables(prepared.known);
     let next: unknown;
     try {
       // Atomic: if it throws, the variables and prepared.state are as they
-      // were, and only what #prepare built for new variables must go.
+      // were, and only what prepare built for new variables must go.
       next = runStep(this.tx, grads, prepared.state, variables);
     } catch (e) {
-      this.#discard(prepared.state, before);
+      this.#checkpoint.discard(prepared.state);
       throw e;
     }
-    this.#commit(next, prepared, before);
+    this.#checkpoint.commit(next, prepared);
     this.incrementIterations();
   }
 
@@ -269,7 +235,7 @@ export class ChainOptimizer extends tf.Optimizer {
    */
   hyperparams(): Record<string, tf.Scalar> | undefined {
     this.#checkLive();
-    const state = this.#shared();
+    const state = this.#checkpoint.shared();
     return state === null ? undefined : findHyperparams(state);
   }
 
@@ -311,35 +277,26 @@ export class ChainOptimizer extends tf.Optimizer {
   setHyperparam(name: string, value: number): void {
     this.#checkLive();
     const hp = this.hyperparams();
-    const old = hp !== undefined && Object.hasOwn(hp, name)
-      ? hp[name]
-      : undefined;
-    if (hp === undefined || !(old instanceof tf.Tensor)) {
+    if (
+      hp === undefined || !Object.hasOwn(hp, name) ||
+      !(hp[name] instanceof tf.Tensor)
+    ) {
       throw new TypeError(
         `ChainOptimizer.setHyperparam: no hyperparameter "${name}" (${
           hp === undefined
-            ? this.#state === null
+            ? this.#checkpoint.state === null
               ? "this chain cannot be initialised without variables: take a step first"
               : "this chain has no injectHyperparams part"
             : `known: ${Object.keys(hp).join(", ")}`
         })`,
       );
     }
-    if (typeof value !== "number") {
-      throw new TypeError(
-        `ChainOptimizer.setHyperparam: value of "${name}" must be a number, got ${
-          String(value)
-        }`,
-      );
-    }
-    // Checked as float32 and against the ranges the chain's transforms asked
-    // of this hyperparameter (a learning rate of -1 is refused as sgd(-1) is).
-    hp[name] = hyperparamScalar("ChainOptimizer.setHyperparam", {
-      name,
-      value,
-      old,
-    });
-    old.dispose();
+    // chain's setHyperparam checks the value as float32 and against the
+    // ranges the chain's transforms asked of this hyperparameter (a learning
+    // rate of -1 is refused as sgd(-1) is).
+    this.#checkpoint.replace(
+      setHyperparam(this.#checkpoint.state, { name, value }),
+    );
   }
 
   /**
@@ -351,30 +308,11 @@ export class ChainOptimizer extends tf.Optimizer {
    */
   override getWeights(): Promise<NamedTensor[]> {
     try {
-      return Promise.resolve(this.#namedWeights());
+      this.#checkLive();
+      return Promise.resolve(this.#checkpoint.weights(this.iterations));
     } catch (e) {
       return Promise.reject(e);
     }
-  }
-
-  #namedWeights(): NamedTensor[] {
-    this.#checkLive();
-    this.#iterTensor?.dispose();
-    this.#iterTensor = tf.keep(tf.scalar(this.iterations, "int32"));
-    const out: NamedTensor[] = [{ name: "iter", tensor: this.#iterTensor }];
-    const names = new Set<string>(["iter"]);
-    if (this.#state !== null) {
-      for (const leaf of namedLeaves(this.#state, new Set(this.#known))) {
-        out.push({ name: leaf.name, tensor: leaf.tensor });
-        names.add(leaf.name);
-      }
-    }
-    // Saved state not yet claimed by a variable (one frozen since loading,
-    // say) is kept, so that a save after a load loses nothing.
-    for (const [name, tensor] of this.#saved ?? []) {
-      if (!names.has(name)) out.push({ name, tensor });
-    }
-    return out;
   }
 
   /**
@@ -386,98 +324,7 @@ export class ChainOptimizer extends tf.Optimizer {
    */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     this.#checkLive();
-    if (!Array.isArray(weightValues)) {
-      throw new TypeError(
-        `ChainOptimizer.setWeights: expected a list of { name, tensor }, got ${
-          String(weightValues)
-        }`,
-      );
-    }
-    const seen = new Set<string>();
-    let iterations = 0;
-    for (const w of weightValues) {
-      if (
-        w === null || typeof w !== "object" || typeof w.name !== "string" ||
-        !(w.tensor instanceof tf.Tensor)
-      ) {
-        throw new TypeError(
-          `ChainOptimizer.setWeights: every entry must be { name, tensor }, got ${
-            String(w)
-          }`,
-        );
-      }
-      if (w.tensor.isDisposed) {
-        throw new TypeError(
-          `ChainOptimizer.setWeights: "${w.name}" is disposed`,
-        );
-      }
-      if (seen.has(w.name)) {
-        throw new TypeError(
-          `ChainOptimizer.setWeights: "${w.name}" appears twice`,
-        );
-      }
-      seen.add(w.name);
-      if (w.name === "iter") iterations = (await w.tensor.data())[0]!;
-    }
-    const saved = new Map<string, tf.Tensor>();
-    for (const w of weightValues) {
-      if (w.name !== "iter") saved.set(w.name, tf.keep(w.tensor.clone()));
-    }
-    let shared: unknown;
-    try {
-      shared = this.#restoreShared(saved);
-    } catch (e) {
-      for (const t of saved.values()) t.dispose();
-      throw e;
-    }
-    disposeState(this.#state);
-    this.#disposeSaved();
-    this.#state = shared;
-    this.#known = [];
-    this.#shapes.clear();
-    // What is left is per-variable state, taken at the next step; a
-    // checkpoint taken before the first step has none.
-    this.#saved = saved.size === 0 ? null : saved;
-    this.#restoring = saved.size > 0;
-    this.iterations_ = iterations;
-  }
-
-  /**
-   * The state for no variables with its shared tensors (step counts,
-   * hyperparameters) taken from `saved` (and removed from it), so that they
-   * can be read before the first step; `null` when the chain cannot be
-   * initialised without variables (the next step then takes them from
-   * `saved`). A checkpoint with per-variable state must hold every shared
-   * tensor, of the same dtype and shape; when it does not, `null` too, and
-   * the next step names what is missing.
-   */
-  #restoreShared(saved: Map<string, tf.Tensor>): unknown {
-    let fresh: unknown;
-    try {
-      fresh = initState(this.tx, {});
-    } catch (e) {
-      if (cannotInitEmpty(e)) return null;
-      throw e;
-    }
-    const leaves = namedLeaves(fresh, new Set());
-    const claimed: string[] = [];
-    let restored: unknown;
-    try {
-      restored = mapLeaves(fresh, new Set(), (leaf) => {
-        const s = saved.get(leaf.name);
-        if (s === undefined && saved.size === 0) return leaf.tensor;
-        if (s === undefined || !sameKind(s, leaf.tensor)) throw MISMATCH;
-        claimed.push(leaf.name);
-        return s;
-      });
-    } catch (e) {
-      disposeState(fresh);
-      if (e === MISMATCH) return null;
-      throw e;
-    }
-    for (const l of leaves) if (claimed.includes(l.name)) l.tensor.dispose();
-    for (const name of claimed) saved.delete(name);
-    return restored;
+    this.iterations_ = await this.#checkpoint.load(weightValues);
   }
 
   /**
@@ -537,11 +384,7 @@ export class ChainOptimizer extends tf.Optimizer {
   /** Frees every tensor the optimizer holds; it cannot be used afterwards. */
   override dispose(): void {
     if (this.#disposed) return;
-    disposeState(this.#state);
-    this.#disposeSaved();
-    this.#iterTensor?.dispose();
-    this.#iterTensor = null;
-    this.#state = null;
+    this.#checkpoint.dispose();
     this.#disposed = true;
   }
 
@@ -550,254 +393,17 @@ export class ChainOptimizer extends tf.Optimizer {
       throw new Error("ChainOptimizer: this optimizer has been disposed");
     }
   }
-
-  #disposeSaved(): void {
-    for (const t of this.#saved?.values() ?? []) t.dispose();
-    this.#saved = null;
-  }
-
-  /** Validates the gradients (names, shapes, dtypes) before anything changes. */
-  #readGradients(
-    variableGradients: tf.NamedTensorMap | NamedTensor[],
-  ): Updates {
-    const entries: Array<[string, tf.Tensor | null | undefined]> =
-      Array.isArray(variableGradients)
-        ? variableGradients.map((g, i) => {
-          if (
-            g === null || typeof g !== "object" || typeof g.name !== "string"
-          ) {
-            throw new TypeError(
-              `ChainOptimizer.applyGradients: entry ${i} must be { name, tensor }, got ${
-                String(g)
-              }`,
-            );
-          }
-          return [g.name, g.tensor];
-        })
-        : variableGradients !== null && typeof variableGradients === "object"
-        ? Object.entries(variableGradients)
-        : (() => {
-          throw new TypeError(
-            `ChainOptimizer.applyGradients: expected a map or a list of named gradients, got ${
-              String(variableGradients)
-            }`,
-          );
-        })();
-    const registered = tf.engine().registeredVariables;
-    const grads: Updates = {};
-    for (const [name, g] of entries) {
-      if (g === null || g === undefined) continue;
-      if (Object.hasOwn(grads, name)) {
-        throw new TypeError(
-          `ChainOptimizer.applyGradients: "${name}" appears twice`,
-        );
-      }
-      const v = Object.hasOwn(registered, name) ? registered[name] : undefined;
-      if (v === undefined) {
-        throw new TypeError(
-          `ChainOptimizer.applyGradients: no variable named "${name}"`,
-        );
-      }
-      if (!(g instanceof tf.Tensor) || g.isDisposed) {
-        throw new TypeError(
-          `ChainOptimizer.applyGradients: the gradient of "${name}" is not a live tensor`,
-        );
-      }
-      if (
-        g.shape.length !== v.shape.length ||
-        g.shape.some((d, i) => d !== v.shape[i])
-      ) {
-        throw new TypeError(
-          `ChainOptimizer.applyGradients: the gradient of "${name}" has shape [${g.shape}] but the variable has [${v.shape}]`,
-        );
-      }
-      if (g.dtype !== "float32" || v.dtype !== "float32") {
-        throw new TypeError(
-          `ChainOptimizer.applyGradients: "${name}" must be float32 (gradient ${g.dtype}, variable ${v.dtype})`,
-        );
-      }
-      const known = this.#shapes.get(name);
-      if (
-        known !== undefined &&
-        (known.length !== v.shape.length ||
-          known.some((d, i) => d !== v.shape[i]))
-      ) {
-        throw new TypeError(
-          `ChainOptimizer.applyGradients: "${name}" has shape [${v.shape}] but its state was built for [${known}]`,
-        );
-      }
-      grads[name] = g;
-    }
-    return grads;
-  }
-
-  #variables(names: readonly string[]): Record<string, tf.Variable> {
-    const registered = tf.engine().registeredVariables;
-    const out: Record<string, tf.Variable> = {};
-    for (const name of names) {
-      const v = registered[name];
-      if (v !== undefined && !v.isDisposed) out[name] = v;
-    }
-    return out;
-  }
-
-  /**
-   * The state to run this step on: the current one, or one built for new
-   * variables (restored from saved weights where there are some). Nothing
-   * is committed here.
-   */
-  #prepare(names: readonly string[]): Prepared {
-    const fresh = names.filter((n) => !this.#known.includes(n));
-    if (this.#state !== null && fresh.length === 0) {
-      return { state: this.#state, known: this.#known, claimed: [] };
-    }
-    const known = [...this.#known, ...fresh];
-    const paramNames = new Set(known);
-    let built: unknown = null;
-    tf.tidy(() => {
-      const registered = tf.engine().registeredVariables;
-      const params: Params = {};
-      for (const n of known) {
-        const v = registered[n];
-        params[n] = v !== undefined && !v.isDisposed
-          ? v
-          : tf.zeros(this.#shapes.get(n)!);
-      }
-      // initState keeps its result tensors; the zeros above die here.
-      built = initState(this.tx, params);
-    });
-    const leaves = namedLeaves(built, paramNames);
-    const claimed: string[] = [];
-    let state: unknown;
-    try {
-      const old = new Map<string, tf.Tensor>();
-      if (this.#state !== null) {
-        for (const l of namedLeaves(this.#state, paramNames)) {
-          old.set(l.name, l.tensor);
-        }
-      }
-      const saved = this.#saved ?? new Map<string, tf.Tensor>();
-      // On the first step after setWeights every tensor must come from the
-      // saved state (the shared ones may have been restored already, into
-      // the current state); later, a new variable takes its saved state if
-      // any.
-      const strict = this.#restoring && this.#saved !== null;
-      const renames = strict
-        ? matchSavedNames(leaves, saved)
-        : this.#looseRenames(leaves, saved, old);
-      state = mapLeaves(built, paramNames, (leaf) => {
-        const prev = old.get(leaf.name);
-        if (prev !== undefined && sameKind(prev, leaf.tensor)) return prev;
-        const savedName = leaf.varName === null
-          ? (strict ? leaf.name : undefined)
-          : renames.has(leaf.varName)
-          ? `${renames.get(leaf.varName)}/${leaf.rest}`
-          : undefined;
-        if (savedName === undefined) return leaf.tensor;
-        const s = saved.get(savedName);
-        if (s === undefined) {
-          if (!strict) return leaf.tensor;
-          throw new TypeError(
-            `ChainOptimizer: the saved state has no "${savedName}" (needed for "${leaf.name}")`,
-          );
-        }
-        if (!sameKind(s, leaf.tensor)) {
-          throw new TypeError(
-            `ChainOptimizer: saved "${savedName}" is ${s.dtype} [${s.shape}] but this chain needs ${leaf.tensor.dtype} [${leaf.tensor.shape}] for "${leaf.name}"`,
-          );
-        }
-        claimed.push(savedName);
-        return s;
-      });
-    } catch (e) {
-      disposeState(built);
-      throw e;
-    }
-    const used = new Set(namedLeaves(state, paramNames).map((l) => l.tensor));
-    for (const l of leaves) if (!used.has(l.tensor)) l.tensor.dispose();
-    return { state, known, claimed };
-  }
-
-  /** Renames for variables seen for the first time, where the saved state has them. */
-  #looseRenames(
-    leaves: readonly NamedLeaf[],
-    saved: ReadonlyMap<string, tf.Tensor>,
-    old: ReadonlyMap<string, tf.Tensor>,
-  ): Map<string, string> {
-    const out = new Map<string, string>();
-    if (saved.size === 0) return out;
-    const newcomers = leaves.filter((l) =>
-      l.varName !== null && !old.has(l.name) && !this.#known.includes(l.varName)
-    );
-    for (const v of new Set(newcomers.map((l) => l.varName!))) {
-      try {
-        const m = matchSavedNames(
-          newcomers.filter((l) => l.varName === v),
-          saved,
-        );
-        out.set(v, m.get(v)!);
-      } catch {
-        // No saved state for this variable: it starts fresh.
-      }
-    }
-    return out;
-  }
-
-  /** Disposes what a failed step built, keeping the current and saved state. */
-  #discard(candidate: unknown, current: unknown): void {
-    if (candidate === current) return;
-    const keep = new Set<tf.Tensor>(this.#saved?.values() ?? []);
-    if (current !== null) {
-      for (const l of namedLeaves(current, new Set(this.#known))) {
-        keep.add(l.tensor);
-      }
-    }
-    for (const l of namedLeaves(candidate, new Set())) {
-      if (!keep.has(l.tensor)) l.tensor.dispose();
-    }
-  }
-
-  #commit(next: unknown, prepared: Prepared, before: unknown): void {
-    // A tensor of the state before #prepare that neither the prepared state
-    // nor the new one holds (a shared tensor rebuilt for new variables) is
-    // garbage now; runStep disposed what the new state replaced.
-    if (before !== prepared.state) disposeReplaced(before, next);
-    this.#state = next;
-    this.#restoring = false;
-    if (prepared.known !== this.#known) {
-      const registered = tf.engine().registeredVariables;
-      for (const n of prepared.known) {
-        if (!this.#shapes.has(n)) {
-          this.#shapes.set(n, [...registered[n]!.shape]);
-        }
-      }
-      this.#known = prepared.known;
-    }
-    for (const name of prepared.claimed) this.#saved?.delete(name);
-    if (this.#saved !== null && this.#saved.size === 0) this.#saved = null;
-  }
 }
 
-const MISMATCH = Symbol("mismatch");
-
-/**
- * Whether `init` refused an empty set of parameters (a chain that needs its
- * variables to start, a mask that names one): a TypeError or RangeError.
- * Anything else (a backend that is not ready, say) is the caller's to see.
- */
-function cannotInitEmpty(e: unknown): boolean {
-  return e instanceof TypeError || e instanceof RangeError;
-}
-
-interface Prepared {
-  state: unknown;
-  known: string[];
-  claimed: string[];
-}
-
-function sameKind(a: tf.Tensor, b: tf.Tensor): boolean {
-  return a.dtype === b.dtype && a.shape.length === b.shape.length &&
-    a.shape.every((d, i) => d === b.shape[i]);
+/** The live variables among `names`, by name. */
+function liveVariables(names: readonly string[]): Record<string, tf.Variable> {
+  const registered = tf.engine().registeredVariables;
+  const out: Record<string, tf.Variable> = {};
+  for (const name of names) {
+    const v = registered[name];
+    if (v !== undefined && !v.isDisposed) out[name] = v;
+  }
+  return out;
 }
 
 tf.serialization.registerClass(ChainOptimizer);

@@ -70,82 +70,91 @@ export function fileSystem(path: string): tf.io.IOHandler {
     );
   }
   return {
-    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
-      if (artifacts.modelTopology instanceof ArrayBuffer) {
-        throw new TypeError(
-          "fileSystem: only JSON model topologies can be saved",
-        );
-      }
-      const weightData = artifacts.weightData === undefined
-        ? new ArrayBuffer(0)
-        : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-      const weightSpecs = artifacts.weightSpecs ?? [];
-      const bytes = new Uint8Array(weightData);
-      // A checkpoint that would not load is refused before anything is
-      // written.
-      checkManifest(
-        [{ paths: ["./weights.bin"], weights: weightSpecs }],
-        "the model to save",
-      );
-      checkGroupBytes(
-        weightSpecs as unknown as WeightSpec[],
-        bytes,
-        "the weight data to save",
-        "the model to save",
-      );
-      const modelJson: Record<string, unknown> = {
-        modelTopology: artifacts.modelTopology ?? {},
-      };
-      const optional = [
-        "format",
-        "generatedBy",
-        "convertedBy",
-        "trainingConfig",
-        "userDefinedMetadata",
-        "signature",
-      ];
-      for (const key of optional) {
-        const v = (artifacts as unknown as Record<string, unknown>)[key];
-        if (v !== undefined && v !== null) modelJson[key] = v;
-      }
-      await writeCheckpoint(
-        path,
-        (weightsPath) =>
-          JSON.stringify({
-            ...modelJson,
-            weightsManifest: [{ paths: [weightsPath], weights: weightSpecs }],
-          }),
-        bytes,
-      );
-      return {
-        modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON({
-          ...artifacts,
-          weightData,
-        }),
-      };
-    },
-    async load(): Promise<tf.io.ModelArtifacts> {
-      const { modelJson, groups, data } = await readCheckpoint(path);
-      return await tf.io.getModelArtifactsForJSON(
-        modelJson as unknown as tf.io.ModelJSON,
-        () => {
-          const specs = groups.flatMap((g) =>
-            g.weights
-          ) as unknown as tf.io.WeightsManifestEntry[];
-          // Whole buffers as they are (no copy), else the view's bytes.
-          const buffers = data.map((d) =>
-            d.byteOffset === 0 && d.byteLength === d.buffer.byteLength
-              ? d.buffer
-              : d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength)
-          ) as ArrayBuffer[];
-          return Promise.resolve([
-            specs,
-            tf.io.CompositeArrayBuffer.join(buffers),
-          ]);
-        },
-      );
-    },
+    save: (artifacts) => saveModel(path, artifacts),
+    load: () => loadModel(path),
   };
+}
+
+/** Writes a model's files, after checking that they would load. */
+async function saveModel(
+  path: string,
+  artifacts: tf.io.ModelArtifacts,
+): Promise<tf.io.SaveResult> {
+  if (artifacts.modelTopology instanceof ArrayBuffer) {
+    throw new TypeError(
+      "fileSystem: only JSON model topologies can be saved",
+    );
+  }
+  const weightData = artifacts.weightData === undefined
+    ? new ArrayBuffer(0)
+    : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+  const weightSpecs = artifacts.weightSpecs ?? [];
+  const bytes = new Uint8Array(weightData);
+  // A checkpoint that would not load is refused before anything is
+  // written.
+  checkManifest(
+    [{ paths: ["./weights.bin"], weights: weightSpecs }],
+    "the model to save",
+  );
+  checkGroupBytes(
+    weightSpecs as unknown as WeightSpec[],
+    bytes,
+    "the weight data to save",
+    "the model to save",
+  );
+  const modelJson: Record<string, unknown> = {
+    modelTopology: artifacts.modelTopology ?? {},
+  };
+  const optional = [
+    "format",
+    "generatedBy",
+    "convertedBy",
+    "trainingConfig",
+    "userDefinedMetadata",
+    "signature",
+  ];
+  for (const key of optional) {
+    const v = (artifacts as unknown as Record<string, unknown>)[key];
+    if (v !== undefined && v !== null) modelJson[key] = v;
+  }
+  await writeCheckpoint(
+    path,
+    (weightsPath) =>
+      JSON.stringify({
+        ...modelJson,
+        weightsManifest: [{ paths: [weightsPath], weights: weightSpecs }],
+      }),
+    bytes,
+  );
+  return {
+    modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON({
+      ...artifacts,
+      weightData,
+    }),
+  };
+}
+
+/** Reads a model's files, checked, as tfjs's artifacts. */
+async function loadModel(path: string): Promise<tf.io.ModelArtifacts> {
+  const { modelJson, groups, data } = await readCheckpoint(path);
+  return await tf.io.getModelArtifactsForJSON(
+    modelJson as unknown as tf.io.ModelJSON,
+    () => {
+      const specs = groups.flatMap((g) =>
+        g.weights
+      ) as unknown as tf.io.WeightsManifestEntry[];
+      // Whole buffers as they are (no copy), else the view's bytes.
+      const buffers = data.map((d) =>
+        d.byteOffset === 0 && d.byteLength === d.buffer.byteLength
+          ? d.buffer
+          : d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength)
+      ) as ArrayBuffer[];
+      return Promise.resolve([
+        specs,
+        tf.io.CompositeArrayBuffer.join(buffers),
+      ]);
+    },
+  );
 }
 
 const SCHEME = "file://";

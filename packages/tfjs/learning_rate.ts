@@ -46,17 +46,17 @@ type Found =
   | { kind: "none"; why: string };
 
 /**
- * The learning rate of a hand-built chain (no `injectHyperparams`): the
- * `scaleByLearningRate` stage of the chain, nested chains included. A
- * constant is read as given; a schedule (which `scaleByLearningRate` turns
- * into a `scaleBySchedule` by `-lr`) is evaluated at the count of the last
- * step taken, the rate that step used. Anything else says why not. Reads
- * are asynchronous, so this works on WebGPU.
+ * The learning-rate stages of a chain: each constant rate, and each
+ * schedule stage with its count; `opaque` when a part hides its stages.
  */
-async function chainLearningRate(
+function learningRateStages(
   tx: GradientTransformation<unknown>,
   state: unknown,
-): Promise<Found> {
+): {
+  seen: (Hyper | ElementwiseSpec<unknown>)[];
+  counts: (tf.Scalar | undefined)[];
+  opaque: boolean;
+} {
   // What the walk finds: a constant rate, or a schedule stage and its count.
   const seen: (Hyper | ElementwiseSpec<unknown>)[] = [];
   const counts: (tf.Scalar | undefined)[] = [];
@@ -89,6 +89,22 @@ async function chainLearningRate(
     }
   };
   walk(tx, state);
+  return { seen, counts, opaque };
+}
+
+/**
+ * The learning rate of a hand-built chain (no `injectHyperparams`): the
+ * `scaleByLearningRate` stage of the chain, nested chains included. A
+ * constant is read as given; a schedule (which `scaleByLearningRate` turns
+ * into a `scaleBySchedule` by `-lr`) is evaluated at the count of the last
+ * step taken, the rate that step used. Anything else says why not. Reads
+ * are asynchronous, so this works on WebGPU.
+ */
+async function chainLearningRate(
+  tx: GradientTransformation<unknown>,
+  state: unknown,
+): Promise<Found> {
+  const { seen, counts, opaque } = learningRateStages(tx, state);
   const values: number[] = [];
   let early = false;
   for (const [i, x] of seen.entries()) {

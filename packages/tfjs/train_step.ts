@@ -63,6 +63,62 @@ export function trainStep<S>(
   state: S,
   options: TrainStepOptions,
 ): TrainStepResult<S> {
+  const { loss, variables } = checkOptions(options);
+  const { value, grads } = lossAndGrads(loss, variables);
+  try {
+    const registered = tf.engine().registeredVariables;
+    const vars: Record<string, tf.Variable> = {};
+    for (const name of Object.keys(grads)) vars[name] = registered[name]!;
+    return { loss: value, state: runStep(tx, grads, state, vars) };
+  } catch (e) {
+    value.dispose();
+    throw e;
+  } finally {
+    tf.dispose(grads);
+  }
+}
+
+/**
+ * The loss and its gradients, in a tidy so that what the loss built is freed
+ * when tfjs refuses it (a loss that is not a scalar, or that no variable
+ * reaches): those refusals become TypeErrors; what the loss itself throws is
+ * the caller's error and passes unchanged.
+ */
+function lossAndGrads(
+  loss: () => tf.Scalar,
+  variables: TrainStepOptions["variables"],
+): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  let value!: tf.Scalar;
+  let grads!: tf.NamedTensorMap;
+  let thrownByLoss: unknown = undefined;
+  const tracked = (): tf.Scalar => {
+    try {
+      return loss();
+    } catch (e) {
+      thrownByLoss = e;
+      throw e;
+    }
+  };
+  try {
+    tf.tidy(() => {
+      ({ value, grads } = tf.variableGrads(
+        tracked,
+        variables === undefined ? undefined : [...variables],
+      ));
+      tf.keep(value);
+      for (const g of Object.values(grads)) tf.keep(g);
+    });
+  } catch (e) {
+    if (e !== thrownByLoss && e instanceof Error && e.constructor === Error) {
+      throw new TypeError(`trainStep: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+  return { value, grads };
+}
+
+/** Checks `trainStep`'s options before anything runs. */
+function checkOptions(options: TrainStepOptions): TrainStepOptions {
   if (
     options === null || typeof options !== "object" || Array.isArray(options)
   ) {
@@ -99,46 +155,5 @@ export function trainStep<S>(
       }
     });
   }
-  // In a tidy, so that what the loss built is freed when tfjs refuses it
-  // (a loss that is not a scalar, or that no variable reaches).
-  let value!: tf.Scalar;
-  let grads!: tf.NamedTensorMap;
-  // What the loss itself throws is the caller's error and passes unchanged.
-  let thrownByLoss: unknown = undefined;
-  const tracked = (): tf.Scalar => {
-    try {
-      return loss();
-    } catch (e) {
-      thrownByLoss = e;
-      throw e;
-    }
-  };
-  try {
-    tf.tidy(() => {
-      ({ value, grads } = tf.variableGrads(
-        tracked,
-        variables === undefined ? undefined : [...variables],
-      ));
-      tf.keep(value);
-      for (const g of Object.values(grads)) tf.keep(g);
-    });
-  } catch (e) {
-    // tfjs's own refusals are plain Errors: a loss of rank > 0, or one that
-    // no variable reaches
-    if (e !== thrownByLoss && e instanceof Error && e.constructor === Error) {
-      throw new TypeError(`trainStep: ${e.message}`, { cause: e });
-    }
-    throw e;
-  }
-  try {
-    const registered = tf.engine().registeredVariables;
-    const vars: Record<string, tf.Variable> = {};
-    for (const name of Object.keys(grads)) vars[name] = registered[name]!;
-    return { loss: value, state: runStep(tx, grads, state, vars) };
-  } catch (e) {
-    value.dispose();
-    throw e;
-  } finally {
-    tf.dispose(grads);
-  }
+  return options;
 }

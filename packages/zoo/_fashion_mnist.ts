@@ -4,7 +4,7 @@
 // URL is opened.
 import { decodeIdxStream, type IdxArray } from "./_idx_decoder.ts";
 import { imageSetFromIdx } from "./_image_set.ts";
-import type { ImageSet } from "./image_set.ts";
+import type { ImageSet } from "./types.ts";
 
 /** Fashion-MNIST's class names, by label. */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([

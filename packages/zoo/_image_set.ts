@@ -1,5 +1,5 @@
 import type { IdxArray } from "./_idx_decoder.ts";
-import type { ImageSet } from "./image_set.ts";
+import type { ImageSet } from "./types.ts";
 
 /** What the checks of {@linkcode imageSetFromIdx} call each input. */
 export interface IdxSetNames {

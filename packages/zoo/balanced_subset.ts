@@ -1,4 +1,4 @@
-import type { ImageSet } from "./image_set.ts";
+import type { ImageSet } from "./types.ts";
 
 /** Options of {@linkcode balancedSubset}. */
 export interface BalancedSubsetOptions {

@@ -1,6 +1,7 @@
 import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
-import type { ImageSet } from "./image_set.ts";
+import type { ImageSet } from "./types.ts";
+import { mulberry32 } from "./_random.ts";
 
 /** Options of {@linkcode batches}. */
 export interface BatchesOptions {
@@ -66,23 +67,11 @@ function perChannel(
   return Float32Array.from(values);
 }
 
-// mulberry32: a small, fast, seedable generator.
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function order(count: number, shuffle: boolean, seed: number, epoch: number) {
   const index = new Uint32Array(count);
   for (let i = 0; i < count; i++) index[i] = i;
   if (!shuffle) return index;
-  const next = generator(Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + epoch);
+  const next = mulberry32(Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + epoch);
   for (let i = count - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
     const t = index[i]!;
@@ -140,7 +129,7 @@ export function batches(set: ImageSet, options: BatchesOptions): Batches {
   if (!Number.isInteger(seed)) {
     throw new TypeError(`batches: seed must be an integer, got ${seed}`);
   }
-  const { count, height, width, channels, numClasses, images, labels } = set;
+  const { count, height, width, channels, images, labels } = set;
   const pixels = height * width * channels;
   if (images.length !== count * pixels || labels.length !== count) {
     throw new RangeError(
@@ -168,28 +157,11 @@ export function batches(set: ImageSet, options: BatchesOptions): Batches {
     const index = order(count, shuffle, seed, k);
     for (let b = 0; b < length; b++) {
       const start = b * batchSize;
-      const n = Math.min(batchSize, count - start);
-      const x = new Float32Array(n * pixels);
-      const y = new Float32Array(n * numClasses);
-      for (let j = 0; j < n; j++) {
-        const i = index[start + j]!;
-        const label = labels[i]!;
-        if (label >= numClasses) {
-          throw new RangeError(
-            `batches: label ${label} of image ${i} is not below numClasses (${numClasses})`,
-          );
-        }
-        y[j * numClasses + label] = 1;
-        const from = i * pixels, to = j * pixels;
-        for (let p = 0; p < pixels; p++) {
-          const ch = p % channels;
-          x[to + p] = images[from + p]! * a[ch]! + c[ch]!;
-        }
-      }
-      yield {
-        xs: tf.tensor4d(x, [n, height, width, channels], "float32"),
-        ys: tf.tensor2d(y, [n, numClasses], "float32"),
-      };
+      const picked = index.subarray(
+        start,
+        start + Math.min(batchSize, count - start),
+      );
+      yield makeBatch(set, picked, { a, c });
     }
   }
 
@@ -197,5 +169,41 @@ export function batches(set: ImageSet, options: BatchesOptions): Batches {
     length,
     epoch,
     [Symbol.iterator]: () => epoch(epochs++),
+  };
+}
+
+/**
+ * One batch: the images at `picked`, each pixel `x * a + c` for its channel,
+ * and their one-hot labels.
+ */
+function makeBatch(
+  set: ImageSet,
+  picked: Uint32Array,
+  affine: { a: Float32Array; c: Float32Array },
+): Batch {
+  const { height, width, channels, numClasses, images, labels } = set;
+  const { a, c } = affine;
+  const pixels = height * width * channels;
+  const n = picked.length;
+  const x = new Float32Array(n * pixels);
+  const y = new Float32Array(n * numClasses);
+  for (let j = 0; j < n; j++) {
+    const i = picked[j]!;
+    const label = labels[i]!;
+    if (label >= numClasses) {
+      throw new RangeError(
+        `batches: label ${label} of image ${i} is not below numClasses (${numClasses})`,
+      );
+    }
+    y[j * numClasses + label] = 1;
+    const from = i * pixels, to = j * pixels;
+    for (let p = 0; p < pixels; p++) {
+      const ch = p % channels;
+      x[to + p] = images[from + p]! * a[ch]! + c[ch]!;
+    }
+  }
+  return {
+    xs: tf.tensor4d(x, [n, height, width, channels], "float32"),
+    ys: tf.tensor2d(y, [n, numClasses], "float32"),
   };
 }

@@ -1,0 +1,89 @@
+// Private: what `ChainOptimizer.applyGradients` accepts, checked before
+// anything changes.
+import * as tf from "@tensorflow/tfjs";
+import type { Updates } from "@centra/chain/types";
+import type { NamedTensor } from "./_state_checkpoint.ts";
+import { sameShape } from "./_state_tree.ts";
+
+const WHERE = "ChainOptimizer.applyGradients";
+
+/**
+ * The gradients to apply, by variable name: each a live float32 tensor of
+ * its registered float32 variable's shape (and of the shape the state was
+ * built for, `stateShape(name)`, if any). `null` or `undefined` gradients
+ * are skipped, as in tfjs.
+ *
+ * @throws {TypeError} Naming the first bad entry.
+ */
+export function readGradients(
+  variableGradients: tf.NamedTensorMap | NamedTensor[],
+  stateShape: (name: string) => readonly number[] | undefined,
+): Updates {
+  const registered = tf.engine().registeredVariables;
+  const grads: Updates = {};
+  for (const [name, g] of entriesOf(variableGradients)) {
+    if (g === null || g === undefined) continue;
+    if (Object.hasOwn(grads, name)) {
+      throw new TypeError(`${WHERE}: "${name}" appears twice`);
+    }
+    const v = Object.hasOwn(registered, name) ? registered[name] : undefined;
+    if (v === undefined) {
+      throw new TypeError(`${WHERE}: no variable named "${name}"`);
+    }
+    checkGradient(name, g, v, stateShape(name));
+    grads[name] = g as tf.Tensor;
+  }
+  return grads;
+}
+
+/** The `[name, gradient]` pairs of a map or a list of named gradients. */
+function entriesOf(
+  variableGradients: tf.NamedTensorMap | NamedTensor[],
+): Array<[string, tf.Tensor | null | undefined]> {
+  if (Array.isArray(variableGradients)) {
+    return variableGradients.map((g, i) => {
+      if (g === null || typeof g !== "object" || typeof g.name !== "string") {
+        throw new TypeError(
+          `${WHERE}: entry ${i} must be { name, tensor }, got ${String(g)}`,
+        );
+      }
+      return [g.name, g.tensor];
+    });
+  }
+  if (variableGradients !== null && typeof variableGradients === "object") {
+    return Object.entries(variableGradients);
+  }
+  throw new TypeError(
+    `${WHERE}: expected a map or a list of named gradients, got ${
+      String(variableGradients)
+    }`,
+  );
+}
+
+function checkGradient(
+  name: string,
+  g: unknown,
+  v: tf.Variable,
+  known: readonly number[] | undefined,
+): void {
+  if (!(g instanceof tf.Tensor) || g.isDisposed) {
+    throw new TypeError(
+      `${WHERE}: the gradient of "${name}" is not a live tensor`,
+    );
+  }
+  if (!sameShape(g.shape, v.shape)) {
+    throw new TypeError(
+      `${WHERE}: the gradient of "${name}" has shape [${g.shape}] but the variable has [${v.shape}]`,
+    );
+  }
+  if (g.dtype !== "float32" || v.dtype !== "float32") {
+    throw new TypeError(
+      `${WHERE}: "${name}" must be float32 (gradient ${g.dtype}, variable ${v.dtype})`,
+    );
+  }
+  if (known !== undefined && !sameShape(known, v.shape)) {
+    throw new TypeError(
+      `${WHERE}: "${name}" has shape [${v.shape}] but its state was built for [${known}]`,
+    );
+  }
+}

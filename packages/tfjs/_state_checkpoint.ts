@@ -1,0 +1,401 @@
+// Private: an optimizer's state and its checkpoint format, apart from the
+// step. `ChainOptimizer` owns one `StateCheckpoint`; what is here is the
+// whole of how a chain's state is named when saved (`getWeights`), taken
+// back (`setWeights`, restored at the first step, also after tfjs renamed
+// the variables `<name>_<n>`), and built before the first step (the shared
+// step counts and hyperparameters).
+import * as tf from "@tensorflow/tfjs";
+import { disposeReplaced, disposeState } from "@centra/chain/dispose-state";
+import { initState } from "@centra/chain/run-update";
+import type { GradientTransformation, Params } from "@centra/chain/types";
+import {
+  looseRenames,
+  mapLeaves,
+  matchSavedNames,
+  type NamedLeaf,
+  namedLeaves,
+  sameShape,
+} from "./_state_tree.ts";
+
+/** A tensor with the name it is saved or applied under (as tfjs's `NamedTensor`). */
+export interface NamedTensor {
+  /** The name. */
+  name: string;
+  /** The tensor. */
+  tensor: tf.Tensor;
+}
+
+/** The state a step runs on, from {@linkcode StateCheckpoint.prepare}. */
+export interface Prepared {
+  /** The state (the current one, or one built for new variables). */
+  state: unknown;
+  /** Every variable `state` holds, in the order first seen. */
+  known: string[];
+  /** Saved tensors `state` took, to forget once the step is committed. */
+  claimed: string[];
+}
+
+/** The saved step count's name, first in a checkpoint (tfjs's layout). */
+const ITER = "iter";
+
+/**
+ * An optimizer's state keyed by variable name, with the saved state not yet
+ * claimed by a variable. Saved names are `<variable>/<slot path>` for
+ * per-variable tensors, `state/<path>` for shared ones, and `iter` for the
+ * step count.
+ */
+export class StateCheckpoint {
+  readonly #tx: GradientTransformation<unknown>;
+  #state: unknown = null;
+  // Set by load: the next step takes every per-variable tensor it builds
+  // from the saved state (a missing one is an error).
+  #restoring = false;
+  #known: string[] = [];
+  #shapes = new Map<string, number[]>();
+  #saved: Map<string, tf.Tensor> | null = null;
+  #iterTensor: tf.Tensor | null = null;
+
+  /** @param tx The transformation whose state this is. */
+  constructor(tx: GradientTransformation<unknown>) {
+    this.#tx = tx;
+  }
+
+  /** The current state, or `null` before it is first built. */
+  get state(): unknown {
+    return this.#state;
+  }
+
+  /** The variables the state was built for, in the order first seen. */
+  get known(): readonly string[] {
+    return this.#known;
+  }
+
+  /** The shape the state of `name` was built for, if it was. */
+  shapeOf(name: string): readonly number[] | undefined {
+    return this.#shapes.get(name);
+  }
+
+  /**
+   * Replaces the state by `next`, the same tree with some tensors swapped
+   * (a hyperparameter set); the caller has disposed what it replaced.
+   */
+  replace(next: unknown): void {
+    this.#state = next;
+  }
+
+  /**
+   * The state built for no variables yet, holding only what is shared by
+   * all (step counts, `injectHyperparams`'s values), so that
+   * hyperparameters can be read and set before the first step; the first
+   * step keeps these tensors. `null` when the chain cannot be initialised
+   * without parameters.
+   */
+  shared(): unknown {
+    // After a load of a checkpoint this chain could not read, the next step
+    // takes (and checks) everything from the saved state.
+    if (this.#state !== null || this.#restoring) return this.#state;
+    this.#state = initEmpty(this.#tx);
+    return this.#state;
+  }
+
+  /**
+   * The state as named tensors, the step count first as `iter`. The tensors
+   * are owned here; saved state not yet claimed by a variable is listed too.
+   */
+  weights(iterations: number): NamedTensor[] {
+    this.#iterTensor?.dispose();
+    this.#iterTensor = tf.keep(tf.scalar(iterations, "int32"));
+    const out: NamedTensor[] = [{ name: ITER, tensor: this.#iterTensor }];
+    const names = new Set<string>([ITER]);
+    if (this.#state !== null) {
+      for (const leaf of namedLeaves(this.#state, new Set(this.#known))) {
+        out.push({ name: leaf.name, tensor: leaf.tensor });
+        names.add(leaf.name);
+      }
+    }
+    // Saved state not yet claimed by a variable (one frozen since loading,
+    // say) is kept, so that a save after a load loses nothing.
+    for (const [name, tensor] of this.#saved ?? []) {
+      if (!names.has(name)) out.push({ name, tensor });
+    }
+    return out;
+  }
+
+  /**
+   * Takes a checkpoint from {@linkcode weights}: checks every entry, copies
+   * the tensors, restores the shared state now and keeps the per-variable
+   * state for the next step. Nothing changes if it throws.
+   *
+   * @returns The saved step count (0 if none).
+   */
+  async load(weightValues: NamedTensor[]): Promise<number> {
+    const iterations = await checkWeights(weightValues);
+    const saved = new Map<string, tf.Tensor>();
+    for (const w of weightValues) {
+      if (w.name !== ITER) saved.set(w.name, tf.keep(w.tensor.clone()));
+    }
+    let shared: unknown;
+    try {
+      shared = restoreShared(this.#tx, saved);
+    } catch (e) {
+      for (const t of saved.values()) t.dispose();
+      throw e;
+    }
+    disposeState(this.#state);
+    this.#disposeSaved();
+    this.#state = shared;
+    this.#known = [];
+    this.#shapes.clear();
+    // What is left is per-variable state, taken at the next step; a
+    // checkpoint taken before the first step has none.
+    this.#saved = saved.size === 0 ? null : saved;
+    this.#restoring = saved.size > 0;
+    return iterations;
+  }
+
+  /**
+   * The state to run a step on: the current one, or one built for new
+   * variables (restored from saved weights where there are some). Nothing
+   * is committed here.
+   *
+   * @param names The variables that get gradients this step.
+   */
+  prepare(names: readonly string[]): Prepared {
+    const fresh = names.filter((n) => !this.#known.includes(n));
+    if (this.#state !== null && fresh.length === 0) {
+      return { state: this.#state, known: this.#known, claimed: [] };
+    }
+    const known = [...this.#known, ...fresh];
+    const paramNames = new Set(known);
+    const built = this.#build(known);
+    const leaves = namedLeaves(built, paramNames);
+    const claimed: string[] = [];
+    let state: unknown;
+    try {
+      state = this.#restoreInto(built, { leaves, paramNames, claimed });
+    } catch (e) {
+      disposeState(built);
+      throw e;
+    }
+    const used = new Set(namedLeaves(state, paramNames).map((l) => l.tensor));
+    for (const l of leaves) if (!used.has(l.tensor)) l.tensor.dispose();
+    return { state, known, claimed };
+  }
+
+  /** Disposes what a failed step built, keeping the current and saved state. */
+  discard(candidate: unknown): void {
+    if (candidate === this.#state) return;
+    const keep = new Set<tf.Tensor>(this.#saved?.values() ?? []);
+    if (this.#state !== null) {
+      for (const l of namedLeaves(this.#state, new Set(this.#known))) {
+        keep.add(l.tensor);
+      }
+    }
+    for (const l of namedLeaves(candidate, new Set())) {
+      if (!keep.has(l.tensor)) l.tensor.dispose();
+    }
+  }
+
+  /** Makes `next`, the state a step on `prepared` returned, the current one. */
+  commit(next: unknown, prepared: Prepared): void {
+    // A tensor of the state before prepare that neither the prepared state
+    // nor the new one holds (a shared tensor rebuilt for new variables) is
+    // garbage now; runStep disposed what the new state replaced.
+    if (this.#state !== prepared.state) disposeReplaced(this.#state, next);
+    this.#state = next;
+    this.#restoring = false;
+    if (prepared.known !== this.#known) {
+      const registered = tf.engine().registeredVariables;
+      for (const n of prepared.known) {
+        if (!this.#shapes.has(n)) {
+          this.#shapes.set(n, [...registered[n]!.shape]);
+        }
+      }
+      this.#known = prepared.known;
+    }
+    for (const name of prepared.claimed) this.#saved?.delete(name);
+    if (this.#saved !== null && this.#saved.size === 0) this.#saved = null;
+  }
+
+  /** Frees every tensor held here. */
+  dispose(): void {
+    disposeState(this.#state);
+    this.#disposeSaved();
+    this.#iterTensor?.dispose();
+    this.#iterTensor = null;
+    this.#state = null;
+  }
+
+  #disposeSaved(): void {
+    for (const t of this.#saved?.values() ?? []) t.dispose();
+    this.#saved = null;
+  }
+
+  /** A fresh `init` for `known` (zeros stand in for disposed variables). */
+  #build(known: readonly string[]): unknown {
+    let built: unknown = null;
+    tf.tidy(() => {
+      const registered = tf.engine().registeredVariables;
+      const params: Params = {};
+      for (const n of known) {
+        const v = registered[n];
+        params[n] = v !== undefined && !v.isDisposed
+          ? v
+          : tf.zeros(this.#shapes.get(n)!);
+      }
+      // initState keeps its result tensors; the zeros above die here.
+      built = initState(this.#tx, params);
+    });
+    return built;
+  }
+
+  /**
+   * `built` with each tensor taken from the current state (same name and
+   * kind) or the saved one (through the renames), else kept fresh.
+   */
+  #restoreInto(
+    built: unknown,
+    ctx: {
+      leaves: NamedLeaf[];
+      paramNames: ReadonlySet<string>;
+      claimed: string[];
+    },
+  ): unknown {
+    const old = new Map<string, tf.Tensor>();
+    if (this.#state !== null) {
+      for (const l of namedLeaves(this.#state, ctx.paramNames)) {
+        old.set(l.name, l.tensor);
+      }
+    }
+    const saved = this.#saved ?? new Map<string, tf.Tensor>();
+    // On the first step after load every tensor must come from the saved
+    // state (the shared ones may have been restored already, into the
+    // current state); later, a new variable takes its saved state if any.
+    const strict = this.#restoring && this.#saved !== null;
+    const renames = strict
+      ? matchSavedNames(ctx.leaves, saved)
+      : looseRenames(ctx.leaves, saved, old, this.#known);
+    return mapLeaves(built, ctx.paramNames, (leaf) => {
+      const prev = old.get(leaf.name);
+      if (prev !== undefined && sameKind(prev, leaf.tensor)) return prev;
+      const savedName = leaf.varName === null
+        ? (strict ? leaf.name : undefined)
+        : renames.has(leaf.varName)
+        ? `${renames.get(leaf.varName)}/${leaf.rest}`
+        : undefined;
+      if (savedName === undefined) return leaf.tensor;
+      const s = saved.get(savedName);
+      if (s === undefined) {
+        if (!strict) return leaf.tensor;
+        throw new TypeError(
+          `ChainOptimizer: the saved state has no "${savedName}" (needed for "${leaf.name}")`,
+        );
+      }
+      if (!sameKind(s, leaf.tensor)) {
+        throw new TypeError(
+          `ChainOptimizer: saved "${savedName}" is ${s.dtype} [${s.shape}] but this chain needs ${leaf.tensor.dtype} [${leaf.tensor.shape}] for "${leaf.name}"`,
+        );
+      }
+      ctx.claimed.push(savedName);
+      return s;
+    });
+  }
+}
+
+/**
+ * Checks a checkpoint's entries (a list of live, uniquely named tensors)
+ * and reads its step count (0 if it has none).
+ */
+async function checkWeights(weightValues: NamedTensor[]): Promise<number> {
+  if (!Array.isArray(weightValues)) {
+    throw new TypeError(
+      `ChainOptimizer.setWeights: expected a list of { name, tensor }, got ${
+        String(weightValues)
+      }`,
+    );
+  }
+  const seen = new Set<string>();
+  let iterations = 0;
+  for (const w of weightValues) {
+    if (
+      w === null || typeof w !== "object" || typeof w.name !== "string" ||
+      !(w.tensor instanceof tf.Tensor)
+    ) {
+      throw new TypeError(
+        `ChainOptimizer.setWeights: every entry must be { name, tensor }, got ${
+          String(w)
+        }`,
+      );
+    }
+    if (w.tensor.isDisposed) {
+      throw new TypeError(
+        `ChainOptimizer.setWeights: "${w.name}" is disposed`,
+      );
+    }
+    if (seen.has(w.name)) {
+      throw new TypeError(
+        `ChainOptimizer.setWeights: "${w.name}" appears twice`,
+      );
+    }
+    seen.add(w.name);
+    if (w.name === ITER) iterations = (await w.tensor.data())[0]!;
+  }
+  return iterations;
+}
+
+const MISMATCH = Symbol("mismatch");
+
+/**
+ * `init` for no parameters, or `null` when the chain refuses an empty set
+ * (one that needs its variables to start, a mask that names one): a
+ * TypeError or RangeError. Anything else (a backend that is not ready, say)
+ * is the caller's to see.
+ */
+function initEmpty(tx: GradientTransformation<unknown>): unknown {
+  try {
+    return initState(tx, {});
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) return null;
+    throw e;
+  }
+}
+
+/**
+ * The state for no variables with its shared tensors (step counts,
+ * hyperparameters) taken from `saved` (and removed from it), so that they
+ * can be read before the first step; `null` when the chain cannot be
+ * initialised without variables (the next step then takes them from
+ * `saved`). A checkpoint with per-variable state must hold every shared
+ * tensor, of the same dtype and shape; when it does not, `null` too, and
+ * the next step names what is missing.
+ */
+function restoreShared(
+  tx: GradientTransformation<unknown>,
+  saved: Map<string, tf.Tensor>,
+): unknown {
+  const fresh = initEmpty(tx);
+  if (fresh === null) return null;
+  const leaves = namedLeaves(fresh, new Set());
+  const claimed: string[] = [];
+  let restored: unknown;
+  try {
+    restored = mapLeaves(fresh, new Set(), (leaf) => {
+      const s = saved.get(leaf.name);
+      if (s === undefined && saved.size === 0) return leaf.tensor;
+      if (s === undefined || !sameKind(s, leaf.tensor)) throw MISMATCH;
+      claimed.push(leaf.name);
+      return s;
+    });
+  } catch (e) {
+    disposeState(fresh);
+    if (e === MISMATCH) return null;
+    throw e;
+  }
+  for (const l of leaves) if (claimed.includes(l.name)) l.tensor.dispose();
+  for (const name of claimed) saved.delete(name);
+  return restored;
+}
+
+function sameKind(a: tf.Tensor, b: tf.Tensor): boolean {
+  return a.dtype === b.dtype && sameShape(a.shape, b.shape);
+}
