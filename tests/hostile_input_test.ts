@@ -22,7 +22,7 @@ import {
   sgdw,
 } from "@centra/chain";
 import { ChainOptimizer } from "@centra/tfjs";
-import { testOnBackends } from "../packages/chain/_test_utils.ts";
+import { testOnBackends } from "@centra/testing/mod.ts";
 
 const SEED = 20261130;
 

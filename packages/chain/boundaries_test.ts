@@ -35,7 +35,7 @@ import {
   trace,
 } from "./mod.ts";
 import { evaluate, foldNumber, hyper, input, mul, powInt } from "./expr.ts";
-import { assertClose, read, testOnBackends } from "./_test_utils.ts";
+import { assertClose, read, testOnBackends } from "@centra/testing/mod.ts";
 
 const OPTIMIZERS: [string, () => GradientTransformation<unknown>][] = [
   ["sgd", () => sgd(0.1)],

@@ -63,7 +63,7 @@ import {
   sgd,
   sgdw,
 } from "./mod.ts";
-import { randn } from "./_test_utils.ts";
+import { randn } from "@centra/testing/mod.ts";
 
 type Lr = number | Schedule;
 

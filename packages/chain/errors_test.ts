@@ -27,7 +27,7 @@ import {
 } from "./mod.ts";
 import type { GradientTransformation } from "./types.ts";
 import type { TraceState } from "./trace.ts";
-import { read, testOnBackends } from "./_test_utils.ts";
+import { read, testOnBackends } from "@centra/testing/mod.ts";
 
 Deno.test("optimizers reject negative, NaN and infinite hyperparameters with a RangeError naming them", () => {
   const bad: [() => unknown, RegExp][] = [

@@ -29,7 +29,7 @@ import {
   sgdw,
   trace,
 } from "./mod.ts";
-import { read, testOnBackends } from "./_test_utils.ts";
+import { read, testOnBackends } from "@centra/testing/mod.ts";
 
 let id = 0;
 const unique = (what: string) => `hardening_${id++}/${what}`;

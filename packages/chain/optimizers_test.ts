@@ -11,7 +11,12 @@ import {
   runUpdate,
   sgd,
 } from "./mod.ts";
-import { assertClose, randn, read, testOnBackends } from "./_test_utils.ts";
+import {
+  assertClose,
+  randn,
+  read,
+  testOnBackends,
+} from "@centra/testing/mod.ts";
 
 const CNN_SHAPES: Record<string, number[]> = {
   "conv1/kernel": [3, 3, 1, 8],

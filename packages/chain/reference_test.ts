@@ -46,7 +46,12 @@ import {
   trace,
   warmupCosineDecaySchedule,
 } from "./mod.ts";
-import { assertClose, randn, read, testOnBackends } from "./_test_utils.ts";
+import {
+  assertClose,
+  randn,
+  read,
+  testOnBackends,
+} from "@centra/testing/mod.ts";
 
 // ---------------------------------------------------------------------------
 // Float64 reference building blocks (plain loops over Float64Array).

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initState, runUpdate, scale } from "@centra/chain";
-import { assertClose, testOnBackends } from "../chain/_test_utils.ts";
+import { assertClose, testOnBackends } from "@centra/testing/mod.ts";
 import { buildChain, chainNames, registerChain } from "./register_chain.ts";
 
 /** The first entry of the first `n` updates, and whether each points downhill. */

@@ -12,7 +12,7 @@ import {
   multiSteps,
   sgd,
 } from "@centra/chain";
-import { testOnBackends } from "../chain/_test_utils.ts";
+import { testOnBackends } from "@centra/testing/mod.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { type JsonObject, registerChain } from "./register_chain.ts";
 import { memoryIO, tinyData, tinyModel } from "./_test_utils.ts";

@@ -25,7 +25,7 @@ import {
   warmupCosineDecaySchedule,
 } from "@centra/chain";
 import { fuse } from "./mod.ts";
-import { HAS_WEBGPU, read } from "../chain/_test_utils.ts";
+import { HAS_WEBGPU, read } from "@centra/testing/mod.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 2, 8],

@@ -45,7 +45,7 @@ import {
   HAS_WEBGPU,
   read,
   testOnBackends,
-} from "../chain/_test_utils.ts";
+} from "@centra/testing/mod.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 2, 4],
