@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
-  adagrad,
   adam,
   adamw,
   adaptiveGradClip,
@@ -17,13 +16,11 @@ import {
   initState,
   injectHyperparams,
   masked,
-  rmsprop,
   runStep,
   runUpdate,
   scaleByAdam,
   scaleByLearningRate,
   sgd,
-  sgdw,
   warmupCosineDecaySchedule,
 } from "@centra/chain";
 import {
@@ -46,6 +43,10 @@ import {
   read,
   testOnBackends,
 } from "@centra/testing/mod.ts";
+import {
+  makeOptimizer,
+  OPTIMIZER_ROWS,
+} from "@centra/testing/optimizer_table.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 2, 4],
@@ -193,28 +194,16 @@ function webgpuTest(name: string, fn: () => void | Promise<void>): void {
   });
 }
 
+// Every optimizer's settings of the table (testing/optimizer_table.ts).
 const OPTIMIZERS: [string, (gc: boolean) => GradientTransformation<unknown>][] =
-  [
-    ["sgd", (gc) => sgd(0.05, { gc })],
-    [
-      "sgd nesterov + L2",
-      (gc) =>
-        sgd(0.05, { momentum: 0.9, nesterov: true, weightDecay: 1e-2, gc }),
-    ],
-    ["sgdw", (gc) => sgdw(0.05, { momentum: 0.9, weightDecay: 1e-2, gc })],
-    ["adam", (gc) => adam(0.05, { gc })],
-    [
-      "adam amsgrad + L2",
-      (gc) => adam(0.05, { amsgrad: true, weightDecay: 1e-2, gc }),
-    ],
-    ["adamw", (gc) => adamw(0.05, { weightDecay: 1e-2, gc })],
-    ["adagrad", (gc) => adagrad(0.1, { gc })],
-    ["rmsprop", (gc) => rmsprop(0.01, { gc })],
-    [
-      "rmsprop centered + momentum",
-      (gc) => rmsprop(0.01, { centered: true, momentum: 0.9, gc }),
-    ],
-  ];
+  OPTIMIZER_ROWS.flatMap(([name, row]) =>
+    row.fused.map((
+      v,
+    ): [string, (gc: boolean) => GradientTransformation<unknown>] => [
+      v.label,
+      (gc) => makeOptimizer(name, v.lr, { ...v.options, gc }),
+    ])
+  );
 
 for (const gc of [false, true]) {
   testOnBackends(
