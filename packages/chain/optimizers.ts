@@ -10,6 +10,7 @@ import type { OptionKind } from "./_check.ts";
 import { adagrad, ADAGRAD_OPTIONS } from "./adagrad.ts";
 import { adam, ADAM_OPTIONS } from "./adam.ts";
 import { adamw, ADAMW_OPTIONS } from "./adamw.ts";
+import { nadam, NADAM_OPTIONS } from "./nadam.ts";
 import { rmsprop, RMSPROP_OPTIONS } from "./rmsprop.ts";
 import { sgd, SGD_OPTIONS } from "./sgd.ts";
 import { sgdw, SGDW_OPTIONS } from "./sgdw.ts";
@@ -22,6 +23,7 @@ export * from "./adam.ts";
 export * from "./adamw.ts";
 export * from "./adagrad.ts";
 export * from "./rmsprop.ts";
+export * from "./nadam.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -65,6 +67,7 @@ export const OPTIMIZERS = {
   adamw: { make: adamw, options: ADAMW_OPTIONS },
   adagrad: { make: adagrad, options: ADAGRAD_OPTIONS },
   rmsprop: { make: rmsprop, options: RMSPROP_OPTIONS },
+  nadam: { make: nadam, options: NADAM_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
