@@ -229,6 +229,36 @@ for (const gc of [false, true]) {
   );
 }
 
+webgpuTest(
+  "fuse() fuses every optimizer of the table: one step is one fused launch with fewer kernels than op by op [webgpu]",
+  () => {
+    for (const gc of [false, true]) {
+      for (const [name, make] of OPTIMIZERS) {
+        const { vars, targets } = problem();
+        const counts: number[] = [];
+        const tx = fuse(make(gc), { onDispatches: (n) => counts.push(n) });
+        let state = initState(tx, vars);
+        const g = grads(vars, targets, 0);
+        const fz = dispatchStats(() => runStep(tx, g, state, vars));
+        state = fz.result;
+        const plain = make(gc);
+        const s0 = initState(plain, vars);
+        const op = dispatchStats(() => runStep(plain, g, s0, vars));
+        const what = `${name}${gc ? " + GC" : ""}`;
+        assert.equal(counts.length, 1, `${what}: fused launches ${counts}`);
+        assert.ok(
+          fz.dispatches < op.dispatches,
+          `${what}: fused ${fz.dispatches} vs op-by-op ${op.dispatches} dispatches`,
+        );
+        tf.dispose(g);
+        disposeState(state);
+        disposeState(op.result);
+        tf.dispose([Object.values(vars), Object.values(targets)]);
+      }
+    }
+  },
+);
+
 testOnBackends(
   "fuse() agrees with op-by-op for GC variants, clipping, ema and schedules",
   async () => {
