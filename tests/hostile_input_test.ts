@@ -8,21 +8,17 @@ import * as tf from "@tensorflow/tfjs";
 import fc from "fast-check";
 import assert from "node:assert/strict";
 import {
-  adagrad,
-  adam,
-  adamw,
   applyUpdates,
   disposeState,
   type GradientTransformation,
   initState,
-  rmsprop,
+  OPTIMIZERS as CHAIN_OPTIMIZERS,
   runStep,
   runUpdate,
-  sgd,
-  sgdw,
 } from "@centra/chain";
 import { ChainOptimizer } from "@centra/tfjs";
-import { testOnBackends } from "../packages/chain/_test_utils.ts";
+import { testOnBackends } from "@centra/testing/mod.ts";
+import { OPTIMIZER_ROWS } from "@centra/testing/optimizer_table.ts";
 
 const SEED = 20261130;
 
@@ -37,62 +33,18 @@ type Factory = (
 ) => GradientTransformation<unknown>;
 
 // Each optimizer with its numeric options (a valid value and the range the
-// docs give) and its boolean options.
+// docs give) and its boolean options, from the table of optimizers
+// (testing/optimizer_table.ts).
 const OPTIMIZERS: Record<string, {
   make: Factory;
   numbers: Record<string, { ok: number; min: number; max: number }>;
   booleans: string[];
-}> = {
-  sgd: {
-    make: sgd as Factory,
-    numbers: {
-      momentum: { ok: 0.9, min: 0, max: 1 },
-      weightDecay: { ok: 1e-4, min: 0, max: Infinity },
-    },
-    booleans: ["nesterov", "gc"],
-  },
-  sgdw: {
-    make: sgdw as Factory,
-    numbers: {
-      momentum: { ok: 0.9, min: 0, max: 1 },
-      weightDecay: { ok: 1e-4, min: 0, max: Infinity },
-    },
-    booleans: ["nesterov", "gc"],
-  },
-  adam: {
-    make: adam as Factory,
-    numbers: {
-      b1: { ok: 0.9, min: 0, max: 1 },
-      b2: { ok: 0.999, min: 0, max: 1 },
-      eps: { ok: 1e-8, min: 0, max: Infinity },
-    },
-    booleans: ["amsgrad", "gc"],
-  },
-  adamw: {
-    make: adamw as Factory,
-    numbers: {
-      b1: { ok: 0.9, min: 0, max: 1 },
-      b2: { ok: 0.999, min: 0, max: 1 },
-      eps: { ok: 1e-8, min: 0, max: Infinity },
-      weightDecay: { ok: 1e-4, min: 0, max: Infinity },
-    },
-    booleans: ["amsgrad", "gc"],
-  },
-  adagrad: {
-    make: adagrad as Factory,
-    numbers: { eps: { ok: 1e-7, min: 0, max: Infinity } },
-    booleans: ["gc"],
-  },
-  rmsprop: {
-    make: rmsprop as Factory,
-    numbers: {
-      decay: { ok: 0.9, min: 0, max: 1 },
-      momentum: { ok: 0.9, min: 0, max: 1 },
-      eps: { ok: 1e-7, min: 0, max: Infinity },
-    },
-    booleans: ["centered", "gc"],
-  },
-};
+}> = Object.fromEntries(
+  OPTIMIZER_ROWS.map(([name, row]) => [name, {
+    make: CHAIN_OPTIMIZERS[name].make as Factory,
+    ...row.hostile,
+  }]),
+);
 const NAMES = Object.keys(OPTIMIZERS);
 
 /** Numbers no hyperparameter accepts: not finite, or beyond float32. */

@@ -8,52 +8,40 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import {
-  adagrad,
-  adam,
   adamw,
   applyUpdates,
   disposeState,
   type GradientTransformation,
   initState,
-  rmsprop,
   runStep,
   runUpdate,
-  sgd,
-  sgdw,
 } from "@centra/chain";
 import { dispatchStats, fuse } from "@centra/webgpu";
 import { ChainOptimizer } from "@centra/tfjs/chain-optimizer";
+import {
+  makeOptimizer,
+  OPTIMIZER_ROWS,
+} from "@centra/testing/optimizer_table.ts";
 import { reportGpuErrors } from "./gpu_errors.ts";
 import { adapterName, webGpuAdapter } from "../tools/webgpu_adapter.ts";
 
 /**
  * Every optimizer of `@centra/chain` and the options that take other code
- * paths (Nesterov, AMSGrad, L2 decay, centred RMSprop with momentum); each
- * is checked without and with GC.
+ * paths (Nesterov, AMSGrad, L2 decay, centred RMSprop with momentum), from
+ * the `fused` settings of the table of optimizers; each is checked without
+ * and with GC.
  */
 export const OPTIMIZERS: readonly [
   string,
   (gc: boolean) => GradientTransformation<unknown>,
-][] = [
-  ["sgd", (gc) => sgd(0.05, { gc })],
-  [
-    "sgd nesterov + L2",
-    (gc) => sgd(0.05, { momentum: 0.9, nesterov: true, weightDecay: 1e-2, gc }),
-  ],
-  ["sgdw", (gc) => sgdw(0.05, { momentum: 0.9, weightDecay: 1e-2, gc })],
-  ["adam", (gc) => adam(0.05, { gc })],
-  [
-    "adam amsgrad + L2",
-    (gc) => adam(0.05, { amsgrad: true, weightDecay: 1e-2, gc }),
-  ],
-  ["adamw", (gc) => adamw(0.05, { weightDecay: 1e-2, gc })],
-  ["adagrad", (gc) => adagrad(0.1, { gc })],
-  ["rmsprop", (gc) => rmsprop(0.01, { gc })],
-  [
-    "rmsprop centered + momentum",
-    (gc) => rmsprop(0.01, { centered: true, momentum: 0.9, gc }),
-  ],
-];
+][] = OPTIMIZER_ROWS.flatMap(([name, row]) =>
+  row.fused.map((
+    v,
+  ): [string, (gc: boolean) => GradientTransformation<unknown>] => [
+    v.label,
+    (gc) => makeOptimizer(name, v.lr, { ...v.options, gc }),
+  ])
+);
 
 // A conv kernel, its bias, a dense kernel with a remainder of 4 columns.
 const SHAPES: Record<string, number[]> = {

@@ -10,15 +10,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
-  adagrad,
-  adam,
-  adamw,
   cosineDecaySchedule,
   type GradientTransformation,
-  rmsprop,
+  type OptimizerName,
+  OPTIMIZERS,
   type Schedule,
-  sgd,
-  sgdw,
 } from "@centra/chain";
 import { fuse } from "@centra/webgpu";
 import { ChainOptimizer } from "@centra/tfjs/chain-optimizer";
@@ -50,28 +46,51 @@ function withGc(
   };
 }
 
+/** The demo's settings of an optimizer: its menu label, peak lr and options. */
+interface DemoSetting {
+  label: string;
+  lr: number;
+  options: Record<string, unknown>;
+}
+
 /**
- * The optimizers of `@centra/chain`, each without and with Gradient
- * Centralization (`<key>-gc`), with the demo's settings: momentum 0.9 for
- * SGDM and SGDW, weight decay 5e-4 for SGD(M), SGDW, Adam and AdamW.
+ * The demo's own settings of some optimizers: momentum 0.9 for SGDM and
+ * SGDW, weight decay 5e-4 for SGD(M), SGDW, Adam and AdamW. Any other
+ * optimizer of `OPTIMIZERS` gets its default options at lr 1e-3.
  */
-export const MENU: Readonly<Record<string, MenuEntry>> = {
-  ...withGc("SGD", 0.05, (lr, gc) => sgd(lr, { weightDecay: WD, gc })),
-  ...withGc(
-    "SGDM",
-    0.05,
-    (lr, gc) => sgd(lr, { momentum: 0.9, weightDecay: WD, gc }),
-  ),
-  ...withGc(
-    "SGDW",
-    0.05,
-    (lr, gc) => sgdw(lr, { momentum: 0.9, weightDecay: WD, gc }),
-  ),
-  ...withGc("Adam", 1e-3, (lr, gc) => adam(lr, { weightDecay: WD, gc })),
-  ...withGc("AdamW", 1e-3, (lr, gc) => adamw(lr, { weightDecay: WD, gc })),
-  ...withGc("Adagrad", 0.05, (lr, gc) => adagrad(lr, { gc })),
-  ...withGc("RMSprop", 1e-3, (lr, gc) => rmsprop(lr, { gc })),
+const DEMO: Partial<Record<OptimizerName, DemoSetting[]>> = {
+  sgd: [
+    { label: "SGD", lr: 0.05, options: { weightDecay: WD } },
+    { label: "SGDM", lr: 0.05, options: { momentum: 0.9, weightDecay: WD } },
+  ],
+  sgdw: [{
+    label: "SGDW",
+    lr: 0.05,
+    options: { momentum: 0.9, weightDecay: WD },
+  }],
+  adam: [{ label: "Adam", lr: 1e-3, options: { weightDecay: WD } }],
+  adamw: [{ label: "AdamW", lr: 1e-3, options: { weightDecay: WD } }],
+  adagrad: [{ label: "Adagrad", lr: 0.05, options: {} }],
+  rmsprop: [{ label: "RMSprop", lr: 1e-3, options: {} }],
 };
+
+/**
+ * Every optimizer of `@centra/chain`'s `OPTIMIZERS`, in its order, each
+ * without and with Gradient Centralization (`<key>-gc`), with the demo's
+ * settings.
+ */
+export const MENU: Readonly<Record<string, MenuEntry>> = Object.assign(
+  {},
+  ...(Object.keys(OPTIMIZERS) as OptimizerName[]).flatMap((name) =>
+    (DEMO[name] ?? [{ label: name, lr: 1e-3, options: {} }]).map((d) =>
+      withGc(
+        d.label,
+        d.lr,
+        (lr, gc) => OPTIMIZERS[name].make(lr, { ...d.options, gc }),
+      )
+    )
+  ),
+);
 
 /** Options of {@linkcode TrainingRun.create}. */
 export interface TrainingRunOptions {

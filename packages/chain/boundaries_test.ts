@@ -4,9 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
-  adagrad,
   adam,
-  adamw,
   adaptiveGradClip,
   centralize,
   chain,
@@ -22,7 +20,6 @@ import {
   initState,
   injectHyperparams,
   linearSchedule,
-  rmsprop,
   runUpdate,
   scale,
   scaleByAdam,
@@ -30,21 +27,24 @@ import {
   scaleByRms,
   setHyperparam,
   sgd,
-  sgdw,
   stepDecaySchedule,
   trace,
 } from "./mod.ts";
 import { evaluate, foldNumber, hyper, input, mul, powInt } from "./expr.ts";
-import { assertClose, read, rng, testOnBackends } from "./_test_utils.ts";
+import { assertClose, read, rng, testOnBackends } from "@centra/testing/mod.ts";
+import {
+  makeOptimizer,
+  OPTIMIZER_ROWS,
+} from "@centra/testing/optimizer_table.ts";
 
 const OPTIMIZERS: [string, () => GradientTransformation<unknown>][] = [
-  ["sgd", () => sgd(0.1)],
-  ["sgd momentum gc", () => sgd(0.1, { momentum: 0.9, gc: true })],
-  ["sgdw gc", () => sgdw(0.1, { momentum: 0.9, weightDecay: 1e-2, gc: true })],
-  ["adam gc", () => adam(0.1, { gc: true })],
-  ["adamw gc on update", () => adamw(0.1, { gc: true, gcOn: "update" })],
-  ["adagrad", () => adagrad(0.1)],
-  ["rmsprop centered", () => rmsprop(0.1, { centered: true })],
+  // every optimizer's settings of the table (testing/optimizer_table.ts)
+  ...OPTIMIZER_ROWS.flatMap(([name, row]) =>
+    row.boundaries.map((v): [string, () => GradientTransformation<unknown>] => [
+      v.label,
+      () => makeOptimizer(name, v.lr, v.options),
+    ])
+  ),
   [
     "clip chain",
     () =>

@@ -10,7 +10,12 @@ import {
   runUpdate,
   sgd,
 } from "./mod.ts";
-import { assertClose, randn, read, testOnBackends } from "./_test_utils.ts";
+import {
+  assertClose,
+  randn,
+  read,
+  testOnBackends,
+} from "@centra/testing/mod.ts";
 
 function tensor(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(

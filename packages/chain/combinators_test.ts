@@ -21,7 +21,7 @@ import {
   stepDecaySchedule,
   trace,
 } from "./mod.ts";
-import { assertClose, read, testOnBackends } from "./_test_utils.ts";
+import { assertClose, read, testOnBackends } from "@centra/testing/mod.ts";
 
 const params = () => ({
   "head/kernel": tf.ones([2, 2]),

@@ -40,7 +40,8 @@
 //   (AdamW's and SGDW's decaying as (1 - lr λ)^t); asserted for all rows.
 //
 // Learning rates and step counts were tuned per optimizer (the achieved
-// values, noted per row, leave at least ~3x margin on every threshold):
+// values, noted per row of testing/optimizer_table.ts, leave at least ~3x
+// margin on every threshold):
 // plain-gradient Rosenbrock needs lr below 2 / λmax(Hessian) ≈ 0.002 for
 // SGD and thousands of steps to crawl along the valley; with GC the problem
 // is one-dimensional and a few hundred steps suffice. Constant-lr RMSProp
@@ -48,199 +49,38 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
-  adagrad,
-  adam,
-  adamw,
   applyUpdates,
-  cosineDecaySchedule,
   disposeState,
-  exponentialDecaySchedule,
   type GradientTransformation,
   initState,
-  rmsprop,
   runUpdate,
   type Schedule,
-  sgd,
-  sgdw,
 } from "./mod.ts";
-import { randn } from "./_test_utils.ts";
+import { randn } from "@centra/testing/mod.ts";
+import {
+  type ConformanceCase,
+  makeOptimizer,
+  type MeanRule,
+  OPTIMIZER_ROWS,
+  type Setting,
+} from "@centra/testing/optimizer_table.ts";
 
 type Lr = number | Schedule;
 
-interface Setting {
-  lr: Lr;
-  steps: number;
-}
-
-/** How GC constrains the column means of W, for the assertions. */
-type MeanRule =
-  /** Frozen exactly (Theorem 4.1, or P as the last non-linear step). */
-  | "frozen"
-  /** Decoupled decay λ: the momentum part is zero-mean, so mean0 (1 - lr λ)^t. */
-  | { decay: number }
-  /** Elementwise adaptive scaling after P: no invariant for fan-in > 2. */
-  | "drifts";
-
-interface Row {
-  /** The optimizer as the test names it. */
-  name: string;
+/** A conformance case of the table with its optimizer. */
+interface Row extends ConformanceCase {
   make: (gc: boolean, lr: Lr) => GradientTransformation<unknown>;
-  /** The quadratic's mean rule under GC (fan-in 4). */
-  quadraticMeans: MeanRule;
-  /** Rosenbrock's mean rule under GC (fan-in 2: adaptive rows are frozen too). */
-  rosenbrockMeans: MeanRule;
-  /** Why the means are frozen under GC, for the test name. */
-  frozenBecause?: string;
-  /** Which GC settings to run (default both). */
-  gcValues?: readonly boolean[];
-  /** Settings without GC (`off`, absent when `gcValues` excludes false) and with. */
-  quadratic: { off?: Setting; on: Setting };
-  rosenbrock: { off?: Setting; on: Setting };
 }
 
-const QUAD_STEPS = 300;
-/** The same quadratic setting with and without GC. */
-const quadBoth = (lr: number) => ({
-  off: { lr, steps: QUAD_STEPS },
-  on: { lr, steps: QUAD_STEPS },
-});
-const WD = 1e-4; // decoupled decay of the sgdw and adamw rows (optax default)
-
-// Achieved values (cpu): quadratic final/initial loss (off) and excess over the
-// subspace minimum (on); Rosenbrock worst distance to (1, 1) (off / on).
-const TABLE: Row[] = [
-  {
-    // quad 3e-14 / 2e-14; rosen 2e-2 / 6e-7
-    name: "sgd()",
-    frozenBecause: "Theorem 4.1",
-    make: (gc, lr) => sgd(lr, { gc }),
-    quadraticMeans: "frozen",
-    rosenbrockMeans: "frozen",
-    quadratic: quadBoth(0.3),
-    rosenbrock: {
-      off: { lr: 0.0019, steps: 5000 },
-      on: { lr: 0.001, steps: 300 },
-    },
-  },
-  {
-    // quad 2e-14 / 2e-14; rosen 3e-3 / 2e-6
-    name: "sgd({ momentum: 0.9 })",
-    frozenBecause: "Theorem 4.1",
-    make: (gc, lr) => sgd(lr, { momentum: 0.9, gc }),
-    quadraticMeans: "frozen",
-    rosenbrockMeans: "frozen",
-    quadratic: quadBoth(0.1),
-    rosenbrock: {
-      off: { lr: 0.001, steps: 1500 },
-      on: { lr: 0.001, steps: 300 },
-    },
-  },
-  {
-    // quad 0 / 0; rosen 2e-3 / 1e-7
-    name: "sgd({ momentum: 0.9, nesterov: true })",
-    frozenBecause: "Theorem 4.1",
-    make: (gc, lr) => sgd(lr, { momentum: 0.9, nesterov: true, gc }),
-    quadraticMeans: "frozen",
-    rosenbrockMeans: "frozen",
-    quadratic: quadBoth(0.1),
-    rosenbrock: {
-      off: { lr: 0.001, steps: 1500 },
-      on: { lr: 0.001, steps: 300 },
-    },
-  },
-  {
-    // quad 2e-10 / 2e-10; rosen 3e-3 / 5e-5
-    name: `sgdw({ momentum: 0.9, weightDecay: ${WD} })`,
-    make: (gc, lr) => sgdw(lr, { momentum: 0.9, weightDecay: WD, gc }),
-    quadraticMeans: { decay: WD },
-    rosenbrockMeans: { decay: WD },
-    quadratic: quadBoth(0.1),
-    rosenbrock: {
-      off: { lr: 0.001, steps: 1500 },
-      on: { lr: 0.001, steps: 300 },
-    },
-  },
-  {
-    // quad 2e-14 / 1e-9 (plain loss ratio only 4e-2: means drift by 0.25);
-    // rosen 1e-3 / 8e-7
-    name: "adam()",
-    make: (gc, lr) => adam(lr, { gc }),
-    quadraticMeans: "drifts",
-    rosenbrockMeans: "frozen",
-    quadratic: quadBoth(0.1),
-    rosenbrock: { off: { lr: 0.1, steps: 3000 }, on: { lr: 0.03, steps: 300 } },
-  },
-  {
-    // GC on Adam's update: quad 3e-14; rosen 2e-6 (slow: the normalized update of
-    // the raw gradient is nearly constant per column, so P leaves little of it)
-    name: 'adam({ gcOn: "update" })',
-    frozenBecause: "P is its last non-linear step",
-    make: (gc, lr) => adam(lr, { gc, gcOn: "update" }),
-    gcValues: [true], // without GC this is adam()
-    quadraticMeans: "frozen",
-    rosenbrockMeans: "frozen",
-    quadratic: { on: { lr: 0.1, steps: QUAD_STEPS } },
-    rosenbrock: { on: { lr: 0.1, steps: 2000 } },
-  },
-  {
-    // quad 4e-10 / 1e-9; rosen 5e-3 / 5e-4
-    name: `adamw({ weightDecay: ${WD} })`,
-    make: (gc, lr) => adamw(lr, { weightDecay: WD, gc }),
-    quadraticMeans: "drifts",
-    rosenbrockMeans: { decay: WD },
-    quadratic: quadBoth(0.1),
-    rosenbrock: { off: { lr: 0.1, steps: 3000 }, on: { lr: 0.01, steps: 300 } },
-  },
-  {
-    // quad 8e-15 / 0; rosen 2e-2 / 6e-7 (the huge first gradients fill the
-    // accumulator, so plain Adagrad needs lr 1 and many steps)
-    name: "adagrad()",
-    make: (gc, lr) => adagrad(lr, { gc }),
-    quadraticMeans: "drifts",
-    rosenbrockMeans: "frozen",
-    quadratic: quadBoth(1),
-    rosenbrock: { off: { lr: 1, steps: 6000 }, on: { lr: 0.1, steps: 300 } },
-  },
-  {
-    // quad 0 / 3e-9; rosen 1e-2 / 7e-3
-    name: "rmsprop()",
-    make: (gc, lr) => rmsprop(lr, { gc }),
-    quadraticMeans: "drifts",
-    rosenbrockMeans: "frozen",
-    quadratic: {
-      off: {
-        lr: cosineDecaySchedule(0.1, { decaySteps: QUAD_STEPS }),
-        steps: QUAD_STEPS,
-      },
-      on: {
-        lr: cosineDecaySchedule(0.1, { decaySteps: QUAD_STEPS }),
-        steps: QUAD_STEPS,
-      },
-    },
-    rosenbrock: {
-      off: {
-        lr: exponentialDecaySchedule(0.02, {
-          transitionSteps: 4000,
-          decayRate: 0.05,
-        }),
-        steps: 4000,
-      },
-      on: { lr: 0.01, steps: 300 },
-    },
-  },
-  {
-    // quad 1e-5 / 9e-6; rosen 2e-4 / 2e-4
-    name: "rmsprop({ momentum: 0.9 })",
-    make: (gc, lr) => rmsprop(lr, { momentum: 0.9, gc }),
-    quadraticMeans: "drifts",
-    rosenbrockMeans: "frozen",
-    quadratic: quadBoth(0.01),
-    rosenbrock: {
-      off: { lr: 0.001, steps: 1500 },
-      on: { lr: 0.001, steps: 300 },
-    },
-  },
-];
+// Every optimizer's cases from the table (testing/optimizer_table.ts), where
+// each carries its tuned settings and the achieved values.
+const TABLE: Row[] = OPTIMIZER_ROWS.flatMap(([name, row]) =>
+  row.conformance.map((c) => ({
+    ...c,
+    make: (gc: boolean, lr: Lr) =>
+      makeOptimizer(name, lr, { ...c.options, gc }),
+  }))
+);
 
 // ---------------------------------------------------------------------------
 // Problems.

@@ -3,8 +3,6 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
-  adagrad,
-  adam,
   adamw,
   adaptiveGradClip,
   addDecayedWeights,
@@ -17,43 +15,29 @@ import {
   initState,
   joinSchedules,
   masked,
-  rmsprop,
   runUpdate,
   scaleByAdam,
   scaleByLearningRate,
   sgd,
-  sgdw,
   trace,
 } from "./mod.ts";
 import type { GradientTransformation } from "./types.ts";
 import type { TraceState } from "./trace.ts";
-import { read, testOnBackends } from "./_test_utils.ts";
+import { read, testOnBackends } from "@centra/testing/mod.ts";
+import {
+  makeOptimizer,
+  OPTIMIZER_ROWS,
+} from "@centra/testing/optimizer_table.ts";
 
 Deno.test("optimizers reject negative, NaN and infinite hyperparameters with a RangeError naming them", () => {
   const bad: [() => unknown, RegExp][] = [
-    [() => sgd(-0.1), /learningRate must be in \[0, Infinity\], got -0.1/],
-    [() => sgd(NaN), /learningRate must be finite, got NaN/],
-    [() => adam(Infinity), /learningRate must be finite, got Infinity/],
-    [
-      () => sgd(0.1, { momentum: 1.5 }),
-      /momentum must be in \[0, 1\], got 1.5/,
-    ],
-    [() => sgd(0.1, { nesterov: true }), /nesterov needs momentum > 0/],
-    [
-      () => sgdw(0.1, { weightDecay: -1 }),
-      /weightDecay must be in \[0, Infinity\], got -1/,
-    ],
-    [() => adam(0.1, { b1: 1 }), /b1 must be in \[0, 1\), got 1/],
-    [() => adamw(0.1, { b2: NaN }), /b2 must be finite, got NaN/],
-    [
-      () => adam(0.1, { eps: -1e-8 }),
-      /eps must be in \[0, Infinity\], got -1e-8/,
-    ],
-    [
-      () => adagrad(0.1, { initialAccumulatorValue: -1 }),
-      /initialAccumulatorValue must be in/,
-    ],
-    [() => rmsprop(0.1, { decay: 2 }), /decay must be in \[0, 1\], got 2/],
+    // every optimizer's bad hyperparameters (testing/optimizer_table.ts)
+    ...OPTIMIZER_ROWS.flatMap(([name, row]) =>
+      row.errors.map((c): [() => unknown, RegExp] => [
+        () => makeOptimizer(name, c.lr, c.options),
+        c.message,
+      ])
+    ),
     [() => clipByGlobalNorm(0), /maxNorm must be in \(0, Infinity\], got 0/],
     [() => clipByNorm(-1), /maxNorm/],
     [() => clipByValue(NaN), /maxDelta must be finite, got NaN/],

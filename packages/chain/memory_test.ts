@@ -11,7 +11,7 @@ import {
   runUpdate,
   warmupCosineDecaySchedule,
 } from "./mod.ts";
-import { testOnBackends } from "./_test_utils.ts";
+import { testOnBackends } from "@centra/testing/mod.ts";
 
 let id = 0;
 testOnBackends(

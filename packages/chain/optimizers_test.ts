@@ -1,17 +1,24 @@
 // Every optimizer with GC off against tfjs's own optimizer, over 100 steps on
 // the parameter shapes of a small CNN, on every backend.
 import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
 import {
-  adagrad,
-  adam,
   applyUpdates,
   type GradientTransformation,
   initState,
-  rmsprop,
+  OPTIMIZERS,
   runUpdate,
-  sgd,
 } from "./mod.ts";
-import { assertClose, randn, read, testOnBackends } from "./_test_utils.ts";
+import {
+  assertClose,
+  randn,
+  read,
+  testOnBackends,
+} from "@centra/testing/mod.ts";
+import {
+  makeOptimizer,
+  OPTIMIZER_ROWS,
+} from "@centra/testing/optimizer_table.ts";
 
 const CNN_SHAPES: Record<string, number[]> = {
   "conv1/kernel": [3, 3, 1, 8],
@@ -31,49 +38,16 @@ interface Case {
   rtol?: number;
 }
 
-const lr = 0.01;
-const cases: Case[] = [
-  {
-    name: "sgd() matches tf.train.sgd",
-    ours: () => sgd(lr),
-    theirs: () => tf.train.sgd(lr),
-  },
-  {
-    name: "sgd({ momentum }) matches tf.train.momentum",
-    ours: () => sgd(lr, { momentum: 0.9 }),
-    theirs: () => tf.train.momentum(lr, 0.9),
-  },
-  {
-    name:
-      "sgd({ momentum, nesterov }) matches tf.train.momentum with useNesterov",
-    ours: () => sgd(lr, { momentum: 0.9, nesterov: true }),
-    theirs: () => tf.train.momentum(lr, 0.9, true),
-  },
-  {
-    name: "adam({ eps: 1e-7 }) matches tf.train.adam",
-    ours: () => adam(lr, { eps: 1e-7 }),
-    theirs: () => tf.train.adam(lr, 0.9, 0.999, 1e-7),
-  },
-  {
-    name: "adagrad() matches tf.train.adagrad (0.1 start, eps 1e-7)",
-    ours: () => adagrad(lr),
-    theirs: () => tf.train.adagrad(lr),
-  },
-  {
-    name: "rmsprop({ eps: 1e-7 }) matches tf.train.rmsprop",
-    ours: () => rmsprop(lr, { eps: 1e-7 }),
-    theirs: () => tf.train.rmsprop(lr, 0.9, 0, 1e-7),
-  },
-  {
-    // tfjs 4.22's centred RMSProp takes sqrt(v - m² - eps) (a sign slip that
-    // gives NaN once the variance falls below eps); centra follows PyTorch
-    // and optax, sqrt(v - m² + eps). With eps = 0 the two agree.
-    name:
-      "rmsprop({ momentum, centered }) matches tf.train.rmsprop centered with momentum (eps 0)",
-    ours: () => rmsprop(lr, { eps: 0, momentum: 0.5, centered: true }),
-    theirs: () => tf.train.rmsprop(lr, 0.9, 0.5, 0, true),
-  },
-];
+// Every optimizer's cases of the table (testing/optimizer_table.ts) that
+// tfjs has an optimizer for.
+const cases: Case[] = OPTIMIZER_ROWS.flatMap(([name, row]) =>
+  row.tfjs.map((c) => ({
+    name: c.name,
+    ours: () => makeOptimizer(name, c.lr, c.options),
+    theirs: () => c.theirs(c.lr),
+    ...(c.rtol === undefined ? {} : { rtol: c.rtol }),
+  }))
+);
 
 let run = 0;
 for (const c of cases) {
@@ -133,3 +107,13 @@ for (const c of cases) {
     ]);
   });
 }
+
+Deno.test("docs/chain.md lists every optimizer of OPTIMIZERS, and only those", async () => {
+  const doc = await Deno.readTextFile(
+    new URL("../../docs/chain.md", import.meta.url),
+  );
+  const line = /every test\s+suite read it\): ([^.]*)\./.exec(doc);
+  assert.ok(line, "the optimizer list of docs/chain.md");
+  const listed = [...line[1]!.matchAll(/`(\w+)`/g)].map((m) => m[1]);
+  assert.deepEqual(listed, Object.keys(OPTIMIZERS));
+});

@@ -16,9 +16,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
-  adagrad,
   adam,
-  adamw,
   adaptiveGradClip,
   applyUpdates,
   centralize,
@@ -36,54 +34,42 @@ import {
   joinSchedules,
   linearSchedule,
   piecewiseConstantSchedule,
-  rmsprop,
   runUpdate,
   scaleByLearningRate,
   type Schedule,
   sgd,
-  sgdw,
   stepDecaySchedule,
   trace,
   warmupCosineDecaySchedule,
 } from "./mod.ts";
-import { assertClose, randn, read, testOnBackends } from "./_test_utils.ts";
+import {
+  assertClose,
+  randn,
+  read,
+  testOnBackends,
+} from "@centra/testing/mod.ts";
+import {
+  makeOptimizer,
+  OPTIMIZER_ROWS,
+  refLr,
+} from "@centra/testing/optimizer_table.ts";
+import {
+  adamRef,
+  gc64,
+  type RefFactory,
+  sgdRef,
+  type Shape,
+  sizeOf,
+  zerosFor,
+} from "@centra/testing/reference64.ts";
 
 // ---------------------------------------------------------------------------
 // Float64 reference building blocks (plain loops over Float64Array).
 // ---------------------------------------------------------------------------
 
-type Shape = readonly number[];
-
-function sizeOf(shape: Shape): number {
-  return shape.reduce((n, d) => n * d, 1);
-}
-
 /** Rounds to float32, so that the chain and the reference start equal. */
 function f32(x: Float64Array): Float64Array {
   return x.map((v) => Math.fround(v));
-}
-
-/**
- * Paper Eq. 1 for tfjs layouts: the output unit is the last axis, so in
- * row-major storage unit `j` owns the flat indices `j, j + out, j + 2 out,
- * ...`; subtract each unit's mean. Rank < 2 (and a unit of one element) is
- * left alone, as the design says.
- */
-function gc64(g: Float64Array, shape: Shape): Float64Array {
-  const out = g.slice();
-  if (shape.length < 2) return out;
-  const units = shape[shape.length - 1]!;
-  const fanIn = g.length / units;
-  if (fanIn === 1) return out;
-  for (let j = 0; j < units; j++) {
-    let sum = 0;
-    for (let i = 0; i < fanIn; i++) sum += g[i * units + j]!;
-    const mean = sum / fanIn;
-    for (let i = 0; i < fanIn; i++) {
-      out[i * units + j] = g[i * units + j]! - mean;
-    }
-  }
-  return out;
 }
 
 /** Per-unit means (last axis = unit) of a rank >= 2 tensor. */
@@ -106,73 +92,6 @@ function norm64(x: ArrayLike<number>): number {
 }
 
 /**
- * One step of a float64 reference: updates the weights in place from the raw
- * gradients at 1-based step `t`.
- */
-type RefStep = (w: Float64Array[], g: Float64Array[], t: number) => void;
-
-/** Builds a reference optimizer for parameters of these shapes. */
-type RefFactory = (shapes: readonly Shape[]) => RefStep;
-
-function zerosFor(shapes: readonly Shape[], value = 0): Float64Array[] {
-  return shapes.map((s) => new Float64Array(sizeOf(s)).fill(value));
-}
-
-/** A learning rate that may depend on the 0-based count of finished steps. */
-type Lr64 = number | ((count: number) => number);
-
-function lrAt(lr: Lr64, t: number): number {
-  return typeof lr === "number" ? lr : lr(t - 1);
-}
-
-interface SgdRef {
-  lr: Lr64;
-  momentum?: number;
-  nesterov?: boolean;
-  /** L2: added to the gradient before GC (paper 3.4: g_hat = P(g + λw)). */
-  l2?: number;
-  /** Decoupled (SGDW): w ← w - lr (b + λw), GC on the raw gradient. */
-  decoupled?: number;
-  gc: boolean | "conv";
-}
-
-/** Which tensors a GC option touches (true: rank >= 2, "conv": rank >= 3). */
-function gcApplies(gc: boolean | "conv", shape: Shape): boolean {
-  return gc === true ? shape.length >= 2 : gc === "conv" && shape.length >= 3;
-}
-
-/**
- * PyTorch SGD (docs' algorithm box, dampening 0): b = μ b + g; the step is b,
- * or g + μ b with Nesterov; with GC, g = P(g + λw) first.
- */
-function sgdRef(o: SgdRef): RefFactory {
-  return (shapes) => {
-    const buf = zerosFor(shapes);
-    return (w, grads, t) => {
-      const lr = lrAt(o.lr, t);
-      shapes.forEach((shape, k) => {
-        const wk = w[k]!;
-        let g: Float64Array = grads[k]!.slice();
-        if (o.l2 !== undefined) {
-          for (let i = 0; i < g.length; i++) g[i] = g[i]! + o.l2 * wk[i]!;
-        }
-        if (gcApplies(o.gc, shape)) g = gc64(g, shape);
-        const b = buf[k]!;
-        for (let i = 0; i < g.length; i++) {
-          let d = g[i]!;
-          if (o.momentum !== undefined) {
-            b[i] = o.momentum * b[i]! + g[i]!;
-            d = o.nesterov ? g[i]! + o.momentum * b[i]! : b[i]!;
-          }
-          if (o.decoupled !== undefined) d += o.decoupled * wk[i]!;
-          wk[i] = wk[i]! - lr * d;
-        }
-      });
-    };
-  };
-}
-
-/**
  * Paper Algorithm 1 (SGDM with GC): g_hat = P g; m = β m + (1 - β) g_hat;
  * w = w - α m. Optionally debiased: m / (1 - β^t) (optax's `ema`).
  */
@@ -192,130 +111,6 @@ function algorithm1Ref(
         for (let i = 0; i < g.length; i++) {
           mk[i] = beta * mk[i]! + (1 - beta) * g[i]!;
           wk[i] = wk[i]! - alpha * (mk[i]! / c);
-        }
-      });
-    };
-  };
-}
-
-interface AdamRef {
-  lr: Lr64;
-  b1?: number;
-  b2?: number;
-  eps: number;
-  epsRoot?: number;
-  amsgrad?: boolean;
-  gc: boolean;
-  gcOn?: "gradient" | "update";
-  /** L2 decay added to the gradient before GC (paper 3.4). */
-  l2?: number;
-  /** AdamW's decoupled decay (Loshchilov and Hutter 2019, Algorithm 2). */
-  decoupled?: number;
-}
-
-/**
- * Paper Algorithm 2 / Kingma and Ba's Algorithm 1 with bias correction:
- * m = b1 m + (1 - b1) g_hat, v = b2 v + (1 - b2) g_hat², m_hat = m / (1 -
- * b1^t), v_hat = v / (1 - b2^t), w = w - lr m_hat / (sqrt(v_hat + epsRoot) +
- * eps). AMSGrad as PyTorch documents it: vmax = max(vmax, v), v_hat = vmax /
- * (1 - b2^t). AdamW: w = w - lr (m_hat / (sqrt(v_hat) + eps) + λ w). GC on
- * the update: P applied to m_hat / (sqrt(v_hat) + eps) instead of to g.
- */
-function adamRef(o: AdamRef): RefFactory {
-  const b1 = o.b1 ?? 0.9, b2 = o.b2 ?? 0.999, epsRoot = o.epsRoot ?? 0;
-  const onUpdate = o.gcOn === "update";
-  return (shapes) => {
-    const m = zerosFor(shapes), v = zerosFor(shapes), vmax = zerosFor(shapes);
-    return (w, grads, t) => {
-      const lr = lrAt(o.lr, t);
-      shapes.forEach((shape, k) => {
-        const wk = w[k]!, mk = m[k]!, vk = v[k]!, vmk = vmax[k]!;
-        let g: Float64Array = grads[k]!.slice();
-        if (o.l2 !== undefined) {
-          for (let i = 0; i < g.length; i++) g[i] = g[i]! + o.l2 * wk[i]!;
-        }
-        if (o.gc && !onUpdate) g = gc64(g, shape);
-        let d: Float64Array = new Float64Array(g.length);
-        for (let i = 0; i < g.length; i++) {
-          mk[i] = b1 * mk[i]! + (1 - b1) * g[i]!;
-          vk[i] = b2 * vk[i]! + (1 - b2) * g[i]! * g[i]!;
-          let second = vk[i]!;
-          if (o.amsgrad) {
-            vmk[i] = Math.max(vmk[i]!, vk[i]!);
-            second = vmk[i]!;
-          }
-          const mHat = mk[i]! / (1 - Math.pow(b1, t));
-          const vHat = second / (1 - Math.pow(b2, t));
-          d[i] = mHat / (Math.sqrt(vHat + epsRoot) + o.eps);
-        }
-        if (o.gc && onUpdate) d = gc64(d, shape);
-        for (let i = 0; i < g.length; i++) {
-          const decay = o.decoupled === undefined ? 0 : o.decoupled * wk[i]!;
-          wk[i] = wk[i]! - lr * (d[i]! + decay);
-        }
-      });
-    };
-  };
-}
-
-/**
- * Adagrad as tfjs computes it: s starts at `init` (0.1), s = s + g², w = w -
- * lr g / sqrt(s + eps) (eps inside the square root).
- */
-function adagradRef(
-  lr: number,
-  init: number,
-  eps: number,
-  gc: boolean,
-): RefFactory {
-  return (shapes) => {
-    const s = zerosFor(shapes, init);
-    return (w, grads) => {
-      shapes.forEach((shape, k) => {
-        const g = gc ? gc64(grads[k]!, shape) : grads[k]!;
-        const sk = s[k]!, wk = w[k]!;
-        for (let i = 0; i < g.length; i++) {
-          sk[i] = sk[i]! + g[i]! * g[i]!;
-          wk[i] = wk[i]! - lr * g[i]! / Math.sqrt(sk[i]! + eps);
-        }
-      });
-    };
-  };
-}
-
-/**
- * RMSProp as tfjs computes it: ms = ρ ms + (1 - ρ) g²; centred: mg = ρ mg +
- * (1 - ρ) g and the denominator is sqrt(ms - mg² + eps), else sqrt(ms + eps);
- * the learning rate comes before momentum: mom = μ mom + lr g / denom, w = w
- * - mom.
- */
-function rmspropRef(
-  o: {
-    lr: number;
-    decay: number;
-    eps: number;
-    centered?: boolean;
-    momentum?: number;
-    gc: boolean;
-  },
-): RefFactory {
-  return (shapes) => {
-    const ms = zerosFor(shapes), mg = zerosFor(shapes), mom = zerosFor(shapes);
-    return (w, grads) => {
-      shapes.forEach((shape, k) => {
-        const g = o.gc ? gc64(grads[k]!, shape) : grads[k]!;
-        const msk = ms[k]!, mgk = mg[k]!, momk = mom[k]!, wk = w[k]!;
-        const rho = o.decay;
-        for (let i = 0; i < g.length; i++) {
-          msk[i] = rho * msk[i]! + (1 - rho) * g[i]! * g[i]!;
-          let denom = msk[i]!;
-          if (o.centered) {
-            mgk[i] = rho * mgk[i]! + (1 - rho) * g[i]!;
-            denom = msk[i]! - mgk[i]! * mgk[i]!;
-          }
-          const step = o.lr * g[i]! / Math.sqrt(denom + o.eps);
-          momk[i] = (o.momentum ?? 0) * momk[i]! + step;
-          wk[i] = wk[i]! - momk[i]!;
         }
       });
     };
@@ -579,199 +374,22 @@ const CASES: OptCase[] = [
     make: () => chain(ema(0.8), scaleByLearningRate(0.05)),
     ref: algorithm1Ref(0.05, 0.8, true, false),
   },
-  {
-    name: "sgd() with GC matches a float64 SGD + GC reference over 30 steps",
-    make: () => sgd(0.05, { gc: true }),
-    ref: sgdRef({ lr: 0.05, gc: true }),
-  },
-  {
-    name: "sgd() without GC matches a float64 SGD reference over 30 steps",
-    make: () => sgd(0.05),
-    ref: sgdRef({ lr: 0.05, gc: false }),
-  },
-  {
-    name:
-      "sgd({ momentum }) with GC matches a float64 SGDM + GC reference (m = βm + Pg) over 30 steps",
-    make: () => sgd(0.02, { momentum: 0.9, gc: true }),
-    ref: sgdRef({ lr: 0.02, momentum: 0.9, gc: true }),
-  },
-  {
-    name:
-      "sgd({ momentum, weightDecay }) with GC centralizes g + λw (paper 3.4) and matches a float64 reference over 30 steps",
-    make: () => sgd(0.02, { momentum: 0.9, weightDecay: 0.05, gc: true }),
-    ref: sgdRef({ lr: 0.02, momentum: 0.9, l2: 0.05, gc: true }),
-  },
-  {
-    name:
-      "sgd({ momentum, nesterov, weightDecay }) with GC matches a float64 Nesterov reference over 30 steps",
-    make: () =>
-      sgd(0.02, { momentum: 0.8, nesterov: true, weightDecay: 0.05, gc: true }),
-    ref: sgdRef({
-      lr: 0.02,
-      momentum: 0.8,
-      nesterov: true,
-      l2: 0.05,
-      gc: true,
-    }),
-  },
-  {
-    name:
-      'sgd({ momentum, gc: "conv" }) centralizes only rank >= 3 kernels and matches a float64 reference over 30 steps',
-    make: () => sgd(0.02, { momentum: 0.9, gc: "conv" }),
-    ref: sgdRef({ lr: 0.02, momentum: 0.9, gc: "conv" }),
-  },
-  {
-    name:
-      "sgd() with a cosine-decay learning rate schedule and GC matches a float64 reference over 30 steps",
-    make: () =>
-      sgd(cosineDecaySchedule(0.1, { decaySteps: 20, alpha: 0.1 }), {
-        momentum: 0.5,
-        gc: true,
-      }),
-    ref: sgdRef({
-      lr: (c) =>
-        0.1 *
-        (0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(c, 20) / 20)) + 0.1),
-      momentum: 0.5,
-      gc: true,
-    }),
-  },
-  {
-    name:
-      "sgdw({ momentum, weightDecay }) with GC centralizes the raw gradient and matches a float64 SGDW reference over 30 steps",
-    make: () => sgdw(0.02, { momentum: 0.9, weightDecay: 0.5, gc: true }),
-    ref: sgdRef({ lr: 0.02, momentum: 0.9, decoupled: 0.5, gc: true }),
-  },
-  {
-    name:
-      "adam() with GC matches paper Algorithm 2 (bias-corrected Adam on Pg) in float64 over 30 steps",
-    make: () => adam(0.01, { gc: true, eps: 1e-7 }),
-    ref: adamRef({ lr: 0.01, eps: 1e-7, gc: true }),
-  },
-  {
-    name:
-      "adam() without GC matches a float64 Kingma-Ba Adam reference over 30 steps",
-    make: () => adam(0.01, { b1: 0.8, b2: 0.99, eps: 1e-8 }),
-    ref: adamRef({ lr: 0.01, b1: 0.8, b2: 0.99, eps: 1e-8, gc: false }),
-  },
-  {
-    name:
-      "adam({ amsgrad }) with GC matches a float64 AMSGrad reference (PyTorch form: max of v, then bias-corrected) over 30 steps",
-    // b2 0.9 so that v actually falls below its running maximum in 30 steps
-    make: () => adam(0.01, { amsgrad: true, b2: 0.9, gc: true, eps: 1e-7 }),
-    ref: adamRef({ lr: 0.01, amsgrad: true, b2: 0.9, eps: 1e-7, gc: true }),
-  },
-  {
-    name:
-      "adam({ epsRoot }) with GC adds epsRoot inside the square root, matching a float64 reference over 30 steps",
-    make: () => adam(0.01, { epsRoot: 0.5, eps: 1e-3, gc: true }),
-    ref: adamRef({ lr: 0.01, epsRoot: 0.5, eps: 1e-3, gc: true }),
-  },
-  {
-    name:
-      'adam({ gc: true, gcOn: "update" }) centralizes Adam\'s scaled update and matches a float64 reference over 30 steps',
-    make: () => adam(0.01, { gc: true, gcOn: "update", eps: 1e-7 }),
-    ref: adamRef({ lr: 0.01, eps: 1e-7, gc: true, gcOn: "update" }),
-  },
-  {
-    name:
-      "adam({ weightDecay }) with GC centralizes g + λw (L2) and matches a float64 reference over 30 steps",
-    make: () => adam(0.01, { weightDecay: 0.1, gc: true, eps: 1e-7 }),
-    ref: adamRef({ lr: 0.01, l2: 0.1, eps: 1e-7, gc: true }),
-  },
-  {
-    name:
-      "adam() with a warmup-cosine learning rate schedule and GC matches a float64 reference over 30 steps",
-    make: () =>
-      adam(
-        warmupCosineDecaySchedule({
-          initValue: 0,
-          peakValue: 0.02,
-          warmupSteps: 5,
-          decaySteps: 25,
-          endValue: 0.001,
-        }),
-        {
-          gc: true,
-          eps: 1e-7,
-        },
-      ),
-    ref: adamRef({
-      lr: (c) =>
-        c < 5 ? 0.02 * c / 5 : 0.001 +
-          (0.02 - 0.001) * 0.5 *
-            (1 + Math.cos(Math.PI * Math.min(c - 5, 20) / 20)),
-      eps: 1e-7,
-      gc: true,
-    }),
-  },
-  {
-    name:
-      "adamw() with GC matches a float64 AdamW reference (w -= lr (m̂/(√v̂+ε) + λw), GC on the raw gradient) over 30 steps",
-    make: () => adamw(0.01, { weightDecay: 0.5, gc: true, eps: 1e-7 }),
-    ref: adamRef({ lr: 0.01, decoupled: 0.5, eps: 1e-7, gc: true }),
-  },
-  {
-    name:
-      "adagrad() with GC matches a float64 tfjs-style Adagrad (0.1 start, eps inside sqrt) over 30 steps",
-    make: () => adagrad(0.05, { gc: true }),
-    ref: adagradRef(0.05, 0.1, 1e-7, true),
-  },
-  {
-    name:
-      "adagrad() without GC matches a float64 Adagrad reference with a zero start over 30 steps",
-    make: () => adagrad(0.05, { initialAccumulatorValue: 0, eps: 1e-7 }),
-    ref: adagradRef(0.05, 0, 1e-7, false),
-  },
-  {
-    name:
-      "rmsprop() with GC matches a float64 tfjs-style RMSProp reference over 30 steps",
-    make: () => rmsprop(0.005, { decay: 0.9, eps: 1e-7, gc: true }),
-    ref: rmspropRef({ lr: 0.005, decay: 0.9, eps: 1e-7, gc: true }),
-  },
-  {
-    name:
-      "rmsprop({ centered }) with GC matches a float64 centred RMSProp reference over 30 steps",
-    make: () =>
-      rmsprop(0.005, { decay: 0.9, eps: 1e-7, centered: true, gc: true }),
-    ref: rmspropRef({
-      lr: 0.005,
-      decay: 0.9,
-      eps: 1e-7,
-      centered: true,
-      gc: true,
-    }),
-  },
-  {
-    name:
-      "rmsprop({ momentum }) with GC applies momentum after the learning rate (tfjs) and matches a float64 reference over 30 steps",
-    make: () =>
-      rmsprop(0.005, { decay: 0.9, eps: 1e-7, momentum: 0.9, gc: true }),
-    ref: rmspropRef({
-      lr: 0.005,
-      decay: 0.9,
-      eps: 1e-7,
-      momentum: 0.9,
-      gc: true,
-    }),
-  },
-  {
-    name:
-      "rmsprop({ centered, momentum }) without GC matches a float64 reference over 30 steps",
-    make: () =>
-      rmsprop(0.005, { decay: 0.8, eps: 1e-7, centered: true, momentum: 0.5 }),
-    ref: rmspropRef({
-      lr: 0.005,
-      decay: 0.8,
-      eps: 1e-7,
-      centered: true,
-      momentum: 0.5,
-      gc: false,
-    }),
-  },
 ];
 
 CASES.forEach((c, i) => optimizerTest(c, 11 + i));
+
+// Every optimizer of the table, each case against the row's float64
+// reference (testing/reference64.ts), with the case's own seed.
+for (const [name, row] of OPTIMIZER_ROWS) {
+  for (const c of row.referenceCases) {
+    const [lr, lr64] = refLr(c.lr);
+    optimizerTest({
+      name: c.name,
+      make: () => makeOptimizer(name, lr, c.options),
+      ref: row.reference(lr64, c.options),
+    }, c.seed);
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Clipping: one call on seeded inputs, then composed with GC over 30 steps.

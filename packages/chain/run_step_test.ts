@@ -19,7 +19,12 @@ import {
   type Updates,
 } from "./mod.ts";
 import { collectTensors } from "./_tree.ts";
-import { assertClose, read, testOnBackends, withStep } from "./_test_utils.ts";
+import {
+  assertClose,
+  read,
+  testOnBackends,
+  withStep,
+} from "@centra/testing/mod.ts";
 
 let id = 0;
 /** A variable name unique to this run (tests run once per backend). */

@@ -18,7 +18,7 @@ import {
   meansOver,
   uniquePrefix,
 } from "./_test_utils.ts";
-import { randn, read, testOnBackends } from "../chain/_test_utils.ts";
+import { randn, read, testOnBackends } from "@centra/testing/mod.ts";
 
 /** The trainable variables of a model, keyed by name. */
 function variablesOf(model: tf.LayersModel): Record<string, tf.Variable> {

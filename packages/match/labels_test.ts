@@ -4,7 +4,7 @@ import { initState, partition, runUpdate, sgd } from "@centra/chain";
 import { labels } from "./labels.ts";
 import { byClass, byLayer, byRole, not, type Selector } from "./selectors.ts";
 import { uniquePrefix } from "./_test_utils.ts";
-import { read, testOnBackends } from "../chain/_test_utils.ts";
+import { read, testOnBackends } from "@centra/testing/mod.ts";
 
 // Tests that build models without a backend loop run on cpu; testOnBackends
 // switches for its own.

@@ -31,7 +31,7 @@ import {
   randn,
   read,
   testOnBackends,
-} from "../chain/_test_utils.ts";
+} from "@centra/testing/mod.ts";
 
 await tf.setBackend("cpu");
 

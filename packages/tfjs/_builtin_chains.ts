@@ -4,22 +4,18 @@
 // that the learning rate can be read and set between steps.
 import * as tf from "@tensorflow/tfjs";
 import {
-  adagrad,
-  adam,
-  adamw,
   constantSchedule,
   cosineDecaySchedule,
   exponentialDecaySchedule,
   type GradientTransformation,
   injectHyperparams,
   linearSchedule,
-  OPTIMIZER_OPTIONS,
+  type OptimizerEntry,
+  type OptimizerName,
+  OPTIMIZERS,
   type OptionKind,
   piecewiseConstantSchedule,
-  rmsprop,
   type Schedule,
-  sgd,
-  sgdw,
   stepDecaySchedule,
   warmupCosineDecaySchedule,
 } from "@centra/chain";
@@ -27,66 +23,25 @@ import type { JsonObject, JsonValue } from "./_json.ts";
 
 type Kind = "number" | "boolean" | "gc" | "gcOn" | "mask";
 
-interface Builtin {
-  keys: Readonly<Record<string, Kind>>;
-  make: (
-    lr: number | tf.Scalar,
-    options: Record<string, JsonValue>,
-  ) => GradientTransformation<unknown>;
-}
-
-// The option objects are checked against `keys` first, so the casts below
-// only narrow what has already been validated.
-// deno-lint-ignore no-explicit-any
-type Loose = any;
-
 /**
  * The JSON form of an alias's options, read from the schema the alias
- * itself checks (`OPTIMIZER_OPTIONS`), so the two cannot drift apart: a
- * hyperparameter is a number, a mask a record of booleans.
+ * itself checks (`OPTIMIZERS[name].options`), so the two cannot drift apart:
+ * a hyperparameter is a number, a mask a record of booleans.
  */
-function jsonKeys(
-  schema: Readonly<Record<string, OptionKind>>,
-): Readonly<Record<string, Kind>> {
-  const out: Record<string, Kind> = {};
-  for (const [k, kind] of Object.entries(schema)) {
-    if (kind === "hyper" || kind === "number") out[k] = "number";
-    else if (kind === "boolean" || kind === "gc" || kind === "gcOn") {
-      out[k] = kind;
-    } else if (kind === "mask") out[k] = "mask";
-  }
-  return out;
+function jsonKind(kind: OptionKind): Kind | undefined {
+  if (kind === "hyper" || kind === "number") return "number";
+  if (kind === "boolean" || kind === "gc" || kind === "gcOn") return kind;
+  return kind === "mask" ? "mask" : undefined;
 }
 
-const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
-  ["sgd", {
-    keys: jsonKeys(OPTIMIZER_OPTIONS.sgd),
-    make: (lr, o) => sgd(lr, o as Loose),
-  }],
-  ["sgdw", {
-    keys: jsonKeys(OPTIMIZER_OPTIONS.sgdw),
-    make: (lr, o) => sgdw(lr, o as Loose),
-  }],
-  ["adam", {
-    keys: jsonKeys(OPTIMIZER_OPTIONS.adam),
-    make: (lr, o) => adam(lr, o as Loose),
-  }],
-  ["adamw", {
-    keys: jsonKeys(OPTIMIZER_OPTIONS.adamw),
-    make: (lr, o) => adamw(lr, o as Loose),
-  }],
-  ["adagrad", {
-    keys: jsonKeys(OPTIMIZER_OPTIONS.adagrad),
-    make: (lr, o) => adagrad(lr, o as Loose),
-  }],
-  ["rmsprop", {
-    keys: jsonKeys(OPTIMIZER_OPTIONS.rmsprop),
-    make: (lr, o) => rmsprop(lr, o as Loose),
-  }],
-]);
+/** The names of the built-in chains: every optimizer of `OPTIMIZERS`. */
+export const BUILTIN_NAMES: readonly string[] = Object.keys(OPTIMIZERS);
 
-/** The names of the built-in chains. */
-export const BUILTIN_NAMES: readonly string[] = [...BUILTINS.keys()];
+function builtin(name: string): OptimizerEntry | undefined {
+  return Object.hasOwn(OPTIMIZERS, name)
+    ? OPTIMIZERS[name as OptimizerName]
+    : undefined;
+}
 
 function checkKind(where: string, key: string, kind: Kind, v: JsonValue): void {
   const ok = kind === "number"
@@ -260,7 +215,7 @@ export function buildBuiltin(
   name: string,
   options: JsonObject,
 ): GradientTransformation<unknown> | undefined {
-  const b = BUILTINS.get(name);
+  const b = builtin(name);
   if (b === undefined) return undefined;
   const where = `ChainOptimizer.from("${name}")`;
   const { learningRate, ...rest } = options;
@@ -280,11 +235,14 @@ export function buildBuiltin(
     );
   }
   for (const [k, v] of Object.entries(rest)) {
-    const kind = Object.hasOwn(b.keys, k) ? b.keys[k] : undefined;
+    const kind = Object.hasOwn(b.options, k)
+      ? jsonKind(b.options[k]!)
+      : undefined;
     if (kind === undefined) {
       throw new TypeError(
         `${where}: unknown option "${k}" (known: learningRate, ${
-          Object.keys(b.keys).join(", ")
+          Object.keys(b.options).filter((o) => jsonKind(b.options[o]!))
+            .join(", ")
         })`,
       );
     }

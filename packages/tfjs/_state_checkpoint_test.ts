@@ -3,7 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { injectHyperparams, sgd } from "@centra/chain";
-import { testOnBackends } from "../chain/_test_utils.ts";
+import { testOnBackends } from "@centra/testing/mod.ts";
 import { StateCheckpoint } from "./_state_checkpoint.ts";
 
 const momentumSgd = () =>

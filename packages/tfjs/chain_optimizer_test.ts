@@ -8,7 +8,7 @@ import {
   sgd,
   trace,
 } from "@centra/chain";
-import { assertClose, testOnBackends, withStep } from "../chain/_test_utils.ts";
+import { assertClose, testOnBackends, withStep } from "@centra/testing/mod.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { registerChain } from "./register_chain.ts";
 import {

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { assertClose, testOnBackends } from "../chain/_test_utils.ts";
+import { assertClose, testOnBackends } from "@centra/testing/mod.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { fileSystem } from "./file_system.ts";
 import { writeCheckpoint, type WriteStep } from "./_checkpoint_files.ts";

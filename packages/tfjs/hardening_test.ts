@@ -5,7 +5,7 @@ import { adamw, initState, masked, sgd, trace } from "@centra/chain";
 import { decayMask, fineTuning } from "@centra/match/recipes";
 import { mask } from "@centra/match/select";
 import { byLayer, byRole } from "@centra/match/selectors";
-import { assertClose, testOnBackends } from "../chain/_test_utils.ts";
+import { assertClose, testOnBackends } from "@centra/testing/mod.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { buildChain, chainNames, registerChain } from "./register_chain.ts";
 import { trainStep } from "./train_step.ts";

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { assertClose, testOnBackends } from "../chain/_test_utils.ts";
+import { assertClose, testOnBackends } from "@centra/testing/mod.ts";
 import { chain } from "../chain/chain.ts";
 import { sgd } from "../chain/optimizers.ts";
 import { partition } from "../chain/partition.ts";

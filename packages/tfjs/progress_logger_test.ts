@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { testOnBackends } from "../chain/_test_utils.ts";
+import { testOnBackends } from "@centra/testing/mod.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { formatEpochLine, progressLogger } from "./progress_logger.ts";
 

@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initState, runUpdate, scale } from "@centra/chain";
-import { assertClose, testOnBackends } from "../chain/_test_utils.ts";
+import { assertClose, testOnBackends } from "@centra/testing/mod.ts";
+import { OPTIMIZER_ROWS } from "@centra/testing/optimizer_table.ts";
 import { buildChain, chainNames, registerChain } from "./register_chain.ts";
 
 /** The first entry of the first `n` updates, and whether each points downhill. */
@@ -34,42 +35,11 @@ async function firstSteps(
 testOnBackends(
   "buildChain() builds every built-in from JSON options",
   async () => {
-    const cases: Array<[string, Record<string, unknown>]> = [
-      ["sgd", {
-        learningRate: 0.1,
-        momentum: 0.9,
-        nesterov: true,
-        weightDecay: 1e-4,
-        gc: true,
-      }],
-      ["sgdw", {
-        learningRate: 0.1,
-        momentum: 0.9,
-        weightDecay: 1e-4,
-        gc: "conv",
-      }],
-      ["adam", {
-        learningRate: 1e-3,
-        b1: 0.8,
-        b2: 0.99,
-        eps: 1e-7,
-        amsgrad: true,
-        gc: true,
-      }],
-      ["adam", { learningRate: 1e-3, gc: true, gcOn: "update" }],
-      ["adamw", { learningRate: 1e-3, weightDecay: 0.01 }],
-      ["adagrad", {
-        learningRate: 0.1,
-        initialAccumulatorValue: 0.2,
-        eps: 1e-7,
-      }],
-      ["rmsprop", {
-        learningRate: 0.01,
-        decay: 0.95,
-        centered: true,
-        momentum: 0.5,
-      }],
-    ];
+    // every optimizer's JSON settings of the table (testing/optimizer_table.ts)
+    const cases: Array<[string, Record<string, unknown>]> = OPTIMIZER_ROWS
+      .flatMap(([name, row]) =>
+        row.json.map((o): [string, Record<string, unknown>] => [name, o])
+      );
     for (const [name, options] of cases) {
       const steps = await firstSteps(
         name,

@@ -12,7 +12,8 @@ import {
   multiSteps,
   sgd,
 } from "@centra/chain";
-import { testOnBackends } from "../chain/_test_utils.ts";
+import { testOnBackends } from "@centra/testing/mod.ts";
+import { OPTIMIZER_ROWS } from "@centra/testing/optimizer_table.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { type JsonObject, registerChain } from "./register_chain.ts";
 import { memoryIO, tinyData, tinyModel } from "./_test_utils.ts";
@@ -50,19 +51,12 @@ const CASES: ReadonlyArray<[string, JsonObject]> = [
   ["resume/applyIfFinite", {}],
   ["resume/nested", {}],
   ["resume/multiStepsOfFinite", {}],
-  // injectHyperparams's count and a schedule of it
-  ["adamw", {
-    learningRate: {
-      schedule: "warmupCosineDecay",
-      initValue: 0,
-      peakValue: 0.1,
-      warmupSteps: 2,
-      decaySteps: 6,
-    },
-    weightDecay: 0.01,
-  }],
-  ["rmsprop", { learningRate: 0.01, centered: true, momentum: 0.5 }],
-  ["adagrad", { learningRate: 0.1 }],
+  // every optimizer's resume settings of the table
+  // (testing/optimizer_table.ts); adamw's holds injectHyperparams's count
+  // and a schedule of it
+  ...OPTIMIZER_ROWS.flatMap(([name, row]) =>
+    row.resume.map((o): [string, JsonObject] => [name, o as JsonObject])
+  ),
 ];
 const STEPS = 6;
 const NAN_STEPS = new Set([2, 3]);

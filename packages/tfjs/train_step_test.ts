@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { adam, disposeState, initState, sgd } from "@centra/chain";
-import { assertClose, testOnBackends, withStep } from "../chain/_test_utils.ts";
+import { assertClose, testOnBackends, withStep } from "@centra/testing/mod.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { trainStep } from "./train_step.ts";
 

@@ -9,7 +9,6 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
-  adagrad,
   adam,
   adamw,
   chain,
@@ -18,14 +17,16 @@ import {
   exponentialDecaySchedule,
   type GradientTransformation,
   initState,
-  rmsprop,
   runStep,
   sgd,
-  sgdw,
   warmupCosineDecaySchedule,
 } from "@centra/chain";
 import { fuse } from "./mod.ts";
-import { HAS_WEBGPU, read } from "../chain/_test_utils.ts";
+import { HAS_WEBGPU, read } from "@centra/testing/mod.ts";
+import {
+  makeOptimizer,
+  OPTIMIZER_ROWS,
+} from "@centra/testing/optimizer_table.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 2, 8],
@@ -36,21 +37,13 @@ const STEPS = 100;
 const PRINT = Deno.env.get("CENTRA_AGREEMENT") === "print";
 
 const OPTIMIZERS: [string, () => GradientTransformation<unknown>][] = [
-  ["sgd", () => sgd(0.05)],
-  [
-    "sgd momentum nesterov + L2",
-    () => sgd(0.05, { momentum: 0.9, nesterov: true, weightDecay: 1e-2 }),
-  ],
-  ["sgdw", () => sgdw(0.05, { momentum: 0.9, weightDecay: 1e-2 })],
-  ["adam", () => adam(0.01)],
-  ["adam amsgrad", () => adam(0.01, { amsgrad: true })],
-  ["adamw", () => adamw(0.01, { weightDecay: 1e-2 })],
-  ["adagrad", () => adagrad(0.1)],
-  ["rmsprop", () => rmsprop(0.01)],
-  [
-    "rmsprop centered momentum",
-    () => rmsprop(0.01, { centered: true, momentum: 0.9 }),
-  ],
+  // every optimizer's settings of the table (testing/optimizer_table.ts)
+  ...OPTIMIZER_ROWS.flatMap(([name, row]) =>
+    row.agreement.map((v): [string, () => GradientTransformation<unknown>] => [
+      v.label,
+      () => makeOptimizer(name, v.lr, v.options),
+    ])
+  ),
   [
     "adam, exponential decay",
     () =>

@@ -20,7 +20,7 @@ import {
   sgd,
 } from "@centra/chain";
 import { fuse } from "./mod.ts";
-import { HAS_WEBGPU, read } from "../chain/_test_utils.ts";
+import { HAS_WEBGPU, read } from "@centra/testing/mod.ts";
 
 const CASES: [string, () => GradientTransformation<unknown>][] = [
   ["clipByGlobalNorm(tf.scalar(0))", () => clipByGlobalNorm(tf.scalar(0))],

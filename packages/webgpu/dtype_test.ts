@@ -13,7 +13,7 @@ import {
   sgd,
 } from "@centra/chain";
 import { fuse } from "./mod.ts";
-import { read, testOnBackends } from "../chain/_test_utils.ts";
+import { read, testOnBackends } from "@centra/testing/mod.ts";
 
 let uid = 0;
 

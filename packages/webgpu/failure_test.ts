@@ -20,7 +20,7 @@ import {
 import { fuse } from "./mod.ts";
 import { type FaultPoint, faults, forceSingleOutput } from "./_dispatch.ts";
 import { collectTensors } from "../chain/_tree.ts";
-import { assertClose, HAS_WEBGPU, read } from "../chain/_test_utils.ts";
+import { assertClose, HAS_WEBGPU, read } from "@centra/testing/mod.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 2, 8],

@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
-  adagrad,
   adam,
   adamw,
   adaptiveGradClip,
@@ -17,13 +16,11 @@ import {
   initState,
   injectHyperparams,
   masked,
-  rmsprop,
   runStep,
   runUpdate,
   scaleByAdam,
   scaleByLearningRate,
   sgd,
-  sgdw,
   warmupCosineDecaySchedule,
 } from "@centra/chain";
 import {
@@ -45,7 +42,11 @@ import {
   HAS_WEBGPU,
   read,
   testOnBackends,
-} from "../chain/_test_utils.ts";
+} from "@centra/testing/mod.ts";
+import {
+  makeOptimizer,
+  OPTIMIZER_ROWS,
+} from "@centra/testing/optimizer_table.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 2, 4],
@@ -193,28 +194,16 @@ function webgpuTest(name: string, fn: () => void | Promise<void>): void {
   });
 }
 
+// Every optimizer's settings of the table (testing/optimizer_table.ts).
 const OPTIMIZERS: [string, (gc: boolean) => GradientTransformation<unknown>][] =
-  [
-    ["sgd", (gc) => sgd(0.05, { gc })],
-    [
-      "sgd nesterov + L2",
-      (gc) =>
-        sgd(0.05, { momentum: 0.9, nesterov: true, weightDecay: 1e-2, gc }),
-    ],
-    ["sgdw", (gc) => sgdw(0.05, { momentum: 0.9, weightDecay: 1e-2, gc })],
-    ["adam", (gc) => adam(0.05, { gc })],
-    [
-      "adam amsgrad + L2",
-      (gc) => adam(0.05, { amsgrad: true, weightDecay: 1e-2, gc }),
-    ],
-    ["adamw", (gc) => adamw(0.05, { weightDecay: 1e-2, gc })],
-    ["adagrad", (gc) => adagrad(0.1, { gc })],
-    ["rmsprop", (gc) => rmsprop(0.01, { gc })],
-    [
-      "rmsprop centered + momentum",
-      (gc) => rmsprop(0.01, { centered: true, momentum: 0.9, gc }),
-    ],
-  ];
+  OPTIMIZER_ROWS.flatMap(([name, row]) =>
+    row.fused.map((
+      v,
+    ): [string, (gc: boolean) => GradientTransformation<unknown>] => [
+      v.label,
+      (gc) => makeOptimizer(name, v.lr, { ...v.options, gc }),
+    ])
+  );
 
 for (const gc of [false, true]) {
   testOnBackends(
@@ -239,6 +228,36 @@ for (const gc of [false, true]) {
     },
   );
 }
+
+webgpuTest(
+  "fuse() fuses every optimizer of the table: one step is one fused launch with fewer kernels than op by op [webgpu]",
+  () => {
+    for (const gc of [false, true]) {
+      for (const [name, make] of OPTIMIZERS) {
+        const { vars, targets } = problem();
+        const counts: number[] = [];
+        const tx = fuse(make(gc), { onDispatches: (n) => counts.push(n) });
+        let state = initState(tx, vars);
+        const g = grads(vars, targets, 0);
+        const fz = dispatchStats(() => runStep(tx, g, state, vars));
+        state = fz.result;
+        const plain = make(gc);
+        const s0 = initState(plain, vars);
+        const op = dispatchStats(() => runStep(plain, g, s0, vars));
+        const what = `${name}${gc ? " + GC" : ""}`;
+        assert.equal(counts.length, 1, `${what}: fused launches ${counts}`);
+        assert.ok(
+          fz.dispatches < op.dispatches,
+          `${what}: fused ${fz.dispatches} vs op-by-op ${op.dispatches} dispatches`,
+        );
+        tf.dispose(g);
+        disposeState(state);
+        disposeState(op.result);
+        tf.dispose([Object.values(vars), Object.values(targets)]);
+      }
+    }
+  },
+);
 
 testOnBackends(
   "fuse() agrees with op-by-op for GC variants, clipping, ema and schedules",

@@ -19,7 +19,7 @@ export {
   BACKENDS,
   read,
   testOnBackends,
-} from "../chain/_test_utils.ts";
+} from "@centra/testing/mod.ts";
 
 // Tests that do not name a backend run on cpu (webgpu registers itself with a
 // higher priority but needs an async start).

@@ -1,0 +1,140 @@
+// Private: what every optimizer alias is built from (the GC options, the
+// kinds of the options they share, and the chain around the scaling).
+import { guard } from "./_guard.ts";
+import { checkPlainHyper, type OptionKind } from "./_check.ts";
+import { centralize, convGcAxes, defaultGcAxes } from "./centralize.ts";
+import { chain } from "./chain.ts";
+import { validator } from "./expr.ts";
+import type { ScaleByAdamOptions } from "./scale_by_adam.ts";
+import type {
+  AxesResolver,
+  GradientTransformation,
+  Hyper,
+  Mask,
+} from "./types.ts";
+
+/** Gradient Centralization options shared by every optimizer. */
+export interface GcOptions {
+  /**
+   * `true`: GC on every tensor of rank 2 or more (conv and FC kernels);
+   * `"conv"`: on convolution kernels (rank 3 or more) only, the authors'
+   * GCC; a resolver (such as `@centra/match`'s `gcAxes(model)`): exact axes
+   * per parameter; `false` (default): off.
+   */
+  gc?: boolean | "conv" | AxesResolver;
+  /**
+   * `"gradient"` (default): centralize the gradient (with L2 decay, `g + λw`)
+   * before the optimizer's scaling, as the paper's algorithms; `"update"`:
+   * centralize the scaled update instead, the authors' variant for adaptive
+   * methods.
+   */
+  gcOn?: "gradient" | "update";
+}
+
+/** The kinds of the GC options every optimizer takes. */
+export const GC_KINDS: Readonly<Record<string, OptionKind>> = {
+  gc: "gc",
+  gcOn: "gcOn",
+};
+/** The kinds of SGD's momentum and weight decay options. */
+export const MOMENTUM_KINDS: Readonly<Record<string, OptionKind>> = {
+  momentum: "hyper",
+  nesterov: "boolean",
+  weightDecay: "hyper",
+  weightDecayMask: "mask",
+};
+/** The kinds of Adam's options (shared by adam, adamw). */
+export const ADAM_KINDS: Readonly<Record<string, OptionKind>> = {
+  ...GC_KINDS,
+  b1: "hyper",
+  b2: "hyper",
+  eps: "hyper",
+  epsRoot: "hyper",
+  amsgrad: "boolean",
+  weightDecay: "hyper",
+  weightDecayMask: "mask",
+};
+
+/** The GC transform an option asks for, or `null` when it is off. */
+export function gcFrom(
+  where: string,
+  opts: GcOptions,
+): [GradientTransformation<unknown> | null, "gradient" | "update"] {
+  const { gc = false, gcOn = "gradient" } = opts;
+  if (gcOn !== "gradient" && gcOn !== "update") {
+    throw new TypeError(
+      `${where}: gcOn must be "gradient" or "update", got ${String(gcOn)}`,
+    );
+  }
+  if (gc === false) return [null, gcOn];
+  if (gc === true) return [centralize({ axes: defaultGcAxes }), gcOn];
+  if (gc === "conv") return [centralize({ axes: convGcAxes }), gcOn];
+  if (typeof gc === "function") return [centralize({ axes: gc }), gcOn];
+  throw new TypeError(
+    `${where}: gc must be true, false, "conv" or an axes resolver, got ${
+      String(gc)
+    }`,
+  );
+}
+
+/** Whether a hyperparameter switches its transform on (tensors always do). */
+export function on(h: Hyper | undefined): h is Hyper {
+  return h !== undefined && (typeof h !== "number" || h > 0);
+}
+
+export function checkMomentum(
+  where: string,
+  momentum: Hyper | undefined,
+  nesterov: boolean,
+): void {
+  checkPlainHyper(where, "momentum", momentum, { min: 0, max: 1 });
+  if (nesterov && !on(momentum)) {
+    throw new RangeError(
+      `${where}: nesterov needs momentum > 0, got ${momentum}`,
+    );
+  }
+}
+
+/** The entries of `o` named in `keys` that are defined (for exact optional types). */
+export function defined<T extends object, K extends keyof T>(
+  o: T,
+  keys: readonly K[],
+): Pick<T, K> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out as Pick<T, K>;
+}
+
+/** `validator(guard)`, GC where `gcOn` puts it around the scaling, and the rest. */
+export function build(
+  where: string,
+  opts: GcOptions,
+  parts: {
+    before?: (GradientTransformation<unknown> | false)[];
+    scaling: (GradientTransformation<unknown> | false)[];
+    after?: (GradientTransformation<unknown> | false)[];
+  },
+): GradientTransformation<unknown[]> {
+  const [gc, gcOn] = gcFrom(where, opts);
+  const list = [
+    validator(guard(where)),
+    ...(parts.before ?? []),
+    gcOn === "gradient" && gc,
+    ...parts.scaling,
+    gcOn === "update" && gc,
+    ...(parts.after ?? []),
+  ].filter((t): t is GradientTransformation<unknown> =>
+    t !== false && t !== null
+  );
+  return chain(...list);
+}
+
+/** The options of `addDecayedWeights` for a mask (exact optional types). */
+export function decayOptions(mask: Mask | undefined): { mask?: Mask } {
+  return mask === undefined ? {} : { mask };
+}
+
+/** Adam's options out of an optimizer's (exact optional types). */
+export function adamOptions(o: ScaleByAdamOptions): ScaleByAdamOptions {
+  return defined(o, ["b1", "b2", "eps", "epsRoot", "amsgrad"]);
+}
