@@ -9,7 +9,7 @@ import { checkOptions, checkPlainHyper, type OptionKind } from "./_check.ts";
 import { addDecayedWeights } from "./add_decayed_weights.ts";
 import { centralize, convGcAxes, defaultGcAxes } from "./centralize.ts";
 import { chain } from "./chain.ts";
-import { validator } from "./expr.ts";
+import { validator } from "./fuser.ts";
 import { scaleByLearningRate } from "./scale.ts";
 import { scaleByAdam, type ScaleByAdamOptions } from "./scale_by_adam.ts";
 import { scaleByRms, scaleByRss } from "./scale_by_rms.ts";
