@@ -5,16 +5,14 @@ import "./tfjs_check.ts";
 import * as tf from "@tensorflow/tfjs";
 import { type Expr, type ExprOp, powTwo } from "./_expr.ts";
 import { bitProduct, bitProductHost, onHost } from "./_pow_int.ts";
+import { sameShape } from "./_structure.ts";
 import type { Hyper } from "./types.ts";
 
 type Value = number | tf.Tensor;
 
 function asTensor(v: Value, like: tf.Tensor): tf.Tensor {
   if (typeof v !== "number") {
-    return v.shape.length === like.shape.length &&
-        v.shape.every((d, i) => d === like.shape[i])
-      ? v
-      : tf.broadcastTo(v, like.shape);
+    return sameShape(v.shape, like.shape) ? v : tf.broadcastTo(v, like.shape);
   }
   return v === 0
     ? tf.zeros(like.shape, "float32")

@@ -68,10 +68,20 @@ export {
 export { bitProduct, POW_BITS, powerFactors } from "./_pow_int.ts";
 export { evaluate, type EvaluateOptions, foldNumber } from "./_evaluate.ts";
 export { elementwise } from "./_elementwise.ts";
+export type {
+  ElementwiseDefinition,
+  HyperBounds,
+  StageHyper,
+  StageInputs,
+  StageOutput,
+  StageState,
+} from "./_stage_spec.ts";
 export type { ElementwiseSpec, StageMath } from "./fuser.ts";
 export type {
   GradientTransformation,
   Hyper,
+  Mask,
   Params,
+  Schedule,
   Updates,
 } from "./types.ts";
