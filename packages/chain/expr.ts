@@ -13,10 +13,12 @@
  * tensor of a step. Nodes are interned, so equal expressions are the same
  * object and shared work is done once.
  *
- * {@linkcode elementwise} builds a transformation from such math. What a
- * fuser reads of it (`describe`, `stageInput`, `nextState`, `register`,
- * `validator` and the description types) lives in `@centra/chain/fuser`,
- * which imported them from here before.
+ * {@linkcode elementwise} builds a transformation from such math, stated
+ * once: it derives the state, `init`, the structural checks and the step
+ * count (see its docs). What a fuser reads of a transformation (`describe`,
+ * `stageInput`, `nextState`, `register`, `validator` and the description
+ * types) is `@centra/chain/fuser`; those were exported from this module
+ * before, so import them from there.
  *
  * @example Adam's first moment, evaluated op by op
  * ```ts
