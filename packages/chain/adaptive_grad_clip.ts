@@ -1,7 +1,7 @@
 import { checkOptions } from "./_check.ts";
-import { elementwise } from "./_elementwise.ts";
 import {
   div,
+  elementwise,
   type Expr,
   gt,
   max,
@@ -11,7 +11,7 @@ import {
   sqrt,
   square,
   sumAll,
-} from "./_expr.ts";
+} from "./expr.ts";
 import type { EmptyState } from "./identity.ts";
 import type { AxesResolver, GradientTransformation } from "./types.ts";
 

@@ -1,6 +1,5 @@
 import { checkOptions } from "./_check.ts";
-import { elementwise } from "./_elementwise.ts";
-import { add, mul } from "./_expr.ts";
+import { add, elementwise, mul } from "./expr.ts";
 import type { EmptyState } from "./identity.ts";
 import type { GradientTransformation, Hyper, Mask } from "./types.ts";
 

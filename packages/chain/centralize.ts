@@ -1,6 +1,5 @@
 import { checkOptions } from "./_check.ts";
-import { elementwise } from "./_elementwise.ts";
-import { mean, sub } from "./_expr.ts";
+import { elementwise, mean, sub } from "./expr.ts";
 import type { AxesResolver, GradientTransformation } from "./types.ts";
 import type { EmptyState } from "./identity.ts";
 

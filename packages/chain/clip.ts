@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import { elementwise } from "./_elementwise.ts";
 import {
   div,
+  elementwise,
   type Expr,
   globalSum,
   gt,
@@ -13,7 +13,7 @@ import {
   sqrt,
   square,
   sumAll,
-} from "./_expr.ts";
+} from "./expr.ts";
 import type { EmptyState } from "./identity.ts";
 import type { GradientTransformation, Hyper, Updates } from "./types.ts";
 

@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkHyper } from "./_check.ts";
-import { elementwise } from "./_elementwise.ts";
-import { mul, neg } from "./_expr.ts";
+import { elementwise, mul, neg } from "./expr.ts";
 import type { EmptyState } from "./identity.ts";
 import type {
   GradientTransformation,

@@ -1,6 +1,16 @@
 import { checkOptions, checkPlainHyper } from "./_check.ts";
-import { elementwise } from "./_elementwise.ts";
-import { add, div, gt, max, mul, select, sqrt, square, sub } from "./_expr.ts";
+import {
+  add,
+  div,
+  elementwise,
+  gt,
+  max,
+  mul,
+  select,
+  sqrt,
+  square,
+  sub,
+} from "./expr.ts";
 import { lerp, type PerParam } from "./_per_param.ts";
 import type { GradientTransformation, Hyper } from "./types.ts";
 

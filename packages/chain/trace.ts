@@ -1,7 +1,6 @@
 import type * as tf from "@tensorflow/tfjs";
 import { checkOptions } from "./_check.ts";
-import { elementwise } from "./_elementwise.ts";
-import { add, div, mul, sub } from "./_expr.ts";
+import { add, div, elementwise, mul, sub } from "./expr.ts";
 import { biasCorrection, lerp, type PerParam } from "./_per_param.ts";
 import type { GradientTransformation, Hyper } from "./types.ts";
 
