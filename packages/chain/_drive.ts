@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { collectTensors } from "./_tree.ts";
 import { show } from "./_check.ts";
+import { sameShape } from "./_structure.ts";
 import type { Updates } from "./types.ts";
 
 /** Like `tf.tidy`, but for any result: the tensors inside it are kept. */
@@ -48,12 +49,8 @@ export function mismatch(
     if (!(t instanceof tf.Tensor) || t.isDisposed) {
       return `${what} for "${k}" that is not a live tensor`;
     }
-    const shape: readonly number[] = t.shape;
-    if (
-      shape.length !== g.shape.length ||
-      shape.some((d, i) => d !== g.shape[i])
-    ) {
-      return `${what} of shape [${shape}] for "${k}", whose gradient has shape [${g.shape}]`;
+    if (!sameShape(t.shape, g.shape)) {
+      return `${what} of shape [${t.shape}] for "${k}", whose gradient has shape [${g.shape}]`;
     }
   }
   return null;
@@ -192,10 +189,7 @@ export function checkStepInput(
     checkFloat32(where, label(name), t);
     const tt = t as tf.Tensor;
     if (target instanceof tf.Tensor) {
-      if (
-        tt.shape.length !== target.shape.length ||
-        tt.shape.some((d, i) => d !== target.shape[i])
-      ) {
+      if (!sameShape(tt.shape, target.shape)) {
         throw new TypeError(
           `${where}: ${
             label(name)

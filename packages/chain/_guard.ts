@@ -1,7 +1,7 @@
 // Private: the first link of every optimizer alias. It remembers the names and
 // shapes init saw, so that a step with an unknown name or a wrong shape fails
 // with a clear error before any arithmetic, whatever the rest of the chain.
-import { checkKnown } from "./_check.ts";
+import { checkKnown, sameShape } from "./_structure.ts";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
 
 export interface GuardState {
@@ -23,10 +23,7 @@ export function guard(where: string): GradientTransformation<GuardState> {
       checkKnown(where, updates, state.shapes);
       for (const [name, u] of Object.entries(updates)) {
         const want = state.shapes[name]!;
-        if (
-          u.shape.length !== want.length ||
-          u.shape.some((d, i) => d !== want[i])
-        ) {
+        if (!sameShape(u.shape, want)) {
           throw new TypeError(
             `${where}: update "${name}" has shape [${u.shape}] but the parameter has [${want}]`,
           );

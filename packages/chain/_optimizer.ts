@@ -4,7 +4,7 @@ import { guard } from "./_guard.ts";
 import { checkPlainHyper, type OptionKind } from "./_check.ts";
 import { centralize, convGcAxes, defaultGcAxes } from "./centralize.ts";
 import { chain } from "./chain.ts";
-import { validator } from "./expr.ts";
+import { validator } from "./fuser.ts";
 import type { ScaleByAdamOptions } from "./scale_by_adam.ts";
 import type {
   AxesResolver,

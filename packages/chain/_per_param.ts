@@ -1,6 +1,6 @@
 // Private helpers shared by the transforms that keep one tensor per parameter.
 import * as tf from "@tensorflow/tfjs";
-import { add, type Expr, gt, mul, powInt, select, sub } from "./expr.ts";
+import { add, type Expr, gt, mul, powInt, select, sub } from "./_expr.ts";
 import type { Params, PerParam } from "./types.ts";
 
 export type { PerParam } from "./types.ts";

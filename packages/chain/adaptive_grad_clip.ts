@@ -1,11 +1,10 @@
-import { checkOptions, checkPlainHyper, requireParams } from "./_check.ts";
+import { checkOptions } from "./_check.ts";
+import { defaultGcAxes } from "./centralize.ts";
 import {
   div,
   elementwise,
   type Expr,
   gt,
-  hyper,
-  input,
   max,
   mean,
   mul,
@@ -14,14 +13,8 @@ import {
   square,
   sumAll,
 } from "./expr.ts";
-import { defaultGcAxes } from "./centralize.ts";
 import type { EmptyState } from "./identity.ts";
-import type {
-  AxesResolver,
-  GradientTransformation,
-  Params,
-  Updates,
-} from "./types.ts";
+import type { AxesResolver, GradientTransformation } from "./types.ts";
 
 /** Options of {@linkcode adaptiveGradClip}. */
 export interface AdaptiveGradClipOptions {
@@ -29,7 +22,7 @@ export interface AdaptiveGradClipOptions {
   eps?: number;
   /**
    * The axes a unit's norm is taken over; `null` means the whole tensor.
-   * Default `defaultGcAxes`: every axis but the last for rank 2 and up (tfjs layout: one
+   * Default: every axis but the last for rank 2 and up (tfjs layout: one
    * output unit per last-axis index), the whole tensor below that.
    */
   axes?: AxesResolver;
@@ -65,42 +58,36 @@ export function adaptiveGradClip(
 ): GradientTransformation<EmptyState> {
   const where = "adaptiveGradClip";
   checkOptions(where, options, { eps: "number", axes: "function" });
-  checkPlainHyper(where, "clipping", clipping, { min: 0, minOpen: true });
-  const eps = options.eps ?? 1e-3;
-  checkPlainHyper(where, "eps", eps, { min: 0 });
   // A unit is a GC unit: the same default axes as `centralize`.
   const resolve = options.axes ?? defaultGcAxes;
-  const g = input("g"), w = input("p");
-  const clip = hyper("clipping");
-  /** `Σ x²` per unit (over `axes`, kept), or over the tensor with `null`. */
-  const sumSquares = (
-    x: Expr,
-    axes: number[] | null,
-    shape: readonly number[],
-  ): Expr => {
-    if (axes === null) return sumAll(square(x));
-    const n = axes.reduce((k, a) => k * shape[a]!, 1);
-    return mul(mean(square(x), axes), n);
-  };
-  return elementwise<EmptyState>({
+  return elementwise({
     where,
-    slots: [],
-    init: (): EmptyState => ({}),
-    check: (updates: Updates, _state: EmptyState, params?: Params) => {
-      requireParams(where, updates, params);
+    hypers: {
+      clipping: [clipping, { min: 0, minOpen: true }],
+      eps: [options.eps ?? 1e-3, { min: 0 }],
     },
-    step: () => ({ hypers: { clipping, eps }, rest: {} }),
-    math(name, shape) {
+    math: ({ g, p: w, hypers: h }) => (name, shape) => {
       const axes = resolve(name, shape)?.map((a) =>
         a < 0 ? a + shape.length : a
       ) ?? null;
       const gNorm = sqrt(sumSquares(g, axes, shape));
       const wNorm = sqrt(sumSquares(w, axes, shape));
-      const maxNorm = mul(max(wNorm, hyper("eps")), clip);
+      const maxNorm = mul(max(wNorm, h.eps), h.clipping);
       const clipped = mul(g, div(maxNorm, max(gNorm, 1e-6)));
       return {
         update: select(gt(maxNorm, gNorm), { then: g, otherwise: clipped }),
       };
     },
-  });
+  }) as GradientTransformation<EmptyState>;
+}
+
+/** `Σ x²` per unit (over `axes`, kept), or over the tensor with `null`. */
+function sumSquares(
+  x: Expr,
+  axes: number[] | null,
+  shape: readonly number[],
+): Expr {
+  if (axes === null) return sumAll(square(x));
+  const n = axes.reduce((k, a) => k * shape[a]!, 1);
+  return mul(mean(square(x), axes), n);
 }

@@ -1,14 +1,7 @@
-import { checkOptions, checkPlainHyper, requireParams } from "./_check.ts";
-import { add, elementwise, hyper, input, mul } from "./expr.ts";
-import { checkMask, inMask } from "./_mask.ts";
+import { checkOptions } from "./_check.ts";
+import { add, elementwise, mul } from "./expr.ts";
 import type { EmptyState } from "./identity.ts";
-import type {
-  GradientTransformation,
-  Hyper,
-  Mask,
-  Params,
-  Updates,
-} from "./types.ts";
+import type { GradientTransformation, Hyper, Mask } from "./types.ts";
 
 /** Options of {@linkcode addDecayedWeights}. */
 export interface AddDecayedWeightsOptions {
@@ -51,23 +44,10 @@ export function addDecayedWeights(
 ): GradientTransformation<EmptyState> {
   const where = "addDecayedWeights";
   checkOptions(where, options, { mask: "mask" });
-  checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
-  const mask = options.mask;
-  const math = {
-    update: add(input("g"), mul(hyper("weightDecay"), input("p"))),
-  };
-  return elementwise<EmptyState>({
+  return elementwise({
     where,
-    slots: [],
-    init(params: Params): EmptyState {
-      if (mask !== undefined) checkMask(where, mask, params);
-      return {};
-    },
-    check: (updates: Updates, _state: EmptyState, params?: Params) => {
-      requireParams(where, updates, params);
-    },
-    step: () => ({ hypers: { weightDecay }, rest: {} }),
-    math: (name, shape) =>
-      mask === undefined || inMask(mask, name, shape) ? math : null,
-  });
+    hypers: { weightDecay: [weightDecay, { min: 0 }] },
+    mask: options.mask,
+    math: ({ g, p, hypers: h }) => ({ update: add(g, mul(h.weightDecay, p)) }),
+  }) as GradientTransformation<EmptyState>;
 }

@@ -1,6 +1,6 @@
-import { elementwise, input, mean, sub } from "./expr.ts";
 import { checkOptions } from "./_check.ts";
-import type { AxesResolver, GradientTransformation, Params } from "./types.ts";
+import { elementwise, mean, sub } from "./expr.ts";
+import type { AxesResolver, GradientTransformation } from "./types.ts";
 import type { EmptyState } from "./identity.ts";
 
 /**
@@ -100,19 +100,13 @@ export function centralize(
       }`,
     );
   }
-  return elementwise<EmptyState>({
+  return elementwise({
     where: "centralize",
-    slots: [],
-    init: (_params: Params): EmptyState => ({}),
-    check: () => {},
-    step: () => ({ hypers: {}, rest: {} }),
-    math(name, shape) {
+    math: ({ g }) => (name, shape) => {
       const axes = gcAxesFor(resolve, name, shape);
-      return axes === null
-        ? null
-        : { update: sub(input("g"), mean(input("g"), axes)) };
+      return axes === null ? null : { update: sub(g, mean(g, axes)) };
     },
-  });
+  }) as GradientTransformation<EmptyState>;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { isPlainObject, show } from "./_check.ts";
 import { checkTransformation } from "./_drive.ts";
-import { register } from "./expr.ts";
+import { register } from "./fuser.ts";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
 
 /**

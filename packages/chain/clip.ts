@@ -1,13 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
-import { checkPlainHyper } from "./_check.ts";
 import {
   div,
   elementwise,
   type Expr,
   globalSum,
   gt,
-  hyper,
-  input,
   max,
   min,
   mul,
@@ -15,16 +12,10 @@ import {
   select,
   sqrt,
   square,
-  type StageMath,
   sumAll,
 } from "./expr.ts";
 import type { EmptyState } from "./identity.ts";
-import type {
-  GradientTransformation,
-  Hyper,
-  Params,
-  Updates,
-} from "./types.ts";
+import type { GradientTransformation, Hyper, Updates } from "./types.ts";
 
 /**
  * Clips every update element to `[-maxDelta, maxDelta]` (Keras `clipvalue`).
@@ -45,11 +36,13 @@ import type {
 export function clipByValue(
   maxDelta: number,
 ): GradientTransformation<EmptyState> {
-  checkPlainHyper("clipByValue", "maxDelta", maxDelta, { min: 0 });
-  const m = hyper("maxDelta");
-  return fixedStage("clipByValue", { maxDelta }, () => ({
-    update: min(max(input("g"), neg(m)), m),
-  }));
+  return elementwise({
+    where: "clipByValue",
+    hypers: { maxDelta: [maxDelta, { min: 0 }] },
+    math: ({ g, hypers: { maxDelta: m } }) => ({
+      update: min(max(g, neg(m)), m),
+    }),
+  }) as GradientTransformation<EmptyState>;
 }
 
 /**
@@ -70,10 +63,13 @@ export function clipByValue(
  * ```
  */
 export function clipByNorm(maxNorm: Hyper): GradientTransformation<EmptyState> {
-  checkPlainHyper("clipByNorm", "maxNorm", maxNorm, { min: 0, minOpen: true });
-  const g = input("g");
-  const math = { update: clipTo(g, sqrt(sumAll(square(g)))) };
-  return fixedStage("clipByNorm", { maxNorm }, () => math);
+  return elementwise({
+    where: "clipByNorm",
+    hypers: { maxNorm: [maxNorm, { min: 0, minOpen: true }] },
+    math: ({ g, hypers: h }) => ({
+      update: clipTo(g, sqrt(sumAll(square(g))), h.maxNorm),
+    }),
+  }) as GradientTransformation<EmptyState>;
 }
 
 /**
@@ -101,15 +97,15 @@ export function clipByNorm(maxNorm: Hyper): GradientTransformation<EmptyState> {
 export function clipByGlobalNorm(
   maxNorm: Hyper,
 ): GradientTransformation<EmptyState> {
-  checkPlainHyper("clipByGlobalNorm", "maxNorm", maxNorm, {
-    min: 0,
-    minOpen: true,
-  });
-  const g = input("g");
-  // one tag for every instance: a fuser renames it per stage
-  const norm = sqrt(globalSum("clipByGlobalNorm", square(g)));
-  const math = { update: clipTo(g, norm) };
-  return fixedStage("clipByGlobalNorm", { maxNorm }, () => math);
+  return elementwise({
+    where: "clipByGlobalNorm",
+    hypers: { maxNorm: [maxNorm, { min: 0, minOpen: true }] },
+    math: ({ g, hypers: h }) => {
+      // one tag for every instance: a fuser renames it per stage
+      const norm = sqrt(globalSum("clipByGlobalNorm", square(g)));
+      return { update: clipTo(g, norm, h.maxNorm) };
+    },
+  }) as GradientTransformation<EmptyState>;
 }
 
 /**
@@ -118,26 +114,10 @@ export function clipByGlobalNorm(
  * scheduled down to it, say) turns a zero gradient into itself, not 0/0. A
  * negative tensor bound (numbers are range-checked) counts as 0.
  */
-function clipTo(g: Expr, norm: Expr): Expr {
-  const m = max(hyper("maxNorm"), 0);
+function clipTo(g: Expr, norm: Expr, maxNorm: Expr): Expr {
+  const m = max(maxNorm, 0);
   // g * 1 is g: one factor per tensor, no per-element choice
   return mul(g, select(gt(norm, m), { then: div(m, norm), otherwise: 1 }));
-}
-
-/** A stateless elementwise transform with fixed hyperparameters. */
-function fixedStage(
-  where: string,
-  hypers: Record<string, Hyper>,
-  math: () => StageMath,
-): GradientTransformation<EmptyState> {
-  return elementwise<EmptyState>({
-    where,
-    slots: [],
-    init: (_params: Params): EmptyState => ({}),
-    check: () => {},
-    step: () => ({ hypers, rest: {} }),
-    math,
-  });
 }
 
 /**

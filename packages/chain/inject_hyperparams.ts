@@ -7,7 +7,7 @@ import {
   rememberHost,
 } from "./_check.ts";
 import { zeroCount } from "./_per_param.ts";
-import { type InnerRun, register } from "./expr.ts";
+import { type InnerRun, register } from "./fuser.ts";
 import type {
   GradientTransformation,
   Params,

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { checkAgainst, checkStateMap, show } from "./_check.ts";
+import { show } from "./_check.ts";
+import { checkAgainst, checkStateMap } from "./_structure.ts";
 import { checkTransformation } from "./_drive.ts";
 import { selectState } from "./_tree.ts";
 import { carry, fillLike, type PerParam, zeroCount } from "./_per_param.ts";

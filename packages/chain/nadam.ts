@@ -4,28 +4,18 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
-import {
-  checkAgainst,
-  checkOptions,
-  checkPlainHyper,
-  type OptionKind,
-} from "./_check.ts";
-import { biasCorrection, fillLike, lerp, zeroCount } from "./_per_param.ts";
+import { checkOptions, type OptionKind } from "./_check.ts";
+import { biasCorrection, lerp } from "./_per_param.ts";
 import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
 import {
   add,
   div,
   elementwise,
   gt,
-  hyper,
-  input,
   mul,
   select,
-  slot,
   sqrt,
   square,
-  type StageMath,
   sub,
 } from "./expr.ts";
 import { scaleByLearningRate } from "./scale.ts";
@@ -33,9 +23,7 @@ import type { ScaleByAdamState } from "./scale_by_adam.ts";
 import type {
   GradientTransformation,
   Hyper,
-  Params,
   ScalarOrSchedule,
-  Updates,
 } from "./types.ts";
 
 /** Options of {@linkcode scaleByNadam}. */
@@ -90,49 +78,37 @@ export function scaleByNadam(
     epsRoot: "hyper",
   });
   const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0 } = options;
-  checkPlainHyper(where, "b1", b1, { min: 0, max: 1, maxOpen: true });
-  checkPlainHyper(where, "b2", b2, { min: 0, max: 1, maxOpen: true });
-  checkPlainHyper(where, "eps", eps, { min: 0 });
-  checkPlainHyper(where, "epsRoot", epsRoot, { min: 0 });
-  const [hb1, hb2, hc] = [hyper("b1"), hyper("b2"), hyper("count")];
-  const g = input("g");
-  const m = lerp(hb1, slot("mu"), sub(1, hb1), g);
-  const v = lerp(hb2, slot("nu"), sub(1, hb2), square(g));
-  const mHat = add(
-    div(mul(hb1, m), biasCorrection(hb1, add(hc, 1))),
-    div(mul(sub(1, hb1), g), biasCorrection(hb1, hc)),
-  );
-  const denom = add(
-    sqrt(add(div(v, biasCorrection(hb2, hc)), hyper("epsRoot"))),
-    hyper("eps"),
-  );
   // as in scaleByAdam: a zero denominator (eps 0) means a zero gradient so
   // far, so no update rather than 0/0
   const positiveEps = typeof eps === "number" && Math.fround(eps) > 0;
-  const math: StageMath = {
-    update: positiveEps ? div(mHat, denom) : select(gt(denom, 0), {
-      then: div(mHat, denom),
-      otherwise: mul(mHat, 0),
-    }),
-    slots: { mu: m, nu: v },
-  };
-  return elementwise<ScaleByAdamState>({
+  return elementwise({
     where,
-    slots: ["mu", "nu"],
-    init: (params: Params): ScaleByAdamState => ({
-      count: zeroCount(),
-      mu: fillLike(params),
-      nu: fillLike(params),
-      nuMax: {},
-    }),
-    check: (updates: Updates, state: ScaleByAdamState) =>
-      checkAgainst(where, updates, state.mu),
-    step(state: ScaleByAdamState) {
-      const count = tf.add(state.count, 1) as tf.Scalar;
-      return { hypers: { b1, b2, eps, epsRoot, count }, rest: { count } };
+    hypers: {
+      b1: [b1, { min: 0, max: 1, maxOpen: true }],
+      b2: [b2, { min: 0, max: 1, maxOpen: true }],
+      eps: [eps, { min: 0 }],
+      epsRoot: [epsRoot, { min: 0 }],
     },
-    math: () => math,
-  });
+    // Adam's state shape: nuMax stays empty
+    slots: { mu: 0, nu: 0, nuMax: null },
+    math: ({ g, count, hypers: h, slots: s }) => {
+      const m = lerp(h.b1, s.mu, sub(1, h.b1), g);
+      const v = lerp(h.b2, s.nu, sub(1, h.b2), square(g));
+      const mHat = add(
+        div(mul(h.b1, m), biasCorrection(h.b1, add(count, 1))),
+        div(mul(sub(1, h.b1), g), biasCorrection(h.b1, count)),
+      );
+      const denom = add(
+        sqrt(add(div(v, biasCorrection(h.b2, count)), h.epsRoot)),
+        h.eps,
+      );
+      const update = positiveEps ? div(mHat, denom) : select(gt(denom, 0), {
+        then: div(mHat, denom),
+        otherwise: mul(mHat, 0),
+      });
+      return { update, slots: { mu: m, nu: v } };
+    },
+  }) as GradientTransformation<ScaleByAdamState>;
 }
 
 /**

@@ -1,12 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
-import { checkHyper, checkPlainHyper } from "./_check.ts";
-import { zeroCount } from "./_per_param.ts";
-import { elementwise, hyper, input, mul, neg } from "./expr.ts";
+import { checkHyper } from "./_check.ts";
+import { elementwise, mul, neg } from "./expr.ts";
 import type { EmptyState } from "./identity.ts";
 import type {
   GradientTransformation,
   Hyper,
-  Params,
   ScalarOrSchedule,
   Schedule,
 } from "./types.ts";
@@ -28,16 +26,11 @@ import type {
  * ```
  */
 export function scale(step: Hyper): GradientTransformation<EmptyState> {
-  checkPlainHyper("scale", "step", step);
-  const math = { update: mul(input("g"), hyper("step")) };
-  return elementwise<EmptyState>({
+  return elementwise({
     where: "scale",
-    slots: [],
-    init: (_params: Params): EmptyState => ({}),
-    check: () => {},
-    step: () => ({ hypers: { step }, rest: {} }),
-    math: () => math,
-  });
+    hypers: { step },
+    math: ({ g, hypers: h }) => ({ update: mul(g, h.step) }),
+  }) as GradientTransformation<EmptyState>;
 }
 
 /** State of a transform driven by a schedule: the step count. */
@@ -78,18 +71,12 @@ export function scaleBySchedule(
       }`,
     );
   }
-  const math = { update: mul(input("g"), hyper("factor")) };
-  return elementwise<ScheduleState>({
+  // a schedule is evaluated at the count before the step (0 at the first)
+  return elementwise({
     where: "scaleBySchedule",
-    slots: [],
-    init: (_params: Params): ScheduleState => ({ count: zeroCount() }),
-    check: () => {},
-    step: (state: ScheduleState) => ({
-      hypers: { factor: schedule(state.count) },
-      rest: { count: tf.add(state.count, 1) as tf.Scalar },
-    }),
-    math: () => math,
-  });
+    hypers: { factor: [schedule, { schedule: true }] },
+    math: ({ g, hypers: h }) => ({ update: mul(g, h.factor) }),
+  }) as GradientTransformation<ScheduleState>;
 }
 
 /**
@@ -120,16 +107,11 @@ export function scaleByLearningRate(
       tf.neg(learningRate(count))
     ) as GradientTransformation<LearningRateState>;
   }
-  const lr = learningRate;
-  const math = { update: mul(input("g"), neg(hyper("learningRate"))) };
-  return elementwise<LearningRateState>({
+  return elementwise({
     where: "scaleByLearningRate",
-    slots: [],
-    init: (_params: Params): EmptyState => ({}),
-    check: () => {},
-    step: () => ({ hypers: { learningRate: lr }, rest: {} }),
-    math: () => math,
-  });
+    hypers: { learningRate: [learningRate, { min: 0 }] },
+    math: ({ g, hypers: h }) => ({ update: mul(g, neg(h.learningRate)) }),
+  }) as GradientTransformation<LearningRateState>;
 }
 
 /** State of {@linkcode scaleByLearningRate}: empty, or a step count for a schedule. */

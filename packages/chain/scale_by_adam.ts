@@ -1,34 +1,19 @@
-import * as tf from "@tensorflow/tfjs";
-import { checkAgainst, checkOptions, checkPlainHyper } from "./_check.ts";
-import {
-  biasCorrection,
-  fillLike,
-  lerp,
-  type PerParam,
-  zeroCount,
-} from "./_per_param.ts";
+import type * as tf from "@tensorflow/tfjs";
+import { checkOptions } from "./_check.ts";
 import {
   add,
   div,
   elementwise,
   gt,
-  hyper,
-  input,
   max,
   mul,
   select,
-  slot,
   sqrt,
   square,
-  type StageMath,
   sub,
 } from "./expr.ts";
-import type {
-  GradientTransformation,
-  Hyper,
-  Params,
-  Updates,
-} from "./types.ts";
+import { biasCorrection, lerp, type PerParam } from "./_per_param.ts";
+import type { GradientTransformation, Hyper } from "./types.ts";
 
 /** Options of {@linkcode scaleByAdam}. */
 export interface ScaleByAdamOptions {
@@ -92,47 +77,33 @@ export function scaleByAdam(
   });
   const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, amsgrad = false } =
     options;
-  checkPlainHyper(where, "b1", b1, { min: 0, max: 1, maxOpen: true });
-  checkPlainHyper(where, "b2", b2, { min: 0, max: 1, maxOpen: true });
-  checkPlainHyper(where, "eps", eps, { min: 0 });
-  checkPlainHyper(where, "epsRoot", epsRoot, { min: 0 });
-  const [hb1, hb2, hc] = [hyper("b1"), hyper("b2"), hyper("count")];
-  const g = input("g");
-  const m = lerp(hb1, slot("mu"), sub(1, hb1), g);
-  const v = lerp(hb2, slot("nu"), sub(1, hb2), square(g));
-  const second = amsgrad ? max(slot("nuMax"), v) : v;
-  const denom = add(
-    sqrt(add(div(second, biasCorrection(hb2, hc)), hyper("epsRoot"))),
-    hyper("eps"),
-  );
-  const mHat = div(m, biasCorrection(hb1, hc));
   // a zero denominator (eps 0, no gradient yet) means a zero first moment:
   // no update rather than 0/0; a positive number eps rules it out
   const positiveEps = typeof eps === "number" && Math.fround(eps) > 0;
-  // Annotated so that the two branches of `slots` check without
-  // exactOptionalPropertyTypes too (a user's project may not set it).
-  const math: StageMath = {
-    update: positiveEps ? div(mHat, denom) : select(gt(denom, 0), {
-      then: div(mHat, denom),
-      otherwise: mul(mHat, 0),
-    }),
-    slots: amsgrad ? { mu: m, nu: v, nuMax: second } : { mu: m, nu: v },
-  };
-  return elementwise<ScaleByAdamState>({
+  return elementwise({
     where,
-    slots: ["mu", "nu", "nuMax"],
-    init: (params: Params): ScaleByAdamState => ({
-      count: zeroCount(),
-      mu: fillLike(params),
-      nu: fillLike(params),
-      nuMax: amsgrad ? fillLike(params) : {},
-    }),
-    check: (updates: Updates, state: ScaleByAdamState) =>
-      checkAgainst(where, updates, state.mu),
-    step(state: ScaleByAdamState) {
-      const count = tf.add(state.count, 1) as tf.Scalar;
-      return { hypers: { b1, b2, eps, epsRoot, count }, rest: { count } };
+    hypers: {
+      b1: [b1, { min: 0, max: 1, maxOpen: true }],
+      b2: [b2, { min: 0, max: 1, maxOpen: true }],
+      eps: [eps, { min: 0 }],
+      epsRoot: [epsRoot, { min: 0 }],
     },
-    math: () => math,
-  });
+    slots: { mu: 0, nu: 0, nuMax: amsgrad ? 0 : null },
+    math: ({ g, count, hypers: h, slots: s }) => {
+      const m = lerp(h.b1, s.mu, sub(1, h.b1), g);
+      const v = lerp(h.b2, s.nu, sub(1, h.b2), square(g));
+      const second = amsgrad ? max(s.nuMax, v) : v;
+      const vHat = div(second, biasCorrection(h.b2, count));
+      const denom = add(sqrt(add(vHat, h.epsRoot)), h.eps);
+      const mHat = div(m, biasCorrection(h.b1, count));
+      const update = positiveEps ? div(mHat, denom) : select(gt(denom, 0), {
+        then: div(mHat, denom),
+        otherwise: mul(mHat, 0),
+      });
+      return {
+        update,
+        slots: amsgrad ? { mu: m, nu: v, nuMax: second } : { mu: m, nu: v },
+      };
+    },
+  }) as GradientTransformation<ScaleByAdamState>;
 }

@@ -1,27 +1,18 @@
-import { checkAgainst, checkOptions, checkPlainHyper } from "./_check.ts";
-import { fillLike, lerp, type PerParam } from "./_per_param.ts";
+import { checkOptions, checkPlainHyper } from "./_check.ts";
 import {
   add,
   div,
   elementwise,
   gt,
-  hyper,
-  input,
   max,
   mul,
   select,
-  slot,
   sqrt,
   square,
-  type StageMath,
   sub,
 } from "./expr.ts";
-import type {
-  GradientTransformation,
-  Hyper,
-  Params,
-  Updates,
-} from "./types.ts";
+import { lerp, type PerParam } from "./_per_param.ts";
+import type { GradientTransformation, Hyper } from "./types.ts";
 
 /** Options of {@linkcode scaleByRms}. */
 export interface ScaleByRmsOptions {
@@ -78,38 +69,25 @@ export function scaleByRms(
   });
   const { decay = 0.9, eps = 1e-8, initialScale = 0, centered = false } =
     options;
-  checkPlainHyper(where, "decay", decay, { min: 0, max: 1 });
-  checkPlainHyper(where, "eps", eps, { min: 0 });
   checkPlainHyper(where, "initialScale", initialScale, { min: 0 });
-  const d = hyper("decay");
-  const g = input("g");
-  const v = lerp(d, slot("nu"), sub(1, d), square(g));
-  const m = lerp(d, slot("mu"), sub(1, d), g);
-  // v - m² is a variance, but rounding can make it slightly negative
-  const denom = centered ? max(sub(v, square(m)), 0) : v;
-  const root = sqrt(add(denom, hyper("eps")));
   // a zero root (eps 0 and no gradient yet) means a zero gradient: no update
   const positiveEps = typeof eps === "number" && Math.fround(eps) > 0;
-  // Annotated so that the two branches of `slots` check without
-  // exactOptionalPropertyTypes too (a user's project may not set it).
-  const math: StageMath = {
-    update: positiveEps
-      ? div(g, root)
-      : select(gt(root, 0), { then: div(g, root), otherwise: mul(g, 0) }),
-    slots: centered ? { nu: v, mu: m } : { nu: v },
-  };
-  return elementwise<ScaleByRmsState>({
+  return elementwise({
     where,
-    slots: ["nu", "mu"],
-    init: (params: Params): ScaleByRmsState => ({
-      nu: fillLike(params, initialScale),
-      mu: centered ? fillLike(params) : {},
-    }),
-    check: (updates: Updates, state: ScaleByRmsState) =>
-      checkAgainst(where, updates, state.nu),
-    step: () => ({ hypers: { decay, eps }, rest: {} }),
-    math: () => math,
-  });
+    hypers: { decay: [decay, { min: 0, max: 1 }], eps: [eps, { min: 0 }] },
+    slots: { nu: initialScale, mu: centered ? 0 : null },
+    math: ({ g, hypers: h, slots: s }) => {
+      const v = lerp(h.decay, s.nu, sub(1, h.decay), square(g));
+      const m = centered ? lerp(h.decay, s.mu, sub(1, h.decay), g) : g;
+      // v - m² is a variance, but rounding can make it slightly negative
+      const denom = centered ? max(sub(v, square(m)), 0) : v;
+      const root = sqrt(add(denom, h.eps));
+      const update = positiveEps
+        ? div(g, root)
+        : select(gt(root, 0), { then: div(g, root), otherwise: mul(g, 0) });
+      return { update, slots: centered ? { nu: v, mu: m } : { nu: v } };
+    },
+  }) as GradientTransformation<ScaleByRmsState>;
 }
 
 /** Options of {@linkcode scaleByRss}. */
@@ -158,26 +136,21 @@ export function scaleByRss(
   checkPlainHyper(where, "initialAccumulatorValue", initialAccumulatorValue, {
     min: 0,
   });
-  checkPlainHyper(where, "eps", eps, { min: 0 });
-  const g = input("g");
-  const sum = add(slot("sumOfSquares"), square(g));
-  const scaled = div(g, sqrt(add(sum, hyper("eps"))));
-  const math = {
-    // with a zero start, a parameter whose gradients were all zero so far gets no update
-    update: initialAccumulatorValue > 0
-      ? scaled
-      : select(gt(sum, 0), { then: scaled, otherwise: 0 }),
-    slots: { sumOfSquares: sum },
-  };
-  return elementwise<ScaleByRssState>({
+  return elementwise({
     where,
-    slots: ["sumOfSquares"],
-    init: (params: Params): ScaleByRssState => ({
-      sumOfSquares: fillLike(params, initialAccumulatorValue),
-    }),
-    check: (updates: Updates, state: ScaleByRssState) =>
-      checkAgainst(where, updates, state.sumOfSquares),
-    step: () => ({ hypers: { eps }, rest: {} }),
-    math: () => math,
-  });
+    hypers: { eps: [eps, { min: 0 }] },
+    slots: { sumOfSquares: initialAccumulatorValue },
+    math: ({ g, hypers: h, slots: s }) => {
+      const sum = add(s.sumOfSquares, square(g));
+      const scaled = div(g, sqrt(add(sum, h.eps)));
+      return {
+        // with a zero start, a parameter whose gradients were all zero so
+        // far gets no update
+        update: initialAccumulatorValue > 0
+          ? scaled
+          : select(gt(sum, 0), { then: scaled, otherwise: 0 }),
+        slots: { sumOfSquares: sum },
+      };
+    },
+  }) as GradientTransformation<ScaleByRssState>;
 }

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { boundsOf, checkHyper, checkOptions, withBounds } from "./_check.ts";
-import { bitProduct, powerFactors } from "./expr.ts";
+import { bitProduct, powerFactors } from "./_pow_int.ts";
 import type { Schedule } from "./types.ts";
 
 function finite(

@@ -1,19 +1,8 @@
-import * as tf from "@tensorflow/tfjs";
-import { checkAgainst, checkOptions, checkPlainHyper } from "./_check.ts";
-import {
-  biasCorrection,
-  fillLike,
-  lerp,
-  type PerParam,
-  zeroCount,
-} from "./_per_param.ts";
-import { add, div, elementwise, hyper, input, mul, slot, sub } from "./expr.ts";
-import type {
-  GradientTransformation,
-  Hyper,
-  Params,
-  Updates,
-} from "./types.ts";
+import type * as tf from "@tensorflow/tfjs";
+import { checkOptions } from "./_check.ts";
+import { add, div, elementwise, mul, sub } from "./expr.ts";
+import { biasCorrection, lerp, type PerParam } from "./_per_param.ts";
+import type { GradientTransformation, Hyper } from "./types.ts";
 
 /** Options of {@linkcode trace}. */
 export interface TraceOptions {
@@ -57,23 +46,16 @@ export function trace(
   options: TraceOptions = {},
 ): GradientTransformation<TraceState> {
   checkOptions("trace", options, { nesterov: "boolean" });
-  checkPlainHyper("trace", "decay", decay, { min: 0, max: 1 });
   const nesterov = options.nesterov ?? false;
-  const d = hyper("decay");
-  const m = add(input("g"), mul(d, slot("trace")));
-  const math = {
-    update: nesterov ? add(input("g"), mul(d, m)) : m,
-    slots: { trace: m },
-  };
-  return elementwise<TraceState>({
+  return elementwise({
     where: "trace",
-    slots: ["trace"],
-    init: (params: Params): TraceState => ({ trace: fillLike(params) }),
-    check: (updates: Updates, state: TraceState) =>
-      checkAgainst("trace", updates, state.trace),
-    step: () => ({ hypers: { decay }, rest: {} }),
-    math: () => math,
-  });
+    hypers: { decay: [decay, { min: 0, max: 1 }] },
+    slots: { trace: 0 },
+    math: ({ g, hypers: { decay: d }, slots: s }) => {
+      const m = add(g, mul(d, s.trace));
+      return { update: nesterov ? add(g, mul(d, m)) : m, slots: { trace: m } };
+    },
+  }) as GradientTransformation<TraceState>;
 }
 
 /** Options of {@linkcode ema}. */
@@ -116,27 +98,19 @@ export function ema(
   options: EmaOptions = {},
 ): GradientTransformation<EmaState> {
   checkOptions("ema", options, { debias: "boolean" });
-  checkPlainHyper("ema", "decay", decay, { min: 0, max: 1 });
   const debias = options.debias ?? true;
-  const d = hyper("decay");
-  const m = lerp(d, slot("ema"), sub(1, d), input("g"));
-  const math = {
-    update: debias ? div(m, biasCorrection(d, hyper("count"))) : m,
-    slots: { ema: m },
-  };
-  return elementwise<EmaState>({
+  return elementwise({
     where: "ema",
-    slots: ["ema"],
-    init: (params: Params): EmaState => ({
-      count: zeroCount(),
-      ema: fillLike(params),
-    }),
-    check: (updates: Updates, state: EmaState) =>
-      checkAgainst("ema", updates, state.ema),
-    step(state: EmaState) {
-      const count = tf.add(state.count, 1) as tf.Scalar;
-      return { hypers: { decay, count }, rest: { count } };
+    // optax's ema counts steps also without debiasing: the same state
+    counts: true,
+    hypers: { decay: [decay, { min: 0, max: 1 }] },
+    slots: { ema: 0 },
+    math: ({ g, count, hypers: { decay: d }, slots: s }) => {
+      const m = lerp(d, s.ema, sub(1, d), g);
+      return {
+        update: debias ? div(m, biasCorrection(d, count)) : m,
+        slots: { ema: m },
+      };
     },
-    math: () => math,
-  });
+  }) as GradientTransformation<EmaState>;
 }

@@ -1,6 +1,6 @@
 import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
-import { describe, type ElementwiseSpec } from "@centra/chain/expr";
+import { describe, type ElementwiseSpec } from "@centra/chain/fuser";
 import type { GradientTransformation, Hyper } from "@centra/chain/types";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 

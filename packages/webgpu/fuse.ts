@@ -2,17 +2,19 @@ import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
 import {
   add,
-  describe,
-  type Description,
-  type ElementwiseSpec,
   evaluate,
   type Expr,
   hyper,
   input,
-  nextState,
-  stageInput,
   substitute,
 } from "@centra/chain/expr";
+import {
+  describe,
+  type Description,
+  type ElementwiseSpec,
+  nextState,
+  stageInput,
+} from "@centra/chain/fuser";
 import type {
   GradientTransformation,
   Hyper,
