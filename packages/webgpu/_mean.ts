@@ -96,7 +96,7 @@ export function meanTotalProgram(
   { units, blocks, rows }: MeanColumns,
   slots: number,
 ): Recipe {
-  const k = new Kernel(host, "", false, "none");
+  const k = new Kernel(host, null, false, "none");
   const sums = k.bind("partials", { kind: "acc" });
   const packed = slots > 0 ? k.bind("pack", { kind: "pack" }) : "";
   const scalars = slots > 0

@@ -1,16 +1,19 @@
 // Private: the interface every fused program implements, and what the
 // planner (`_planner.ts`) and the launcher (`_launch.ts`) know of programs.
 //
-// A new fused program: copy `_scalars.ts` (a single-output program through
-// tfjs's `runWebGPUProgram`) or `_step.ts` (several outputs through
-// `_dispatch.ts`) to `_<kind>.ts`. Its builder takes a `ProgramHost` and
-// returns a `Recipe` (or `MultiRecipe`): it writes the WGSL body around a
-// `Kernel` (`_wgsl.ts`, the one place expressions become WGSL), and the
-// kernel records the tensors it reads as `Binding`s. Add its `tf.time` name
-// to `KernelName` below; if it reads a tensor no binding kind describes yet,
-// add a kind to `Binding` and say in `Planner.source` (`_planner.ts`) which
-// node computes it. Then call the builder from the planner, which places
-// the launch in the step's plan after the launches of everything it reads.
+// A new fused program goes in a file of its own, `_<kind>.ts`: copy
+// `_scalars.ts` (single-output programs, run by tfjs's `runWebGPUProgram`)
+// or `_step.ts` (a program writing several outputs, run by `_dispatch.ts`).
+// Its builder takes a `ProgramHost` and returns a `Recipe` (`makeRecipe`)
+// or a `MultiRecipe`; it fills one of the shader skeletons of `_wgsl.ts`
+// (`valueMain`, `guardedMain`, `multiOutputShader`: all WGSL is written
+// there) around a `Kernel`, which turns expressions into WGSL and records
+// what the program reads as `Binding`s. Then: add its `tf.time` name to
+// `KernelName` below; if it reads a tensor that no `Binding` kind names
+// yet, add one and map it to the node that computes it in
+// `Planner.source`; and call the builder from `_planner.ts`, which places
+// its launch after the launches of everything it reads. `_launch.ts`
+// changes only for a new kind of node.
 import * as tf from "@tensorflow/tfjs";
 import type { Expr } from "./_chain.ts";
 

@@ -10,7 +10,7 @@ import { guardedMain, Kernel, valueMain } from "./_wgsl.ts";
  * (the step's packed scalars, which fused steps read by slot).
  */
 export function packProgram(host: ProgramHost, list: readonly Expr[]): Recipe {
-  const k = new Kernel(host, "", false, "none");
+  const k = new Kernel(host, null, false, "none");
   const values = list.map((e) => k.emit(e));
   const body = `${k.functions()}
 ${
@@ -28,7 +28,7 @@ ${values.map((v, j) => `    setOutputAtIndex(${j}, f32(${v}));`).join("\n")}`)
 /** `CentraScalar`: one shared subexpression, as a [1] tensor. */
 export function scalarProgram(host: ProgramHost, e: Expr): Recipe {
   // one thread: every element of every parameter then reads the result
-  const k = new Kernel(host, "", false, "none");
+  const k = new Kernel(host, null, false, "none");
   const value = k.valueFunction(e);
   const body = `${k.functions()}
 ${value}

@@ -35,7 +35,7 @@ export function fusedStepProgram(
   let columns: MeanColumns | null = null;
   if (mean !== null) {
     columns = meanPartialsProgram(host, param, mean);
-    k.aux = {
+    k.columns = {
       mean: mean.mean.id,
       units: mean.units,
       binding: { kind: "columns", param, columns },

@@ -131,11 +131,12 @@ export class Kernel {
    * `mean`, over all axes but the last, `units` long) and, after it, the
    * packed scalars.
    */
-  aux: { mean: number; units: number; binding: Binding } | undefined;
+  columns: { mean: number; units: number; binding: Binding } | undefined;
 
   constructor(
     private readonly host: ProgramHost,
-    private readonly param: string,
+    /** The parameter per-element values are of; `null` for shared scalars. */
+    private readonly param: string | null,
     /** Whether `i` counts vec4s and per-parameter values are `vec4<f32>`. */
     readonly vec = false,
     /**
@@ -256,14 +257,22 @@ ${this.lines.join("\n")}
     if (e.op === "const") return f32Literal(e.value);
     const shared = this.sharedCode(e);
     if (shared !== undefined) return shared;
-    const p = this.param;
-    const done = e.perParam && e.op !== "mean" && e.op !== "sumAll" &&
-      this.host.planned(p, e);
-    if (done) {
-      const b: Binding = { kind: "done", param: p, e };
-      return `${this.bind(`${p}|e${e.id}`, b, this.vec ? 4 : 1)}[i]`;
+    if (e.perParam && e.op !== "mean" && e.op !== "sumAll") {
+      const p = this.paramOf();
+      if (this.host.planned(p, e)) {
+        const b: Binding = { kind: "done", param: p, e };
+        return `${this.bind(`${p}|e${e.id}`, b, this.vec ? 4 : 1)}[i]`;
+      }
     }
     return this.opCode(e);
+  }
+
+  /** The kernel's parameter, which only per-parameter expressions need. */
+  private paramOf(): string {
+    if (this.param === null) {
+      throw new TypeError("fuse: a shared subexpression read a tensor input");
+    }
+    return this.param;
   }
 
   /** Where a subexpression shared by every element is read, if it is. */
@@ -273,11 +282,13 @@ ${this.lines.join("\n")}
     if (r.fold(e) !== undefined) return this.uniform(e);
     if (this.hoist === "pack") {
       const slot = r.packSlot(e);
-      if (this.aux !== undefined) {
-        const at = this.aux.units + slot;
+      if (this.columns !== undefined) {
+        const at = this.columns.units + slot;
         return this.vec
-          ? `${this.bind("aux", this.aux.binding, 4)}[${at >> 2}][${at & 3}]`
-          : `${this.bind("aux", this.aux.binding)}[${at}]`;
+          ? `${this.bind("columns", this.columns.binding, 4)}[${at >> 2}][${
+            at & 3
+          }]`
+          : `${this.bind("columns", this.columns.binding)}[${at}]`;
       }
       return `${this.bind("pack", { kind: "pack" })}[${slot}]`;
     }
@@ -289,7 +300,6 @@ ${this.lines.join("\n")}
 
   /** WGSL for the operator of `e` applied to its operands. */
   private opCode(e: Expr): string {
-    const p = this.param;
     // in vec4 kernels, functions need both operands as vectors
     const wide = this.wide(e);
     const arg = (k: number) => {
@@ -302,6 +312,7 @@ ${this.lines.join("\n")}
     if (unary !== undefined) return unary(arg(0));
     switch (e.op) {
       case "input": {
+        const p = this.paramOf();
         const b: Binding = { kind: "input", param: p, name: e.name };
         return `${this.bind(`${p}|in:${e.name}`, b, this.vec ? 4 : 1)}[i]`;
       }
@@ -316,10 +327,11 @@ ${this.lines.join("\n")}
         return `${
           this.bind(`g:${e.name}`, { kind: "global", tag: e.name })
         }[0]`;
-      case "sumAll":
-        return `${
-          this.bind(`${p}|e${e.id}`, { kind: "sumAll", param: p, e })
-        }[0]`;
+      case "sumAll": {
+        const p = this.paramOf();
+        const b: Binding = { kind: "sumAll", param: p, e };
+        return `${this.bind(`${p}|e${e.id}`, b)}[0]`;
+      }
       case "mean":
         return this.meanCode(e);
       case "pow":
@@ -351,11 +363,11 @@ ${this.lines.join("\n")}
 
   /** A per-unit mean of `e`'s argument, read at element `i`. */
   private meanCode(e: Expr): string {
-    const p = this.param;
-    if (e.id === this.aux?.mean) {
-      const { units, binding } = this.aux;
+    const p = this.paramOf();
+    if (e.id === this.columns?.mean) {
+      const { units, binding } = this.columns;
       // a vec4 kernel (units % 4 == 0) reads four neighbouring units
-      const a = this.bind("aux", binding, this.vec ? 4 : 1);
+      const a = this.bind("columns", binding, this.vec ? 4 : 1);
       return `${a}[u32(i) % ${this.vec ? units / 4 : units}u]`;
     }
     const t: Binding = { kind: "mean", param: p, e };
