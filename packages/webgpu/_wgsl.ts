@@ -335,12 +335,10 @@ ${this.lines.join("\n")}
       case "mean":
         return this.meanCode(e);
       case "pow":
+        // a helper function: WGSL's pow is undefined for negative bases
         this.helpers.add(POW_HELPER);
-        if (wide) {
-          this.helpers.add(POW4_HELPER);
-          return `centraPow4(${arg(0)}, ${arg(1)})`;
-        }
-        return `centraPow(${arg(0)}, ${arg(1)})`;
+        if (wide) this.helpers.add(POW4_HELPER);
+        return `${wide ? "centraPow4" : "centraPow"}(${arg(0)}, ${arg(1)})`;
       case "powTwo": {
         if (e.value === 0) return arg(0);
         const x = this.emit(powTwo(e.args[0]!, e.value - 1));
