@@ -1,5 +1,5 @@
-// Private: a chain as \`fuse\` sees it, from \`describe\`: elementwise leaves
-// (fused), delegates (\`injectHyperparams\`: what they build each step is
+// Private: a chain as `fuse` sees it, from `describe`: elementwise leaves
+// (fused), delegates (`injectHyperparams`: what they build each step is
 // planned in turn) and opaque ones (op by op), with the nesting of states.
 import { describe, type Description, type ElementwiseSpec } from "./_chain.ts";
 import type { GradientTransformation } from "@centra/chain/types";

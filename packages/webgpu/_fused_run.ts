@@ -1,6 +1,6 @@
 // Private: one run of consecutive elementwise stages of a chain, composed
 // symbolically per parameter (the update and every state slot) and computed
-// by the fused kernels on WebGPU (\`_run.ts\`), op by op elsewhere.
+// by the fused kernels on WebGPU (`_run.ts`), op by op elsewhere.
 import * as tf from "@tensorflow/tfjs";
 import {
   add,
