@@ -126,7 +126,7 @@ export type FaultPoint =
   | "pass"
   /** The dispatch recorded, its outputs not yet handed back. */
   | "dispatched"
-  /** Before one of tfjs's own `runWebGPUProgram` dispatches (`_kernels.ts`). */
+  /** Before one of tfjs's own `runWebGPUProgram` dispatches (`_launch.ts`). */
   | "program";
 
 /**
@@ -164,13 +164,10 @@ export interface MultiLaunch {
 /** Largest workgroup count per dimension WebGPU guarantees. */
 const MAX_GROUPS = 65535;
 
-/**
- * Runs one shader that writes `outputSizes.length` fresh float32 tensors,
- * returned flat; the caller owns them.
- */
-export function dispatchMulti(launch: MultiLaunch): tf.Tensor[] {
-  // every check before anything is encoded: an invalid dispatch or binding
-  // would invalidate the whole command encoder, other tensors' work included
+/** Every check before anything is encoded (see `dispatchMulti`). */
+function checkLaunch(launch: MultiLaunch): void {
+  // an invalid dispatch or binding would invalidate the whole command
+  // encoder, other tensors' work included
   if (
     !Number.isInteger(launch.groups) || launch.groups < 1 ||
     launch.outputSizes.some((n) => !Number.isInteger(n) || n < 1) ||
@@ -182,6 +179,14 @@ export function dispatchMulti(launch: MultiLaunch): tf.Tensor[] {
       } elements`,
     );
   }
+}
+
+/**
+ * Runs one shader that writes `outputSizes.length` fresh float32 tensors,
+ * returned flat; the caller owns them.
+ */
+export function dispatchMulti(launch: MultiLaunch): tf.Tensor[] {
+  checkLaunch(launch);
   const backend = tf.backend() as unknown as BackendInternals;
   const engine = tf.engine();
   // tensors at once, so that a failure below leaves them to the caller's tidy
@@ -214,6 +219,18 @@ export function dispatchMulti(launch: MultiLaunch): tf.Tensor[] {
     backend.commandQueueOwnedIds.add(t.dataId);
   }
   fault("encode");
+  encode(backend, launch, pipeline, bindGroup);
+  fault("dispatched");
+  return tensors;
+}
+
+/** Records the dispatch on tfjs's compute pass, as `runWebGPUProgram` does. */
+function encode(
+  backend: BackendInternals,
+  launch: MultiLaunch,
+  pipeline: GPUComputePipeline,
+  bindGroup: GPUBindGroup,
+): void {
   backend.ensureCommandEncoderReady();
   // under tf.time, a pass of its own with timestamps, as tfjs does
   const timed = backend.activeTimers != null &&
@@ -255,6 +272,4 @@ export function dispatchMulti(launch: MultiLaunch): tf.Tensor[] {
     backend.endComputePassEncoder();
     backend.submitQueue();
   }
-  fault("dispatched");
-  return tensors;
 }

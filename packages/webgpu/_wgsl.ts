@@ -1,106 +1,11 @@
-// Private: the WGSL side of @centra/webgpu's kernels. `Kernel` turns
+// Private: the one place where WGSL is written. `Kernel` turns
 // @centra/chain expressions into WGSL statements and records the tensors
-// (bindings) and numbers (uniforms) they read; `Program` is the shape tfjs's
-// `runWebGPUProgram` takes. `_kernels.ts` decides which kernels a step needs
-// and runs them.
-import type * as tf from "@tensorflow/tfjs";
-import { type Expr, powTwo } from "@centra/chain/expr";
-
-/** What a `Kernel` asks of the step it generates code for (`Runner`). */
-export interface KernelHost {
-  /** A number-only subexpression's value this step, if it has one. */
-  fold(e: Expr): number | undefined;
-  /** The slot of a shared subexpression in the step's packed scalars. */
-  packSlot(e: Expr): number;
-  /** The slot of a tensor hyperparameter in the packed scalars buffer. */
-  scalarSlot(name: string): number | undefined;
-  /** A tensor already computed this step for `param`, by expression. */
-  computed(param: string, e: Expr): tf.Tensor | undefined;
-  shapeOf(param: string): readonly number[];
-}
-
-/** A program in the shape tfjs-backend-webgpu's `runWebGPUProgram` takes. */
-export class Program {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  size = true;
-  atomic = false;
-  uniforms?: string;
-  variableComponents: number[];
-  outputComponent: number;
-  private code: string;
-
-  constructor(
-    opts: {
-      size: number;
-      uniforms: number;
-      code: string;
-      workgroup: number;
-      groups: number;
-      components: number[];
-      outputComponent: number;
-      key: string;
-    },
-  ) {
-    this.variableNames = opts.components.map((_, k) => `X${k}`);
-    this.variableComponents = opts.components;
-    this.outputComponent = opts.outputComponent;
-    this.outputShape = [opts.size];
-    this.dispatchLayout = { x: [0] };
-    this.workgroupSize = [opts.workgroup, 1, 1];
-    this.dispatch = [opts.groups, 1, 1];
-    if (opts.uniforms > 0) {
-      this.uniforms = Array.from(
-        { length: opts.uniforms },
-        (_, k) => `h${k} : f32,`,
-      )
-        .join(" ");
-    }
-    this.code = opts.code;
-    this.shaderKey = opts.key;
-  }
-
-  getUserCode(): string {
-    return this.code;
-  }
-}
-
-/** The fused kernels' names, as `tf.time`'s per-kernel profile lists them. */
-type KernelName =
-  | "CentraScalars"
-  | "CentraScalar"
-  | "CentraMeanPartials"
-  | "CentraMeanTotal"
-  | "CentraMean"
-  | "CentraSum"
-  | "CentraElementwise";
-
-const programClasses = new Map<KernelName, typeof Program>();
-
-/** A subclass of `Program` named `name` (tfjs times programs by class name). */
-function programClass(name: KernelName): typeof Program {
-  let c = programClasses.get(name);
-  if (c === undefined) {
-    c = { [name]: class extends Program {} }[name]!;
-    programClasses.set(name, c);
-  }
-  return c;
-}
-
-function hash(s: string): string {
-  // FNV-1a, twice with different seeds: the key only has to tell shaders apart
-  let a = 0x811c9dc5, b = 0x01000193 ^ s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-  }
-  return `${(a >>> 0).toString(36)}${(b >>> 0).toString(36)}_${s.length}`;
-}
+// (bindings) and numbers (uniforms) they read; the functions below are the
+// shader skeletons every program of `_scalars.ts`, `_step.ts`, `_mean.ts`
+// and `_sum.ts` fills in.
+import { type Expr, powTwo } from "./_chain.ts";
+import { gather, groupsOf } from "./_groups.ts";
+import type { Binding, ProgramHost } from "./_program.ts";
 
 export function f32Literal(x: number): string {
   const buf = new DataView(new ArrayBuffer(4));
@@ -124,120 +29,88 @@ fn centraPow4(a : vec4<f32>, b : vec4<f32>) -> vec4<f32> {
                    centraPow(a.z, b.z), centraPow(a.w, b.w));
 }`;
 
-/** Axes of a shape merged into alternating kept/reduced groups. */
-export interface Groups {
-  sizes: number[];
-  kept: boolean[];
-  strides: number[];
-  /** Stride of each group within the kept-only (or reduced-only) index. */
-  subStrides: number[];
-  keptSize: number;
-  reducedSize: number;
-}
+/** WGSL for the operators that are one expression of their operands. */
+const BINARY: Partial<Record<Expr["op"], (a: string, b: string) => string>> = {
+  add: (a, b) => `(${a} + ${b})`,
+  sub: (a, b) => `(${a} - ${b})`,
+  mul: (a, b) => `(${a} * ${b})`,
+  div: (a, b) => `(${a} / ${b})`,
+  max: (a, b) => `max(${a}, ${b})`,
+  min: (a, b) => `min(${a}, ${b})`,
+  gt: (a, b) => `(${a} > ${b})`,
+};
+const UNARY: Partial<Record<Expr["op"], (a: string) => string>> = {
+  neg: (a) => `(-${a})`,
+  sqrt: (a) => `sqrt(${a})`,
+  abs: (a) => `abs(${a})`,
+  sign: (a) => `sign(${a})`,
+};
 
-export function groupsOf(
-  shape: readonly number[],
-  axes: readonly number[],
-): Groups {
-  const sizes: number[] = [], kept: boolean[] = [];
-  shape.forEach((d, a) => {
-    if (d === 1) return;
-    const k = !axes.includes(a);
-    if (kept.length > 0 && kept[kept.length - 1] === k) {
-      sizes[sizes.length - 1]! *= d;
-    } else {
-      sizes.push(d);
-      kept.push(k);
-    }
-  });
-  const strides = sizes.map(() => 1);
-  for (let g = sizes.length - 2; g >= 0; g--) {
-    strides[g] = strides[g + 1]! * sizes[g + 1]!;
-  }
-  const subStrides = sizes.map(() => 1);
-  let ks = 1, rs = 1;
-  for (let g = sizes.length - 1; g >= 0; g--) {
-    if (kept[g]) {
-      subStrides[g] = ks;
-      ks *= sizes[g]!;
-    } else {
-      subStrides[g] = rs;
-      rs *= sizes[g]!;
-    }
-  }
-  return { sizes, kept, strides, subStrides, keptSize: ks, reducedSize: rs };
-}
-
-/** `Σ ((x / sub_g) % size_g) * stride_g` over the groups `which` selects. */
-export function gather(
-  g: Groups,
-  x: string,
-  which: boolean,
-  from: "flat" | "sub",
-): string {
-  const terms: string[] = [];
-  g.sizes.forEach((size, k) => {
-    if (g.kept[k] !== which) return;
-    const [div, mul] = from === "flat"
-      ? [g.strides[k]!, g.subStrides[k]!]
-      : [g.subStrides[k]!, g.strides[k]!];
-    const total = from === "flat"
-      ? g.sizes.reduce((a, b) => a * b, 1)
-      : which
-      ? g.keptSize
-      : g.reducedSize;
-    let t = div === 1 ? x : `(${x} / ${div})`;
-    if (div * size < total) t = `(${t} % ${size})`;
-    terms.push(mul === 1 ? t : `${t} * ${mul}`);
-  });
-  return terms.length === 0 ? "0" : terms.join(" + ");
-}
-
-/** Where a kernel's input comes from, resolved anew at every step. */
-export type Binding =
-  | { kind: "input"; param: string; name: string }
-  | { kind: "done"; param: string; e: Expr }
-  | { kind: "scalars" }
-  | { kind: "global"; tag: string }
-  | { kind: "sumAll"; param: string; e: Expr }
-  | { kind: "mean"; param: string; e: Expr }
-  | { kind: "hoisted"; e: Expr }
-  | { kind: "pack" }
-  | { kind: "aux"; param: string; plan: AuxPlan }
-  | { kind: "acc" };
-
-/** A generated kernel: its inputs, uniforms and program, reusable across steps. */
-export interface Recipe {
-  bindings: readonly Binding[];
-  uniforms: readonly Expr[];
-  reduce: boolean;
-  /** A fresh program object (tfjs rewrites a program's key on every run). */
-  program(): Program;
-}
-
-/** A kernel writing every output of one parameter (see `Runner.multiRecipe`). */
-export interface MultiRecipe {
-  /** Output keys, in binding order. */
-  keys: string[];
-  bindings: readonly Binding[];
-  uniforms: readonly Expr[];
-  code: string;
-  groups: number;
-  /** `uniforms.size`: the elementwise kernel's thread count. */
-  threads: number;
-}
-
-/** How a multi-output kernel gets a per-unit mean (see `Runner.auxPlan`). */
-export interface AuxPlan {
-  mean: Expr;
-  rows: number;
-  units: number;
-  blocks: number;
-  partials: Recipe;
-}
-
+/** The entry point tfjs's shader preamble calls once per thread. */
 export function mainHeader(): string {
   return "fn main(index : i32)";
+}
+
+/** A tfjs program's `main`: `body` for every thread below `uniforms.size`. */
+export function guardedMain(body: string): string {
+  return `${mainHeader()} {
+  if (index < uniforms.size) {
+${body}
+  }
+}`;
+}
+
+/** A program's `main` that writes `centraValue(index)` (see `valueFunction`). */
+export function valueMain(): string {
+  return guardedMain("    setOutputAtIndex(index, centraValue(index));");
+}
+
+/** A `vec4<f32>` or `f32` array element type. */
+export function elementType(vec: boolean): string {
+  return vec ? "vec4<f32>" : "f32";
+}
+
+/**
+ * A whole shader that writes `outputs` arrays at once (for `_dispatch.ts`,
+ * outside tfjs's preamble): bindings are the outputs, then `k`'s inputs,
+ * then the uniforms; `centraOut(i)` runs `k`'s statements and stores
+ * `values` at element `i` of each output.
+ */
+export function multiOutputShader(
+  k: Kernel,
+  values: readonly string[],
+  workgroup: number,
+): string {
+  const type = elementType(k.vec);
+  const n = values.length;
+  return [
+    ...values.map((_, o) =>
+      `@group(0) @binding(${o}) var<storage, read_write> Y${o} : array<${type}>;`
+    ),
+    ...k.bindings.map((_, b) =>
+      `@group(0) @binding(${n + b}) var<storage, read> X${b} : array<${
+        elementType(k.components[b] === 4)
+      }>;`
+    ),
+    `struct Uniforms { NAN : f32, INFINITY : f32, size : i32, ${
+      k.uniforms.map((_, h) => `h${h} : f32,`).join(" ")
+    } };`,
+    `@group(0) @binding(${
+      n + k.bindings.length
+    }) var<uniform> uniforms : Uniforms;`,
+    k.functions(),
+    `fn centraOut(i : i32) {
+${k.lines.join("\n")}
+${values.map((v, o) => `  Y${o}[i] = ${type}(${v});`).join("\n")}
+}
+@compute @workgroup_size(${workgroup})
+fn main(@builtin(workgroup_id) wid : vec3<u32>,
+        @builtin(num_workgroups) nwg : vec3<u32>,
+        @builtin(local_invocation_index) lid : u32) {
+  let index = i32((wid.y * nwg.x + wid.x) * ${workgroup}u + lid);
+  if (index < uniforms.size) { centraOut(index); }
+}`,
+  ].join("\n");
 }
 
 /** One kernel's bindings, uniforms and statements. */
@@ -258,11 +131,12 @@ export class Kernel {
    * `mean`, over all axes but the last, `units` long) and, after it, the
    * packed scalars.
    */
-  aux: { mean: number; units: number; binding: Binding } | undefined;
+  columns: { mean: number; units: number; binding: Binding } | undefined;
 
   constructor(
-    private readonly runner: KernelHost,
-    private readonly param: string,
+    private readonly host: ProgramHost,
+    /** The parameter per-element values are of; `null` for shared scalars. */
+    private readonly param: string | null,
     /** Whether `i` counts vec4s and per-parameter values are `vec4<f32>`. */
     readonly vec = false,
     /**
@@ -284,49 +158,6 @@ export class Kernel {
 
   functions(): string {
     return [...this.helpers].join("\n");
-  }
-
-  /** The finished kernel, for the cache. */
-  recipe(
-    body: string,
-    shape: {
-      /** What `tf.time` calls the kernel (tfjs reports a program's class name). */
-      name: KernelName;
-      size: number;
-      workgroup: number;
-      groups: number;
-      reduce?: boolean;
-    },
-  ): Recipe {
-    const components = this.components;
-    const outputComponent = this.vec && !shape.reduce ? 4 : 1;
-    const uniforms = this.uniforms.length;
-    const reduce = shape.reduce ?? false;
-    const key = `centra_${hash(body)}_${uniforms}_${
-      components.join("")
-    }${outputComponent}`;
-    return {
-      bindings: this.bindings,
-      uniforms: this.uniforms,
-      reduce,
-      program: () => {
-        const p = new (programClass(shape.name))({
-          components,
-          outputComponent,
-          size: shape.size,
-          uniforms,
-          code: body,
-          workgroup: shape.workgroup,
-          groups: shape.groups,
-          key,
-        });
-        if (reduce) {
-          p.size = false;
-          p.atomic = true;
-        }
-        return p;
-      },
-    };
   }
 
   /**
@@ -423,136 +254,136 @@ ${this.lines.join("\n")}
   }
 
   private code(e: Expr): string {
-    const r = this.runner, p = this.param;
     if (e.op === "const") return f32Literal(e.value);
-    if (!e.perParam && e.op !== "globalSum") {
-      if (r.fold(e) !== undefined) return this.uniform(e);
-      if (this.hoist === "pack") {
-        const slot = r.packSlot(e);
-        if (this.aux !== undefined) {
-          const at = this.aux.units + slot;
-          return this.vec
-            ? `${this.bind("aux", this.aux.binding, 4)}[${at >> 2}][${at & 3}]`
-            : `${this.bind("aux", this.aux.binding)}[${at}]`;
-        }
-        return `${this.bind("pack", { kind: "pack" })}[${slot}]`;
-      }
-      if (e.op !== "hyper" && this.hoist === "scalar") {
-        return `${this.bind(`s${e.id}`, { kind: "hoisted", e })}[0]`;
+    const shared = this.sharedCode(e);
+    if (shared !== undefined) return shared;
+    if (e.perParam && e.op !== "mean" && e.op !== "sumAll") {
+      const p = this.paramOf();
+      if (this.host.planned(p, e)) {
+        const b: Binding = { kind: "done", param: p, e };
+        return `${this.bind(`${p}|e${e.id}`, b, this.vec ? 4 : 1)}[i]`;
       }
     }
-    const comp = this.vec ? 4 : 1;
-    const done = e.perParam && e.op !== "mean" && e.op !== "sumAll" &&
-      r.computed(p, e) !== undefined;
-    if (done) {
-      return `${
-        this.bind(`${p}|e${e.id}`, { kind: "done", param: p, e }, comp)
-      }[i]`;
+    return this.opCode(e);
+  }
+
+  /** The kernel's parameter, which only per-parameter expressions need. */
+  private paramOf(): string {
+    if (this.param === null) {
+      throw new TypeError("fuse: a shared subexpression read a tensor input");
     }
+    return this.param;
+  }
+
+  /** Where a subexpression shared by every element is read, if it is. */
+  private sharedCode(e: Expr): string | undefined {
+    if (e.perParam || e.op === "globalSum") return undefined;
+    const r = this.host;
+    if (r.fold(e) !== undefined) return this.uniform(e);
+    if (this.hoist === "pack") {
+      const slot = r.packSlot(e);
+      if (this.columns !== undefined) {
+        const at = this.columns.units + slot;
+        return this.vec
+          ? `${this.bind("columns", this.columns.binding, 4)}[${at >> 2}][${
+            at & 3
+          }]`
+          : `${this.bind("columns", this.columns.binding)}[${at}]`;
+      }
+      return `${this.bind("pack", { kind: "pack" })}[${slot}]`;
+    }
+    if (e.op !== "hyper" && this.hoist === "scalar") {
+      return `${this.bind(`s${e.id}`, { kind: "scalar", e })}[0]`;
+    }
+    return undefined;
+  }
+
+  /** WGSL for the operator of `e` applied to its operands. */
+  private opCode(e: Expr): string {
     // in vec4 kernels, functions need both operands as vectors
     const wide = this.wide(e);
     const arg = (k: number) => {
       const x = e.args[k]!, v = this.emit(x);
       return wide && !this.wide(x) ? `vec4<f32>(${v})` : v;
     };
-    const a = () => arg(0);
-    const b = () => arg(1);
+    const binary = BINARY[e.op];
+    if (binary !== undefined) return binary(arg(0), arg(1));
+    const unary = UNARY[e.op];
+    if (unary !== undefined) return unary(arg(0));
     switch (e.op) {
-      case "input":
-        return `${
-          this.bind(`${p}|in:${e.name}`, {
-            kind: "input",
-            param: p,
-            name: e.name,
-          }, comp)
-        }[i]`;
+      case "input": {
+        const p = this.paramOf();
+        const b: Binding = { kind: "input", param: p, name: e.name };
+        return `${this.bind(`${p}|in:${e.name}`, b, this.vec ? 4 : 1)}[i]`;
+      }
       case "hyper": {
-        const slot = r.scalarSlot(e.name);
+        const slot = this.host.scalarSlot(e.name);
         if (slot === undefined) {
           throw new TypeError(`fuse: no value for hyperparameter "${e.name}"`);
         }
-        return `${this.bind("scalars", { kind: "scalars" })}[${slot}]`;
+        return `${this.bind("hypers", { kind: "hypers" })}[${slot}]`;
       }
       case "globalSum":
         return `${
           this.bind(`g:${e.name}`, { kind: "global", tag: e.name })
         }[0]`;
-      case "sumAll":
-        return `${
-          this.bind(`${p}|e${e.id}`, { kind: "sumAll", param: p, e })
-        }[0]`;
-      case "mean": {
-        if (e.id === this.aux?.mean) {
-          const { units, binding } = this.aux;
-          // a vec4 kernel (units % 4 == 0) reads four neighbouring units
-          const a = this.bind("aux", binding, this.vec ? 4 : 1);
-          return `${a}[u32(i) % ${this.vec ? units / 4 : units}u]`;
-        }
-        const t: Binding = { kind: "mean", param: p, e };
-        const groups = groupsOf(r.shapeOf(p), e.axes);
-        const last = groups.kept.length - 1;
-        if (
-          this.vec && groups.kept[last] && groups.sizes[last]! % 4 === 0
-        ) {
-          // units on the last axis: four neighbours are four neighbouring units
-          const m4 = this.bind(`${p}|e${e.id}`, t, 4);
-          const units = groups.sizes[last]! / 4;
-          return groups.keptSize === groups.sizes[last]!
-            ? `${m4}[u32(i) % ${units}u]`
-            : `${m4}[${gather(groups, "(4 * i)", true, "flat")} / 4]`;
-        }
-        const m = this.bind(`${p}|e${e.id}`, t);
-        if (!this.vec) return `${m}[${gather(groups, "i", true, "flat")}]`;
-        const lanes = [0, 1, 2, 3].map((l) =>
-          `${m}[${gather(groups, `(4 * i + ${l})`, true, "flat")}]`
-        );
-        return `vec4<f32>(${lanes.join(", ")})`;
+      case "sumAll": {
+        const p = this.paramOf();
+        const b: Binding = { kind: "sumAll", param: p, e };
+        return `${this.bind(`${p}|e${e.id}`, b)}[0]`;
       }
-      case "add":
-        return `(${a()} + ${b()})`;
-      case "sub":
-        return `(${a()} - ${b()})`;
-      case "mul":
-        return `(${a()} * ${b()})`;
-      case "div":
-        return `(${a()} / ${b()})`;
-      case "max":
-        return `max(${a()}, ${b()})`;
-      case "min":
-        return `min(${a()}, ${b()})`;
+      case "mean":
+        return this.meanCode(e);
       case "pow":
+        // a helper function: WGSL's pow is undefined for negative bases
         this.helpers.add(POW_HELPER);
-        if (wide) {
-          this.helpers.add(POW4_HELPER);
-          return `centraPow4(${a()}, ${b()})`;
-        }
-        return `centraPow(${a()}, ${b()})`;
-      case "gt":
-        return `(${a()} > ${b()})`;
-      case "neg":
-        return `(-${a()})`;
-      case "sqrt":
-        return `sqrt(${a()})`;
-      case "square": {
-        const x = a();
+        if (wide) this.helpers.add(POW4_HELPER);
+        return `${wide ? "centraPow4" : "centraPow"}(${arg(0)}, ${arg(1)})`;
+      case "powTwo": {
+        if (e.value === 0) return arg(0);
+        const x = this.emit(powTwo(e.args[0]!, e.value - 1));
         return `(${x} * ${x})`;
       }
-      case "abs":
-        return `abs(${a()})`;
-      case "sign":
-        return `sign(${a()})`;
-      case "powTwo": {
-        if (e.value === 0) return a();
-        const x = this.emit(powTwo(e.args[0]!, e.value - 1));
+      case "square": {
+        const x = arg(0);
         return `(${x} * ${x})`;
       }
       case "bitProduct":
         return this.bitProduct(e);
       case "select": {
         // a scalar condition may pick between vectors: no splat for it
-        const c = this.emit(e.args[0]!), t = b(), f = arg(2);
+        const c = this.emit(e.args[0]!), t = arg(1), f = arg(2);
         return `select(${f}, ${t}, ${c})`;
       }
     }
+    throw new TypeError(`fuse: no WGSL for the operator "${e.op}"`);
+  }
+
+  /** A per-unit mean of `e`'s argument, read at element `i`. */
+  private meanCode(e: Expr): string {
+    const p = this.paramOf();
+    if (e.id === this.columns?.mean) {
+      const { units, binding } = this.columns;
+      // a vec4 kernel (units % 4 == 0) reads four neighbouring units
+      const a = this.bind("columns", binding, this.vec ? 4 : 1);
+      return `${a}[u32(i) % ${this.vec ? units / 4 : units}u]`;
+    }
+    const t: Binding = { kind: "mean", param: p, e };
+    const groups = groupsOf(this.host.shapeOf(p), e.axes);
+    const last = groups.kept.length - 1;
+    if (this.vec && groups.kept[last] && groups.sizes[last]! % 4 === 0) {
+      // units on the last axis: four neighbours are four neighbouring units
+      const m4 = this.bind(`${p}|e${e.id}`, t, 4);
+      const units = groups.sizes[last]! / 4;
+      return groups.keptSize === groups.sizes[last]!
+        ? `${m4}[u32(i) % ${units}u]`
+        : `${m4}[${gather(groups, "(4 * i)", true, "flat")} / 4]`;
+    }
+    const m = this.bind(`${p}|e${e.id}`, t);
+    if (!this.vec) return `${m}[${gather(groups, "i", true, "flat")}]`;
+    const lanes = [0, 1, 2, 3].map((l) =>
+      `${m}[${gather(groups, `(4 * i + ${l})`, true, "flat")}]`
+    );
+    return `vec4<f32>(${lanes.join(", ")})`;
   }
 }

@@ -1,0 +1,200 @@
+// Private: one run of consecutive elementwise stages of a chain, composed
+// symbolically per parameter (the update and every state slot) and computed
+// by the fused kernels on WebGPU (`_run.ts`), op by op elsewhere.
+import * as tf from "@tensorflow/tfjs";
+import {
+  add,
+  evaluate,
+  type Expr,
+  type Hyper,
+  hyper,
+  input,
+  nextState,
+  stageInput,
+  substitute,
+} from "./_chain.ts";
+import type { Params, Updates } from "@centra/chain/types";
+import type { Stage } from "./_chain_plan.ts";
+import type { PlanCache } from "./_plan.ts";
+import { runKernels } from "./_run.ts";
+
+/** Which output of a parameter a fused run computes. */
+type OutputKey =
+  | { kind: "slot"; stage: number; slot: string }
+  | { kind: "update" };
+
+/** A fused run's outputs: per parameter, what each is and its expression. */
+interface RunOutputs {
+  keys: Map<string, OutputKey[]>;
+  exprs: Map<string, Expr[]>;
+}
+
+/**
+ * Where a stage's own inputs and hyperparameters appear in the composed
+ * expressions: one name per stage and name, looked up, never parsed.
+ */
+class StageNames {
+  private readonly inputs = new Map<string, { stage: number; name: string }>();
+  input(stage: number, name: string): string {
+    const id = `stage ${stage} input ${name}`;
+    this.inputs.set(id, { stage, name });
+    return id;
+  }
+  hyper(stage: number, name: string): string {
+    return `stage ${stage} hyper ${name}`;
+  }
+  global(stage: number, tag: string): string {
+    return `stage ${stage} global ${tag}`;
+  }
+  /** The stage and its own name for a composed input name. */
+  stageInput(id: string): { stage: number; name: string } | undefined {
+    return this.inputs.get(id);
+  }
+}
+
+/** Per parameter, every stage's math composed: the update and each state slot. */
+function composeRun(
+  run: readonly Stage[],
+  updates: Updates,
+  names: StageNames,
+  apply: boolean,
+): RunOutputs {
+  const keys = new Map<string, OutputKey[]>();
+  const exprs = new Map<string, Expr[]>();
+  for (const [param, g] of Object.entries(updates)) {
+    // a tensor with no elements passes through every stage (no kernel: a
+    // dispatch of 0 workgroups, or a binding of 0 bytes, is invalid)
+    if (g.size === 0) continue;
+    let cur: Expr = input("g");
+    const k: OutputKey[] = [], e: Expr[] = [];
+    run.forEach(([leaf], j) => {
+      const m = leaf.spec.math(param, g.shape);
+      if (m === null) return;
+      const memo = new Map<Expr, Expr>();
+      const upstream = cur;
+      const map = {
+        input: (n: string) =>
+          n === "g"
+            ? upstream
+            : n === "p"
+            ? input("p")
+            : input(names.input(j, n)),
+        hyper: (n: string) => hyper(names.hyper(j, n)),
+        global: (tag: string) => names.global(j, tag),
+      };
+      cur = substitute(m.update, map, memo);
+      for (const [slot, x] of Object.entries(m.slots ?? {})) {
+        k.push({ kind: "slot", stage: j, slot });
+        e.push(substitute(x, map, memo));
+      }
+    });
+    // the update last: one output per dispatch, it reads the slots
+    k.push({ kind: "update" });
+    e.push(apply ? add(cur, input("p")) : cur);
+    keys.set(param, k);
+    exprs.set(param, e);
+  }
+  return { keys, exprs };
+}
+
+/** One run of elementwise stages, composed per parameter and run as kernels. */
+export function fusedRun(
+  run: Stage[],
+  updates: Updates,
+  params: Params | undefined,
+  counter: { count: number },
+  cache: PlanCache,
+  /** Whether the kernels write `params + update` in place of the update. */
+  apply: boolean,
+): [Updates, unknown[]] {
+  for (const [leaf, s] of run) leaf.spec.check(updates, s, params);
+  const steps = run.map(([leaf, s]) => leaf.spec.step(s));
+  const names = new StageNames();
+  const hypers: Record<string, Hyper> = {};
+  steps.forEach((st, j) => {
+    for (const [k, v] of Object.entries(st.hypers)) {
+      hypers[names.hyper(j, k)] = v;
+    }
+  });
+  const outputs = composeRun(run, updates, names, apply);
+  const inputs = (param: string, name: string): tf.Tensor => {
+    const own = names.stageInput(name);
+    const [leaf, s] = run[own?.stage ?? 0]!;
+    return stageInput(leaf.spec, updates, s, params, param, own?.name ?? name);
+  };
+  let values: Map<string, tf.Tensor[]>;
+  if (tf.getBackend() === "webgpu") {
+    const r = runKernels(outputs.exprs, inputs, hypers, cache);
+    values = r.values;
+    counter.count += r.dispatches;
+  } else {
+    values = evaluateRun(outputs.exprs, inputs, hypers);
+  }
+  return [
+    updatesOf(run, updates, params, outputs, values, apply),
+    run.map(([leaf, s], j) =>
+      nextState(leaf.spec, s, steps[j]!.rest, slotsOf(j, outputs, values))
+    ),
+  ];
+}
+
+/** The composed outputs op by op (off WebGPU). */
+function evaluateRun(
+  exprs: ReadonlyMap<string, readonly Expr[]>,
+  inputs: (param: string, name: string) => tf.Tensor,
+  hypers: Readonly<Record<string, Hyper>>,
+): Map<string, tf.Tensor[]> {
+  const asRecord: Record<string, Record<string, Expr>> = {};
+  for (const [param, list] of exprs) {
+    asRecord[param] = Object.fromEntries(list.map((e, k) => [`${k}`, e]));
+  }
+  const out = evaluate(asRecord, inputs, hypers);
+  const values = new Map<string, tf.Tensor[]>();
+  for (const [param, list] of exprs) {
+    values.set(param, list.map((_, k) => out[param]![`${k}`]!));
+  }
+  return values;
+}
+
+/** Each parameter's update (or new weight with `apply`). */
+function updatesOf(
+  run: readonly Stage[],
+  updates: Updates,
+  params: Params | undefined,
+  outputs: RunOutputs,
+  values: ReadonlyMap<string, tf.Tensor[]>,
+  apply: boolean,
+): Updates {
+  const out: Updates = {};
+  for (const [name, g] of Object.entries(updates)) {
+    const keys = outputs.keys.get(name);
+    const k = keys?.findIndex((key) => key.kind === "update") ?? -1;
+    // a tensor left out (no elements) passes through: its update is itself,
+    // its new value the parameter itself
+    out[name] = k >= 0
+      ? values.get(name)![k]!
+      : apply
+      ? stageInput(run[0]![0].spec, updates, run[0]![1], params, name, "p")
+      : g;
+  }
+  return out;
+}
+
+/** Stage `j`'s new state slots, per parameter. */
+function slotsOf(
+  j: number,
+  outputs: RunOutputs,
+  values: ReadonlyMap<string, tf.Tensor[]>,
+): Record<string, Record<string, tf.Tensor>> {
+  const mine: Record<string, Record<string, tf.Tensor>> = {};
+  for (const [param, keys] of outputs.keys) {
+    const r: Record<string, tf.Tensor> = {};
+    keys.forEach((key, k) => {
+      if (key.kind === "slot" && key.stage === j) {
+        r[key.slot] = values.get(param)![k]!;
+      }
+    });
+    mine[param] = r;
+  }
+  return mine;
+}
