@@ -144,66 +144,96 @@ export function checkStepInput(
   const { label } = options;
   checkTensorMap(where, options.what, tensors);
   const map = tensors as Record<string, unknown>;
-  const vars = options.variables;
-  if (vars !== undefined) {
-    checkTensorMap(where, "variables", vars);
-    const byVar = new Map<tf.Variable, string>();
-    for (const [name, v] of Object.entries(vars as Record<string, unknown>)) {
-      if (!(v instanceof tf.Variable) || v.isDisposed) {
-        if (Object.hasOwn(map, name)) {
-          throw new TypeError(`${where}: "${name}" is not a live tf.Variable`);
-        }
-        continue;
-      }
-      const other = byVar.get(v);
-      if (other !== undefined) {
-        throw new TypeError(
-          `${where}: the variable "${v.name}" is given under two names, "${other}" and "${name}"`,
-        );
-      }
-      byVar.set(v, name);
-    }
-  }
+  const vars = options.variables as Record<string, unknown> | undefined;
+  if (vars !== undefined) checkVariables(where, map, vars);
   const params = options.params;
   if (params !== undefined) checkTensorMap(where, "params", params);
   for (const [name, t] of Object.entries(map)) {
-    let target: unknown;
-    let what = "the variable";
-    if (vars !== undefined) {
-      const vs = vars as Record<string, unknown>;
-      target = Object.hasOwn(vs, name) ? vs[name] : undefined;
-      if (target === undefined) {
-        throw new TypeError(`${where}: no variable named "${name}"`);
-      }
-      if (!(target instanceof tf.Variable) || target.isDisposed) {
-        throw new TypeError(`${where}: "${name}" is not a live tf.Variable`);
-      }
-    } else if (params !== undefined) {
-      const ps = params as Record<string, unknown>;
-      target = Object.hasOwn(ps, name) ? ps[name] : undefined;
-      what = "the parameter";
-      if (target !== undefined) {
-        checkFloat32(where, `parameter "${name}"`, target);
-      }
-    }
+    const [target, what] = vars !== undefined
+      ? [variableOf(where, name, vars), "the variable"]
+      : [paramOf(where, name, params), "the parameter"];
     checkFloat32(where, label(name), t);
-    const tt = t as tf.Tensor;
     if (target instanceof tf.Tensor) {
-      if (!sameShape(tt.shape, target.shape)) {
-        throw new TypeError(
-          `${where}: ${
-            label(name)
-          } has shape [${tt.shape}] but ${what} has [${target.shape}]`,
-        );
-      }
-      if (target.dtype !== "float32") {
-        throw new TypeError(
-          `${where}: the variable "${name}" is ${target.dtype}; only float32 variables are trained`,
-        );
-      }
+      checkAgainst(where, name, label(name), t as tf.Tensor, target, what);
     }
   }
   if (options.state !== undefined) checkStateLive(where, options.state);
+}
+
+/**
+ * `vars` is a map of tensors; each variable of `tensors` is a live
+ * `tf.Variable`, and none sits under two keys.
+ */
+function checkVariables(
+  where: string,
+  map: Record<string, unknown>,
+  vars: Record<string, unknown>,
+): void {
+  checkTensorMap(where, "variables", vars);
+  const byVar = new Map<tf.Variable, string>();
+  for (const [name, v] of Object.entries(vars)) {
+    if (!(v instanceof tf.Variable) || v.isDisposed) {
+      if (Object.hasOwn(map, name)) {
+        throw new TypeError(`${where}: "${name}" is not a live tf.Variable`);
+      }
+      continue;
+    }
+    const other = byVar.get(v);
+    if (other !== undefined) {
+      throw new TypeError(
+        `${where}: the variable "${v.name}" is given under two names, "${other}" and "${name}"`,
+      );
+    }
+    byVar.set(v, name);
+  }
+}
+
+/** The live variable `name` of `vars`; a `TypeError` if none. */
+function variableOf(
+  where: string,
+  name: string,
+  vars: Record<string, unknown>,
+): tf.Variable {
+  const target = Object.hasOwn(vars, name) ? vars[name] : undefined;
+  if (target === undefined) {
+    throw new TypeError(`${where}: no variable named "${name}"`);
+  }
+  if (!(target instanceof tf.Variable) || target.isDisposed) {
+    throw new TypeError(`${where}: "${name}" is not a live tf.Variable`);
+  }
+  return target;
+}
+
+/** The parameter `name` of `params` (checked float32), if given. */
+function paramOf(where: string, name: string, params: unknown): unknown {
+  if (params === undefined) return undefined;
+  const ps = params as Record<string, unknown>;
+  const target = Object.hasOwn(ps, name) ? ps[name] : undefined;
+  if (target !== undefined) {
+    checkFloat32(where, `parameter "${name}"`, target);
+  }
+  return target;
+}
+
+/** `t` (`label`) has the shape of `target` (`what`), and `target` is float32. */
+function checkAgainst(
+  where: string,
+  name: string,
+  label: string,
+  t: tf.Tensor,
+  target: tf.Tensor,
+  what: string,
+): void {
+  if (!sameShape(t.shape, target.shape)) {
+    throw new TypeError(
+      `${where}: ${label} has shape [${t.shape}] but ${what} has [${target.shape}]`,
+    );
+  }
+  if (target.dtype !== "float32") {
+    throw new TypeError(
+      `${where}: the variable "${name}" is ${target.dtype}; only float32 variables are trained`,
+    );
+  }
 }
 
 /** Throws unless `tx` has `init` and `update` functions. */

@@ -72,49 +72,55 @@ export function applyIfFinite<S>(
       lastFinite: tf.scalar(1),
       inner: inner.init(params),
     }),
-    update(
+    update: (
       updates: Updates,
       state: ApplyIfFiniteState<S>,
       params?: Params,
-    ): [Updates, ApplyIfFiniteState<S>] {
-      const [u, s] = inner.update(updates, state.inner, params);
-      const checks = Object.values(updates).map((g) => tf.all(tf.isFinite(g)));
-      const finite: tf.Tensor = checks.length === 0
-        ? tf.scalar(true, "bool")
-        : checks.reduce((a, b) => tf.logicalAnd(a, b));
-      const notfiniteCount = tf.where(
-        finite,
-        tf.zeros([]),
-        tf.add(state.notfiniteCount, 1),
-      ) as tf.Scalar;
-      const accept = tf.logicalOr(finite, tf.greater(notfiniteCount, max));
-      const out: Updates = {};
-      for (const [name, t] of Object.entries(u)) {
-        out[name] = tf.where(
-          tf.broadcastTo(accept, t.shape),
-          t,
-          tf.zerosLike(t),
-        );
-      }
-      const nextInner = selectState(
-        "applyIfFinite",
-        accept,
-        s,
-        state.inner,
-        "rolled back on the device; keep every per-step value of the inner state in tensors",
-      );
-      // not tf.cast: on the cpu backend a cast bool scalar keeps a
-      // Uint8Array, which model.save writes as one byte (and cannot load)
-      const asNumber = tf.where(finite, tf.ones([]), tf.zeros([])) as tf.Scalar;
-      return [out, {
-        notfiniteCount,
-        totalNotfinite: tf.add(
-          state.totalNotfinite,
-          tf.sub(1, asNumber),
-        ) as tf.Scalar,
-        lastFinite: asNumber,
-        inner: nextInner,
-      }];
-    },
+    ): [Updates, ApplyIfFiniteState<S>] =>
+      finiteUpdate(inner, max, updates, state, params),
   };
+}
+
+/** One step of `applyIfFinite(inner, { maxConsecutiveErrors: max })`. */
+function finiteUpdate<S>(
+  inner: GradientTransformation<S>,
+  max: number,
+  updates: Updates,
+  state: ApplyIfFiniteState<S>,
+  params?: Params,
+): [Updates, ApplyIfFiniteState<S>] {
+  const [u, s] = inner.update(updates, state.inner, params);
+  const checks = Object.values(updates).map((g) => tf.all(tf.isFinite(g)));
+  const finite: tf.Tensor = checks.length === 0
+    ? tf.scalar(true, "bool")
+    : checks.reduce((a, b) => tf.logicalAnd(a, b));
+  const notfiniteCount = tf.where(
+    finite,
+    tf.zeros([]),
+    tf.add(state.notfiniteCount, 1),
+  ) as tf.Scalar;
+  const accept = tf.logicalOr(finite, tf.greater(notfiniteCount, max));
+  const out: Updates = {};
+  for (const [name, t] of Object.entries(u)) {
+    out[name] = tf.where(tf.broadcastTo(accept, t.shape), t, tf.zerosLike(t));
+  }
+  const nextInner = selectState(
+    "applyIfFinite",
+    accept,
+    s,
+    state.inner,
+    "rolled back on the device; keep every per-step value of the inner state in tensors",
+  );
+  // not tf.cast: on the cpu backend a cast bool scalar keeps a
+  // Uint8Array, which model.save writes as one byte (and cannot load)
+  const asNumber = tf.where(finite, tf.ones([]), tf.zeros([])) as tf.Scalar;
+  return [out, {
+    notfiniteCount,
+    totalNotfinite: tf.add(
+      state.totalNotfinite,
+      tf.sub(1, asNumber),
+    ) as tf.Scalar,
+    lastFinite: asNumber,
+    inner: nextInner,
+  }];
 }

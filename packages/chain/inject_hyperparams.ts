@@ -74,6 +74,43 @@ export function injectHyperparams<
   ) => GradientTransformation<S>,
   hyperparams: H,
 ): GradientTransformation<InjectHyperparamsState<S>> {
+  checkInjectArgs(factory as Factory, hyperparams);
+  type State = InjectHyperparamsState<S>;
+  // the inner transformation's update is `run`'s, so that @centra/webgpu's
+  // fuse can fuse the transformation the factory builds at each step
+  const update = (
+    updates: Updates,
+    state: State,
+    params: Params | undefined,
+    run: InnerRun,
+  ): [Updates, State] =>
+    injectUpdate(factory as Factory, hyperparams, updates, state, params, run);
+  const tx: GradientTransformation<State> = {
+    init(params: Params): State {
+      const count = zeroCount();
+      const hp = current(hyperparams, count);
+      const inner = (factory as Factory)(hp).init(params) as S;
+      return { count, hyperparams: hp, inner };
+    },
+    update: (updates, state, params) =>
+      update(updates, state, params, (t, u, s, p) => t.update(u, s, p)),
+  };
+  return register(tx, {
+    kind: "delegate",
+    update: (updates, state, params, run) =>
+      update(updates, state as State, params, run),
+  });
+}
+
+/** `injectHyperparams`'s factory, with its hyperparameter names erased. */
+type Factory = (
+  hyperparams: Record<string, tf.Scalar>,
+) => GradientTransformation<unknown>;
+
+function checkInjectArgs(
+  factory: Factory,
+  hyperparams: Record<string, number | Schedule>,
+): void {
   if (typeof factory !== "function") {
     throw new TypeError(
       `injectHyperparams: factory must be a function, got ${String(factory)}`,
@@ -98,61 +135,46 @@ export function injectHyperparams<
           ? hostScalar(b[end]!, true)
           : v(zeroCount());
       }
-      factory(probe as { [K in keyof H]: tf.Scalar });
+      factory(probe);
     }
   });
-  const current = (
-    count: tf.Scalar,
-    stored?: Record<string, tf.Scalar>,
-  ): Record<string, tf.Scalar> => {
-    const out: Record<string, tf.Scalar> = {};
-    for (const [k, v] of Object.entries(hyperparams)) {
-      out[k] = typeof v === "function"
-        ? v(count)
-        : stored?.[k] ?? hostScalar(v);
+}
+
+/** The hyperparameters at step `count`: schedules evaluated, numbers as stored. */
+function current(
+  hyperparams: Record<string, number | Schedule>,
+  count: tf.Scalar,
+  stored?: Record<string, tf.Scalar>,
+): Record<string, tf.Scalar> {
+  const out: Record<string, tf.Scalar> = {};
+  for (const [k, v] of Object.entries(hyperparams)) {
+    out[k] = typeof v === "function" ? v(count) : stored?.[k] ?? hostScalar(v);
+  }
+  return out;
+}
+
+function injectUpdate<S>(
+  factory: Factory,
+  hyperparams: Record<string, number | Schedule>,
+  updates: Updates,
+  state: InjectHyperparamsState<S>,
+  params: Params | undefined,
+  run: InnerRun,
+): [Updates, InjectHyperparamsState<S>] {
+  for (const k of Object.keys(hyperparams)) {
+    if (!(state.hyperparams?.[k] instanceof tf.Tensor)) {
+      throw new TypeError(
+        `injectHyperparams: state has no hyperparameter "${k}"`,
+      );
     }
-    return out;
-  };
-  type Hp = { [K in keyof H]: tf.Scalar };
-  type State = InjectHyperparamsState<S>;
-  // the inner transformation's update is `run`'s, so that @centra/webgpu's
-  // fuse can fuse the transformation the factory builds at each step
-  const update = (
-    updates: Updates,
-    state: State,
-    params: Params | undefined,
-    run: InnerRun,
-  ): [Updates, State] => {
-    for (const k of Object.keys(hyperparams)) {
-      if (!(state.hyperparams?.[k] instanceof tf.Tensor)) {
-        throw new TypeError(
-          `injectHyperparams: state has no hyperparameter "${k}"`,
-        );
-      }
-    }
-    const hp = current(state.count, state.hyperparams);
-    const inner = factory(hp as Hp) as GradientTransformation<unknown>;
-    const [u, next] = run(inner, updates, state.inner, params);
-    return [u, {
-      count: tf.add(state.count, 1) as tf.Scalar,
-      hyperparams: hp,
-      inner: next as S,
-    }];
-  };
-  const tx: GradientTransformation<State> = {
-    init(params: Params): State {
-      const count = zeroCount();
-      const hp = current(count);
-      return { count, hyperparams: hp, inner: factory(hp as Hp).init(params) };
-    },
-    update: (updates, state, params) =>
-      update(updates, state, params, (t, u, s, p) => t.update(u, s, p)),
-  };
-  return register(tx, {
-    kind: "delegate",
-    update: (updates, state, params, run) =>
-      update(updates, state as State, params, run),
-  });
+  }
+  const hp = current(hyperparams, state.count, state.hyperparams);
+  const [u, next] = run(factory(hp), updates, state.inner, params);
+  return [u, {
+    count: tf.add(state.count, 1) as tf.Scalar,
+    hyperparams: hp,
+    inner: next as S,
+  }];
 }
 
 /**

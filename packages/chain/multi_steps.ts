@@ -76,49 +76,59 @@ export function multiSteps<S>(
       acc: fillLike(params),
       inner: inner.init(params),
     }),
-    update(
+    update: (
       updates: Updates,
       state: MultiStepsState<S>,
       params?: Params,
-    ): [Updates, MultiStepsState<S>] {
-      checkStateMap("multiSteps", "the state", state);
-      checkAgainst("multiSteps", updates, state.acc);
-      const count = state.miniStep;
-      if (!(count instanceof tf.Tensor) || count.rank !== 0) {
-        throw new TypeError(
-          `multiSteps: the state's miniStep must be a scalar tensor, got ${
-            show(count)
-          } (a state from another transformation, or from an older centra?)`,
-        );
-      }
-      const summed = mapUpdates(
-        updates,
-        (g, name) => tf.add(state.acc[name]!, g),
-      );
-      const mean = mapUpdates(summed, (s) => tf.div(s, everyK));
-      const [u, s] = inner.update(mean, state.inner, params);
-      const next = tf.add(count, 1);
-      // the last mini-step of a window: take the inner step, restart the sum
-      const last = tf.greaterEqual(next, everyK);
-      const out: Updates = {};
-      for (const [name, t] of Object.entries(u)) {
-        out[name] = tf.where(tf.broadcastTo(last, t.shape), t, tf.zerosLike(t));
-      }
-      const acc = mapUpdates(
-        summed,
-        (t) => tf.where(tf.broadcastTo(last, t.shape), tf.zerosLike(t), t),
-      );
-      return [out, {
-        miniStep: tf.where(last, tf.zerosLike(next), next) as tf.Scalar,
-        acc: carry(state.acc, acc),
-        inner: selectState(
-          "multiSteps",
-          last,
-          s,
-          state.inner,
-          "kept for the last mini-step only without reading the device; keep every per-step value of the inner state in tensors",
-        ),
-      }];
-    },
+    ): [Updates, MultiStepsState<S>] =>
+      multiStepsUpdate(inner, everyK, updates, state, params),
   };
+}
+
+/** One mini-step of `multiSteps(inner, everyK)`. */
+function multiStepsUpdate<S>(
+  inner: GradientTransformation<S>,
+  everyK: number,
+  updates: Updates,
+  state: MultiStepsState<S>,
+  params?: Params,
+): [Updates, MultiStepsState<S>] {
+  checkStateMap("multiSteps", "the state", state);
+  checkAgainst("multiSteps", updates, state.acc);
+  const count = state.miniStep;
+  if (!(count instanceof tf.Tensor) || count.rank !== 0) {
+    throw new TypeError(
+      `multiSteps: the state's miniStep must be a scalar tensor, got ${
+        show(count)
+      } (a state from another transformation, or from an older centra?)`,
+    );
+  }
+  const summed = mapUpdates(
+    updates,
+    (g, name) => tf.add(state.acc[name]!, g),
+  );
+  const mean = mapUpdates(summed, (s) => tf.div(s, everyK));
+  const [u, s] = inner.update(mean, state.inner, params);
+  const next = tf.add(count, 1);
+  // the last mini-step of a window: take the inner step, restart the sum
+  const last = tf.greaterEqual(next, everyK);
+  const out: Updates = {};
+  for (const [name, t] of Object.entries(u)) {
+    out[name] = tf.where(tf.broadcastTo(last, t.shape), t, tf.zerosLike(t));
+  }
+  const acc = mapUpdates(
+    summed,
+    (t) => tf.where(tf.broadcastTo(last, t.shape), tf.zerosLike(t), t),
+  );
+  return [out, {
+    miniStep: tf.where(last, tf.zerosLike(next), next) as tf.Scalar,
+    acc: carry(state.acc, acc),
+    inner: selectState(
+      "multiSteps",
+      last,
+      s,
+      state.inner,
+      "kept for the last mini-step only without reading the device; keep every per-step value of the inner state in tensors",
+    ),
+  }];
 }

@@ -41,7 +41,28 @@ export function partition(
   transforms: Readonly<Record<string, GradientTransformation<unknown>>>,
   labels: Labels,
 ): GradientTransformation<PartitionState> {
-  const where = "partition";
+  checkPartitionArgs(transforms, labels);
+  const known = new Map(Object.entries(transforms));
+  return {
+    init: (params: Params): PartitionState =>
+      partitionInit(known, labels, params),
+    update: (
+      updates: Updates,
+      state: PartitionState,
+      params?: Params,
+    ): [Updates, PartitionState] =>
+      partitionUpdate(known, labels, updates, state, params),
+  };
+}
+
+const where = "partition";
+
+type Known = ReadonlyMap<string, GradientTransformation<unknown>>;
+
+function checkPartitionArgs(
+  transforms: Readonly<Record<string, GradientTransformation<unknown>>>,
+  labels: Labels,
+): void {
   if (!isPlainObject(transforms)) {
     throw new TypeError(
       `${where}: transforms must be a record of transformations, got ${
@@ -62,71 +83,82 @@ export function partition(
       }`,
     );
   }
-  const known = new Map(Object.entries(transforms));
-  const split = (
-    tensors: Record<string, tf.Tensor>,
-  ): Map<string, Record<string, tf.Tensor>> => {
-    const groups = new Map<string, Record<string, tf.Tensor>>();
-    for (const label of known.keys()) groups.set(label, {});
-    for (const [name, t] of Object.entries(tensors)) {
-      const label = labelOf(where, labels, name, t.shape);
-      const group = groups.get(label);
-      if (group === undefined) {
-        throw new TypeError(
-          `${where}: parameter "${name}" has label "${label}", which is not one of: ${
-            Object.keys(transforms).join(", ")
-          }`,
-        );
-      }
-      group[name] = t;
+}
+
+/** `tensors` grouped by label, one (maybe empty) group per known label. */
+function split(
+  known: Known,
+  labels: Labels,
+  tensors: Record<string, tf.Tensor>,
+): Map<string, Record<string, tf.Tensor>> {
+  const groups = new Map<string, Record<string, tf.Tensor>>();
+  for (const label of known.keys()) groups.set(label, {});
+  for (const [name, t] of Object.entries(tensors)) {
+    const label = labelOf(where, labels, name, t.shape);
+    const group = groups.get(label);
+    if (group === undefined) {
+      throw new TypeError(
+        `${where}: parameter "${name}" has label "${label}", which is not one of: ${
+          [...known.keys()].join(", ")
+        }`,
+      );
     }
-    return groups;
-  };
-  return {
-    init(params: Params): PartitionState {
-      if (typeof labels !== "function") {
-        checkMapNames(where, "label map", labels, params);
-      }
-      const groups = split(params);
-      const state: PartitionState = {};
-      for (const [label, tx] of known) {
-        state[label] = tx.init(groups.get(label)!);
-      }
-      return state;
-    },
-    update(
-      updates: Updates,
-      state: PartitionState,
-      params?: Params,
-    ): [Updates, PartitionState] {
-      const groups = split(updates);
-      const paramGroups = params === undefined ? undefined : split(params);
-      if (state === null || typeof state !== "object" || Array.isArray(state)) {
-        throw new TypeError(
-          `${where}: the state does not fit this transformation: expected one state per label, got ${
-            show(state)
-          }`,
-        );
-      }
-      const out: Updates = {};
-      const next: PartitionState = {};
-      for (const [label, tx] of known) {
-        if (!Object.hasOwn(state, label)) {
-          throw new TypeError(
-            `${where}: state has no entry for label "${label}"`,
-          );
-        }
-        const [u, s] = tx.update(
-          groups.get(label)!,
-          state[label],
-          paramGroups?.get(label),
-        );
-        Object.assign(out, u);
-        next[label] = s;
-      }
-      return [out, next];
-    },
-  };
+    group[name] = t;
+  }
+  return groups;
+}
+
+function partitionInit(
+  known: Known,
+  labels: Labels,
+  params: Params,
+): PartitionState {
+  if (typeof labels !== "function") {
+    checkMapNames(where, "label map", labels, params);
+  }
+  const groups = split(known, labels, params);
+  const state: PartitionState = {};
+  for (const [label, tx] of known) {
+    state[label] = tx.init(groups.get(label)!);
+  }
+  return state;
+}
+
+function partitionUpdate(
+  known: Known,
+  labels: Labels,
+  updates: Updates,
+  state: PartitionState,
+  params?: Params,
+): [Updates, PartitionState] {
+  const groups = split(known, labels, updates);
+  const paramGroups = params === undefined
+    ? undefined
+    : split(known, labels, params);
+  if (state === null || typeof state !== "object" || Array.isArray(state)) {
+    throw new TypeError(
+      `${where}: the state does not fit this transformation: expected one state per label, got ${
+        show(state)
+      }`,
+    );
+  }
+  const out: Updates = {};
+  const next: PartitionState = {};
+  for (const [label, tx] of known) {
+    if (!Object.hasOwn(state, label)) {
+      throw new TypeError(
+        `${where}: state has no entry for label "${label}"`,
+      );
+    }
+    const [u, s] = tx.update(
+      groups.get(label)!,
+      state[label],
+      paramGroups?.get(label),
+    );
+    Object.assign(out, u);
+    next[label] = s;
+  }
+  return [out, next];
 }
 
 /** Alias of {@linkcode partition}, under optax's name. */

@@ -95,15 +95,85 @@ function opt<T extends Record<string, unknown>>(
   };
 }
 
-/** A schedule from its JSON form, `{ schedule: "cosineDecay", initValue, decaySteps, ... }`. */
-export function scheduleFromJson(where: string, spec: JsonObject): Schedule {
-  const w = `${where}: learningRate schedule`;
-  const name = spec.schedule;
-  const allowed = new Map<string, string[]>(Object.entries({
-    constant: ["value"],
-    piecewiseConstant: ["initValue", "boundariesAndScales"],
-    stepDecay: ["initValue", "stepSize", "gamma"],
-    exponentialDecay: [
+type Num = (k: string, required?: boolean) => number | undefined;
+
+/** One JSON schedule: its option names (in error-message order) and builder. */
+interface ScheduleJson {
+  keys: string[];
+  build(n: Num, w: string, spec: JsonObject): Schedule;
+}
+
+/** `boundariesAndScales` of a piecewiseConstant spec, checked. */
+function boundariesFromJson(
+  w: string,
+  spec: JsonObject,
+): Record<number, number> {
+  const b = Object.hasOwn(spec, "boundariesAndScales")
+    ? spec.boundariesAndScales
+    : {};
+  if (b === null || typeof b !== "object" || Array.isArray(b)) {
+    throw new TypeError(
+      `${w}: boundariesAndScales must be an object of step: scale`,
+    );
+  }
+  const table: Record<number, number> = {};
+  for (const [k, v] of Object.entries(b)) {
+    if (typeof v !== "number") {
+      throw new TypeError(
+        `${w}: boundariesAndScales[${k}] must be a number`,
+      );
+    }
+    table[Number(k)] = v;
+  }
+  return table;
+}
+
+function exponentialDecayFromJson(
+  n: Num,
+  w: string,
+  spec: JsonObject,
+): Schedule {
+  const staircase = spec.staircase;
+  if (staircase !== undefined && typeof staircase !== "boolean") {
+    throw new TypeError(
+      `${w}: staircase must be a boolean, got ${JSON.stringify(staircase)}`,
+    );
+  }
+  return exponentialDecaySchedule(
+    n("initValue")!,
+    opt({
+      transitionSteps: n("transitionSteps")!,
+      decayRate: n("decayRate")!,
+      transitionBegin: n("transitionBegin", false),
+      staircase,
+      endValue: n("endValue", false),
+    }),
+  );
+}
+
+/** The schedules `scheduleFromJson` reads, by their `"schedule"` name. */
+const SCHEDULE_JSON = new Map<string, ScheduleJson>(Object.entries({
+  constant: {
+    keys: ["value"],
+    build: (n) => constantSchedule(n("value")!),
+  },
+  piecewiseConstant: {
+    keys: ["initValue", "boundariesAndScales"],
+    build: (n, w, spec) => {
+      const table = boundariesFromJson(w, spec); // checked before initValue
+      return piecewiseConstantSchedule(n("initValue")!, table);
+    },
+  },
+  stepDecay: {
+    keys: ["initValue", "stepSize", "gamma"],
+    build: (n) =>
+      stepDecaySchedule(
+        n("initValue")!,
+        opt({ stepSize: n("stepSize")!, gamma: n("gamma", false) }),
+      ),
+  },
+  exponentialDecay: {
+    keys: [
       "initValue",
       "transitionSteps",
       "decayRate",
@@ -111,85 +181,20 @@ export function scheduleFromJson(where: string, spec: JsonObject): Schedule {
       "staircase",
       "endValue",
     ],
-    cosineDecay: ["initValue", "decaySteps", "alpha"],
-    warmupCosineDecay: [
-      "initValue",
-      "peakValue",
-      "warmupSteps",
-      "decaySteps",
-      "endValue",
-    ],
-    linear: ["initValue", "endValue", "transitionSteps", "transitionBegin"],
-  }));
-  const keys = typeof name === "string" ? allowed.get(name) : undefined;
-  if (typeof name !== "string" || keys === undefined) {
-    throw new TypeError(
-      `${w}: "schedule" must be one of ${[...allowed.keys()].join(", ")}, got ${
-        JSON.stringify(name)
-      }`,
-    );
-  }
-  for (const k of Object.keys(spec)) {
-    if (k !== "schedule" && !keys.includes(k)) {
-      throw new TypeError(
-        `${w}: unknown option "${k}" for ${name} (known: ${keys.join(", ")})`,
-      );
-    }
-  }
-  const n = (k: string, required = true) => num(w, spec, k, required);
-  switch (name) {
-    case "constant":
-      return constantSchedule(n("value")!);
-    case "piecewiseConstant": {
-      const b = Object.hasOwn(spec, "boundariesAndScales")
-        ? spec.boundariesAndScales
-        : {};
-      if (b === null || typeof b !== "object" || Array.isArray(b)) {
-        throw new TypeError(
-          `${w}: boundariesAndScales must be an object of step: scale`,
-        );
-      }
-      const table: Record<number, number> = {};
-      for (const [k, v] of Object.entries(b)) {
-        if (typeof v !== "number") {
-          throw new TypeError(
-            `${w}: boundariesAndScales[${k}] must be a number`,
-          );
-        }
-        table[Number(k)] = v;
-      }
-      return piecewiseConstantSchedule(n("initValue")!, table);
-    }
-    case "stepDecay":
-      return stepDecaySchedule(
-        n("initValue")!,
-        opt({ stepSize: n("stepSize")!, gamma: n("gamma", false) }),
-      );
-    case "exponentialDecay": {
-      const staircase = spec.staircase;
-      if (staircase !== undefined && typeof staircase !== "boolean") {
-        throw new TypeError(
-          `${w}: staircase must be a boolean, got ${JSON.stringify(staircase)}`,
-        );
-      }
-      return exponentialDecaySchedule(
-        n("initValue")!,
-        opt({
-          transitionSteps: n("transitionSteps")!,
-          decayRate: n("decayRate")!,
-          transitionBegin: n("transitionBegin", false),
-          staircase,
-          endValue: n("endValue", false),
-        }),
-      );
-    }
-    case "cosineDecay":
-      return cosineDecaySchedule(
+    build: exponentialDecayFromJson,
+  },
+  cosineDecay: {
+    keys: ["initValue", "decaySteps", "alpha"],
+    build: (n) =>
+      cosineDecaySchedule(
         n("initValue")!,
         opt({ decaySteps: n("decaySteps")!, alpha: n("alpha", false) }),
-      );
-    case "warmupCosineDecay":
-      return warmupCosineDecaySchedule(
+      ),
+  },
+  warmupCosineDecay: {
+    keys: ["initValue", "peakValue", "warmupSteps", "decaySteps", "endValue"],
+    build: (n) =>
+      warmupCosineDecaySchedule(
         opt({
           initValue: n("initValue")!,
           peakValue: n("peakValue")!,
@@ -197,17 +202,48 @@ export function scheduleFromJson(where: string, spec: JsonObject): Schedule {
           decaySteps: n("decaySteps")!,
           endValue: n("endValue", false),
         }),
-      );
-    default:
-      return linearSchedule(
+      ),
+  },
+  linear: {
+    keys: ["initValue", "endValue", "transitionSteps", "transitionBegin"],
+    build: (n) =>
+      linearSchedule(
         opt({
           initValue: n("initValue")!,
           endValue: n("endValue")!,
           transitionSteps: n("transitionSteps")!,
           transitionBegin: n("transitionBegin", false),
         }),
-      );
+      ),
+  },
+}));
+
+/** A schedule from its JSON form, `{ schedule: "cosineDecay", initValue, decaySteps, ... }`. */
+export function scheduleFromJson(where: string, spec: JsonObject): Schedule {
+  const w = `${where}: learningRate schedule`;
+  const name = spec.schedule;
+  const entry = typeof name === "string" ? SCHEDULE_JSON.get(name) : undefined;
+  if (typeof name !== "string" || entry === undefined) {
+    throw new TypeError(
+      `${w}: "schedule" must be one of ${
+        [...SCHEDULE_JSON.keys()].join(", ")
+      }, got ${JSON.stringify(name)}`,
+    );
   }
+  for (const k of Object.keys(spec)) {
+    if (k !== "schedule" && !entry.keys.includes(k)) {
+      throw new TypeError(
+        `${w}: unknown option "${k}" for ${name} (known: ${
+          entry.keys.join(", ")
+        })`,
+      );
+    }
+  }
+  return entry.build(
+    (k, required = true) => num(w, spec, k, required),
+    w,
+    spec,
+  );
 }
 
 /** Builds built-in chain `name` from its JSON options, or returns `undefined` for another name. */
