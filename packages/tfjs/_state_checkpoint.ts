@@ -99,6 +99,18 @@ export class StateCheckpoint {
   }
 
   /**
+   * Undoes {@linkcode shared} when it built the state for a call that then
+   * failed (a refused `setHyperparam` before the first step), so that the
+   * failed call leaves the tensor count as it was. `built` is what
+   * {@linkcode state} was before that call.
+   */
+  undoShared(built: unknown): void {
+    if (built !== null || this.#state === null) return;
+    disposeState(this.#state);
+    this.#state = null;
+  }
+
+  /**
    * The state as named tensors, the step count first as `iter`. The tensors
    * are owned here; saved state not yet claimed by a variable is listed too.
    */

@@ -276,6 +276,17 @@ export class ChainOptimizer extends tf.Optimizer {
    */
   setHyperparam(name: string, value: number): void {
     this.#checkLive();
+    const before = this.#checkpoint.state;
+    try {
+      this.#setHyperparam(name, value);
+    } catch (e) {
+      // a refused call before the first step leaves no state behind either
+      this.#checkpoint.undoShared(before);
+      throw e;
+    }
+  }
+
+  #setHyperparam(name: string, value: number): void {
     const hp = this.hyperparams();
     if (
       hp === undefined || !Object.hasOwn(hp, name) ||
