@@ -152,8 +152,9 @@ export class ChainOptimizer extends tf.Optimizer {
    * Builds an optimizer from a registered chain factory, so that it can be
    * saved and loaded with the model.
    *
-   * @param name A built-in (`"sgd"`, `"adam"`, `"adamw"`, `"sgdw"`,
-   * `"adagrad"`, `"rmsprop"`) or a name given to {@linkcode registerChain}.
+   * @param name A built-in (a name of `@centra/chain`'s `OPTIMIZERS`:
+   * `"sgd"`, `"adam"`, `"nadam"`, ...) or a name given to
+   * {@linkcode registerChain}.
    * @param options The factory's JSON options (for the built-ins:
    * `learningRate` and the optimizer's own options, see docs/tfjs.md).
    * @returns A new optimizer.
