@@ -1,6 +1,7 @@
 // Private helpers shared by the transforms that keep one tensor per parameter.
 import * as tf from "@tensorflow/tfjs";
-import { add, type Expr, gt, mul, powInt, select, sub } from "./_expr.ts";
+import { add, div, type Expr, gt, mul, powInt, select, sub } from "./_expr.ts";
+import type { Hyper } from "./types.ts";
 import type { Params, PerParam } from "./types.ts";
 
 export type { PerParam } from "./types.ts";
@@ -41,4 +42,17 @@ export function biasCorrection(decay: Expr, count: Expr): Expr {
 /** `a * x + b * y`, as an expression. */
 export function lerp(a: Expr, x: Expr, b: Expr, y: Expr): Expr {
   return add(mul(a, x), mul(b, y));
+}
+
+/**
+ * `x / d` for an adaptive method's denominator `d`, which is 0 only when `eps`
+ * is 0 (or a tensor) and no gradient has come yet: then `x` is 0 too and the
+ * update is 0, not 0/0. A positive number `eps` rules that out, and the
+ * select is left out of the expression.
+ */
+export function divUnlessZero(x: Expr, d: Expr, eps: Hyper): Expr {
+  const positive = typeof eps === "number" && Math.fround(eps) > 0;
+  return positive
+    ? div(x, d)
+    : select(gt(d, 0), { then: div(x, d), otherwise: mul(x, 0) });
 }

@@ -5,15 +5,15 @@
  * @module
  */
 import { checkOptions, type OptionKind } from "./_check.ts";
-import { biasCorrection, lerp } from "./_per_param.ts";
+import { biasCorrection, divUnlessZero, lerp } from "./_per_param.ts";
 import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
 import {
   add,
   div,
   elementwise,
-  gt,
+  type gt,
   mul,
-  select,
+  type select,
   sqrt,
   square,
   sub,
@@ -78,9 +78,6 @@ export function scaleByNadam(
     epsRoot: "hyper",
   });
   const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0 } = options;
-  // as in scaleByAdam: a zero denominator (eps 0) means a zero gradient so
-  // far, so no update rather than 0/0
-  const positiveEps = typeof eps === "number" && Math.fround(eps) > 0;
   return elementwise({
     where,
     hypers: {
@@ -102,10 +99,7 @@ export function scaleByNadam(
         sqrt(add(div(v, biasCorrection(h.b2, count)), h.epsRoot)),
         h.eps,
       );
-      const update = positiveEps ? div(mHat, denom) : select(gt(denom, 0), {
-        then: div(mHat, denom),
-        otherwise: mul(mHat, 0),
-      });
+      const update = divUnlessZero(mHat, denom, eps);
       return { update, slots: { mu: m, nu: v } };
     },
   }) as GradientTransformation<ScaleByAdamState>;

@@ -4,15 +4,20 @@ import {
   add,
   div,
   elementwise,
-  gt,
+  type gt,
   max,
-  mul,
-  select,
+  type mul,
+  type select,
   sqrt,
   square,
   sub,
 } from "./expr.ts";
-import { biasCorrection, lerp, type PerParam } from "./_per_param.ts";
+import {
+  biasCorrection,
+  divUnlessZero,
+  lerp,
+  type PerParam,
+} from "./_per_param.ts";
 import type { GradientTransformation, Hyper } from "./types.ts";
 
 /** Options of {@linkcode scaleByAdam}. */
@@ -77,9 +82,6 @@ export function scaleByAdam(
   });
   const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0, amsgrad = false } =
     options;
-  // a zero denominator (eps 0, no gradient yet) means a zero first moment:
-  // no update rather than 0/0; a positive number eps rules it out
-  const positiveEps = typeof eps === "number" && Math.fround(eps) > 0;
   return elementwise({
     where,
     hypers: {
@@ -96,10 +98,7 @@ export function scaleByAdam(
       const vHat = div(second, biasCorrection(h.b2, count));
       const denom = add(sqrt(add(vHat, h.epsRoot)), h.eps);
       const mHat = div(m, biasCorrection(h.b1, count));
-      const update = positiveEps ? div(mHat, denom) : select(gt(denom, 0), {
-        then: div(mHat, denom),
-        otherwise: mul(mHat, 0),
-      });
+      const update = divUnlessZero(mHat, denom, eps);
       return {
         update,
         slots: amsgrad ? { mu: m, nu: v, nuMax: second } : { mu: m, nu: v },

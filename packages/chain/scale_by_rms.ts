@@ -5,13 +5,13 @@ import {
   elementwise,
   gt,
   max,
-  mul,
+  type mul,
   select,
   sqrt,
   square,
   sub,
 } from "./expr.ts";
-import { lerp, type PerParam } from "./_per_param.ts";
+import { divUnlessZero, lerp, type PerParam } from "./_per_param.ts";
 import type { GradientTransformation, Hyper } from "./types.ts";
 
 /** Options of {@linkcode scaleByRms}. */
@@ -70,8 +70,6 @@ export function scaleByRms(
   const { decay = 0.9, eps = 1e-8, initialScale = 0, centered = false } =
     options;
   checkPlainHyper(where, "initialScale", initialScale, { min: 0 });
-  // a zero root (eps 0 and no gradient yet) means a zero gradient: no update
-  const positiveEps = typeof eps === "number" && Math.fround(eps) > 0;
   return elementwise({
     where,
     hypers: { decay: [decay, { min: 0, max: 1 }], eps: [eps, { min: 0 }] },
@@ -82,9 +80,7 @@ export function scaleByRms(
       // v - m² is a variance, but rounding can make it slightly negative
       const denom = centered ? max(sub(v, square(m)), 0) : v;
       const root = sqrt(add(denom, h.eps));
-      const update = positiveEps
-        ? div(g, root)
-        : select(gt(root, 0), { then: div(g, root), otherwise: mul(g, 0) });
+      const update = divUnlessZero(g, root, eps);
       return { update, slots: centered ? { nu: v, mu: m } : { nu: v } };
     },
   }) as GradientTransformation<ScaleByRmsState>;
