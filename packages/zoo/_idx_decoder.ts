@@ -143,6 +143,20 @@ export function decode(
   }
 }
 
+/** The array a whole IDX file in `view` holds, as its header describes. */
+export function idxArray(view: DataView, header: IdxHeader): IdxArray {
+  return {
+    dtype: header.dtype,
+    shape: header.shape,
+    data: decode(
+      view,
+      header.headerSize,
+      (header.total - header.headerSize) / header.size,
+      header.dtype,
+    ),
+  };
+}
+
 /**
  * Decodes an IDX file pushed in chunks. Gzip is detected from the first two
  * bytes. Errors are thrown from `push` as soon as they show (a wrong header,
@@ -192,17 +206,7 @@ export class IdxDecoder {
         `readIdx: truncated data: shape [${header.shape}] of ${header.dtype} needs ${header.total} bytes, got ${this.#filled}`,
       );
     }
-    const view = new DataView(this.#buffer.buffer, 0, this.#filled);
-    return {
-      dtype: header.dtype,
-      shape: header.shape,
-      data: decode(
-        view,
-        header.headerSize,
-        (header.total - header.headerSize) / header.size,
-        header.dtype,
-      ),
-    };
+    return idxArray(new DataView(this.#buffer.buffer, 0, this.#filled), header);
   }
 
   #gunzip(chunk: Uint8Array, final: boolean): void {

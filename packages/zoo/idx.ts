@@ -1,6 +1,6 @@
 import {
-  decode,
   type IdxArray,
+  idxArray,
   IdxDecoder,
   parseHeader,
   TYPES,
@@ -83,17 +83,10 @@ export function readIdx(bytes: Uint8Array): IdxArray {
       } unexpected bytes after the data of shape [${header.shape}] (${header.total} bytes expected)`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return {
-    dtype: header.dtype,
-    shape: header.shape,
-    data: decode(
-      view,
-      header.headerSize,
-      (header.total - header.headerSize) / header.size,
-      header.dtype,
-    ),
-  };
+  return idxArray(
+    new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    header,
+  );
 }
 
 /**
