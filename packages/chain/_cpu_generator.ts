@@ -306,4 +306,17 @@ export const cpuGenerator: CodeGenerator = {
   },
 };
 
-registerGenerator("cpu", cpuGenerator);
+/**
+ * Whether this runtime compiles code at run time: a page whose Content
+ * Security Policy forbids `unsafe-eval` does not, and there `fuse` stays op
+ * by op on cpu (the same numbers).
+ */
+function canCompile(): boolean {
+  try {
+    return new Function("return 1")() === 1;
+  } catch {
+    return false;
+  }
+}
+
+if (canCompile()) registerGenerator("cpu", cpuGenerator);
