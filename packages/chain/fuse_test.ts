@@ -388,6 +388,11 @@ cpuTest(
       const g = gradsFor(vars, step);
       const old = state;
       const oldValues = values(old), gradValues = values(g);
+      // what the generator relies on: on cpu, dataSync() is the tensor's
+      // own array, not a copy (so reading it costs nothing, and writing it
+      // would corrupt the tensor)
+      const first = Object.values(g)[0]!;
+      assert.equal(first.dataSync(), first.dataSync());
       // the transformation itself, not a driver: the old state stays the
       // caller's, readable after the step
       const [u, next] = fuse(tx).update(g, state, vars);
