@@ -43,7 +43,7 @@ import {
   sub,
   sumAll,
 } from "@centra/chain/expr";
-import { fuse } from "@centra/chain/fuse";
+import { fuse, generatorFor, registerGenerator } from "@centra/chain/fuse";
 import { type CpuFaultPoint, cpuFaults } from "./_cpu_generator.ts";
 import { kernelsCompiled } from "./_cpu_codegen.ts";
 import { collectTensors } from "./_tree.ts";
@@ -530,6 +530,56 @@ cpuTest(
       assert.deepEqual(fused, plain, `${name}, hostile`);
       // the hostile steps did reach the weights
       assert.ok(plain.flat().some((v) => !Number.isFinite(v)), name);
+    }
+  },
+);
+
+/** A second name for the cpu backend, with cpu's kernels: a backend without a generator. */
+function plainBackend(name: string): void {
+  if (tf.findBackend(name) !== null) return;
+  const cpu = tf.findBackend("cpu")!;
+  const Backend = cpu.constructor as new () => tf.KernelBackend;
+  for (const k of tf.getKernelsForBackend("cpu")) {
+    tf.registerKernel({ ...k, backendName: name });
+  }
+  tf.registerBackend(name, () => new Backend());
+}
+
+cpuTest(
+  "fuse() runs op by op on a backend with no generator, and a generator registered for it plugs in",
+  async () => {
+    const name = "centra-test-plain";
+    plainBackend(name);
+    assert.equal(generatorFor(name), undefined);
+    const make = () => chain(clipByGlobalNorm(1), adamw(0.05, { gc: true }));
+    // the reference: op by op on cpu
+    const want = sideBySide(make, 6).plain;
+    await tf.setBackend(name);
+    try {
+      const plain = sideBySide(make, 6);
+      assert.deepEqual(plain.loops, [], "no generator, no kernels");
+      // op by op on both sides (this backend's op-by-op numbers: not "cpu",
+      // so `evaluate` takes tf.mean for GC, not cpu's faster mean)
+      assert.deepEqual(plain.fused, plain.plain);
+      // a third backend's generator (here the cpu one, counted)
+      const calls: number[] = [];
+      const cpu = generatorFor("cpu")!;
+      registerGenerator(name, {
+        name: "counted cpu",
+        run(outputs, context) {
+          calls.push(outputs.size);
+          return cpu.run(outputs, context);
+        },
+      });
+      const fused = sideBySide(make, 6);
+      assert.deepEqual(calls, [4, 4, 4, 4, 4, 4]);
+      // per tensor: its part of the global norm and its loop; per
+      // centralized one, its mean
+      assert.ok(fused.loops.every((n) => n === 4 * 2 + 3), `${fused.loops}`);
+      // the cpu generator computes as op by op does on "cpu"
+      assert.deepEqual(fused.fused, want);
+    } finally {
+      await tf.setBackend("cpu");
     }
   },
 );
