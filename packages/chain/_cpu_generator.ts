@@ -10,12 +10,8 @@
 // has run, so a failure leaves nothing behind.
 import "./tfjs_check.ts";
 import * as tf from "@tensorflow/tfjs";
-import {
-  type Kernel,
-  type KernelTask,
-  makeKernel,
-  meanIndex,
-} from "./_cpu_codegen.ts";
+import { type Kernel, type KernelTask, makeKernel } from "./_cpu_codegen.ts";
+import { meanIndex } from "./_cpu_means.ts";
 import { hostOp } from "./_evaluate.ts";
 import { type Expr, type ExprOp, powTwo } from "./_expr.ts";
 import {
