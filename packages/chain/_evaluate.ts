@@ -72,7 +72,7 @@ export function foldNumber(
 }
 
 /** A host op in float32 arithmetic, as tf would compute it on a tensor. */
-function hostOp(op: ExprOp, vals: number[], e?: Expr): number {
+export function hostOp(op: ExprOp, vals: number[], e?: Expr): number {
   if (op === "powTwo") {
     return Math.fround(Math.pow(Math.fround(vals[0]!), 2 ** (e?.value ?? 0)));
   }

@@ -17,7 +17,10 @@
  *
  * `runStep(tx, grads, state, variables)` does the last three lines in one
  * call, and takes a transformation's `step` (new weights computed directly,
- * as a fused kernel does) when it has one.
+ * as a fused kernel does) when it has one. `fuse(tx)` (also
+ * `@centra/chain/fuse`) runs a chain's elementwise transforms as one
+ * JavaScript loop per tensor on the cpu backend (WGSL kernels on webgpu once
+ * `@centra/webgpu` is imported), with the same state and results.
  *
  * @module
  */
@@ -44,3 +47,4 @@ export * from "./scale_by_rms.ts";
 export * from "./scale.ts";
 export * from "./schedules.ts";
 export * from "./optimizers.ts";
+export { fuse, type FuseOptions } from "./fuse.ts";

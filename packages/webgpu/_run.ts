@@ -1,6 +1,6 @@
-// Private: one fused step on WebGPU: the plan for what it computes (made
-// once, `_planner.ts`, then kept across steps), run with this step's
-// tensors and numbers (`_launch.ts`).
+// Private: one fused run of the WGSL generator (`_generator.ts`): the plan
+// for what it computes (made once, `_planner.ts`, then kept across steps),
+// run with this step's tensors and numbers (`_launch.ts`).
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import type { Expr, Hyper } from "./_chain.ts";

@@ -112,3 +112,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "fused cpu loops give the op-by-op cpu values at every boundary, bit for bit",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await tf.setBackend("cpu");
+    for (const [name, make] of CASES) {
+      const cpu = await updates(make, false);
+      const fused = await updates(make, true);
+      for (const row of fused) {
+        assert.ok(row.every(Number.isFinite), `${name}: ${row}`);
+      }
+      assert.deepEqual(fused, cpu, name);
+    }
+  },
+});

@@ -376,7 +376,7 @@ testOnBackends(
   },
 );
 
-Deno.test("fuse() runs op by op off WebGPU, with identical results", async () => {
+Deno.test("fuse() on cpu (its JavaScript loops) gives identical results", async () => {
   await tf.setBackend("cpu");
   const { plain, fused } = await sideBySide(
     () => chain(clipByGlobalNorm(1), adamw(0.05, { gc: true })),

@@ -1,8 +1,9 @@
 // Private: a chain as `fuse` sees it, from `describe`: elementwise leaves
 // (fused), delegates (`injectHyperparams`: what they build each step is
 // planned in turn) and opaque ones (op by op), with the nesting of states.
-import { describe, type Description, type ElementwiseSpec } from "./_chain.ts";
-import type { GradientTransformation } from "@centra/chain/types";
+// Backend-agnostic: the code generators never see it.
+import { describe, type Description, type ElementwiseSpec } from "./fuser.ts";
+import type { GradientTransformation } from "./types.ts";
 
 /** How `fuse` sees a chain: its leaves, and how their states nest. */
 export type ChainPlan =

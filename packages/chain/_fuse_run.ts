@@ -1,7 +1,8 @@
-// Private: one step of a chain on WebGPU: fused runs of its elementwise
-// leaves, what delegates build planned and fused in turn, the rest as is.
+// Private: one fused step of a chain: fused runs of its elementwise leaves
+// (computed by the current backend's code generator), what delegates build
+// planned and fused in turn, the rest as is. Backend-agnostic.
 import * as tf from "@tensorflow/tfjs";
-import type { Params, Updates } from "@centra/chain/types";
+import type { Params, Updates } from "./types.ts";
 import {
   type ChainPlan,
   type Leaf,
@@ -9,18 +10,19 @@ import {
   planOf,
   rebuild,
   type Stage,
-} from "./_chain_plan.ts";
+} from "./_fuse_plan.ts";
 import { fusedRun } from "./_fused_run.ts";
-import type { PlanCache } from "./_plan.ts";
+import type { CodeGenerator } from "./_generators.ts";
 
 /** What every part of one step shares. */
-interface StepContext {
+export interface StepContext {
   params: Params | undefined;
-  cache: PlanCache;
+  generator: CodeGenerator;
+  cache: Map<string, unknown>;
   counter: { count: number };
 }
 
-/** Runs a plan on WebGPU: fused runs of elementwise leaves, the rest as is. */
+/** Runs a plan: fused runs of elementwise leaves, the rest as is. */
 export function runPlan(
   plan: ChainPlan,
   updates: Updates,
@@ -89,14 +91,7 @@ function runLeaves(
     );
     return { updates: u, states: [ns], applied: apply };
   }
-  const [u, states] = fusedRun(
-    group as Stage[],
-    updates,
-    ctx.params,
-    ctx.counter,
-    ctx.cache,
-    apply,
-  );
+  const [u, states] = fusedRun(group as Stage[], updates, ctx, apply);
   return { updates: u, states, applied: apply };
 }
 

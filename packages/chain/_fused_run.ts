@@ -1,22 +1,12 @@
 // Private: one run of consecutive elementwise stages of a chain, composed
 // symbolically per parameter (the update and every state slot) and computed
-// by the fused kernels on WebGPU (`_run.ts`), op by op elsewhere.
-import * as tf from "@tensorflow/tfjs";
-import {
-  add,
-  evaluate,
-  type Expr,
-  type Hyper,
-  hyper,
-  input,
-  nextState,
-  stageInput,
-  substitute,
-} from "./_chain.ts";
-import type { Params, Updates } from "@centra/chain/types";
-import type { Stage } from "./_chain_plan.ts";
-import type { PlanCache } from "./_plan.ts";
-import { runKernels } from "./_run.ts";
+// by the current backend's code generator (`_generators.ts`).
+import type * as tf from "@tensorflow/tfjs";
+import { add, type Expr, hyper, input, substitute } from "./_expr.ts";
+import { nextState, stageInput } from "./fuser.ts";
+import type { Hyper, Params, Updates } from "./types.ts";
+import type { Stage } from "./_fuse_plan.ts";
+import type { StepContext } from "./_fuse_run.ts";
 
 /** Which output of a parameter a fused run computes. */
 type OutputKey =
@@ -62,8 +52,8 @@ function composeRun(
   const keys = new Map<string, OutputKey[]>();
   const exprs = new Map<string, Expr[]>();
   for (const [param, g] of Object.entries(updates)) {
-    // a tensor with no elements passes through every stage (no kernel: a
-    // dispatch of 0 workgroups, or a binding of 0 bytes, is invalid)
+    // a tensor with no elements passes through every stage (no kernel: on
+    // webgpu a dispatch of 0 workgroups, or a binding of 0 bytes, is invalid)
     if (g.size === 0) continue;
     let cur: Expr = input("g");
     const k: OutputKey[] = [], e: Expr[] = [];
@@ -97,16 +87,18 @@ function composeRun(
   return { keys, exprs };
 }
 
-/** One run of elementwise stages, composed per parameter and run as kernels. */
+/**
+ * One run of elementwise stages, composed per parameter and computed by the
+ * step's code generator; with `apply`, the kernels write `params + update`
+ * in place of the update.
+ */
 export function fusedRun(
   run: Stage[],
   updates: Updates,
-  params: Params | undefined,
-  counter: { count: number },
-  cache: PlanCache,
-  /** Whether the kernels write `params + update` in place of the update. */
+  ctx: StepContext,
   apply: boolean,
 ): [Updates, unknown[]] {
+  const params = ctx.params;
   for (const [leaf, s] of run) leaf.spec.check(updates, s, params);
   const steps = run.map(([leaf, s]) => leaf.spec.step(s));
   const names = new StageNames();
@@ -122,38 +114,19 @@ export function fusedRun(
     const [leaf, s] = run[own?.stage ?? 0]!;
     return stageInput(leaf.spec, updates, s, params, param, own?.name ?? name);
   };
-  let values: Map<string, tf.Tensor[]>;
-  if (tf.getBackend() === "webgpu") {
-    const r = runKernels(outputs.exprs, inputs, hypers, cache);
-    values = r.values;
-    counter.count += r.dispatches;
-  } else {
-    values = evaluateRun(outputs.exprs, inputs, hypers);
-  }
+  const r = ctx.generator.run(outputs.exprs, {
+    inputs,
+    hypers,
+    cache: ctx.cache,
+  });
+  const values = r.values;
+  ctx.counter.count += r.dispatches;
   return [
     updatesOf(run, updates, params, outputs, values, apply),
     run.map(([leaf, s], j) =>
       nextState(leaf.spec, s, steps[j]!.rest, slotsOf(j, outputs, values))
     ),
   ];
-}
-
-/** The composed outputs op by op (off WebGPU). */
-function evaluateRun(
-  exprs: ReadonlyMap<string, readonly Expr[]>,
-  inputs: (param: string, name: string) => tf.Tensor,
-  hypers: Readonly<Record<string, Hyper>>,
-): Map<string, tf.Tensor[]> {
-  const asRecord: Record<string, Record<string, Expr>> = {};
-  for (const [param, list] of exprs) {
-    asRecord[param] = Object.fromEntries(list.map((e, k) => [`${k}`, e]));
-  }
-  const out = evaluate(asRecord, inputs, hypers);
-  const values = new Map<string, tf.Tensor[]>();
-  for (const [param, list] of exprs) {
-    values.set(param, list.map((_, k) => out[param]![`${k}`]!));
-  }
-  return values;
 }
 
 /** Each parameter's update (or new weight with `apply`). */

@@ -1,0 +1,323 @@
+// Private: the cpu code generator's kernels. From a parameter's composed
+// expressions it writes one JavaScript function (`new Function`) that walks
+// the tensor once, reading each input array once per element and writing
+// every output; reductions (`mean`, `sumAll`, a parameter's part of a
+// `globalSum`) are kernels of their own, run before the loops that read
+// them (`_cpu_generator.ts` orders them). Every intermediate is rounded to
+// float32 (`Math.fround`) exactly where tfjs's cpu kernels round, so that a
+// fused step gives the op-by-op step's numbers bit for bit:
+//
+// - elementwise ops: `fround(op(a, b))` of float32 operands, as the cpu
+//   backend computes in float64 and stores into a Float32Array;
+// - `sign` as tfjs's cpu `Sign` (0 for NaN), `select` as `Select`;
+// - `powTwo` of a tensor by squarings, `bitProduct` by `bitProductHost`,
+//   as `_evaluate.ts` and `_pow_int.ts` do on cpu;
+// - sums in float64, in tfjs's order, rounded once (`Sum`); GC's per-unit
+//   mean over every axis but the last as `unitMean` computes it on cpu (a
+//   `matMul` with a row of ones, in blocks of `blockSize` rows, then a
+//   division by the row count), other means as tfjs's `Mean` (each value
+//   divided by the count, then summed).
+//
+// Everything that does not change with the numbers is in the source; every
+// number that does (hyperparameters, step counts, norms, shapes) is an
+// argument, so schedules never recompile. The source depends on the
+// expressions' structure only: one compiled function serves every shape.
+import { type Expr, powTwo } from "./_expr.ts";
+import { columnMean, meanAxes } from "./_cpu_means.ts";
+import { bitProductHost } from "./_pow_int.ts";
+
+/** What a kernel computes. */
+export type KernelTask =
+  /** Each expression for every element, into fresh Float32Arrays. */
+  | { kind: "outputs"; exprs: readonly Expr[] }
+  /** `Σ arg` over the tensor, in float64, rounded once (tf.sum on cpu). */
+  | { kind: "sum"; arg: Expr }
+  /** A `mean` node: its argument averaged over `axes`, kept shape. */
+  | { kind: "mean"; node: Expr };
+
+/** A compiled kernel for one task, with what it reads. */
+export interface Kernel {
+  /** Input names read, in argument order. */
+  readonly inputs: readonly string[];
+  /** Shared scalars (not per parameter: hypers, bias corrections, global norms), in order. */
+  readonly shared: readonly Expr[];
+  /** Per-parameter scalar reductions (`sumAll`) read, in order. */
+  readonly sums: readonly Expr[];
+  /** Per-unit reductions (`mean`) read, in order. */
+  readonly means: readonly Expr[];
+  /** Runs the kernel (see `KernelArgs`). */
+  readonly fn: (a: KernelArgs) => number | Float32Array | void;
+}
+
+/** Everything a kernel reads at run time. */
+export interface KernelArgs {
+  ins: readonly ArrayLike<number>[];
+  sc: readonly number[];
+  rs: readonly number[];
+  ms: readonly Float32Array[];
+  /** Per mean of `ms`: element index to mean index, or null for `j` (per unit). */
+  maps: readonly (Int32Array | null)[];
+  rows: number;
+  units: number;
+  /** For "outputs": the arrays to write; for "mean": the mean's shape data. */
+  outs: readonly Float32Array[];
+  /** tfjs cpu's `blockSize` (rows per block of its matMul). */
+  block: number;
+  /** For a general "mean": the tensor's shape. */
+  shape: readonly number[];
+}
+
+type KernelFn = (H: Helpers, a: KernelArgs) => number | Float32Array | void;
+
+/** Functions the generated code calls. */
+interface Helpers {
+  bp(n: number, factors: number[]): number;
+  meanAxes(
+    x: Float32Array,
+    shape: readonly number[],
+    axes: readonly number[],
+  ): Float32Array;
+}
+
+const HELPERS: Helpers = { bp: bitProductHost, meanAxes };
+
+const compiled = new Map<string, KernelFn>();
+let compileCount = 0;
+
+/** How many kernel functions this module has compiled (for tests). */
+export function kernelsCompiled(): number {
+  return compileCount;
+}
+
+/** The kernel for `task`, its source compiled once per structure. */
+export function makeKernel(task: KernelTask, shape: readonly number[]): Kernel {
+  const g = new Source(shape);
+  const body = g.task(task);
+  const code = `"use strict";
+const F = Math.fround;
+const ins = a.ins, sc = a.sc, rs = a.rs, ms = a.ms, maps = a.maps;
+const rows = a.rows, units = a.units;
+${g.decls()}
+${body}`;
+  let fn = compiled.get(code);
+  if (fn === undefined) {
+    fn = new Function("H", "a", code) as KernelFn;
+    compileCount++;
+    compiled.set(code, fn);
+  }
+  return {
+    inputs: g.inputs,
+    shared: g.shared,
+    sums: g.sums,
+    means: g.means,
+    fn: (a) => fn(HELPERS, a),
+  };
+}
+
+/** A number as JavaScript source, exactly (`-0`, NaN and infinities too). */
+function literal(v: number): string {
+  if (Object.is(v, -0)) return "-0";
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "Infinity";
+  if (v === -Infinity) return "-Infinity";
+  return `${v}`;
+}
+
+const BINARY: Partial<Record<string, (a: string, b: string) => string>> = {
+  add: (a, b) => `F(${a} + ${b})`,
+  sub: (a, b) => `F(${a} - ${b})`,
+  mul: (a, b) => `F(${a} * ${b})`,
+  div: (a, b) => `F(${a} / ${b})`,
+  max: (a, b) => `Math.max(${a}, ${b})`,
+  min: (a, b) => `Math.min(${a}, ${b})`,
+  pow: (a, b) => `F(Math.pow(${a}, ${b}))`,
+  gt: (a, b) => `(${a} > ${b} ? 1 : 0)`,
+};
+
+const UNARY: Partial<Record<string, (a: string) => string>> = {
+  neg: (a) => `(-${a})`,
+  sqrt: (a) => `F(Math.sqrt(${a}))`,
+  square: (a) => `F(${a} * ${a})`,
+  abs: (a) => `Math.abs(${a})`,
+  // tfjs's cpu Sign: 0 for NaN
+  sign: (a) => `(${a} < 0 ? -1 : ${a} > 0 ? 1 : 0)`,
+};
+
+/** The source of one kernel: declarations, a prologue and a loop body. */
+class Source {
+  readonly inputs: string[] = [];
+  readonly shared: Expr[] = [];
+  readonly sums: Expr[] = [];
+  readonly means: Expr[] = [];
+  private readonly vars = new Map<number, string>();
+  private readonly uniformMemo = new Map<number, boolean>();
+  private readonly head: string[] = [];
+  private pre: string[] = [];
+  private body: string[] = [];
+  private n = 0;
+
+  constructor(private readonly shape: readonly number[]) {}
+
+  decls(): string {
+    return this.head.join("\n");
+  }
+
+  task(t: KernelTask): string {
+    if (t.kind === "outputs") return this.outputs(t.exprs);
+    if (t.kind === "sum") return this.sum(t.arg);
+    return this.mean(t.node);
+  }
+
+  private outputs(exprs: readonly Expr[]): string {
+    const loop: string[] = [];
+    const fills: string[] = [];
+    exprs.forEach((e, k) => {
+      this.head.push(`const o${k} = a.outs[${k}];`);
+      const v = this.value(e);
+      if (this.uniform(e)) fills.push(`o${k}.fill(${v});`);
+      else loop.push(`o${k}[i] = ${v};`);
+    });
+    return this.assemble(this.loop([...this.body, ...loop]), fills);
+  }
+
+  private sum(arg: Expr): string {
+    const v = this.value(arg);
+    if (this.uniform(arg)) {
+      // tf.sum of a scalar is that scalar
+      return this.assemble([], [`return F(${v});`]);
+    }
+    const loop = this.loop([...this.body, `s += ${v};`]);
+    return this.assemble(["let s = 0;", ...loop], ["return F(s);"]);
+  }
+
+  private mean(node: Expr): string {
+    const arg = node.args[0]!;
+    const v = this.value(arg);
+    if (columnMean(this.shape, node.axes)) {
+      // unitMean on cpu: matMul(ones[1, rows], x[rows, units]) / rows; the
+      // matMul sums each block of rows in float64 into a float32 total
+      const inner = [...this.body, `b[j] += ${v};`];
+      return this.assemble([
+        "const m = new Float32Array(units), b = new Float64Array(units);",
+        "for (let r0 = 0; r0 < rows; r0 += a.block) {",
+        "  const r1 = Math.min(r0 + a.block, rows);",
+        "  b.fill(0);",
+        "  for (let r = r0; r < r1; r++) {",
+        "    const base = r * units;",
+        "    for (let j = 0; j < units; j++) {",
+        "      const i = base + j;",
+        ...inner.map((l) => `      ${l}`),
+        "    }",
+        "  }",
+        "  for (let j = 0; j < units; j++) m[j] += b[j];",
+        "}",
+      ], [
+        "const d = F(rows);",
+        "for (let j = 0; j < units; j++) m[j] = m[j] / d;",
+        "return m;",
+      ]);
+    }
+    // tf.mean: the values, then tfjs's Mean over the axes
+    const axes = JSON.stringify(node.axes);
+    if (this.uniform(arg)) {
+      return this.assemble([], [
+        `return H.meanAxes(new Float32Array([${v}]), [], ${axes});`,
+      ]);
+    }
+    const loop = this.loop([...this.body, `x[i] = ${v};`]);
+    return this.assemble(
+      ["const x = new Float32Array(rows * units);", ...loop],
+      [`return H.meanAxes(x, a.shape, ${axes});`],
+    );
+  }
+
+  /** The prologue (uniform values), then `main`, then `after`. */
+  private assemble(main: string[], after: string[]): string {
+    return [...this.pre, ...main, ...after].join("\n");
+  }
+
+  /** `lines` for every element `i` (row `r`, unit `j`). */
+  private loop(lines: string[]): string[] {
+    return [
+      "for (let r = 0; r < rows; r++) {",
+      "  const base = r * units;",
+      "  for (let j = 0; j < units; j++) {",
+      "    const i = base + j;",
+      ...lines.map((l) => `    ${l}`),
+      "  }",
+      "}",
+    ];
+  }
+
+  /** Whether `e` is one number per parameter (no input, no per-unit mean). */
+  private uniform(e: Expr): boolean {
+    let u = this.uniformMemo.get(e.id);
+    if (u !== undefined) return u;
+    if (!e.perParam || e.op === "sumAll") u = true;
+    else if (e.op === "input" || e.op === "mean") u = false;
+    else u = e.args.every((a) => this.uniform(a));
+    this.uniformMemo.set(e.id, u);
+    return u;
+  }
+
+  /** The source of `e`'s value, declared once (in the prologue if uniform). */
+  private value(e: Expr): string {
+    const known = this.vars.get(e.id);
+    if (known !== undefined) return known;
+    if (e.op === "const") return `${literal(Math.fround(e.value))}`;
+    let v: string;
+    if (!e.perParam) {
+      v = `s${this.shared.length}`;
+      this.head.push(`const ${v} = sc[${this.shared.length}];`);
+      this.shared.push(e);
+    } else if (e.op === "sumAll") {
+      v = `t${this.sums.length}`;
+      this.head.push(`const ${v} = rs[${this.sums.length}];`);
+      this.sums.push(e);
+    } else if (e.op === "mean") {
+      const k = this.means.length;
+      this.means.push(e);
+      this.head.push(`const m${k} = ms[${k}], q${k} = maps[${k}];`);
+      const index = columnMean(this.shape, e.axes) ? "j" : `q${k}[i]`;
+      v = this.emit(e, `m${k}[${index}]`);
+    } else if (e.op === "input") {
+      let k = this.inputs.indexOf(e.name);
+      if (k < 0) {
+        k = this.inputs.length;
+        this.inputs.push(e.name);
+        this.head.push(`const x${k} = ins[${k}];`);
+      }
+      v = this.emit(e, `x${k}[i]`);
+    } else {
+      v = this.emit(e, this.op(e));
+    }
+    this.vars.set(e.id, v);
+    return v;
+  }
+
+  private emit(e: Expr, code: string): string {
+    const v = `v${this.n++}`;
+    (this.uniform(e) ? this.pre : this.body).push(`const ${v} = ${code};`);
+    return v;
+  }
+
+  private op(e: Expr): string {
+    if (e.op === "powTwo") {
+      // k float32 squarings, each shared with the other factors
+      const base = this.value(e.args[0]!);
+      if (e.value === 0) return base;
+      const half = this.value(powTwo(e.args[0]!, e.value - 1));
+      return `F(${half} * ${half})`;
+    }
+    const args = e.args.map((a) => this.value(a));
+    if (e.op === "bitProduct") {
+      return `H.bp(${args[0]}, [${args.slice(1).join(", ")}])`;
+    }
+    if (e.op === "select") return `(${args[0]} ? ${args[1]} : ${args[2]})`;
+    const b = BINARY[e.op];
+    if (b !== undefined) return b(args[0]!, args[1]!);
+    const u = UNARY[e.op];
+    if (u !== undefined) return u(args[0]!);
+    throw new TypeError(`fuse: the cpu generator has no code for "${e.op}"`);
+  }
+}

@@ -1,0 +1,318 @@
+// Private: the code generator for tfjs's cpu backend, registered for "cpu".
+// Per parameter, one compiled JavaScript loop (`_cpu_codegen.ts`) reads each
+// input's typed array once and writes the update (or new weight) and every
+// state slot into fresh Float32Arrays; reductions run first, each once, in
+// the order their readers need them; numbers every tensor shares (bias
+// corrections, clipping factors) are computed once on the host, in float32
+// as the op-by-op path computes them. Inputs are read through `dataSync()`,
+// which on the cpu backend hands back the tensor's own array (no copy); no
+// input array is ever written. Output tensors are made only once every loop
+// has run, so a failure leaves nothing behind.
+import "./tfjs_check.ts";
+import * as tf from "@tensorflow/tfjs";
+import { type Kernel, type KernelTask, makeKernel } from "./_cpu_codegen.ts";
+import { meanIndex } from "./_cpu_means.ts";
+import { hostOp } from "./_evaluate.ts";
+import { type Expr, type ExprOp, powTwo } from "./_expr.ts";
+import {
+  type CodeGenerator,
+  type GeneratorContext,
+  type GeneratorResult,
+  registerGenerator,
+  type StepOutputs,
+} from "./_generators.ts";
+import { bitProductHost } from "./_pow_int.ts";
+
+/** Where {@linkcode cpuFaults} can make a fused cpu step throw. */
+export type CpuFaultPoint =
+  /** Before a kernel (a reduction or a parameter's loop) runs. */
+  | "loop"
+  /** Every loop run, before an output tensor is made. */
+  | "wrap";
+
+/**
+ * Test-only: makes the `skip`-th event at `point` from now throw (once; then
+ * `point` is reset to `null`), to check that a failed fused step leaves
+ * every variable, state tensor and `tf.memory().numTensors` as it was.
+ */
+export const cpuFaults: { point: CpuFaultPoint | null; skip: number } = {
+  point: null,
+  skip: 0,
+};
+
+function fault(point: CpuFaultPoint): void {
+  if (cpuFaults.point !== point) return;
+  if (cpuFaults.skip-- > 0) return;
+  cpuFaults.point = null;
+  throw new Error(`@centra/chain: injected fault at "${point}"`);
+}
+
+/** A host scalar and whether op by op holds it in a tensor (it rounds alike, but `powTwo` and `sign` differ). */
+interface Scalar {
+  v: number;
+  tensor: boolean;
+}
+
+/** tfjs cpu kernels on float32 scalars (see `_cpu_codegen.ts`). */
+function tensorOp(op: ExprOp, x: number[]): number {
+  const [a, b] = x.map(Math.fround) as [number, number];
+  switch (op) {
+    case "sign":
+      return a < 0 ? -1 : a > 0 ? 1 : 0;
+    case "gt":
+      return a > b ? 1 : 0;
+    default:
+      return hostOp(op, [a, b]);
+  }
+}
+
+/** One fused run on cpu: its memos of scalars and reductions. */
+class CpuStep {
+  private readonly scalars = new Map<number, Scalar>();
+  private readonly globals = new Map<string, number>();
+  private readonly parts = new Map<string, [string, Expr][]>();
+  private readonly reductions = new Map<string, number | Float32Array>();
+  private readonly block: number;
+  loops = 0;
+
+  constructor(
+    private readonly outputs: StepOutputs,
+    private readonly ctx: GeneratorContext,
+  ) {
+    const b = (tf.backend() as unknown as { blockSize?: unknown }).blockSize;
+    this.block = typeof b === "number" && b >= 1 ? b : 48;
+    // every parameter's part of each global sum, in the order op by op
+    // (`evaluate`) adds them
+    for (const [param, exprs] of outputs) {
+      const seen = new Set<number>();
+      const walk = (e: Expr) => {
+        if (seen.has(e.id)) return;
+        seen.add(e.id);
+        if (e.op === "globalSum") {
+          const list = this.parts.get(e.name) ?? [];
+          list.push([param, e.args[0]!]);
+          this.parts.set(e.name, list);
+        }
+        e.args.forEach(walk);
+      };
+      exprs.forEach(walk);
+    }
+  }
+
+  run(): Map<string, tf.Tensor[]> {
+    const arrays = new Map<string, (Float32Array | null)[]>();
+    for (const [param, exprs] of this.outputs) {
+      const computed = exprs.filter((e) => e.op !== "input");
+      const shape = this.shapeOf(param);
+      const n = shape.reduce((p, d) => p * d, 1);
+      const outs = computed.map(() => new Float32Array(n));
+      this.exec(param, { kind: "outputs", exprs: computed }, outs);
+      let k = 0;
+      arrays.set(param, exprs.map((e) => e.op === "input" ? null : outs[k++]!));
+    }
+    return this.wrap(arrays);
+  }
+
+  /** Output tensors over the arrays; none left behind if one fails. */
+  private wrap(
+    arrays: ReadonlyMap<string, (Float32Array | null)[]>,
+  ): Map<string, tf.Tensor[]> {
+    const made: tf.Tensor[] = [];
+    try {
+      const values = new Map<string, tf.Tensor[]>();
+      for (const [param, list] of arrays) {
+        const exprs = this.outputs.get(param)!;
+        const shape = [...this.shapeOf(param)];
+        values.set(
+          param,
+          list.map((a, k) => {
+            if (a === null) return this.ctx.inputs(param, exprs[k]!.name);
+            fault("wrap");
+            const t = tf.tensor(a, shape, "float32");
+            made.push(t);
+            return t;
+          }),
+        );
+      }
+      return values;
+    } catch (e) {
+      tf.dispose(made);
+      throw e;
+    }
+  }
+
+  private shapeOf(param: string): readonly number[] {
+    return this.ctx.inputs(param, "g").shape;
+  }
+
+  /** Runs `task` for `param`, after whatever it reads. */
+  private exec(
+    param: string,
+    task: KernelTask,
+    outs: Float32Array[] = [],
+  ): number | Float32Array | void {
+    const shape = this.shapeOf(param);
+    const kernel = this.kernel(task, shape);
+    const args = {
+      ins: kernel.inputs.map((name) => this.read(param, name)),
+      sc: kernel.shared.map((e) => Math.fround(this.scalar(e).v)),
+      rs: kernel.sums.map((e) => this.reduction(param, e) as number),
+      ms: kernel.means.map((e) => this.reduction(param, e) as Float32Array),
+      maps: kernel.means.map((e) => this.indexOf(shape, e.axes)),
+      rows: shape.length === 0 ? 1 : shape.slice(0, -1).reduce(
+        (p, d) => p * d,
+        1,
+      ),
+      units: shape.length === 0 ? 1 : shape[shape.length - 1]!,
+      outs,
+      block: this.block,
+      shape,
+    };
+    fault("loop");
+    this.loops++;
+    return kernel.fn(args);
+  }
+
+  private kernel(task: KernelTask, shape: readonly number[]): Kernel {
+    const ids = task.kind === "outputs"
+      ? task.exprs.map((e) => e.id)
+      : [task.kind === "sum" ? task.arg.id : task.node.id];
+    const key = `cpu|${task.kind}|${shape}|${ids}`;
+    let k = this.ctx.cache.get(key) as Kernel | undefined;
+    if (k === undefined) {
+      k = makeKernel(task, shape);
+      this.ctx.cache.set(key, k);
+    }
+    return k;
+  }
+
+  private indexOf(
+    shape: readonly number[],
+    axes: readonly number[],
+  ): Int32Array | null {
+    const key = `cpu|index|${shape}|${axes}`;
+    if (!this.ctx.cache.has(key)) {
+      this.ctx.cache.set(key, meanIndex(shape, axes));
+    }
+    return this.ctx.cache.get(key) as Int32Array | null;
+  }
+
+  private read(param: string, name: string): ArrayLike<number> {
+    // the cpu backend's own array of the tensor: read, never written
+    return this.ctx.inputs(param, name).dataSync() as ArrayLike<number>;
+  }
+
+  /** A `sumAll` (a number) or `mean` (per unit) of `param`, computed once. */
+  private reduction(param: string, e: Expr): number | Float32Array {
+    const key = `${param}\u0000${e.id}`;
+    let v = this.reductions.get(key);
+    if (v === undefined) {
+      v = e.op === "sumAll"
+        ? this.exec(param, { kind: "sum", arg: e.args[0]! }) as number
+        : this.exec(param, { kind: "mean", node: e }) as Float32Array;
+      this.reductions.set(key, v);
+    }
+    return v;
+  }
+
+  /** A global sum: each parameter's float32 sum, added as `tf.addN` does. */
+  private global(tag: string): number {
+    let total = this.globals.get(tag);
+    if (total !== undefined) return total;
+    const sums = (this.parts.get(tag) ?? []).map(([param, x]) =>
+      x.perParam
+        ? this.exec(param, { kind: "sum", arg: x }) as number
+        : Math.fround(this.scalar(x).v)
+    );
+    total = 0;
+    for (const s of sums) total = Math.fround(total + s);
+    this.globals.set(tag, total);
+    return total;
+  }
+
+  /** A value shared by every parameter, as op by op computes it. */
+  private scalar(e: Expr): Scalar {
+    let s = this.scalars.get(e.id);
+    if (s === undefined) {
+      s = this.computeScalar(e);
+      this.scalars.set(e.id, s);
+    }
+    return s;
+  }
+
+  private computeScalar(e: Expr): Scalar {
+    switch (e.op) {
+      case "const":
+        return { v: e.value, tensor: false };
+      case "hyper":
+        return this.hyper(e.name);
+      case "globalSum":
+        return { v: this.global(e.name), tensor: true };
+      case "powTwo": {
+        const base = this.scalar(e.args[0]!);
+        if (!base.tensor) {
+          return { v: hostOp("powTwo", [base.v], e), tensor: false };
+        }
+        if (e.value === 0) return base;
+        const half = this.scalar(powTwo(e.args[0]!, e.value - 1)).v;
+        return { v: Math.fround(half * half), tensor: true };
+      }
+      case "bitProduct": {
+        // on cpu, op by op reads the numbers and multiplies on the host
+        const [n, ...f] = e.args.map((a) => this.scalar(a).v);
+        return { v: bitProductHost(n!, f), tensor: false };
+      }
+      case "select": {
+        const [c, a, b] = e.args.map((x) => this.scalar(x)) as [
+          Scalar,
+          Scalar,
+          Scalar,
+        ];
+        if (!c.tensor) return c.v ? a : b;
+        return { v: c.v ? a.v : b.v, tensor: true };
+      }
+      default: {
+        const args = e.args.map((a) => this.scalar(a));
+        const vals = args.map((a) => a.v);
+        if (args.every((a) => !a.tensor)) {
+          return { v: hostOp(e.op, vals, e), tensor: false };
+        }
+        return { v: tensorOp(e.op, vals), tensor: true };
+      }
+    }
+  }
+
+  private hyper(name: string): Scalar {
+    const h = this.ctx.hypers[name];
+    if (h === undefined) {
+      throw new TypeError(`fuse: no value for hyperparameter "${name}"`);
+    }
+    if (typeof h === "number") return { v: h, tensor: false };
+    return { v: h.dataSync()[0]!, tensor: true };
+  }
+}
+
+/** The cpu code generator: one JavaScript loop per tensor. */
+export const cpuGenerator: CodeGenerator = {
+  name: "cpu",
+  run(outputs: StepOutputs, context: GeneratorContext): GeneratorResult {
+    const step = new CpuStep(outputs, context);
+    const values = step.run();
+    return { values, dispatches: step.loops };
+  },
+};
+
+/**
+ * Whether this runtime compiles code at run time: a page whose Content
+ * Security Policy forbids `unsafe-eval` does not, and there `fuse` stays op
+ * by op on cpu (the same numbers).
+ */
+function canCompile(): boolean {
+  try {
+    return new Function("return 1")() === 1;
+  } catch {
+    return false;
+  }
+}
+
+if (canCompile()) registerGenerator("cpu", cpuGenerator);

@@ -1,0 +1,83 @@
+// Private: GC's per-unit means on the cpu generator's side, computed as
+// tfjs's cpu backend computes them op by op (`_cpu_codegen.ts` emits the
+// per-unit case inline; the others go through `meanAxes`), and where each
+// element finds its mean.
+
+/** Whether GC's mean `axes` of `shape` take `unitMean`'s cpu path. */
+export function columnMean(
+  shape: readonly number[],
+  axes: readonly number[],
+): boolean {
+  const r = shape.length;
+  return axes.length === r - 1 && r >= 2 && axes.every((a, i) => a === i);
+}
+
+/**
+ * tfjs's cpu `Mean` over `axes`, kept: each value divided by the count,
+ * summed in float64 over the reduced axes in row-major order (after the
+ * transpose that moves them last), rounded once.
+ */
+export function meanAxes(
+  x: Float32Array,
+  shape: readonly number[],
+  axes: readonly number[],
+): Float32Array {
+  const reduced = axes.map((a) => shape[a]!);
+  const kept = shape.map((_, a) => a).filter((a) => !axes.includes(a));
+  const count = Math.fround(reduced.reduce((p, d) => p * d, 1));
+  const strides = stridesOf(shape);
+  const outSize = kept.reduce((p, a) => p * shape[a]!, 1);
+  const inner = reduced.reduce((p, d) => p * d, 1);
+  const out = new Float32Array(outSize);
+  for (let o = 0; o < outSize; o++) {
+    let base = 0, rest = o;
+    for (let k = kept.length - 1; k >= 0; k--) {
+      const d = shape[kept[k]!]!;
+      base += (rest % d) * strides[kept[k]!]!;
+      rest = Math.floor(rest / d);
+    }
+    let s = 0;
+    for (let q = 0; q < inner; q++) {
+      let at = base, left = q;
+      for (let k = axes.length - 1; k >= 0; k--) {
+        const d = reduced[k]!;
+        at += (left % d) * strides[axes[k]!]!;
+        left = Math.floor(left / d);
+      }
+      s += Math.fround(x[at]! / count);
+    }
+    out[o] = s;
+  }
+  return out;
+}
+
+function stridesOf(shape: readonly number[]): number[] {
+  const out = shape.map(() => 1);
+  for (let a = shape.length - 2; a >= 0; a--) {
+    out[a] = out[a + 1]! * shape[a + 1]!;
+  }
+  return out;
+}
+
+/**
+ * For a mean over `axes` of a tensor of `shape` (kept as size-1 axes): the
+ * index of each element's mean, or `null` for the per-unit case (`j`).
+ */
+export function meanIndex(
+  shape: readonly number[],
+  axes: readonly number[],
+): Int32Array | null {
+  if (columnMean(shape, axes)) return null;
+  const strides = stridesOf(shape);
+  const kept = shape.map((_, a) => a).filter((a) => !axes.includes(a));
+  const n = shape.reduce((p, d) => p * d, 1);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let o = 0;
+    for (const a of kept) {
+      o = o * shape[a]! + Math.floor(i / strides[a]!) % shape[a]!;
+    }
+    out[i] = o;
+  }
+  return out;
+}

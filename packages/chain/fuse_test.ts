@@ -1,0 +1,585 @@
+// `fuse(tx)` on the cpu backend (issue 16): the JavaScript loops give the
+// op-by-op chain's weights and state bit for bit, for every optimizer of
+// the table over 100 steps; they are compiled once per expression set;
+// a step that fails anywhere changes nothing; nothing leaks; frozen subsets,
+// empty tensors, NaN and infinities behave as op by op; no input is written.
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import {
+  adam,
+  adamw,
+  applyUpdates,
+  centralize,
+  chain,
+  clipByGlobalNorm,
+  disposeState,
+  exponentialDecaySchedule,
+  type GradientTransformation,
+  initState,
+  injectHyperparams,
+  runStep,
+  runUpdate,
+  sgd,
+  warmupCosineDecaySchedule,
+} from "@centra/chain";
+import {
+  abs,
+  add,
+  div,
+  elementwise,
+  gt,
+  max,
+  mean,
+  min,
+  mul,
+  neg,
+  pow,
+  powInt,
+  powTwo,
+  select,
+  sign,
+  sqrt,
+  square,
+  sub,
+  sumAll,
+} from "@centra/chain/expr";
+import { fuse, generatorFor, registerGenerator } from "@centra/chain/fuse";
+import { type CpuFaultPoint, cpuFaults } from "./_cpu_generator.ts";
+import { kernelsCompiled } from "./_cpu_codegen.ts";
+import { collectTensors } from "./_tree.ts";
+import {
+  makeOptimizer,
+  OPTIMIZER_ROWS,
+} from "@centra/testing/optimizer_table.ts";
+
+const SHAPES: Record<string, number[]> = {
+  "conv/kernel": [3, 3, 2, 8],
+  "conv/bias": [8],
+  "dense/kernel": [16, 4],
+  // more rows than tfjs's cpu matMul sums in one block (48)
+  "tall/kernel": [100, 3],
+};
+
+function cpuTest(name: string, fn: () => void | Promise<void>): void {
+  Deno.test({
+    name: `${name} [cpu]`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      await tf.setBackend("cpu");
+      try {
+        await fn();
+      } finally {
+        cpuFaults.point = null;
+      }
+    },
+  });
+}
+
+let uid = 0;
+function variables(
+  shapes: Record<string, number[]>,
+  seed = 1,
+): Record<string, tf.Variable> {
+  const id = `chainfuse${uid++}`;
+  const out: Record<string, tf.Variable> = {};
+  for (const [k, s] of Object.entries(shapes)) {
+    out[k] = tf.variable(
+      tf.randomNormal(s, 0, 1, "float32", seed++),
+      true,
+      `${id}/${k}`,
+    );
+  }
+  return out;
+}
+
+/** A quadratic's gradient plus seeded noise (so GC has means to remove). */
+function gradsFor(
+  vars: Record<string, tf.Variable>,
+  step: number,
+): Record<string, tf.Tensor> {
+  return tf.tidy(() => {
+    const out: Record<string, tf.Tensor> = {};
+    let seed = 1000 + 10 * step;
+    for (const [k, v] of Object.entries(vars)) {
+      out[k] = tf.add(
+        tf.mul(v, 0.5),
+        tf.randomNormal(v.shape, 0.1, 0.5, "float32", seed++),
+      );
+    }
+    return out;
+  });
+}
+
+function values(x: unknown): number[][] {
+  return [...collectTensors(x)].map((t) => Array.from(t.dataSync()));
+}
+
+/** One step by `runStep` (even steps) or `runUpdate` + `applyUpdates` (odd). */
+function stepOnce(
+  tx: GradientTransformation<unknown>,
+  g: Record<string, tf.Tensor>,
+  state: unknown,
+  vars: Record<string, tf.Variable>,
+  byUpdate: boolean,
+): unknown {
+  if (!byUpdate) return runStep(tx, g, state, vars);
+  const [u, next] = runUpdate(tx, g, state, vars);
+  applyUpdates(vars, u);
+  tf.dispose(Object.values(u));
+  return next;
+}
+
+/**
+ * Trains `make()` op by op and fused side by side for `steps` steps; returns
+ * both sides' weights and states and the fused kernel counts.
+ */
+function sideBySide(
+  make: () => GradientTransformation<unknown>,
+  steps: number,
+  options: {
+    shapes?: Record<string, number[]>;
+    grads?: (vars: Record<string, tf.Variable>, step: number) => Record<
+      string,
+      tf.Tensor
+    >;
+    frozen?: (step: number) => readonly string[];
+  } = {},
+): { plain: number[][]; fused: number[][]; loops: number[] } {
+  const { shapes = SHAPES, grads = gradsFor, frozen = () => [] } = options;
+  const a = variables(shapes), b = variables(shapes);
+  const loops: number[] = [];
+  const plainTx = make();
+  const fusedTx = fuse(make(), { onDispatches: (n) => loops.push(n) });
+  let sa = initState(plainTx, a), sb = initState(fusedTx, b);
+  const before = tf.memory().numTensors;
+  for (let step = 0; step < steps; step++) {
+    const drop = (g: Record<string, tf.Tensor>) => {
+      for (const name of frozen(step)) {
+        g[name]!.dispose();
+        delete g[name];
+      }
+      return g;
+    };
+    const ga = drop(grads(a, step)), gb = drop(grads(b, step));
+    sa = stepOnce(plainTx, ga, sa, a, step % 2 === 1);
+    sb = stepOnce(fusedTx, gb, sb, b, step % 2 === 1);
+    tf.dispose([...Object.values(ga), ...Object.values(gb)]);
+    assert.equal(tf.memory().numTensors, before, `step ${step}: tensors`);
+  }
+  const out = {
+    plain: [...values(a), ...values(sa)],
+    fused: [...values(b), ...values(sb)],
+    loops,
+  };
+  disposeState(sa);
+  disposeState(sb);
+  tf.dispose([...Object.values(a), ...Object.values(b)]);
+  return out;
+}
+
+// every optimizer's fused and agreement settings of the table, with and
+// without GC, and the suites' extra chains
+const CASES: [string, () => GradientTransformation<unknown>][] = [
+  ...OPTIMIZER_ROWS.flatMap(([name, row]) =>
+    [...row.fused, ...row.agreement].flatMap((v) =>
+      [false, true].map((
+        gc,
+      ): [string, () => GradientTransformation<unknown>] => [
+        `${v.label}${gc ? " + GC" : ""}`,
+        () => makeOptimizer(name, v.lr, { ...v.options, gc }),
+      ])
+    )
+  ),
+  [
+    "adam, exponential decay",
+    () =>
+      adam(
+        exponentialDecaySchedule(0.01, { transitionSteps: 7, decayRate: 0.5 }),
+      ),
+  ],
+  [
+    "clipByGlobalNorm + adamw + GC, warmup cosine",
+    () =>
+      chain(
+        clipByGlobalNorm(1),
+        adamw(
+          warmupCosineDecaySchedule({
+            initValue: 0,
+            peakValue: 0.01,
+            warmupSteps: 10,
+            decaySteps: 100,
+          }),
+          { weightDecay: 1e-2, gc: true },
+        ),
+      ),
+  ],
+  [
+    "injectHyperparams sgd momentum + GC",
+    () =>
+      injectHyperparams(
+        (hp) => sgd(hp.learningRate!, { momentum: 0.9, gc: true }),
+        { learningRate: 0.05 },
+      ),
+  ],
+];
+
+cpuTest(
+  "fuse() on cpu gives the op-by-op weights and state bit for bit, for every optimizer of the table over 100 steps",
+  () => {
+    for (const [name, make] of CASES) {
+      const { plain, fused, loops } = sideBySide(make, 100);
+      assert.ok(loops.length === 100 && loops.every((n) => n > 0), name);
+      assert.deepEqual(fused, plain, name);
+    }
+  },
+);
+
+cpuTest(
+  "fuse() on cpu runs one loop per tensor, after one reduction per centralized one",
+  () => {
+    const vars = variables(SHAPES);
+    const counts: number[] = [];
+    const tx = fuse(adamw(0.01, { gc: true }), {
+      onDispatches: (n) => counts.push(n),
+    });
+    let state = initState(tx, vars);
+    const g = gradsFor(vars, 0);
+    state = runStep(tx, g, state, vars);
+    // three centralized kernels (a mean, then the loop that writes the new
+    // weight and both moments) and one bias (the loop alone)
+    assert.deepEqual(counts, [3 * 2 + 1]);
+    tf.dispose(Object.values(g));
+    disposeState(state);
+    tf.dispose(Object.values(vars));
+  },
+);
+
+cpuTest(
+  "fuse() on cpu compiles its loops once: not again over 60 steps of a schedule, also inside injectHyperparams",
+  () => {
+    const schedule = () =>
+      warmupCosineDecaySchedule({
+        initValue: 0,
+        peakValue: 1e-2,
+        warmupSteps: 5,
+        decaySteps: 50,
+      });
+    const cases: [string, () => GradientTransformation<unknown>][] = [
+      [
+        "schedule",
+        () => chain(clipByGlobalNorm(1), adamw(schedule(), { gc: true })),
+      ],
+      [
+        "injectHyperparams",
+        () =>
+          injectHyperparams(
+            (hp) => chain(clipByGlobalNorm(1), adamw(hp.lr!, { gc: true })),
+            { lr: schedule() },
+          ),
+      ],
+    ];
+    for (const [name, make] of cases) {
+      const vars = variables(SHAPES);
+      const tx = fuse(make());
+      let state = initState(tx, vars);
+      const afterInit = tf.memory().numTensors;
+      let compiled = 0;
+      for (let step = 0; step < 60; step++) {
+        const g = gradsFor(vars, step);
+        state = stepOnce(tx, g, state, vars, step % 2 === 1);
+        tf.dispose(Object.values(g));
+        // the first two steps compile both forms (update and new weight)
+        if (step === 1) compiled = kernelsCompiled();
+        assert.equal(tf.memory().numTensors, afterInit, `${name} ${step}`);
+      }
+      assert.ok(compiled > 0);
+      assert.equal(kernelsCompiled(), compiled, `${name}: compiled late`);
+      disposeState(state);
+      tf.dispose(Object.values(vars));
+    }
+  },
+);
+
+const POINTS: [CpuFaultPoint, number][] = [
+  ["loop", 0],
+  ["loop", 1],
+  ["loop", 4],
+  ["wrap", 0],
+  ["wrap", 3],
+];
+
+cpuTest(
+  "fuse() on cpu: a step that fails anywhere changes nothing, and the same step then works",
+  () => {
+    const makes: [string, () => GradientTransformation<unknown>][] = [
+      [
+        "clipByGlobalNorm + adamw + GC",
+        () => chain(clipByGlobalNorm(1), adamw(0.05, { gc: true })),
+      ],
+      [
+        "injectHyperparams sgd momentum + GC",
+        () =>
+          injectHyperparams(
+            (hp) => sgd(hp.learningRate!, { momentum: 0.9, gc: true }),
+            { learningRate: 0.05 },
+          ),
+      ],
+    ];
+    for (const [name, make] of makes) {
+      for (const [point, skip] of POINTS) {
+        for (const byUpdate of [false, true]) {
+          const what = `${name}: ${point} +${skip}${
+            byUpdate ? " by update" : ""
+          }`;
+          const vars = variables(SHAPES), twin = variables(SHAPES);
+          const other = variables({ other: [5, 7] }).other!;
+          const tx = fuse(make()), plain = make();
+          let state = initState(tx, vars), twinState = initState(plain, twin);
+          const g0 = gradsFor(vars, 0), t0 = gradsFor(twin, 0);
+          state = stepOnce(tx, g0, state, vars, byUpdate);
+          twinState = stepOnce(plain, t0, twinState, twin, byUpdate);
+          const g = gradsFor(vars, 1);
+          const before = {
+            vars: values(vars),
+            state: values(state),
+            grads: values(g),
+            other: values(other),
+          };
+          const count = tf.memory().numTensors;
+          cpuFaults.point = point;
+          cpuFaults.skip = skip;
+          assert.throws(
+            () => stepOnce(tx, g, state, vars, byUpdate),
+            /injected fault/,
+            what,
+          );
+          assert.equal(cpuFaults.point, null, `${what}: not reached`);
+          assert.equal(tf.memory().numTensors, count, `${what}: leaked`);
+          assert.deepEqual(values(vars), before.vars, `${what}: variables`);
+          assert.deepEqual(values(state), before.state, `${what}: state`);
+          assert.deepEqual(values(g), before.grads, `${what}: gradients`);
+          assert.deepEqual(values(other), before.other, `${what}: other`);
+          state = stepOnce(tx, g, state, vars, byUpdate);
+          const tg = gradsFor(twin, 1);
+          twinState = stepOnce(plain, tg, twinState, twin, byUpdate);
+          assert.deepEqual(
+            [values(vars), values(state)],
+            [values(twin), values(twinState)],
+            `${what}: after the retry`,
+          );
+          tf.dispose([g0, t0, g, tg].flatMap((x) => Object.values(x)));
+          disposeState(state);
+          disposeState(twinState);
+          tf.dispose([...Object.values(vars), ...Object.values(twin), other]);
+        }
+      }
+    }
+  },
+);
+
+cpuTest(
+  "fuse() on cpu writes no input: gradients and the old state keep their values",
+  () => {
+    const vars = variables(SHAPES);
+    const tx = chain(clipByGlobalNorm(1), adamw(0.05, { gc: true }));
+    let state = initState(tx, vars);
+    for (let step = 0; step < 3; step++) {
+      const g = gradsFor(vars, step);
+      const old = state;
+      const oldValues = values(old), gradValues = values(g);
+      // what the generator relies on: on cpu, dataSync() is the tensor's
+      // own array, not a copy (so reading it costs nothing, and writing it
+      // would corrupt the tensor)
+      const first = Object.values(g)[0]!;
+      assert.equal(first.dataSync(), first.dataSync());
+      // the transformation itself, not a driver: the old state stays the
+      // caller's, readable after the step
+      const [u, next] = fuse(tx).update(g, state, vars);
+      assert.deepEqual(values(old), oldValues);
+      assert.deepEqual(values(g), gradValues);
+      applyUpdates(vars, u);
+      const live = collectTensors(next);
+      tf.dispose([
+        ...Object.values(u),
+        ...Object.values(g),
+        ...[...collectTensors(old)].filter((t) => !live.has(t)),
+      ]);
+      state = next;
+    }
+    disposeState(state);
+    tf.dispose(Object.values(vars));
+  },
+);
+
+cpuTest(
+  "fuse() on cpu: frozen subsets and tensors with no elements step as op by op",
+  () => {
+    const shapes = { ...SHAPES, "empty/kernel": [4, 0], "empty/bias": [0] };
+    const { plain, fused } = sideBySide(
+      () => chain(clipByGlobalNorm(1), adamw(0.05, { gc: true })),
+      8,
+      {
+        shapes,
+        frozen: (step) => step % 4 === 1 || step % 4 === 2 ? ["conv/bias"] : [],
+      },
+    );
+    assert.deepEqual(fused, plain);
+  },
+);
+
+/** Gradients with NaN, ±Infinity, ±0 and huge values among normal ones. */
+function hostileGrads(
+  vars: Record<string, tf.Variable>,
+  step: number,
+): Record<string, tf.Tensor> {
+  const special = [NaN, Infinity, -Infinity, 0, -0, 3e38, -1e-45];
+  const out: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(vars)) {
+    const g = tf.randomNormal(v.shape, 0, 1, "float32", 7 * step + 1);
+    const data = g.dataSync().slice();
+    g.dispose();
+    if (step >= 6) {
+      for (let i = 0; i < data.length; i += 5) {
+        data[i] = special[(i / 5 + step) % special.length]!;
+      }
+    }
+    out[k] = tf.tensor(data, v.shape);
+  }
+  return out;
+}
+
+/** Every op of the expression language, a user's elementwise transform. */
+function everyOp(): GradientTransformation<unknown> {
+  return elementwise<"lr" | "k", "acc" | "sgn">({
+    where: "everyOp",
+    counts: true,
+    hypers: { lr: 0.01, k: 0.9 },
+    slots: { acc: 0, sgn: 0 },
+    math: ({ g, p, count, hypers: { lr, k }, slots: { acc, sgn } }) =>
+    (
+      _name,
+      shape,
+    ) => {
+      const m0 = mean(g, shape.length === 0 ? [] : [0]);
+      const norm = sqrt(sumAll(square(g)));
+      const x = select(gt(abs(g), norm), {
+        then: sign(g),
+        otherwise: max(min(g, 2), -2),
+      });
+      const y = div(sub(x, m0), add(pow(abs(p), 0.5), 1));
+      // a step count (a tensor) squared twice on the host; k^count
+      const c2 = powTwo(count, 2);
+      const decay = powInt(k, count);
+      return {
+        update: mul(
+          neg(lr),
+          add(
+            add(y, mul(sign(g), 1e-4)),
+            mul(powTwo(abs(g), 2), div(1e-3, c2)),
+          ),
+        ),
+        slots: {
+          acc: add(mul(acc, decay), mul(square(g), sub(1, decay))),
+          // sign(NaN) is 0 in tfjs, NaN in Math.sign
+          sgn: add(mul(sgn, 0.5), sign(g)),
+        },
+      };
+    },
+  }) as GradientTransformation<unknown>;
+}
+
+cpuTest(
+  "fuse() on cpu: every op, NaN, infinities, signed zeros and means over other axes give op-by-op's numbers",
+  () => {
+    const cases: [string, () => GradientTransformation<unknown>][] = [
+      ["every op", () => chain(everyOp(), sgd(0.1))],
+      [
+        "GC over the last axis, then default GC, with momentum",
+        () =>
+          chain(
+            centralize({
+              axes: (_, shape) => shape.length > 1 ? [shape.length - 1] : null,
+            }),
+            centralize(),
+            sgd(0.05, { momentum: 0.9 }),
+          ),
+      ],
+      [
+        "GC over the first two axes of a conv kernel, clipByGlobalNorm",
+        () =>
+          chain(
+            centralize({
+              axes: (_, shape) => shape.length === 4 ? [0, 1] : null,
+            }),
+            clipByGlobalNorm(1),
+            adam(0.05),
+          ),
+      ],
+      ["adamw + GC", () => adamw(0.05, { gc: true })],
+    ];
+    const shapes = { ...SHAPES, scalar: [], vector: [7] };
+    for (const [name, make] of cases) {
+      // finite gradients first: a NaN spreads through global norms
+      const clean = sideBySide(make, 12, { shapes });
+      assert.deepEqual(clean.fused, clean.plain, name);
+      const { plain, fused } = sideBySide(make, 9, {
+        grads: hostileGrads,
+        shapes,
+      });
+      assert.deepEqual(fused, plain, `${name}, hostile`);
+      // the hostile steps did reach the weights
+      assert.ok(plain.flat().some((v) => !Number.isFinite(v)), name);
+    }
+  },
+);
+
+/** A second name for the cpu backend, with cpu's kernels: a backend without a generator. */
+function plainBackend(name: string): void {
+  if (tf.findBackend(name) !== null) return;
+  const cpu = tf.findBackend("cpu")!;
+  const Backend = cpu.constructor as new () => tf.KernelBackend;
+  for (const k of tf.getKernelsForBackend("cpu")) {
+    tf.registerKernel({ ...k, backendName: name });
+  }
+  tf.registerBackend(name, () => new Backend());
+}
+
+cpuTest(
+  "fuse() runs op by op on a backend with no generator, and a generator registered for it plugs in",
+  async () => {
+    const name = "centra-test-plain";
+    plainBackend(name);
+    assert.equal(generatorFor(name), undefined);
+    const make = () => chain(clipByGlobalNorm(1), adamw(0.05, { gc: true }));
+    // the reference: op by op on cpu
+    const want = sideBySide(make, 6).plain;
+    await tf.setBackend(name);
+    try {
+      const plain = sideBySide(make, 6);
+      assert.deepEqual(plain.loops, [], "no generator, no kernels");
+      // op by op on both sides (this backend's op-by-op numbers: not "cpu",
+      // so `evaluate` takes tf.mean for GC, not cpu's faster mean)
+      assert.deepEqual(plain.fused, plain.plain);
+      // a third backend's generator (here the cpu one, counted)
+      const calls: number[] = [];
+      const cpu = generatorFor("cpu")!;
+      registerGenerator(name, {
+        name: "counted cpu",
+        run(outputs, context) {
+          calls.push(outputs.size);
+          return cpu.run(outputs, context);
+        },
+      });
+      const fused = sideBySide(make, 6);
+      assert.deepEqual(calls, [4, 4, 4, 4, 4, 4]);
+      // per tensor: its part of the global norm and its loop; per
+      // centralized one, its mean
+      assert.ok(fused.loops.every((n) => n === 4 * 2 + 3), `${fused.loops}`);
+      // the cpu generator computes as op by op does on "cpu"
+      assert.deepEqual(fused.fused, want);
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  },
+);
