@@ -6,11 +6,14 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
   adam,
+  chain,
   disposeState,
   type GradientTransformation,
   initState,
   type OptimizerName,
   OPTIMIZERS,
+  scale,
+  trace,
 } from "@centra/chain";
 import { dispatchStats, fuse } from "@centra/webgpu";
 import {
@@ -397,5 +400,59 @@ testOnBackends(
     disposeState(sa);
     disposeState(sb);
     tf.dispose([a, b, init, target]);
+  },
+);
+
+testOnBackends(
+  "ChainOptimizer (fused): a part that is not fused returning an update of the wrong shape is a TypeError naming it, anywhere in the chain, and nothing changes",
+  async () => {
+    for (const where of ["alone", "before trace", "before scale", "last"]) {
+      const w = tf.variable(
+        tf.tensor2d([[1, 2], [3, 4]]),
+        true,
+        `fused_opt_shape${runId++}/w`,
+      );
+      let bad = false;
+      const opaque: GradientTransformation<unknown> = {
+        init: () => ({}),
+        update: (u, s) =>
+          bad ? [{ [w.name]: tf.reshape(u[w.name]!, [4]) }, s] : [u, s],
+      };
+      const tx = where === "alone"
+        ? opaque
+        : where === "before trace"
+        ? chain(opaque, trace(0.9), scale(-0.1))
+        : where === "before scale"
+        ? chain(opaque, scale(-0.1))
+        : chain(trace(0.9), scale(-0.1), opaque);
+      const opt = new ChainOptimizer(tx);
+      const g = tf.ones([2, 2]);
+      opt.applyGradients({ [w.name]: g });
+      const snapshot = async () => ({
+        w: Array.from(await w.data()),
+        state: await Promise.all(
+          (await opt.getWeights()).map(async (x) => [
+            x.name,
+            Array.from(await x.tensor.data()),
+          ]),
+        ),
+        n: tf.memory().numTensors,
+      });
+      const before = await snapshot();
+      bad = true;
+      assert.throws(
+        () => opt.applyGradients({ [w.name]: g }),
+        (e: unknown) =>
+          e instanceof TypeError && /shape \[4\]/.test(e.message) &&
+          e.message.includes(w.name),
+        where,
+      );
+      assert.deepEqual(await snapshot(), before, where);
+      bad = false;
+      opt.applyGradients({ [w.name]: g });
+      assert.notDeepEqual(Array.from(await w.data()), before.w, where);
+      opt.dispose();
+      tf.dispose([w, g]);
+    }
   },
 );
