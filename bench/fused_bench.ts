@@ -41,6 +41,7 @@ import {
   centraRow,
   countParams,
   interleavedMedians,
+  type Made,
   makeGrads,
   makeVars,
   type ModelName,
@@ -136,7 +137,7 @@ const ROWS: Array<Row & { traffic: Traffic }> = [
 ];
 
 // Only one row's state and one model's tensors are alive at a time.
-let live: { key: string; step: Step; dispose(): void } | null = null;
+let live: (Made & { key: string }) | null = null;
 let model: {
   name: string;
   vars: Record<string, tf.Variable>;
@@ -157,9 +158,9 @@ function use(
   modelName: string,
   shapes: Record<string, number[]>,
   row: Row,
-): Step {
+): Made {
   const key = `${modelName}/${row.name}`;
-  if (live?.key === key) return live.step;
+  if (live?.key === key) return live;
   live?.dispose();
   live = null;
   if (model?.name !== modelName) {
@@ -169,7 +170,7 @@ function use(
   }
   const made = row.setup(model.vars, model.grads);
   live = { key, ...made };
-  return made.step;
+  return made;
 }
 
 // Before deno's own timings: per model, every row's dispatches per step and
@@ -237,8 +238,8 @@ for (const [name, shapes] of MODELS) {
         ? (backend === "webgpu" ? "1" : "0")
         : String(await kernelsOf(m.step)),
     );
+    await (m.settle?.() ?? settle(vars));
   }
-  await settle(vars);
   const medians = await interleavedMedians(
     made,
     vars,
@@ -298,9 +299,9 @@ for (const [name, shapes] of MODELS) {
       baseline: row.name === "tf.train.adam",
       ...opts,
       async fn() {
-        const step = use(name, shapes, row);
-        for (let k = 0; k < steps; k++) step();
-        await settle(model!.vars);
+        const made = use(name, shapes, row);
+        for (let k = 0; k < steps; k++) made.step();
+        await (made.settle?.() ?? settle(model!.vars));
       },
     });
   }
