@@ -10,7 +10,8 @@
 // that the device has finished (for the small CNN, one read per 10 steps on
 // webgpu). It prints the table of interleaved medians with the kernels of
 // one step of each row (webgpu: dispatches, counted by dispatchStats; cpu:
-// tfjs kernels, counted by tf.profile, which does not see fused loops), then
+// tfjs's kernels counted by tf.profile, plus the fused loops a fused chain
+// reports through fuse's onDispatches, if it does), then
 // each row's effective bandwidth (what the step must move, over its time) as
 // a fraction of the roofline's. On webgpu the last group times a full
 // training step of the small CNN (batch 64, forward + backward + fused GC +
@@ -26,7 +27,14 @@
 //   CENTRA_BENCH_MODELS="small CNN" deno bench -A bench/fused_bench.ts
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
-import { adam, adamw, chain, clipByGlobalNorm, sgd } from "@centra/chain";
+import {
+  adam,
+  adamw,
+  chain,
+  clipByGlobalNorm,
+  type GradientTransformation,
+  sgd,
+} from "@centra/chain";
 import { ChainOptimizer } from "@centra/tfjs";
 import { modelParams } from "@centra/zoo";
 import { dispatchStats, fuse } from "@centra/webgpu";
@@ -82,6 +90,15 @@ const gcAdamwClip = () =>
 const adamwClip = () =>
   chain(clipByGlobalNorm(1), adamw(1e-3, { eps: 1e-7, weightDecay: 1e-4 }));
 
+// Fused loops (or kernels) a fused chain reports through fuse's
+// onDispatches, summed: on cpu the bench adds them to tfjs's kernels (on
+// webgpu dispatchStats counts them already).
+let fusedReported = 0;
+const fused = (tx: GradientTransformation<unknown>) =>
+  fuse(tx, {
+    onDispatches: (n) => void (fusedReported += n),
+  });
+
 /** What a row's step must move at least (see bytesMoved). */
 type Traffic = Parameters<typeof bytesMoved>[1];
 const ADAM: Traffic = { slots: 2 };
@@ -103,20 +120,20 @@ const ROWS: Array<Row & { traffic: Traffic }> = [
     traffic: ADAM,
   },
   {
-    ...centraRow("centra adam, fused", () => fuse(adam(1e-3, { eps: 1e-7 }))),
+    ...centraRow("centra adam, fused", () => fused(adam(1e-3, { eps: 1e-7 }))),
     traffic: ADAM,
   },
   {
     ...centraRow(
       "centra sgd momentum + GC, fused",
-      () => fuse(sgd(0.1, { momentum: 0.9, gc: true })),
+      () => fused(sgd(0.1, { momentum: 0.9, gc: true })),
     ),
     traffic: { slots: 1, gc: true },
   },
   {
     ...centraRow(
       "centra GC + AdamW, fused",
-      () => fuse(adamw(1e-3, { eps: 1e-7, weightDecay: 1e-4, gc: true })),
+      () => fused(adamw(1e-3, { eps: 1e-7, weightDecay: 1e-4, gc: true })),
     ),
     traffic: GC_ADAMW,
   },
@@ -125,11 +142,14 @@ const ROWS: Array<Row & { traffic: Traffic }> = [
     traffic: GC_ADAMW_CLIP,
   },
   {
-    ...centraRow("centra AdamW + clip (no GC), fused", () => fuse(adamwClip())),
+    ...centraRow(
+      "centra AdamW + clip (no GC), fused",
+      () => fused(adamwClip()),
+    ),
     traffic: { slots: 2, globalNorm: true },
   },
   {
-    ...centraRow("centra GC + AdamW + clip, fused", () => fuse(gcAdamwClip())),
+    ...centraRow("centra GC + AdamW + clip, fused", () => fused(gcAdamwClip())),
     traffic: GC_ADAMW_CLIP,
   },
   // the yardstick: 28 bytes per parameter by definition
@@ -208,10 +228,15 @@ const SAMPLES: Record<string, { n: number; warmup: number } | undefined> = smoke
     "ResNet-50": { n: 2, warmup: 0 },
   };
 
-/** Kernels of one step: webgpu dispatches, or cpu's tfjs kernels. */
+/**
+ * Kernels of one step: webgpu dispatches, or on cpu tfjs's kernels plus what
+ * fused chains report through `onDispatches`.
+ */
 async function kernelsOf(step: Step): Promise<number> {
   if (backend === "webgpu") return dispatchStats(step).dispatches;
-  return (await tf.profile(() => void step())).kernels.length;
+  const before = fusedReported;
+  const tfjs = (await tf.profile(() => void step())).kernels.length;
+  return tfjs + fusedReported - before;
 }
 
 const bandwidth: string[] = [];
@@ -220,7 +245,7 @@ console.log(
 );
 console.log(
   `| model | row | ${
-    backend === "webgpu" ? "dispatches" : "tfjs kernels"
+    backend === "webgpu" ? "dispatches" : "kernels (tfjs + fused)"
   } / step | median ms / step | ratio to tf.train.adam |`,
 );
 console.log("|---|---|---:|---:|---:|");
