@@ -90,6 +90,17 @@ export async function settle(
 /** One step of a row: update and apply. */
 export type Step = () => void;
 
+/** A row set up over a model's tensors. */
+export interface Made {
+  step: Step;
+  dispose(): void;
+  /**
+   * Ends a sample for a row whose work tfjs does not see (the roofline's
+   * own dispatches); by default {@linkcode settle} on the model's variables.
+   */
+  settle?: () => Promise<void>;
+}
+
 /** A row of a benchmark table: an optimizer set up over a model's tensors. */
 export interface Row {
   name: string;
@@ -97,7 +108,7 @@ export interface Row {
   setup(
     vars: Record<string, tf.Variable>,
     grads: Record<string, tf.Tensor>,
-  ): { step: Step; dispose(): void };
+  ): Made;
 }
 
 /** A row that steps a centra chain with runStep (its `step` when it has one). */
@@ -147,22 +158,26 @@ export const median = (xs: number[]): number => {
 /**
  * Median milliseconds per step of each row, over `rounds` rounds that visit
  * the rows in turn (so that a machine whose load drifts slows every row
- * alike), each sample `steps` steps ended by {@linkcode settle}.
+ * alike), each sample `steps` steps ended by {@linkcode settle} (or the
+ * row's own `settle`).
  */
 export async function interleavedMedians(
-  made: readonly { step: Step }[],
+  made: readonly Pick<Made, "step" | "settle">[],
   vars: Record<string, tf.Variable>,
   rounds: number,
   steps: number,
 ): Promise<number[]> {
-  for (const m of made) m.step(); // warm up: shaders, kernels, state
-  await settle(vars);
+  const end = (m: Pick<Made, "settle">) => m.settle?.() ?? settle(vars);
+  for (const m of made) {
+    m.step(); // warm up: shaders, kernels, state
+    await end(m);
+  }
   const times: number[][] = made.map(() => []);
   for (let round = 0; round < rounds; round++) {
     for (const [i, m] of made.entries()) {
       const t0 = performance.now();
       for (let k = 0; k < steps; k++) m.step();
-      await settle(vars);
+      await end(m);
       times[i]!.push((performance.now() - t0) / steps);
     }
   }

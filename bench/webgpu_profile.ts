@@ -1,7 +1,7 @@
 // Where the GPU time of one optimizer step goes, per kind of kernel: tfjs's
 // `tf.time` with WebGPU timestamp queries (each dispatch then runs in a pass
 // of its own, so the totals are larger than an unprofiled step; compare the
-// shares, not the sums with bench/webgpu_bench.ts). Fused kernels are named by
+// shares, not the sums with bench/fused_bench.ts). Fused kernels are named by
 // what they do (CentraFusedStep: one tensor's new weight and state;
 // CentraMeanPartials/CentraMeanTotal: GC's per-unit means; CentraSum: the
 // global norm; CentraScalars: the step's shared scalars).

@@ -1,7 +1,7 @@
 /**
  * What the demo page trains, shared by the page and by the browser test's
  * measurement in Deno: the optimizer menu and one training run (the small
- * CNN, a `ChainOptimizer` over a chain that is fused on WebGPU, a cosine
+ * CNN, a `ChainOptimizer` (fused by default on WebGPU and cpu), a cosine
  * learning-rate schedule), stepped one batch at a time.
  *
  * Imports only browser-safe modules of the workspace.
@@ -16,7 +16,6 @@ import {
   OPTIMIZERS,
   type Schedule,
 } from "@centra/chain";
-import { fuse } from "@centra/webgpu";
 import { ChainOptimizer } from "@centra/tfjs/chain-optimizer";
 import { smallCnn } from "@centra/zoo/small-cnn";
 import type { Batch } from "@centra/zoo/batches";
@@ -108,9 +107,8 @@ export interface TrainingRunOptions {
 
 /**
  * One model and one optimizer, trained a batch at a time with
- * `model.trainOnBatch` (the path `model.fit` takes). The chain is wrapped
- * in `fuse`, which runs fused WGSL kernels on the webgpu backend and the
- * plain chain on any other.
+ * `model.trainOnBatch` (the path `model.fit` takes). `ChainOptimizer` runs
+ * the chain fused by default: fused WGSL kernels on the webgpu backend.
  */
 export class TrainingRun {
   /** The menu entry's label. */
@@ -152,7 +150,7 @@ export class TrainingRun {
     const schedule = cosineDecaySchedule(options.lr ?? entry.lr, {
       decaySteps: options.steps,
     });
-    const optimizer = new ChainOptimizer(fuse(entry.make(schedule)));
+    const optimizer = new ChainOptimizer(entry.make(schedule));
     const model = smallCnn({
       width: options.width ?? 0.5,
       seed: options.seed ?? 1,

@@ -103,6 +103,15 @@ export function addTo(params: Params | undefined, updates: Updates): Params {
     if (p === undefined) {
       throw new TypeError(`fuse: step has no parameter "${name}"`);
     }
+    // as runUpdate does, refuse (do not broadcast) an update that does not fit
+    if (
+      u.shape.length !== p.shape.length ||
+      u.shape.some((d, i) => d !== p.shape[i])
+    ) {
+      throw new TypeError(
+        `fuse: an update of shape [${u.shape}] for "${name}", whose parameter has shape [${p.shape}]`,
+      );
+    }
     out[name] = tf.add(p, u);
   }
   return out;

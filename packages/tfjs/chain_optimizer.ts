@@ -10,6 +10,7 @@ import { type JsonObject, toJsonObject } from "./_json.ts";
 import { type NamedTensor, StateCheckpoint } from "./_state_checkpoint.ts";
 import { readGradients } from "./_gradients.ts";
 import { buildChain } from "./register_chain.ts";
+import { checkFused, fusedForm } from "./_fused.ts";
 
 export type { NamedTensor };
 // Re-exported so that the type ChainOptimizer wraps is documented with it.
@@ -35,6 +36,20 @@ export interface ChainOptimizerOptions {
    * can rebuild it. {@linkcode ChainOptimizer.from} sets it for you.
    */
   spec?: ChainSpec;
+  /**
+   * Whether steps run fused (`fuse` from `@centra/webgpu`: one generated
+   * kernel per tensor on the webgpu and cpu backends) or op by op. Default
+   * `true`. Either way the results agree to float32 rounding and the state
+   * and its checkpoints are the same. A `tx` that has a `step` of its own
+   * (already fused) is used as it is.
+   */
+  fused?: boolean;
+}
+
+/** Settings of {@linkcode ChainOptimizer.from}, beside the factory's options. */
+export interface ChainOptimizerFromOptions {
+  /** As {@linkcode ChainOptimizerOptions.fused}: default `true`. */
+  fused?: boolean;
 }
 
 const CLASS_NAME = "centra.ChainOptimizer";
@@ -50,10 +65,19 @@ const CLASS_NAME = "centra.ChainOptimizer";
  * (tfjs's own optimizers mix states up there), and a variable seen for the
  * first time later gets a fresh state of its own. Every step runs
  * synchronously, with no reads from the device, so it works inside `fit` on
- * every backend. Each step goes through `runStep` from `@centra/chain`, so
- * a transformation that offers `step` (a fused kernel that writes the new
- * weights, say) is used that way. A step that throws leaves the variables
- * and the state as they were.
+ * every backend. A step that throws leaves the variables and the state as
+ * they were.
+ *
+ * Fused by default: steps run `fuse(tx)` (from `@centra/webgpu`) through
+ * `runStep` from `@centra/chain`, so on the webgpu and cpu backends the
+ * elementwise parts of the chain are one generated kernel per tensor that
+ * writes the new weight and every state slot (elsewhere, and for parts it
+ * cannot fuse, `fuse` runs op by op). `{ fused: false }` runs the chain op
+ * by op (`runUpdate`, then `applyUpdates`). The state is the chain's own
+ * either way, so a checkpoint saved with one loads into the other, and the
+ * results agree to float32 rounding. A `tx` with a `step` of its own (the
+ * result of `fuse`, or a hand-written one) is taken as it is, never fused
+ * twice.
  *
  * Saving: `getWeights` lists the state as named tensors
  * (`<variable>/<slot path>`, shared ones as `state/<path>`, the step count as
@@ -95,12 +119,16 @@ export class ChainOptimizer extends tf.Optimizer {
     return x !== null && typeof x === "object" && #disposed in x;
   }
 
-  /** The transformation this optimizer runs. */
+  /** The transformation this optimizer runs (as given: not its fused form). */
   readonly tx: GradientTransformation<unknown>;
+  /** Whether steps run fused (see {@linkcode ChainOptimizerOptions.fused}). */
+  readonly fused: boolean;
   /** How to rebuild `tx` on load, if known. */
   readonly spec: ChainSpec | undefined;
 
   readonly #checkpoint: StateCheckpoint;
+  /** What a step runs: `tx`, or its fused form. */
+  readonly #run: GradientTransformation<unknown>;
   #disposed = false;
 
   /**
@@ -109,7 +137,21 @@ export class ChainOptimizer extends tf.Optimizer {
    *
    * @param tx The gradient transformation (its last step scales by
    * `-learningRate`, as centra's optimizers do).
-   * @param options How to rebuild it on load.
+   * @param options How to rebuild it on load, and whether to fuse it
+   * (default: fused).
+   * @throws {TypeError} If `tx` is not a transformation, or for an unknown
+   * option or a `fused` that is not a boolean.
+   *
+   * @example Op by op instead of fused
+   * ```ts
+   * import { adam } from "@centra/chain";
+   * import { ChainOptimizer } from "@centra/tfjs/chain-optimizer";
+   * import assert from "node:assert/strict";
+   *
+   * const opt = new ChainOptimizer(adam(1e-3), { fused: false });
+   * assert.equal(opt.fused, false);
+   * assert.equal(new ChainOptimizer(adam(1e-3)).fused, true);
+   * ```
    */
   constructor(
     tx: GradientTransformation<unknown>,
@@ -126,21 +168,22 @@ export class ChainOptimizer extends tf.Optimizer {
         }`,
       );
     }
+    const known = (k: string) => k === "spec" || k === "fused";
     if (
       options === null || typeof options !== "object" ||
-      Object.keys(options).some((k) => k !== "spec")
+      Object.keys(options).some((k) => !known(k))
     ) {
       throw new TypeError(
-        `ChainOptimizer: options must be { spec? }, got ${
+        `ChainOptimizer: options must be { spec?, fused? }, got ${
           options === null || typeof options !== "object"
             ? String(options)
-            : `unknown option "${
-              Object.keys(options).find((k) => k !== "spec")
-            }"`
+            : `unknown option "${Object.keys(options).find((k) => !known(k))}"`
         }`,
       );
     }
+    this.fused = checkFused("ChainOptimizer", options.fused);
     this.tx = tx;
+    this.#run = this.fused ? fusedForm(tx) : tx;
     this.spec = options.spec === undefined ? undefined : {
       name: options.spec.name,
       options: toJsonObject(options.spec.options, "spec.options"),
@@ -157,7 +200,11 @@ export class ChainOptimizer extends tf.Optimizer {
    * {@linkcode registerChain}.
    * @param options The factory's JSON options (for the built-ins:
    * `learningRate` and the optimizer's own options, see docs/tfjs.md).
+   * @param settings `fused` (default `true`), as for the constructor; it is
+   * saved with the model only when `false`.
    * @returns A new optimizer.
+   * @throws {TypeError} For an unknown chain, bad options, or a `fused`
+   * that is not a boolean; {@linkcode RangeError} for an option out of range.
    *
    * @example
    * ```ts
@@ -166,12 +213,21 @@ export class ChainOptimizer extends tf.Optimizer {
    *
    * const opt = ChainOptimizer.from("adam", { learningRate: 1e-3, gc: true });
    * assert.deepEqual(opt.getConfig().name, "adam");
+   * assert.equal(opt.fused, true);
+   * const plain = ChainOptimizer.from("adam", { learningRate: 1e-3 }, { fused: false });
+   * assert.equal(plain.fused, false);
    * ```
    */
-  static from(name: string, options: JsonObject = {}): ChainOptimizer {
+  static from(
+    name: string,
+    options: JsonObject = {},
+    settings: ChainOptimizerFromOptions = {},
+  ): ChainOptimizer {
+    const fused = checkFromSettings(settings);
     const json = toJsonObject(options, "options");
     return new ChainOptimizer(buildChain(name, json), {
       spec: { name, options: json },
+      fused,
     });
   }
 
@@ -216,7 +272,7 @@ export class ChainOptimizer extends tf.Optimizer {
     try {
       // Atomic: if it throws, the variables and prepared.state are as they
       // were, and only what prepare built for new variables must go.
-      next = runStep(this.tx, grads, prepared.state, variables);
+      next = runStep(this.#run, grads, prepared.state, variables);
     } catch (e) {
       this.#checkpoint.discard(prepared.state);
       throw e;
@@ -344,7 +400,8 @@ export class ChainOptimizer extends tf.Optimizer {
    * Only optimizers with a {@linkcode ChainSpec} (built with
    * {@linkcode ChainOptimizer.from}) can be serialised.
    *
-   * @returns `{ name, options }`, with the options as a JSON string.
+   * @returns `{ name, options }`, with the options as a JSON string, and
+   * `fused: false` for an optimizer that runs op by op.
    */
   override getConfig(): tf.serialization.ConfigDict {
     if (this.spec === undefined) {
@@ -355,10 +412,13 @@ export class ChainOptimizer extends tf.Optimizer {
     }
     // tfjs camel-cases every string and key that holds "_" when it loads a
     // training config, so the options travel as JSON with "_" escaped.
-    return {
+    const config: tf.serialization.ConfigDict = {
       name: this.spec.name,
       options: JSON.stringify(this.spec.options).replaceAll("_", "\\u005f"),
     };
+    // Saved only when off, so configs of the default are as before.
+    if (!this.fused) config.fused = false;
+    return config;
   }
 
   /**
@@ -373,7 +433,7 @@ export class ChainOptimizer extends tf.Optimizer {
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
   ): T {
-    const { name, options } = config;
+    const { name, options, fused } = config;
     if (typeof name !== "string" || typeof options !== "string") {
       throw new TypeError(
         `ChainOptimizer.fromConfig: expected { name, options } strings, got ${
@@ -390,7 +450,10 @@ export class ChainOptimizer extends tf.Optimizer {
       );
     }
     const json = toJsonObject(parsed, "options");
-    return new cls(buildChain(name, json), { spec: { name, options: json } });
+    return new cls(buildChain(name, json), {
+      spec: { name, options: json },
+      fused: checkFused("ChainOptimizer.fromConfig", fused),
+    });
   }
 
   /** Frees every tensor the optimizer holds; it cannot be used afterwards. */
@@ -405,6 +468,28 @@ export class ChainOptimizer extends tf.Optimizer {
       throw new Error("ChainOptimizer: this optimizer has been disposed");
     }
   }
+}
+
+/** `from`'s settings, checked: the `fused` flag. */
+function checkFromSettings(settings: ChainOptimizerFromOptions): boolean {
+  if (
+    settings === null || typeof settings !== "object" ||
+    Array.isArray(settings)
+  ) {
+    throw new TypeError(
+      `ChainOptimizer.from: settings must be { fused? }, got ${
+        String(settings)
+      }`,
+    );
+  }
+  for (const k of Object.keys(settings)) {
+    if (k !== "fused") {
+      throw new TypeError(
+        `ChainOptimizer.from: unknown setting "${k}" (known: fused)`,
+      );
+    }
+  }
+  return checkFused("ChainOptimizer.from", settings.fused);
 }
 
 /** The live variables among `names`, by name. */

@@ -33,6 +33,9 @@ function twins(seed: number): [tf.Sequential, tf.Sequential] {
   return [a, b];
 }
 
+/** Agreement to float32 rounding over a few steps (fused against op by op). */
+const FLOAT32 = { rtol: 1e-4, atol: 1e-5 };
+
 function exact(backend: string): { rtol: number; atol: number } {
   // cpu is bit-exact; WebGPU kernels may reassociate sums.
   return backend === "cpu" ? { rtol: 0, atol: 0 } : { rtol: 1e-4, atol: 1e-5 };
@@ -49,41 +52,47 @@ async function assertSameWeights(
   wa.forEach((w, i) => assertClose(w, wb[i]!, { ...tol, what: `weight ${i}` }));
 }
 
-testOnBackends(
-  "ChainOptimizer(sgd momentum) in fit matches tf.train.momentum",
-  async (backend) => {
-    const { xs, ys } = tinyData();
-    const [a, b] = twins(3);
-    const ours = ChainOptimizer.from("sgd", {
-      learningRate: 0.1,
-      momentum: 0.9,
-    });
-    const theirs = tf.train.momentum(0.1, 0.9);
-    a.compile(compileArgs(ours));
-    b.compile(compileArgs(theirs));
-    const ha = await a.fit(xs, ys, {
-      epochs: 3,
-      batchSize: 8,
-      shuffle: false,
-      verbose: 0,
-    });
-    const hb = await b.fit(xs, ys, {
-      epochs: 3,
-      batchSize: 8,
-      shuffle: false,
-      verbose: 0,
-    });
-    await assertSameWeights(a, b, exact(backend));
-    assertClose(ha.history.loss as number[], hb.history.loss as number[], {
-      ...exact(backend),
-      what: "loss",
-    });
-    assert.equal(ours.iterations, 6);
-    ours.dispose();
-    theirs.dispose();
-    release(a, b, xs, ys);
-  },
-);
+for (const fused of [false, true]) {
+  testOnBackends(
+    `ChainOptimizer(sgd momentum) in fit matches tf.train.momentum (${
+      fused ? "fused, to float32 rounding" : "op by op, bit for bit on cpu"
+    })`,
+    async (backend) => {
+      const { xs, ys } = tinyData();
+      const [a, b] = twins(3);
+      const ours = ChainOptimizer.from("sgd", {
+        learningRate: 0.1,
+        momentum: 0.9,
+      }, { fused });
+      const theirs = tf.train.momentum(0.1, 0.9);
+      a.compile(compileArgs(ours));
+      b.compile(compileArgs(theirs));
+      const ha = await a.fit(xs, ys, {
+        epochs: 3,
+        batchSize: 8,
+        shuffle: false,
+        verbose: 0,
+      });
+      const hb = await b.fit(xs, ys, {
+        epochs: 3,
+        batchSize: 8,
+        shuffle: false,
+        verbose: 0,
+      });
+      // fused kernels round once per output, not once per op
+      const tol = fused ? FLOAT32 : exact(backend);
+      await assertSameWeights(a, b, tol);
+      assertClose(ha.history.loss as number[], hb.history.loss as number[], {
+        ...tol,
+        what: "loss",
+      });
+      assert.equal(ours.iterations, 6);
+      ours.dispose();
+      theirs.dispose();
+      release(a, b, xs, ys);
+    },
+  );
+}
 
 testOnBackends(
   "ChainOptimizer(adam) in fit matches tf.train.adam",
@@ -566,7 +575,9 @@ testOnBackends(
     const [a, b] = twins(11);
     const stepped = withStep(adam(0.01, { gc: true }));
     const ours = new ChainOptimizer(stepped.tx);
-    const plain = new ChainOptimizer(adam(0.01, { gc: true }));
+    const plain = new ChainOptimizer(adam(0.01, { gc: true }), {
+      fused: false,
+    });
     a.compile(compileArgs(ours));
     b.compile(compileArgs(plain));
     const fitArgs = {

@@ -67,7 +67,7 @@ testOnBackends(
     opt.dispose();
     assert.throws(
       () => new ChainOptimizer(sgd(0.1), { spce: {} } as never),
-      /ChainOptimizer: options must be \{ spec\? \}, got unknown option "spce"/,
+      /ChainOptimizer: options must be \{ spec\?, fused\? \}, got unknown option "spce"/,
     );
   },
 );

@@ -2,6 +2,7 @@ import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
 import { runStep } from "@centra/chain/run-step";
 import type { GradientTransformation } from "@centra/chain/types";
+import { checkFused, fusedForm } from "./_fused.ts";
 
 /** Options of {@linkcode trainStep}. */
 export interface TrainStepOptions {
@@ -9,6 +10,13 @@ export interface TrainStepOptions {
   loss: () => tf.Scalar;
   /** The variables to train (default: every trainable variable). */
   variables?: readonly tf.Variable[];
+  /**
+   * Whether the step runs fused (`fuse(tx)` from `@centra/webgpu`, built
+   * once per `tx` and kept while `tx` lives) or op by op. Default `true`.
+   * The state is `tx`'s either way, and the results agree to float32
+   * rounding. A `tx` with a `step` of its own is used as it is.
+   */
+  fused?: boolean;
 }
 
 /** What {@linkcode trainStep} returns. */
@@ -23,8 +31,11 @@ export interface TrainStepResult<S> {
  * One step of a custom training loop, for code that does not use
  * `model.fit`: computes the loss and its gradients, then runs the chain and
  * writes the new weights with `runStep` from `@centra/chain` (inside
- * `tf.tidy`, disposing what the new state replaced; through the chain's
- * `step` when it has one).
+ * `tf.tidy`, disposing what the new state replaced). By default the chain
+ * runs fused: `fuse(tx)` from `@centra/webgpu` (one generated kernel per
+ * tensor on the webgpu and cpu backends), built on the first call with this
+ * `tx` and reused after; `fused: false` runs it op by op. A `tx` with a
+ * `step` of its own (already fused) is used as it is.
  * The state lives with the caller, as in optax; build it with `initState`.
  * Nothing is read back from the device, so it runs synchronously on every
  * backend.
@@ -32,9 +43,11 @@ export interface TrainStepResult<S> {
  * @typeParam S The chain's state.
  * @param tx The chain.
  * @param state Its current state (from `initState` or the previous step).
- * @param options The loss and the variables to train.
+ * @param options The loss, the variables to train, and `fused` (default
+ * `true`).
  * @returns The loss and the new state.
- * @throws {TypeError} For bad options, a loss that is not a scalar or that
+ * @throws {TypeError} For bad options (a `fused` that is not a boolean, say),
+ * a loss that is not a scalar or that
  * no variable reaches, or gradients that do not fit (see `runStep`); nothing
  * changes and no tensor is left behind.
  *
@@ -57,19 +70,42 @@ export interface TrainStepResult<S> {
  * }
  * assert.ok(Math.abs((await w.data())[0]! - 2) < 1e-3);
  * ```
+ *
+ * @example Op by op, with the same state
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { adam, initState } from "@centra/chain";
+ * import { trainStep } from "@centra/tfjs/train-step";
+ * import assert from "node:assert/strict";
+ *
+ * const w = tf.variable(tf.tensor1d([1, -1]), true, "train_step_doc/w2");
+ * const tx = adam(0.1);
+ * // gradient [1, -1]
+ * const loss = () => tf.sum(tf.mul(w, tf.tensor1d([1, -1]))) as tf.Scalar;
+ * let state = initState(tx, { [w.name]: w });
+ * for (const fused of [true, false, true]) {
+ *   const step = trainStep(tx, state, { loss, variables: [w], fused });
+ *   state = step.state;
+ *   step.loss.dispose();
+ * }
+ * // a constant gradient: every Adam step moves each weight by 0.1
+ * const [a, b] = await w.data();
+ * assert.ok(Math.abs(a! - 0.7) < 1e-5 && Math.abs(b! + 0.7) < 1e-5);
+ * ```
  */
 export function trainStep<S>(
   tx: GradientTransformation<S>,
   state: S,
   options: TrainStepOptions,
 ): TrainStepResult<S> {
-  const { loss, variables } = checkOptions(options);
+  const { loss, variables, fused } = checkOptions(options);
+  const run = fused ? fusedForm(tx) : tx;
   const { value, grads } = lossAndGrads(loss, variables);
   try {
     const registered = tf.engine().registeredVariables;
     const vars: Record<string, tf.Variable> = {};
     for (const name of Object.keys(grads)) vars[name] = registered[name]!;
-    return { loss: value, state: runStep(tx, grads, state, vars) };
+    return { loss: value, state: runStep(run, grads, state, vars) };
   } catch (e) {
     value.dispose();
     throw e;
@@ -118,18 +154,22 @@ function lossAndGrads(
 }
 
 /** Checks `trainStep`'s options before anything runs. */
-function checkOptions(options: TrainStepOptions): TrainStepOptions {
+function checkOptions(
+  options: TrainStepOptions,
+): TrainStepOptions & { fused: boolean } {
   if (
     options === null || typeof options !== "object" || Array.isArray(options)
   ) {
     throw new TypeError(
-      `trainStep: options must be { loss, variables? }, got ${String(options)}`,
+      `trainStep: options must be { loss, variables?, fused? }, got ${
+        String(options)
+      }`,
     );
   }
   for (const k of Object.keys(options)) {
-    if (k !== "loss" && k !== "variables") {
+    if (k !== "loss" && k !== "variables" && k !== "fused") {
       throw new TypeError(
-        `trainStep: unknown option "${k}" (known: loss, variables)`,
+        `trainStep: unknown option "${k}" (known: loss, variables, fused)`,
       );
     }
   }
@@ -155,5 +195,5 @@ function checkOptions(options: TrainStepOptions): TrainStepOptions {
       }
     });
   }
-  return options;
+  return { ...options, fused: checkFused("trainStep", options.fused) };
 }

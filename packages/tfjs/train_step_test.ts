@@ -126,7 +126,11 @@ testOnBackends(
     let afterFirst = 0;
     for (let i = 0; i < 20; i++) {
       const ra = trainStep(stepped.tx, sa, { loss: lossOf(a), variables: [a] });
-      const rb = trainStep(plain, sb, { loss: lossOf(b), variables: [b] });
+      const rb = trainStep(plain, sb, {
+        loss: lossOf(b),
+        variables: [b],
+        fused: false,
+      });
       sa = ra.state;
       sb = rb.state;
       tf.dispose([ra.loss, rb.loss]);
