@@ -126,6 +126,8 @@ export class Kernel {
   private readonly uniformNames: Map<number, string>;
   private readonly helpers: Set<string>;
   private readonly wideness = new Map<number, boolean>();
+  /** Ids of the comparisons computed in this kernel (WGSL bools). */
+  private readonly bools = new Set<number>();
   /**
    * Where a multi-output kernel reads its per-unit mean (the `mean` with id
    * `mean`, over all axes but the last, `units` long) and, after it, the
@@ -264,6 +266,9 @@ ${this.lines.join("\n")}
         return `${this.bind(`${p}|e${e.id}`, b, this.vec ? 4 : 1)}[i]`;
       }
     }
+    // only a comparison computed here is a WGSL bool; one read from memory
+    // (a hoisted scalar, a uniform, a planned tensor) is a float, 1 or 0
+    if (e.op === "gt") this.bools.add(e.id);
     return this.opCode(e);
   }
 
@@ -351,8 +356,15 @@ ${this.lines.join("\n")}
       case "bitProduct":
         return this.bitProduct(e);
       case "select": {
-        // a scalar condition may pick between vectors: no splat for it
-        const c = this.emit(e.args[0]!), t = arg(1), f = arg(2);
+        // a scalar condition may pick between vectors: no splat for it; a
+        // condition that is a float (read from memory) is true where nonzero
+        const cond = e.args[0]!, t = arg(1), f = arg(2);
+        const c0 = this.emit(cond);
+        const c = this.bools.has(cond.id)
+          ? c0
+          : this.wide(cond)
+          ? `(${c0} != vec4<f32>(0.0))`
+          : `(${c0} != 0.0)`;
         return `select(${f}, ${t}, ${c})`;
       }
     }

@@ -27,9 +27,11 @@ import {
   add,
   elementwise,
   type Expr,
+  gt,
   hyper,
   input,
   mul,
+  select,
   slot,
 } from "@centra/chain/expr";
 import { ChainOptimizer } from "@centra/tfjs";
@@ -653,3 +655,37 @@ Deno.test("fuse() rejects what is not a transformation", () => {
     TypeError,
   );
 });
+
+/**
+ * A transform whose per-step condition (here `count > k`, one number per
+ * step, hoisted out of the per-element kernel as a float) picks between
+ * per-element values, as RAdam's switch and Rprop's first step do.
+ */
+function switchAfter(k: number): GradientTransformation<unknown> {
+  return elementwise({
+    where: "switchAfter",
+    hypers: { k: [k, { min: 0 }] },
+    slots: { m: 0 },
+    math: ({ g, count, hypers: h, slots: s }) => {
+      const m = add(mul(s.m!, 0.5), g);
+      return {
+        update: select(gt(count, h.k!), { then: m, otherwise: mul(g, 2) }),
+        slots: { m },
+      };
+    },
+  }) as GradientTransformation<unknown>;
+}
+
+testOnBackends(
+  "fuse() compiles a per-step condition that selects between per-element values",
+  async () => {
+    const { plain, fused, aliased } = await sideBySide(
+      () => chain(switchAfter(3), adam(0.05, { gc: true })),
+      8,
+    );
+    assert.equal(aliased, 0);
+    plain.forEach((p, i) =>
+      assertClose(fused[i]!, p, { rtol: 1e-4, atol: 1e-5, what: "switch" })
+    );
+  },
+);
