@@ -7,17 +7,7 @@
 import { checkOptions, type OptionKind } from "./_check.ts";
 import { biasCorrection, divUnlessZero, lerp } from "./_per_param.ts";
 import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
-import {
-  add,
-  div,
-  elementwise,
-  type gt,
-  mul,
-  type select,
-  sqrt,
-  square,
-  sub,
-} from "./expr.ts";
+import { add, div, elementwise, mul, sqrt, square, sub } from "./expr.ts";
 import { scaleByLearningRate } from "./scale.ts";
 import type { ScaleByAdamState } from "./scale_by_adam.ts";
 import type {

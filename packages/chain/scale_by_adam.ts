@@ -1,17 +1,6 @@
 import type * as tf from "@tensorflow/tfjs";
 import { checkOptions } from "./_check.ts";
-import {
-  add,
-  div,
-  elementwise,
-  type gt,
-  max,
-  type mul,
-  type select,
-  sqrt,
-  square,
-  sub,
-} from "./expr.ts";
+import { add, div, elementwise, max, sqrt, square, sub } from "./expr.ts";
 import {
   biasCorrection,
   divUnlessZero,

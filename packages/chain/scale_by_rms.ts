@@ -5,7 +5,6 @@ import {
   elementwise,
   gt,
   max,
-  type mul,
   select,
   sqrt,
   square,
