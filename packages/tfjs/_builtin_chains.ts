@@ -9,6 +9,7 @@ import {
   cosineOnecycleSchedule,
   exponentialDecaySchedule,
   type GradientTransformation,
+  type Hyper,
   injectHyperparams,
   inverseTimeDecaySchedule,
   linearOnecycleSchedule,
@@ -28,6 +29,13 @@ import {
   warmupExponentialDecaySchedule,
 } from "@centra/chain";
 import type { JsonObject, JsonValue } from "./_json.ts";
+import {
+  KERAS_KEYS,
+  ownOptions,
+  PLATEAU_HYPERPARAMS,
+  splitKerasOptions,
+  withKerasOptions,
+} from "./_keras_options.ts";
 
 type Kind = "number" | "boolean" | "gc" | "gcOn" | "mask";
 
@@ -466,26 +474,39 @@ export function buildBuiltin(
       }`,
     );
   }
-  for (const [k, v] of Object.entries(rest)) {
+  const { own, keras } = splitKerasOptions(where, b, rest);
+  for (const [k, v] of Object.entries(own)) {
     const kind = Object.hasOwn(b.options, k)
       ? jsonKind(b.options[k]!)
       : undefined;
     if (kind === undefined) {
+      const known = Object.keys(b.options).filter((o) =>
+        jsonKind(b.options[o]!)
+      );
       throw new TypeError(
         `${where}: unknown option "${k}" (known: learningRate, ${
-          Object.keys(b.options).filter((o) => jsonKind(b.options[o]!))
+          [...known, ...KERAS_KEYS.filter((x) => !known.includes(x))]
             .join(", ")
         })`,
       );
     }
     checkKind(where, k, kind, v);
   }
-  const o = rest;
+  const o = ownOptions(b, own, keras);
+  const make = (lr: Hyper) => withKerasOptions(b.make(lr, o), lr, keras);
   // Build once now so that bad values fail here, not at the first step.
   tf.tidy(() => {
-    b.make(typeof lr === "number" ? lr : 0, o);
+    make(typeof lr === "number" ? lr : 0);
   });
-  return injectHyperparams((hp) => b.make(hp.learningRate, o), {
-    learningRate: lr,
-  });
+  if (keras.plateau && typeof lr !== "number") {
+    throw new TypeError(
+      `${where}: reduceOnPlateau needs a numeric learningRate (a schedule sets the rate at every step), got a schedule`,
+    );
+  }
+  return injectHyperparams(
+    (hp) => make(hp.learningRate),
+    keras.plateau
+      ? { learningRate: lr, ...PLATEAU_HYPERPARAMS }
+      : { learningRate: lr },
+  );
 }
