@@ -111,8 +111,8 @@ testOnBackends(
   },
 );
 
-Deno.test("emaParams() keeps tf.memory().numTensors flat over 1,000 steps", () => {
-  tf.setBackend("cpu");
+Deno.test("emaParams() keeps tf.memory().numTensors flat over 1,000 steps", async () => {
+  await tf.setBackend("cpu");
   const name = `ema_params_test/${id++}`;
   const v = tf.variable(tf.ones(SHAPE), true, name);
   const tx = chain(

@@ -121,6 +121,7 @@ testOnBackends(
 );
 
 Deno.test("swapEmaWeights() refuses an optimizer without averages with a TypeError, changing nothing", async () => {
+  await tf.setBackend("cpu");
   const m = model(5);
   const plain = ChainOptimizer.from("sgd", { learningRate: 0.1 });
   m.compile({ optimizer: plain, loss: "meanSquaredError" });

@@ -189,7 +189,8 @@ testOnBackends(
   },
 );
 
-Deno.test("ChainOptimizer.from() saves a new schedule and fromConfig rebuilds it", () => {
+Deno.test("ChainOptimizer.from() saves a new schedule and fromConfig rebuilds it", async () => {
+  await tf.setBackend("cpu"); // dataSync below
   for (const [spec] of CASES) {
     const opt = ChainOptimizer.from("sgd", { learningRate: spec });
     const config = opt.getConfig();
