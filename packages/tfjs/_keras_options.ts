@@ -309,25 +309,18 @@ function decoupledDecay(
 }
 
 /**
- * `inner` with the Keras-wide options around it: the clipping of each
- * mini-batch's gradient first (Keras clips before accumulating), then
- * the optimizer and its decoupled decay, accumulated over
- * `gradientAccumulationSteps` mini-steps (`multiSteps`), then the EMA of
- * the weights, updated at every mini-step as Keras does. Without any of
- * them, `inner` itself (so its state is as it was).
+ * `inner` with the Keras-wide options around it, in Keras 3's order: the
+ * clipping, the optimizer and its decoupled decay, all on the mean
+ * gradient of `gradientAccumulationSteps` mini-steps (`multiSteps`; Keras
+ * clips and decays once per real step), then the EMA of the weights,
+ * updated at every mini-step as Keras does. Without any of them, `inner`
+ * itself (so its state is as it was).
  */
 export function withKerasOptions(
   inner: GradientTransformation<unknown>,
   lr: Hyper,
   k: KerasOptions,
 ): GradientTransformation<unknown> {
-  let core = inner;
-  if (k.weightDecay !== undefined && k.weightDecay > 0) {
-    core = chain(core, decoupledDecay(lr, k.weightDecay, k.exclude));
-  }
-  if (k.accumulate !== undefined && k.accumulate > 1) {
-    core = multiSteps(core, k.accumulate) as GradientTransformation<unknown>;
-  }
   const clip = k.clip === undefined
     ? undefined
     : k.clip.kind === "clipnorm"
@@ -335,15 +328,24 @@ export function withKerasOptions(
     : k.clip.kind === "clipvalue"
     ? clipByValue(k.clip.value)
     : clipByGlobalNorm(k.clip.value);
-  const ema = k.ema === undefined ? undefined : emaParams(
-    k.ema.overwriteFrequency === undefined
-      ? { momentum: k.ema.momentum }
-      : k.ema,
-  );
-  if (clip === undefined && ema === undefined) return core;
+  const decay = k.weightDecay !== undefined && k.weightDecay > 0
+    ? decoupledDecay(lr, k.weightDecay, k.exclude)
+    : undefined;
+  const parts = (list: (GradientTransformation<unknown> | undefined)[]) =>
+    list.filter((t): t is GradientTransformation<unknown> => t !== undefined);
+  let core = clip === undefined && decay === undefined
+    ? inner
+    : chain(...parts([clip, inner, decay]));
+  if (k.accumulate !== undefined && k.accumulate > 1) {
+    core = multiSteps(core, k.accumulate) as GradientTransformation<unknown>;
+  }
+  if (k.ema === undefined) return core;
   return chain(
-    ...[clip, core, ema].filter((t): t is GradientTransformation<unknown> =>
-      t !== undefined
+    core,
+    emaParams(
+      k.ema.overwriteFrequency === undefined
+        ? { momentum: k.ema.momentum }
+        : k.ema,
     ),
   );
 }

@@ -1,10 +1,10 @@
 // Issue 15: every Keras-wide option by name, for every optimizer of the
 // table (clipnorm / clipvalue / globalClipnorm, weightDecay with an
 // exclusion by role or name, gradientAccumulationSteps, useEma and
-// emaMomentum): against the row's float64 reference with the Keras rules
-// written here in float64 (clip each mini-batch gradient, average k of
-// them, one optimizer step, decoupled decay w ← w - lr λ w, EMA of the
-// weights at every mini-step); saved and resumed bit for bit at every
+// emaMomentum): against the row's float64 reference with Keras 3's rules
+// written here in float64 (average k mini-batch gradients, clip the mean,
+// one optimizer step, decoupled decay w ← w - lr λ w, EMA of the weights
+// at every mini-step); saved and resumed bit for bit at every
 // offset; bad values named, with nothing left behind.
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
@@ -52,10 +52,10 @@ function run64(
   const avg = w.map((x) => new Float64Array(x.length));
   grads.forEach((g, i) => {
     const t = i + 1;
-    o.clip(g).forEach((gk, k) => gk.forEach((x, j) => acc[k]![j]! += x));
+    g.forEach((gk, k) => gk.forEach((x, j) => acc[k]![j]! += x));
     if (t % o.k === 0) {
       const before = w.map((x) => x.slice());
-      step(w, acc.map((a) => a.map((x) => x / o.k)), t / o.k);
+      step(w, o.clip(acc.map((a) => a.map((x) => x / o.k))), t / o.k);
       w.forEach((wk, k) =>
         wk.forEach((_, j) => wk[j] = wk[j]! - LR * o.decay[k]! * before[k]![j]!)
       );
