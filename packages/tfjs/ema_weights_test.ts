@@ -9,6 +9,7 @@ import { findEmaParams } from "@centra/chain";
 import { testOnBackends } from "@centra/testing/mod.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { memoryIO } from "./_test_utils.ts";
+import { reduceLrOnPlateau } from "./reduce_lr_on_plateau.ts";
 import {
   emaWeights,
   overwriteWithEmaWeights,
@@ -289,5 +290,76 @@ Deno.test("emaWeights({ swapOnEpoch }) shows the averages to later callbacks, an
   assert.equal(counts[2], counts[1], `numTensors per round: ${counts}`);
   opt.dispose();
   m.dispose();
+  tf.dispose([x, y, val.x, val.y]);
+});
+
+Deno.test("model.save (includeOptimizer) and tf.loadLayersModel mid-fit: the resumed fit, with useEma, reduceOnPlateau and both callbacks, ends bit for bit where the uninterrupted one ends", async () => {
+  await tf.setBackend("cpu");
+  const { x, y } = data(12, 8);
+  const val = data(4, 9);
+  const json = {
+    learningRate: 0.05,
+    useEma: true,
+    emaMomentum: 0.6,
+    reduceOnPlateau: true,
+  };
+  // patience 1 and a minDelta too large to meet: after the first epoch sets
+  // the best value, the rate halves at every epoch, across the save
+  const fit = (m: tf.LayersModel, initialEpoch: number, epochs: number) =>
+    m.fit(x, y, {
+      epochs,
+      initialEpoch,
+      batchSize: 4,
+      verbose: 0,
+      shuffle: false,
+      validationData: [val.x, val.y],
+      callbacks: [
+        reduceLrOnPlateau({ factor: 0.5, patience: 1, minDelta: 100 }),
+        emaWeights({ overwriteOnTrainEnd: false }),
+      ],
+    });
+  const end = async (m: tf.LayersModel) => {
+    const o = m.optimizer as ChainOptimizer;
+    return {
+      weights: Object.values(await weightBits(m)),
+      averages: Object.values(await emaBits(o)),
+      hp: await o.readHyperparams(),
+      valLoss: [] as number[],
+    };
+  };
+  const ref = model(31);
+  ref.compile({
+    optimizer: ChainOptimizer.from("adam", json),
+    loss: "meanSquaredError",
+  });
+  const refHistory = await fit(ref, 0, 5);
+  const want = await end(ref);
+  want.valLoss = refHistory.history.val_loss!.map(Number);
+  // the schedule did something: 0.05 halved at epochs 1, 2, 3 and 4
+  assert.equal(want.hp.learningRate, Math.fround(0.05 / 16));
+  for (const at of [1, 2, 3]) {
+    const m = model(31);
+    m.compile({
+      optimizer: ChainOptimizer.from("adam", json),
+      loss: "meanSquaredError",
+    });
+    const first = await fit(m, 0, at);
+    const io = memoryIO();
+    await m.save(io.save, { includeOptimizer: true });
+    (m.optimizer as ChainOptimizer).dispose();
+    m.dispose();
+    const loaded = await tf.loadLayersModel(io.load());
+    const rest = await fit(loaded, at, 5);
+    const got = await end(loaded);
+    got.valLoss = [
+      ...first.history.val_loss!.map(Number),
+      ...rest.history.val_loss!.map(Number),
+    ];
+    assert.deepEqual(got, want, `saved after epoch ${at}`);
+    (loaded.optimizer as ChainOptimizer).dispose();
+    loaded.dispose();
+  }
+  (ref.optimizer as ChainOptimizer).dispose();
+  ref.dispose();
   tf.dispose([x, y, val.x, val.y]);
 });
