@@ -513,3 +513,80 @@ Deno.test("the new schedules refuse bad arguments with an error naming them", ()
     );
   }
 });
+
+testOnBackends(
+  "the new schedules reach their end values exactly, powers and cosines included",
+  async () => {
+    const cases: [string, Schedule, number[], number][] = [
+      [
+        "polynomialSchedule at and after the transition",
+        polynomialSchedule({
+          initValue: 1,
+          endValue: 0.25,
+          power: 2.5,
+          transitionSteps: 7,
+          transitionBegin: 2,
+        }),
+        [9, 10, 1000],
+        0.25,
+      ],
+      [
+        "cosineDecaySchedule with an exponent at and after decaySteps",
+        cosineDecaySchedule(0.8, { decaySteps: 13, alpha: 0.5, exponent: 3 }),
+        [13, 14, 500],
+        0.4,
+      ],
+      [
+        "sgdrSchedule after its last cycle",
+        sgdrSchedule([
+          { initValue: 0, peakValue: 1, warmupSteps: 1, decaySteps: 4 },
+          {
+            initValue: 1,
+            peakValue: 1,
+            warmupSteps: 0,
+            decaySteps: 5,
+            endValue: 0.125,
+            exponent: 0.5,
+          },
+        ]),
+        [9, 10, 99],
+        0.125,
+      ],
+      [
+        "cosineOnecycleSchedule after transitionSteps",
+        cosineOnecycleSchedule({
+          transitionSteps: 10,
+          peakValue: 1,
+          divFactor: 4,
+          finalDivFactor: 2,
+        }),
+        [10, 11, 300],
+        0.125,
+      ],
+      [
+        "inverseTimeDecaySchedule with decayRate 0 is its initValue",
+        inverseTimeDecaySchedule(0.3, { decaySteps: 3, decayRate: 0 }),
+        [0, 7, 1e6],
+        0.3,
+      ],
+      [
+        "piecewiseInterpolateSchedule after a zero scale",
+        piecewiseInterpolateSchedule({
+          interpolateType: "cosine",
+          initValue: 2,
+          boundariesAndScales: { 3: 0 },
+        }),
+        [3, 4, 50],
+        0,
+      ],
+    ];
+    for (const [what, s, steps, end] of cases) {
+      const t = tf.tidy(() =>
+        tf.stack(steps.map((c) => s(tf.scalar(c, "float32"))))
+      );
+      const got = Array.from(await read(t));
+      t.dispose();
+      assert.deepEqual(got, steps.map(() => Math.fround(end)), what);
+    }
+  },
+);
