@@ -460,3 +460,27 @@ Deno.test("ChainOptimizer.from() names a bad Keras option and leaves no tensor b
     /give excludeFromWeightDecay or weightDecayMask, not both/,
   );
 });
+
+Deno.test("every Keras option at once keeps tf.memory().numTensors flat over 1,000 steps", async () => {
+  await tf.setBackend("cpu");
+  const w = tf.variable(tf.ones([3, 2]), true, `keras_memory_${id++}/kernel`);
+  const opt = ChainOptimizer.from("rmsprop", {
+    learningRate: 0.01,
+    globalClipnorm: 1,
+    weightDecay: 0.01,
+    excludeFromWeightDecay: { roles: ["bias"] },
+    gradientAccumulationSteps: 3,
+    useEma: true,
+    emaOverwriteFrequency: 7,
+    reduceOnPlateau: true,
+  });
+  const g = tf.fill([3, 2], 0.5);
+  const counts: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    opt.applyGradients({ [w.name]: g });
+    if (i % 250 === 249) counts.push(tf.memory().numTensors);
+  }
+  assert.ok(counts.every((c) => c === counts[0]), `counts ${counts}`);
+  opt.dispose();
+  tf.dispose([g, w]);
+});
