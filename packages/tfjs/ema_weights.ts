@@ -7,7 +7,7 @@ import { ChainOptimizer } from "./chain_optimizer.ts";
 export type SwapBack = () => void;
 
 const NO_EMA =
-  "build it with useEma: true (ChainOptimizer.from) or a chain ending in emaParams, and take a step";
+  "build it with useEma: true (ChainOptimizer.from) or a chain ending in emaParams, and take a step (or, for a model just loaded, pass the model to withEmaWeights)";
 
 /** The averages of `optimizer`'s state, by live variable, or a TypeError saying why not. */
 function averagesOf(
@@ -71,7 +71,11 @@ function averagesOf(
  * ```
  */
 export function swapEmaWeights(optimizer: ChainOptimizer): SwapBack {
-  const pairs = averagesOf("swapEmaWeights", optimizer);
+  return swapPairs(averagesOf("swapEmaWeights", optimizer));
+}
+
+/** Writes each average into its variable; the returned function undoes it. */
+function swapPairs(pairs: [tf.Variable, tf.Tensor][]): SwapBack {
   const saved = pairs.map(([v]) => tf.keep(v.clone()));
   pairs.forEach(([v, avg]) => v.assign(avg));
   let done = false;
@@ -86,14 +90,63 @@ export function swapEmaWeights(optimizer: ChainOptimizer): SwapBack {
 }
 
 /**
+ * The averages a loaded checkpoint holds for `model`'s trainable variables,
+ * before any step has matched them: the saved tensors `<variable>/.../emaParams`
+ * of the optimizer's weights, by the variable's name or, after tfjs renamed
+ * it `<name>_<n>` on load, by the name without that suffix.
+ */
+async function loadedAverages(
+  where: string,
+  optimizer: ChainOptimizer,
+  model: tf.LayersModel,
+): Promise<[tf.Variable, tf.Tensor][]> {
+  const saved = (await optimizer.getWeights()).filter((w) =>
+    w.name.endsWith("/emaParams")
+  );
+  const registered = tf.engine().registeredVariables;
+  const out: [tf.Variable, tf.Tensor][] = [];
+  for (const w of model.trainableWeights) {
+    const v = registered[w.name];
+    if (v === undefined || v.isDisposed) continue;
+    const fits = (prefix: string) =>
+      saved.filter((s) =>
+        s.name.startsWith(`${prefix}/`) &&
+        s.tensor.shape.length === v.shape.length &&
+        s.tensor.shape.every((d, i) => d === v.shape[i])
+      );
+    let found = fits(v.name);
+    if (found.length === 0) found = fits(v.name.replace(/_\d+$/, ""));
+    if (found.length > 1) {
+      throw new TypeError(
+        `${where}: the saved averages ${
+          found.map((s) => s.name).join(", ")
+        } all fit variable "${v.name}"`,
+      );
+    }
+    if (found.length === 1) out.push([v, found[0]!.tensor]);
+  }
+  if (out.length === 0) {
+    throw new TypeError(
+      `${where}: neither this optimizer's state nor its loaded weights hold an average of the model's weights: ${NO_EMA}`,
+    );
+  }
+  return out;
+}
+
+/**
  * Runs `fn` (an evaluation, a `model.save`) with the averages of the
  * weights swapped in, and swaps back afterwards, also when `fn` throws.
+ * Given the model, it also finds the averages of a checkpoint just loaded
+ * (`tf.loadLayersModel` with the optimizer), before any step.
  *
  * @typeParam T What `fn` returns.
- * @param optimizer A `ChainOptimizer` keeping an EMA of the weights.
+ * @param target A `ChainOptimizer` keeping an EMA of the weights, or a
+ * model compiled with one.
  * @param fn The work to run with the averages in place.
  * @returns What `fn` returns.
- * @throws {TypeError} As {@linkcode swapEmaWeights}; and what `fn` throws.
+ * @throws {TypeError} As {@linkcode swapEmaWeights} (for a model, when
+ * neither the state nor the loaded weights hold averages for its
+ * variables); and what `fn` throws.
  *
  * @example Evaluate with the averaged weights
  * ```ts
@@ -114,10 +167,27 @@ export function swapEmaWeights(optimizer: ChainOptimizer): SwapBack {
  * ```
  */
 export async function withEmaWeights<T>(
-  optimizer: ChainOptimizer,
+  target: ChainOptimizer | tf.LayersModel,
   fn: () => T | Promise<T>,
 ): Promise<T> {
-  const back = swapEmaWeights(optimizer);
+  const where = "withEmaWeights";
+  let back: SwapBack;
+  if (target instanceof tf.LayersModel) {
+    const optimizer = target.optimizer;
+    if (!(optimizer instanceof ChainOptimizer)) {
+      throw new TypeError(
+        `${where}: the model's optimizer must be a ChainOptimizer, got ${
+          optimizer?.constructor?.name ?? String(optimizer)
+        }`,
+      );
+    }
+    const live = findEmaParams(optimizer.state);
+    back = live !== undefined && Object.keys(live).length > 0
+      ? swapEmaWeights(optimizer)
+      : swapPairs(await loadedAverages(where, optimizer, target));
+  } else {
+    back = swapEmaWeights(target);
+  }
   try {
     return await fn();
   } finally {

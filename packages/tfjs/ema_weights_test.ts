@@ -363,3 +363,51 @@ Deno.test("model.save (includeOptimizer) and tf.loadLayersModel mid-fit: the res
   ref.dispose();
   tf.dispose([x, y, val.x, val.y]);
 });
+
+Deno.test("withEmaWeights(model) swaps in the averages of a checkpoint just loaded, before any step, also with tfjs's renamed variables", async () => {
+  await tf.setBackend("cpu");
+  const m = model(41);
+  const opt = ChainOptimizer.from("adam", {
+    learningRate: 0.05,
+    useEma: true,
+    emaMomentum: 0.7,
+  });
+  m.compile({ optimizer: opt, loss: "meanSquaredError" });
+  const { x, y } = data(8, 12);
+  await m.fit(x, y, { epochs: 2, batchSize: 4, verbose: 0 });
+  const trained = Object.values(await weightBits(m));
+  const averages = Object.values(await emaBits(opt));
+  const io = memoryIO();
+  await m.save(io.save, { includeOptimizer: true });
+  // m stays alive: the loaded variables are renamed <name>_<n>
+  const loaded = await tf.loadLayersModel(io.load());
+  const loadedOpt = loaded.optimizer as ChainOptimizer;
+  assert.notDeepEqual(
+    Object.keys(await weightBits(loaded)),
+    Object.keys(await weightBits(m)),
+  );
+  await assert.rejects(
+    withEmaWeights(loadedOpt, () => 0),
+    /withEmaWeights|swapEmaWeights: this optimizer's state holds no average/,
+  );
+  const seen = await withEmaWeights(loaded, () => weightBits(loaded));
+  assert.deepEqual(Object.values(seen), averages);
+  assert.deepEqual(Object.values(await weightBits(loaded)), trained);
+  // the first read of the loaded weights made the optimizer's own `iter`
+  // scalar (getWeights); a second swap adds nothing
+  const before = tf.memory().numTensors;
+  await withEmaWeights(loaded, () => 0);
+  assert.equal(tf.memory().numTensors, before);
+  // and the original model is untouched
+  assert.deepEqual(Object.values(await weightBits(m)), trained);
+  const other = model(43);
+  other.compile({ optimizer: "sgd", loss: "meanSquaredError" });
+  await assert.rejects(
+    withEmaWeights(other, () => 0),
+    /withEmaWeights: the model's optimizer must be a ChainOptimizer, got SGDOptimizer/,
+  );
+  loadedOpt.dispose();
+  opt.dispose();
+  tf.dispose([x, y]);
+  for (const mm of [m, loaded, other]) mm.dispose();
+});
