@@ -43,14 +43,59 @@ export function positiveInt(where: string, name: string, v: number): void {
   }
 }
 
-/** Checks a schedule's (required) options object: a plain object of known keys. */
+/**
+ * Checks a schedule's (required) options object: a plain object of known
+ * keys; the keys of `choices` hold one of the strings listed for them.
+ */
 export function scheduleOptions(
   where: string,
   options: unknown,
   schema: Parameters<typeof checkOptions>[2],
+  choices: Readonly<Record<string, readonly string[]>> = {},
 ): void {
   if (options === undefined) {
     throw new TypeError(`${where}: options are required`);
   }
-  checkOptions(where, options, schema);
+  const named = Object.keys(choices);
+  const plain = options !== null && typeof options === "object" &&
+    [Object.prototype, null].includes(Object.getPrototypeOf(options));
+  // the string options are checked here, the rest by kind
+  const rest = plain && named.length > 0
+    ? Object.fromEntries(
+      Object.entries(options).filter(([k]) => !named.includes(k)),
+    )
+    : options;
+  checkOptions(where, rest, {
+    ...schema,
+    ...Object.fromEntries(named.map((k) => [k, "number" as const])),
+  });
+  for (const k of named) {
+    const v = (options as Record<string, unknown>)[k];
+    if (v !== undefined && !choices[k]!.includes(v as string)) {
+      throw new TypeError(
+        `${where}: ${k} must be ${
+          choices[k]!.map((c) => JSON.stringify(c)).join(" or ")
+        }, got ${JSON.stringify(v) ?? String(v)}`,
+      );
+    }
+  }
+}
+
+/**
+ * `to + (from - to) c^exponent` with `c = (1 + cos(π min(max(count, 0),
+ * steps) / steps)) / 2`: cosine decay from `from` to `to` over `steps`
+ * (optax's `cosine_decay_schedule` in terms of its two end values).
+ */
+export function cosine(
+  count: tf.Tensor,
+  from: number,
+  to: number,
+  steps: number,
+  exponent = 1,
+): tf.Scalar {
+  const t = tf.div(tf.minimum(tf.maximum(count, 0), steps), steps);
+  let c: tf.Tensor = tf.mul(0.5, tf.add(1, tf.cos(tf.mul(Math.PI, t))));
+  // float32's cos(π) may land a hair below -1: a power of a negative c is NaN
+  if (exponent !== 1) c = tf.pow(tf.maximum(c, 0), exponent);
+  return tf.add(to, tf.mul(from - to, c)) as tf.Scalar;
 }

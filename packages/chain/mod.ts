@@ -42,6 +42,7 @@ export * from "./add_decayed_weights.ts";
 export * from "./clip.ts";
 export * from "./adaptive_grad_clip.ts";
 export * from "./trace.ts";
+export * from "./ema_params.ts";
 export * from "./scale_by_adam.ts";
 export * from "./scale_by_rms.ts";
 export * from "./scale.ts";

@@ -6,8 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { withBounds } from "./_check.ts";
-import { joinSchedules, linearSchedule } from "./_join_schedules.ts";
 import {
+  cosine,
   finite,
   floorDiv,
   limitOf,
@@ -18,6 +18,9 @@ import { bitProduct, powerFactors } from "./_pow_int.ts";
 import type { Schedule } from "./types.ts";
 
 export * from "./_join_schedules.ts";
+export * from "./_warmup_schedules.ts";
+export * from "./_interpolate_schedules.ts";
+export * from "./_polynomial_schedules.ts";
 
 /** Options of {@linkcode stepDecaySchedule}. */
 export interface StepDecayOptions {
@@ -166,16 +169,26 @@ export interface CosineDecayOptions {
   decaySteps: number;
   /** The final value as a fraction of `initValue`. Default 0. */
   alpha?: number;
+  /**
+   * The power of the cosine factor, `((1 + cos(π t / T)) / 2)^exponent`
+   * (optax's `exponent`). Default 1.
+   */
+  exponent?: number;
 }
 
 /**
  * Cosine decay from `initValue` to `alpha * initValue` over `decaySteps`,
- * then constant (Loshchilov and Hutter, "SGDR: Stochastic Gradient Descent
- * with Warm Restarts", ICLR 2017, arXiv:1608.03983, without restarts).
+ * then constant: `init (α + (1 - α) c^p)` with `c = (1 + cos(π min(t, T) /
+ * T)) / 2` and `p` the `exponent` (optax `cosine_decay_schedule`;
+ * Loshchilov and Hutter, "SGDR: Stochastic Gradient Descent with Warm
+ * Restarts", ICLR 2017, arXiv:1608.03983, without restarts).
  *
  * @param initValue The starting value.
- * @param options Decay steps and final fraction.
+ * @param options Decay steps, final fraction and exponent.
  * @returns The schedule.
+ * @throws {TypeError} For an unknown option or one that is not a number.
+ * @throws {RangeError} For `decaySteps` not a positive integer, a value not
+ * finite in float32, or an `exponent` not above 0.
  *
  * @example
  * ```ts
@@ -192,97 +205,24 @@ export function cosineDecaySchedule(
   options: CosineDecayOptions,
 ): Schedule {
   const where = "cosineDecaySchedule";
-  scheduleOptions(where, options, { decaySteps: "number", alpha: "number" });
+  scheduleOptions(where, options, {
+    decaySteps: "number",
+    alpha: "number",
+    exponent: "number",
+  });
   finite(where, "initValue", initValue);
   positiveInt(where, "decaySteps", options.decaySteps);
   const alpha = options.alpha ?? 0;
   finite(where, "alpha", alpha);
+  const exponent = options.exponent ?? 1;
+  finite(where, "exponent", exponent, { min: 0, minOpen: true });
   // the numbers the schedule computes with, as float32 values too
   finite(where, "alpha * initValue", alpha * initValue);
   finite(where, "initValue - alpha * initValue", initValue - alpha * initValue);
   return withBounds(
-    (count) => cosine(count, initValue, alpha * initValue, options.decaySteps),
+    (count) =>
+      cosine(count, initValue, alpha * initValue, options.decaySteps, exponent),
     initValue,
     alpha * initValue,
   );
-}
-
-function cosine(
-  count: tf.Tensor,
-  from: number,
-  to: number,
-  steps: number,
-): tf.Scalar {
-  const t = tf.div(tf.minimum(tf.maximum(count, 0), steps), steps);
-  const c = tf.mul(0.5, tf.add(1, tf.cos(tf.mul(Math.PI, t))));
-  return tf.add(to, tf.mul(from - to, c)) as tf.Scalar;
-}
-
-/** Options of {@linkcode warmupCosineDecaySchedule}. */
-export interface WarmupCosineDecayOptions {
-  /** Value at step 0. */
-  initValue: number;
-  /** Value at the end of the warm-up. */
-  peakValue: number;
-  /** Steps of linear warm-up. */
-  warmupSteps: number;
-  /** Total steps, warm-up included (as optax). */
-  decaySteps: number;
-  /** Value at the end. Default 0. */
-  endValue?: number;
-}
-
-/**
- * Linear warm-up from `initValue` to `peakValue`, then cosine decay to
- * `endValue` at step `decaySteps` (warm-up included).
- *
- * @param options The values and step counts.
- * @returns The schedule.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { warmupCosineDecaySchedule } from "@centra/chain/schedules";
- * import assert from "node:assert/strict";
- *
- * const s = warmupCosineDecaySchedule({ initValue: 0, peakValue: 1, warmupSteps: 10, decaySteps: 110 });
- * assert.ok(Math.abs(s(tf.scalar(5)).dataSync()[0]! - 0.5) < 1e-6);
- * assert.ok(Math.abs(s(tf.scalar(60)).dataSync()[0]! - 0.5) < 1e-6);
- * ```
- */
-export function warmupCosineDecaySchedule(
-  options: WarmupCosineDecayOptions,
-): Schedule {
-  const where = "warmupCosineDecaySchedule";
-  scheduleOptions(where, options, {
-    initValue: "number",
-    peakValue: "number",
-    warmupSteps: "number",
-    decaySteps: "number",
-    endValue: "number",
-  });
-  const { initValue, peakValue, warmupSteps, decaySteps, endValue = 0 } =
-    options;
-  finite(where, "initValue", initValue);
-  finite(where, "peakValue", peakValue);
-  finite(where, "endValue", endValue);
-  finite(where, "peakValue - initValue", peakValue - initValue);
-  finite(where, "peakValue - endValue", peakValue - endValue);
-  positiveInt(where, "warmupSteps", warmupSteps);
-  positiveInt(where, "decaySteps", decaySteps);
-  if (decaySteps <= warmupSteps) {
-    throw new RangeError(
-      `${where}: decaySteps (${decaySteps}) must exceed warmupSteps (${warmupSteps})`,
-    );
-  }
-  const joined = joinSchedules([
-    linearSchedule({
-      initValue,
-      endValue: peakValue,
-      transitionSteps: warmupSteps,
-    }),
-    (count) => cosine(count, peakValue, endValue, decaySteps - warmupSteps),
-  ], [warmupSteps]);
-  const values = [initValue, peakValue, endValue];
-  return withBounds(joined, Math.min(...values), Math.max(...values));
 }

@@ -6,20 +6,36 @@ import * as tf from "@tensorflow/tfjs";
 import {
   constantSchedule,
   cosineDecaySchedule,
+  cosineOnecycleSchedule,
   exponentialDecaySchedule,
   type GradientTransformation,
+  type Hyper,
   injectHyperparams,
+  inverseTimeDecaySchedule,
+  linearOnecycleSchedule,
   linearSchedule,
   type OptimizerEntry,
   type OptimizerName,
   OPTIMIZERS,
   type OptionKind,
   piecewiseConstantSchedule,
+  piecewiseInterpolateSchedule,
+  polynomialSchedule,
   type Schedule,
+  sgdrSchedule,
   stepDecaySchedule,
+  warmupConstantSchedule,
   warmupCosineDecaySchedule,
+  warmupExponentialDecaySchedule,
 } from "@centra/chain";
 import type { JsonObject, JsonValue } from "./_json.ts";
+import {
+  KERAS_KEYS,
+  ownOptions,
+  PLATEAU_HYPERPARAMS,
+  splitKerasOptions,
+  withKerasOptions,
+} from "./_keras_options.ts";
 
 type Kind = "number" | "boolean" | "gc" | "gcOn" | "mask";
 
@@ -128,17 +144,23 @@ function boundariesFromJson(
   return table;
 }
 
-function exponentialDecayFromJson(
-  n: Num,
-  w: string,
-  spec: JsonObject,
-): Schedule {
+/** `spec.staircase`: a boolean or absent. */
+function staircaseOf(w: string, spec: JsonObject): boolean | undefined {
   const staircase = spec.staircase;
   if (staircase !== undefined && typeof staircase !== "boolean") {
     throw new TypeError(
       `${w}: staircase must be a boolean, got ${JSON.stringify(staircase)}`,
     );
   }
+  return staircase;
+}
+
+function exponentialDecayFromJson(
+  n: Num,
+  w: string,
+  spec: JsonObject,
+): Schedule {
+  const staircase = staircaseOf(w, spec);
   return exponentialDecaySchedule(
     n("initValue")!,
     opt({
@@ -149,6 +171,78 @@ function exponentialDecayFromJson(
       endValue: n("endValue", false),
     }),
   );
+}
+
+const WARMUP_COSINE_KEYS = [
+  "initValue",
+  "peakValue",
+  "warmupSteps",
+  "decaySteps",
+  "endValue",
+  "exponent",
+];
+
+/** A warmupCosineDecay's options from JSON (also each cycle of sgdr). */
+function warmupCosineFromJson(n: Num) {
+  return opt({
+    initValue: n("initValue")!,
+    peakValue: n("peakValue")!,
+    warmupSteps: n("warmupSteps")!,
+    decaySteps: n("decaySteps")!,
+    endValue: n("endValue", false),
+    exponent: n("exponent", false),
+  });
+}
+
+/** `cycles` of an sgdr spec, each a warmupCosineDecay's options, checked. */
+function sgdrFromJson(w: string, spec: JsonObject): Schedule {
+  const cycles = Object.hasOwn(spec, "cycles") ? spec.cycles : undefined;
+  if (!Array.isArray(cycles) || cycles.length === 0) {
+    throw new TypeError(
+      `${w}: cycles must be a non-empty array of { initValue, peakValue, warmupSteps, decaySteps, endValue?, exponent? }, got ${
+        JSON.stringify(cycles)
+      }`,
+    );
+  }
+  return sgdrSchedule(cycles.map((c, i) => {
+    const at = `${w}: cycles[${i}]`;
+    if (c === null || typeof c !== "object" || Array.isArray(c)) {
+      throw new TypeError(`${at} must be an object, got ${JSON.stringify(c)}`);
+    }
+    unknownKeys(at, c, WARMUP_COSINE_KEYS, "cycle");
+    return warmupCosineFromJson((k, required = true) =>
+      num(at, c, k, required)
+    );
+  }));
+}
+
+/** `spec.interpolateType`: "linear" or "cosine". */
+function interpolateTypeOf(w: string, spec: JsonObject): "linear" | "cosine" {
+  const t = spec.interpolateType;
+  if (t !== "linear" && t !== "cosine") {
+    throw new TypeError(
+      `${w}: interpolateType must be "linear" or "cosine", got ${
+        JSON.stringify(t)
+      }`,
+    );
+  }
+  return t;
+}
+
+/** A TypeError naming the first key of `o` not in `keys`. */
+function unknownKeys(
+  w: string,
+  o: JsonObject,
+  keys: readonly string[],
+  what: string,
+): void {
+  for (const k of Object.keys(o)) {
+    if (!keys.includes(k)) {
+      throw new TypeError(
+        `${w}: unknown option "${k}" for ${what} (known: ${keys.join(", ")})`,
+      );
+    }
+  }
 }
 
 /** The schedules `scheduleFromJson` reads, by their `"schedule"` name. */
@@ -184,25 +278,20 @@ const SCHEDULE_JSON = new Map<string, ScheduleJson>(Object.entries({
     build: exponentialDecayFromJson,
   },
   cosineDecay: {
-    keys: ["initValue", "decaySteps", "alpha"],
+    keys: ["initValue", "decaySteps", "alpha", "exponent"],
     build: (n) =>
       cosineDecaySchedule(
         n("initValue")!,
-        opt({ decaySteps: n("decaySteps")!, alpha: n("alpha", false) }),
+        opt({
+          decaySteps: n("decaySteps")!,
+          alpha: n("alpha", false),
+          exponent: n("exponent", false),
+        }),
       ),
   },
   warmupCosineDecay: {
-    keys: ["initValue", "peakValue", "warmupSteps", "decaySteps", "endValue"],
-    build: (n) =>
-      warmupCosineDecaySchedule(
-        opt({
-          initValue: n("initValue")!,
-          peakValue: n("peakValue")!,
-          warmupSteps: n("warmupSteps")!,
-          decaySteps: n("decaySteps")!,
-          endValue: n("endValue", false),
-        }),
-      ),
+    keys: WARMUP_COSINE_KEYS,
+    build: (n) => warmupCosineDecaySchedule(warmupCosineFromJson(n)),
   },
   linear: {
     keys: ["initValue", "endValue", "transitionSteps", "transitionBegin"],
@@ -213,6 +302,128 @@ const SCHEDULE_JSON = new Map<string, ScheduleJson>(Object.entries({
           endValue: n("endValue")!,
           transitionSteps: n("transitionSteps")!,
           transitionBegin: n("transitionBegin", false),
+        }),
+      ),
+  },
+  polynomial: {
+    keys: [
+      "initValue",
+      "endValue",
+      "power",
+      "transitionSteps",
+      "transitionBegin",
+    ],
+    build: (n) =>
+      polynomialSchedule(
+        opt({
+          initValue: n("initValue")!,
+          endValue: n("endValue")!,
+          power: n("power")!,
+          transitionSteps: n("transitionSteps")!,
+          transitionBegin: n("transitionBegin", false),
+        }),
+      ),
+  },
+  inverseTimeDecay: {
+    keys: ["initValue", "decaySteps", "decayRate", "staircase"],
+    build: (n, w, spec) => {
+      const staircase = staircaseOf(w, spec);
+      return inverseTimeDecaySchedule(
+        n("initValue")!,
+        opt({
+          decaySteps: n("decaySteps")!,
+          decayRate: n("decayRate")!,
+          staircase,
+        }),
+      );
+    },
+  },
+  sgdr: { keys: ["cycles"], build: (_n, w, spec) => sgdrFromJson(w, spec) },
+  warmupConstant: {
+    keys: ["initValue", "peakValue", "warmupSteps"],
+    build: (n) =>
+      warmupConstantSchedule({
+        initValue: n("initValue")!,
+        peakValue: n("peakValue")!,
+        warmupSteps: n("warmupSteps")!,
+      }),
+  },
+  warmupExponentialDecay: {
+    keys: [
+      "initValue",
+      "peakValue",
+      "warmupSteps",
+      "transitionSteps",
+      "decayRate",
+      "transitionBegin",
+      "staircase",
+      "endValue",
+    ],
+    build: (n, w, spec) => {
+      const staircase = staircaseOf(w, spec);
+      return warmupExponentialDecaySchedule(
+        opt({
+          initValue: n("initValue")!,
+          peakValue: n("peakValue")!,
+          warmupSteps: n("warmupSteps")!,
+          transitionSteps: n("transitionSteps")!,
+          decayRate: n("decayRate")!,
+          transitionBegin: n("transitionBegin", false),
+          staircase,
+          endValue: n("endValue", false),
+        }),
+      );
+    },
+  },
+  piecewiseInterpolate: {
+    keys: ["interpolateType", "initValue", "boundariesAndScales"],
+    build: (n, w, spec) => {
+      const interpolateType = interpolateTypeOf(w, spec);
+      const table = boundariesFromJson(w, spec);
+      return piecewiseInterpolateSchedule({
+        interpolateType,
+        initValue: n("initValue")!,
+        boundariesAndScales: table,
+      });
+    },
+  },
+  cosineOnecycle: {
+    keys: [
+      "transitionSteps",
+      "peakValue",
+      "pctStart",
+      "divFactor",
+      "finalDivFactor",
+    ],
+    build: (n) =>
+      cosineOnecycleSchedule(
+        opt({
+          transitionSteps: n("transitionSteps")!,
+          peakValue: n("peakValue")!,
+          pctStart: n("pctStart", false),
+          divFactor: n("divFactor", false),
+          finalDivFactor: n("finalDivFactor", false),
+        }),
+      ),
+  },
+  linearOnecycle: {
+    keys: [
+      "transitionSteps",
+      "peakValue",
+      "pctStart",
+      "pctFinal",
+      "divFactor",
+      "finalDivFactor",
+    ],
+    build: (n) =>
+      linearOnecycleSchedule(
+        opt({
+          transitionSteps: n("transitionSteps")!,
+          peakValue: n("peakValue")!,
+          pctStart: n("pctStart", false),
+          pctFinal: n("pctFinal", false),
+          divFactor: n("divFactor", false),
+          finalDivFactor: n("finalDivFactor", false),
         }),
       ),
   },
@@ -230,15 +441,8 @@ export function scheduleFromJson(where: string, spec: JsonObject): Schedule {
       }, got ${JSON.stringify(name)}`,
     );
   }
-  for (const k of Object.keys(spec)) {
-    if (k !== "schedule" && !entry.keys.includes(k)) {
-      throw new TypeError(
-        `${w}: unknown option "${k}" for ${name} (known: ${
-          entry.keys.join(", ")
-        })`,
-      );
-    }
-  }
+  const { schedule: _name, ...options } = spec;
+  unknownKeys(w, options, entry.keys, name);
   return entry.build(
     (k, required = true) => num(w, spec, k, required),
     w,
@@ -270,26 +474,39 @@ export function buildBuiltin(
       }`,
     );
   }
-  for (const [k, v] of Object.entries(rest)) {
+  const { own, keras } = splitKerasOptions(where, b, rest);
+  for (const [k, v] of Object.entries(own)) {
     const kind = Object.hasOwn(b.options, k)
       ? jsonKind(b.options[k]!)
       : undefined;
     if (kind === undefined) {
+      const known = Object.keys(b.options).filter((o) =>
+        jsonKind(b.options[o]!)
+      );
       throw new TypeError(
         `${where}: unknown option "${k}" (known: learningRate, ${
-          Object.keys(b.options).filter((o) => jsonKind(b.options[o]!))
+          [...known, ...KERAS_KEYS.filter((x) => !known.includes(x))]
             .join(", ")
         })`,
       );
     }
     checkKind(where, k, kind, v);
   }
-  const o = rest;
+  const o = ownOptions(b, own, keras);
+  const make = (lr: Hyper) => withKerasOptions(b.make(lr, o), lr, keras);
   // Build once now so that bad values fail here, not at the first step.
   tf.tidy(() => {
-    b.make(typeof lr === "number" ? lr : 0, o);
+    make(typeof lr === "number" ? lr : 0);
   });
-  return injectHyperparams((hp) => b.make(hp.learningRate, o), {
-    learningRate: lr,
-  });
+  if (keras.plateau && typeof lr !== "number") {
+    throw new TypeError(
+      `${where}: reduceOnPlateau needs a numeric learningRate (a schedule sets the rate at every step), got a schedule`,
+    );
+  }
+  return injectHyperparams(
+    (hp) => make(hp.learningRate),
+    keras.plateau
+      ? { learningRate: lr, ...PLATEAU_HYPERPARAMS }
+      : { learningRate: lr },
+  );
 }

@@ -34,3 +34,5 @@ export * from "./register_chain.ts";
 export * from "./train_step.ts";
 export * from "./learning_rate.ts";
 export * from "./progress_logger.ts";
+export * from "./ema_weights.ts";
+export * from "./reduce_lr_on_plateau.ts";
