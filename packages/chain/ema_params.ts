@@ -120,8 +120,7 @@ export function emaParams(
       const a = lerp(mu, s.emaParams, sub(1, mu), w);
       const update = every === undefined
         ? g
-        // overwrite is 0 or 1: a product, not a select (which the fuser
-        // got wrong here)
+        // overwrite is 0 or 1, so a product does what a select would
         : add(g, mul(h.overwrite, sub(a, w)));
       return { update, slots: { emaParams: a } };
     },

@@ -203,8 +203,7 @@ if (HAS_WEBGPU) {
         disposeState(state);
         v.dispose();
       }
-      // float32 rounding apart (the kernel's order of operations differs):
-      // the select this stage first had put other buffers' values here
+      // float32 rounding apart (the kernel's order of operations differs)
       for (const i of [0, 1]) {
         assertClose(got[1]![i]!, got[0]![i]!, {
           rtol: 1e-6,
