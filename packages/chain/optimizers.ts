@@ -15,6 +15,7 @@ import { rmsprop, RMSPROP_OPTIONS } from "./rmsprop.ts";
 import { sgd, SGD_OPTIONS } from "./sgd.ts";
 import { sgdw, SGDW_OPTIONS } from "./sgdw.ts";
 import { SIGN_SGD_OPTIONS, signSgd } from "./sign_sgd.ts";
+import { lion, LION_OPTIONS } from "./lion.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -26,6 +27,7 @@ export * from "./adagrad.ts";
 export * from "./rmsprop.ts";
 export * from "./nadam.ts";
 export * from "./sign_sgd.ts";
+export * from "./lion.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -71,6 +73,7 @@ export const OPTIMIZERS = {
   rmsprop: { make: rmsprop, options: RMSPROP_OPTIONS },
   nadam: { make: nadam, options: NADAM_OPTIONS },
   signSgd: { make: signSgd, options: SIGN_SGD_OPTIONS },
+  lion: { make: lion, options: LION_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
