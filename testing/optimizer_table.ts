@@ -26,6 +26,7 @@ import {
 } from "./reference64.ts";
 import { signSgdRow } from "./rows/sign_sgd.ts";
 import { lionRow } from "./rows/lion.ts";
+import { lambRow } from "./rows/lamb.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -961,6 +962,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     nadam: nadamRow,
     signSgd: signSgdRow,
     lion: lionRow,
+    lamb: lambRow,
   };
 
 /** The rows in table order, with their names. */

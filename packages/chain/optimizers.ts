@@ -16,6 +16,7 @@ import { sgd, SGD_OPTIONS } from "./sgd.ts";
 import { sgdw, SGDW_OPTIONS } from "./sgdw.ts";
 import { SIGN_SGD_OPTIONS, signSgd } from "./sign_sgd.ts";
 import { lion, LION_OPTIONS } from "./lion.ts";
+import { lamb, LAMB_OPTIONS } from "./lamb.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -28,6 +29,7 @@ export * from "./rmsprop.ts";
 export * from "./nadam.ts";
 export * from "./sign_sgd.ts";
 export * from "./lion.ts";
+export * from "./lamb.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -74,6 +76,7 @@ export const OPTIMIZERS = {
   nadam: { make: nadam, options: NADAM_OPTIONS },
   signSgd: { make: signSgd, options: SIGN_SGD_OPTIONS },
   lion: { make: lion, options: LION_OPTIONS },
+  lamb: { make: lamb, options: LAMB_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
