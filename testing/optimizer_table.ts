@@ -27,6 +27,7 @@ import {
 import { signSgdRow } from "./rows/sign_sgd.ts";
 import { lionRow } from "./rows/lion.ts";
 import { lambRow } from "./rows/lamb.ts";
+import { larsRow } from "./rows/lars.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -963,6 +964,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     signSgd: signSgdRow,
     lion: lionRow,
     lamb: lambRow,
+    lars: larsRow,
   };
 
 /** The rows in table order, with their names. */

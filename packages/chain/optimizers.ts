@@ -17,6 +17,7 @@ import { sgdw, SGDW_OPTIONS } from "./sgdw.ts";
 import { SIGN_SGD_OPTIONS, signSgd } from "./sign_sgd.ts";
 import { lion, LION_OPTIONS } from "./lion.ts";
 import { lamb, LAMB_OPTIONS } from "./lamb.ts";
+import { lars, LARS_OPTIONS } from "./lars.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -30,6 +31,7 @@ export * from "./nadam.ts";
 export * from "./sign_sgd.ts";
 export * from "./lion.ts";
 export * from "./lamb.ts";
+export * from "./lars.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -77,6 +79,7 @@ export const OPTIMIZERS = {
   signSgd: { make: signSgd, options: SIGN_SGD_OPTIONS },
   lion: { make: lion, options: LION_OPTIONS },
   lamb: { make: lamb, options: LAMB_OPTIONS },
+  lars: { make: lars, options: LARS_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
