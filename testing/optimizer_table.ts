@@ -28,6 +28,7 @@ import { signSgdRow } from "./rows/sign_sgd.ts";
 import { lionRow } from "./rows/lion.ts";
 import { lambRow } from "./rows/lamb.ts";
 import { larsRow } from "./rows/lars.ts";
+import { rpropRow } from "./rows/rprop.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -965,6 +966,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     lion: lionRow,
     lamb: lambRow,
     lars: larsRow,
+    rprop: rpropRow,
   };
 
 /** The rows in table order, with their names. */

@@ -18,6 +18,7 @@ import { SIGN_SGD_OPTIONS, signSgd } from "./sign_sgd.ts";
 import { lion, LION_OPTIONS } from "./lion.ts";
 import { lamb, LAMB_OPTIONS } from "./lamb.ts";
 import { lars, LARS_OPTIONS } from "./lars.ts";
+import { rprop, RPROP_OPTIONS } from "./rprop.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -32,6 +33,7 @@ export * from "./sign_sgd.ts";
 export * from "./lion.ts";
 export * from "./lamb.ts";
 export * from "./lars.ts";
+export * from "./rprop.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -80,6 +82,7 @@ export const OPTIMIZERS = {
   lion: { make: lion, options: LION_OPTIONS },
   lamb: { make: lamb, options: LAMB_OPTIONS },
   lars: { make: lars, options: LARS_OPTIONS },
+  rprop: { make: rprop, options: RPROP_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
