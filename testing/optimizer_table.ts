@@ -29,6 +29,7 @@ import { lionRow } from "./rows/lion.ts";
 import { lambRow } from "./rows/lamb.ts";
 import { larsRow } from "./rows/lars.ts";
 import { rpropRow } from "./rows/rprop.ts";
+import { novogradRow } from "./rows/novograd.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -967,6 +968,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     lamb: lambRow,
     lars: larsRow,
     rprop: rpropRow,
+    novograd: novogradRow,
   };
 
 /** The rows in table order, with their names. */

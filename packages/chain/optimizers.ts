@@ -19,6 +19,7 @@ import { lion, LION_OPTIONS } from "./lion.ts";
 import { lamb, LAMB_OPTIONS } from "./lamb.ts";
 import { lars, LARS_OPTIONS } from "./lars.ts";
 import { rprop, RPROP_OPTIONS } from "./rprop.ts";
+import { novograd, NOVOGRAD_OPTIONS } from "./novograd.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -34,6 +35,7 @@ export * from "./lion.ts";
 export * from "./lamb.ts";
 export * from "./lars.ts";
 export * from "./rprop.ts";
+export * from "./novograd.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -83,6 +85,7 @@ export const OPTIMIZERS = {
   lamb: { make: lamb, options: LAMB_OPTIONS },
   lars: { make: lars, options: LARS_OPTIONS },
   rprop: { make: rprop, options: RPROP_OPTIONS },
+  novograd: { make: novograd, options: NOVOGRAD_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
