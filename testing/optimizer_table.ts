@@ -30,6 +30,7 @@ import { lambRow } from "./rows/lamb.ts";
 import { larsRow } from "./rows/lars.ts";
 import { rpropRow } from "./rows/rprop.ts";
 import { novogradRow } from "./rows/novograd.ts";
+import { noisySgdRow } from "./rows/noisy_sgd.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -969,6 +970,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     lars: larsRow,
     rprop: rpropRow,
     novograd: novogradRow,
+    noisySgd: noisySgdRow,
   };
 
 /** The rows in table order, with their names. */

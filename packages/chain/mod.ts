@@ -44,5 +44,6 @@ export * from "./scale_by_rms.ts";
 export * from "./scale.ts";
 export * from "./scale_by_trust_ratio.ts";
 export * from "./normalize_by_update_norm.ts";
+export * from "./add_noise.ts";
 export * from "./schedules.ts";
 export * from "./optimizers.ts";

@@ -20,6 +20,7 @@ import { lamb, LAMB_OPTIONS } from "./lamb.ts";
 import { lars, LARS_OPTIONS } from "./lars.ts";
 import { rprop, RPROP_OPTIONS } from "./rprop.ts";
 import { novograd, NOVOGRAD_OPTIONS } from "./novograd.ts";
+import { NOISY_SGD_OPTIONS, noisySgd } from "./noisy_sgd.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -36,6 +37,7 @@ export * from "./lamb.ts";
 export * from "./lars.ts";
 export * from "./rprop.ts";
 export * from "./novograd.ts";
+export * from "./noisy_sgd.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -86,6 +88,7 @@ export const OPTIMIZERS = {
   lars: { make: lars, options: LARS_OPTIONS },
   rprop: { make: rprop, options: RPROP_OPTIONS },
   novograd: { make: novograd, options: NOVOGRAD_OPTIONS },
+  noisySgd: { make: noisySgd, options: NOISY_SGD_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
