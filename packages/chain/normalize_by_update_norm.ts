@@ -4,10 +4,21 @@
  * @module
  */
 import { checkOptions } from "./_check.ts";
-import { divUnlessZero } from "./_per_param.ts";
-import { add, elementwise, globalSum, mul, sqrt, square } from "./expr.ts";
+import {
+  add,
+  div,
+  elementwise,
+  globalSum,
+  max,
+  mul,
+  sqrt,
+  square,
+} from "./expr.ts";
 import type { EmptyState } from "./identity.ts";
 import type { GradientTransformation, Hyper } from "./types.ts";
+
+/** The least positive normal float32: the denominator's floor. */
+const FLT_MIN = 1.1754943508222875e-38;
 
 /** Options of {@linkcode normalizeByUpdateNorm}. */
 export interface NormalizeByUpdateNormOptions {
@@ -54,9 +65,11 @@ export function normalizeByUpdateNorm(
     math: ({ g, hypers: h }) => {
       // one tag for every instance: a fuser renames it per stage
       const norm = sqrt(globalSum("normalizeByUpdateNorm", square(g)));
-      // with eps 0, updates that are all zero stay zero (not 0/0)
+      // with eps 0, updates that are all zero stay zero (0 / FLT_MIN, not
+      // 0/0); arithmetic, not a select on the global norm, which
+      // @centra/webgpu's shaders cannot take as a condition
       return {
-        update: divUnlessZero(mul(h.scaleFactor, g), add(norm, h.eps), eps),
+        update: div(mul(h.scaleFactor, g), max(add(norm, h.eps), FLT_MIN)),
       };
     },
   }) as GradientTransformation<EmptyState>;

@@ -13,7 +13,17 @@ import {
   type OptionKind,
 } from "./_check.ts";
 import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
-import { elementwise, gt, max, min, mul, select, sign } from "./expr.ts";
+import {
+  add,
+  elementwise,
+  gt,
+  max,
+  min,
+  mul,
+  select,
+  sign,
+  sub,
+} from "./expr.ts";
 import { scale } from "./scale.ts";
 import type {
   GradientTransformation,
@@ -130,11 +140,15 @@ export function scaleByRprop(
     },
     slots: { stepSizes: 0, prevUpdates: 0 },
     math: ({ g, count, hypers: h, slots: s }) => {
-      // the first step starts from the learning rate (a tensor may be injected)
-      const last = select(gt(count, 1), {
-        then: s.stepSizes,
-        otherwise: h.learningRate,
-      });
+      // the first step starts from the learning rate (a tensor may be
+      // injected): first is 1 at step 1 and 0 after, so `last` is exactly
+      // lr, then exactly the slot. Arithmetic, not a select on a per-step
+      // scalar, which @centra/webgpu's shaders cannot take as a condition.
+      const first = min(max(sub(2, count), 0), 1);
+      const last = add(
+        s.stepSizes,
+        mul(first, sub(h.learningRate, s.stepSizes)),
+      );
       const clip = (x: ReturnType<typeof mul>) =>
         min(max(x, h.minStepSize), h.maxStepSize);
       const agree = mul(g, s.prevUpdates);

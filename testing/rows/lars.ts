@@ -119,7 +119,13 @@ export const larsRow: OptimizerRow = {
   fused: [{
     label: "lars",
     lr: 1,
-    options: { weightDecay: 0.01, trustCoefficient: 0.01, nesterov: true },
+    options: {
+      weightDecay: 0.01,
+      trustCoefficient: 0.01,
+      nesterov: true,
+      // biases take plain momentum steps: a masked stage, fused
+      trustRatioMask: (_: string, shape: readonly number[]) => shape.length > 1,
+    },
   }],
   agreement: [{
     label: "lars",
