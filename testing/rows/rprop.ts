@@ -69,6 +69,7 @@ export const rpropRow: OptimizerRow = {
     },
   ],
   conformance: [{
+    // quad 1e-12 / 0; rosen 3e-3 / 1e-6
     name: "rprop()",
     options: {},
     quadraticMeans: "drifts",
