@@ -20,6 +20,13 @@ import { adamwRow } from "./rows/adamw.ts";
 import { adagradRow } from "./rows/adagrad.ts";
 import { rmspropRow } from "./rows/rmsprop.ts";
 import { nadamRow } from "./rows/nadam.ts";
+import { signSgdRow } from "./rows/sign_sgd.ts";
+import { lionRow } from "./rows/lion.ts";
+import { lambRow } from "./rows/lamb.ts";
+import { larsRow } from "./rows/lars.ts";
+import { rpropRow } from "./rows/rprop.ts";
+import { novogradRow } from "./rows/novograd.ts";
+import { noisySgdRow } from "./rows/noisy_sgd.ts";
 export type * from "./row_types.ts";
 
 /** Builds optimizer `name` of @centra/chain's table. */
@@ -49,6 +56,13 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     adagrad: adagradRow,
     rmsprop: rmspropRow,
     nadam: nadamRow,
+    signSgd: signSgdRow,
+    lion: lionRow,
+    lamb: lambRow,
+    lars: larsRow,
+    rprop: rpropRow,
+    novograd: novogradRow,
+    noisySgd: noisySgdRow,
   };
 
 /** The rows in table order, with their names. */

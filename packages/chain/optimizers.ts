@@ -14,6 +14,13 @@ import { nadam, NADAM_OPTIONS } from "./nadam.ts";
 import { rmsprop, RMSPROP_OPTIONS } from "./rmsprop.ts";
 import { sgd, SGD_OPTIONS } from "./sgd.ts";
 import { sgdw, SGDW_OPTIONS } from "./sgdw.ts";
+import { SIGN_SGD_OPTIONS, signSgd } from "./sign_sgd.ts";
+import { lion, LION_OPTIONS } from "./lion.ts";
+import { lamb, LAMB_OPTIONS } from "./lamb.ts";
+import { lars, LARS_OPTIONS } from "./lars.ts";
+import { rprop, RPROP_OPTIONS } from "./rprop.ts";
+import { novograd, NOVOGRAD_OPTIONS } from "./novograd.ts";
+import { NOISY_SGD_OPTIONS, noisySgd } from "./noisy_sgd.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -24,6 +31,13 @@ export * from "./adamw.ts";
 export * from "./adagrad.ts";
 export * from "./rmsprop.ts";
 export * from "./nadam.ts";
+export * from "./sign_sgd.ts";
+export * from "./lion.ts";
+export * from "./lamb.ts";
+export * from "./lars.ts";
+export * from "./rprop.ts";
+export * from "./novograd.ts";
+export * from "./noisy_sgd.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -68,6 +82,13 @@ export const OPTIMIZERS = {
   adagrad: { make: adagrad, options: ADAGRAD_OPTIONS },
   rmsprop: { make: rmsprop, options: RMSPROP_OPTIONS },
   nadam: { make: nadam, options: NADAM_OPTIONS },
+  signSgd: { make: signSgd, options: SIGN_SGD_OPTIONS },
+  lion: { make: lion, options: LION_OPTIONS },
+  lamb: { make: lamb, options: LAMB_OPTIONS },
+  lars: { make: lars, options: LARS_OPTIONS },
+  rprop: { make: rprop, options: RPROP_OPTIONS },
+  novograd: { make: novograd, options: NOVOGRAD_OPTIONS },
+  noisySgd: { make: noisySgd, options: NOISY_SGD_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
