@@ -247,17 +247,17 @@ function exclusionTarget(
   k: KerasOptions,
 ): void {
   if (k.exclude === undefined) return;
-  const ownDecay = Object.hasOwn(entry.options, "weightDecay");
-  if (ownDecay && !Object.hasOwn(entry.options, "weightDecayMask")) {
-    throw new TypeError(
-      `${where}: excludeFromWeightDecay needs a weightDecayMask option, which this optimizer's own weightDecay lacks`,
-    );
-  }
   // given explicitly, also where the optimizer's default decays (adamw):
   // an exclusion from a decay that is off would be silently without effect
   if (k.weightDecay === undefined && !Object.hasOwn(own, "weightDecay")) {
     throw new TypeError(
       `${where}: excludeFromWeightDecay needs weightDecay, which is not set`,
+    );
+  }
+  const ownDecay = Object.hasOwn(entry.options, "weightDecay");
+  if (ownDecay && !Object.hasOwn(entry.options, "weightDecayMask")) {
+    throw new TypeError(
+      `${where}: excludeFromWeightDecay needs a weightDecayMask option, which this optimizer's own weightDecay lacks`,
     );
   }
   if (Object.hasOwn(own, "weightDecayMask")) {

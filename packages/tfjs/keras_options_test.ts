@@ -185,8 +185,12 @@ testOnBackends(
         grads,
         { clip: (g) => g, k: 1, decay: [0, 0] },
       );
+      // (relative to how far the weights moved: lars moves them little)
+      const moved = Math.max(
+        ...bare.w[0]!.map((x, j) => Math.abs(x - got.start[0]![j]!)),
+      );
       assert.ok(
-        got.w[0]!.some((x, j) => Math.abs(x - bare.w[0]![j]!) > 1e-4),
+        got.w[0]!.some((x, j) => Math.abs(x - bare.w[0]![j]!) > 0.01 * moved),
         `${name}: the Keras options changed nothing`,
       );
     }
