@@ -44,3 +44,7 @@ export * from "./scale_by_rms.ts";
 export * from "./scale.ts";
 export * from "./schedules.ts";
 export * from "./optimizers.ts";
+export * from "./zero_nans.ts";
+export * from "./keep_params_nonnegative.ts";
+export * from "./clip_by_block_rms.ts";
+export * from "./skip_large_updates.ts";
