@@ -48,3 +48,5 @@ export * from "./zero_nans.ts";
 export * from "./keep_params_nonnegative.ts";
 export * from "./clip_by_block_rms.ts";
 export * from "./skip_large_updates.ts";
+export * from "./scale_by_factored_rms.ts";
+export * from "./scale_by_param_block_rms.ts";
