@@ -25,6 +25,7 @@ import {
   zerosFor,
 } from "./reference64.ts";
 import { adafactorRow } from "./rows/adafactor.ts";
+import { lookaheadRow } from "./rows/lookahead.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -959,6 +960,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     rmsprop: rmspropRow,
     nadam: nadamRow,
     adafactor: adafactorRow,
+    lookahead: lookaheadRow,
   };
 
 /** The rows in table order, with their names. */

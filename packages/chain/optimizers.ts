@@ -15,6 +15,7 @@ import { rmsprop, RMSPROP_OPTIONS } from "./rmsprop.ts";
 import { sgd, SGD_OPTIONS } from "./sgd.ts";
 import { sgdw, SGDW_OPTIONS } from "./sgdw.ts";
 import { adafactor, ADAFACTOR_OPTIONS } from "./adafactor.ts";
+import { LOOKAHEAD_OPTIONS, lookaheadAdam } from "./lookahead.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -26,6 +27,7 @@ export * from "./adagrad.ts";
 export * from "./rmsprop.ts";
 export * from "./nadam.ts";
 export * from "./adafactor.ts";
+export * from "./lookahead.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -71,6 +73,7 @@ export const OPTIMIZERS = {
   rmsprop: { make: rmsprop, options: RMSPROP_OPTIONS },
   nadam: { make: nadam, options: NADAM_OPTIONS },
   adafactor: { make: adafactor, options: ADAFACTOR_OPTIONS },
+  lookahead: { make: lookaheadAdam, options: LOOKAHEAD_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
