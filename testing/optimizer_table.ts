@@ -26,6 +26,7 @@ import {
 } from "./reference64.ts";
 import { adafactorRow } from "./rows/adafactor.ts";
 import { lookaheadRow } from "./rows/lookahead.ts";
+import { rangerRow } from "./rows/ranger.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -961,6 +962,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     nadam: nadamRow,
     adafactor: adafactorRow,
     lookahead: lookaheadRow,
+    ranger: rangerRow,
   };
 
 /** The rows in table order, with their names. */

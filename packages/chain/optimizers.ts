@@ -16,6 +16,7 @@ import { sgd, SGD_OPTIONS } from "./sgd.ts";
 import { sgdw, SGDW_OPTIONS } from "./sgdw.ts";
 import { adafactor, ADAFACTOR_OPTIONS } from "./adafactor.ts";
 import { LOOKAHEAD_OPTIONS, lookaheadAdam } from "./lookahead.ts";
+import { ranger, RANGER_OPTIONS } from "./ranger.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -28,6 +29,7 @@ export * from "./rmsprop.ts";
 export * from "./nadam.ts";
 export * from "./adafactor.ts";
 export * from "./lookahead.ts";
+export * from "./ranger.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -74,6 +76,7 @@ export const OPTIMIZERS = {
   nadam: { make: nadam, options: NADAM_OPTIONS },
   adafactor: { make: adafactor, options: ADAFACTOR_OPTIONS },
   lookahead: { make: lookaheadAdam, options: LOOKAHEAD_OPTIONS },
+  ranger: { make: ranger, options: RANGER_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
