@@ -9,6 +9,7 @@ import {
   div,
   elementwise,
   gt,
+  max,
   mul,
   powInt,
   select,
@@ -67,19 +68,23 @@ export function scaleByRadam(
       const ro = sub(roInf, div(mul(mul(2, count), b2t), sub(1, b2t)));
       const mHat = div(m, biasCorrection(h.b1, count));
       const vHat = div(v, biasCorrection(h.b2, count));
+      // ρ_t >= threshold, a per-step 0 or 1 (a select between per-element
+      // values on a per-step condition is not valid WGSL); r_t's radicand is
+      // clamped at 0 so that the branch not taken is finite, not NaN
+      const on = select(gt(h.threshold, ro), { then: 0, otherwise: 1 });
       const r = sqrt(
-        div(
-          mul(mul(sub(ro, 4), sub(ro, 2)), roInf),
-          mul(mul(sub(roInf, 4), sub(roInf, 2)), ro),
+        max(
+          div(
+            mul(mul(sub(ro, 4), sub(ro, 2)), roInf),
+            mul(mul(sub(roInf, 4), sub(roInf, 2)), ro),
+          ),
+          0,
         ),
       );
       const denom = add(sqrt(add(vHat, h.epsRoot)), h.eps);
       const rectified = divUnlessZero(mul(r, mHat), denom, eps);
-      // ρ_t >= threshold, written as not (threshold > ρ_t)
-      const update = select(gt(h.threshold, ro), {
-        then: mHat,
-        otherwise: rectified,
-      });
+      // exactly m̂ or exactly the rectified step: x · 0 + y is y
+      const update = add(mul(mHat, sub(1, on)), mul(rectified, on));
       return { update, slots: { mu: m, nu: v } };
     },
   }) as GradientTransformation<ScaleByAdamState>;
