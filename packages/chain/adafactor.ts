@@ -99,9 +99,9 @@ export interface AdafactorOptions extends GcOptions {
  * Reference: N. Shazeer, M. Stern, "Adafactor: Adaptive Learning Rates with
  * Sublinear Memory Cost", ICML 2018, arXiv:1804.04235.
  *
- * @param learningRate A non-negative number or a schedule (optax's examples
- * use about 1e-2 to 3e-3; with `multiplyByParameterScale` it is relative to
- * the weights' scale).
+ * @param learningRate A non-negative number or a schedule (optax's example
+ * uses 3e-3; with `multiplyByParameterScale` a step is this fraction of the
+ * weights' rms).
  * @param options optax's options, camelCased, and GC.
  * @returns The optimizer as a chain.
  * @throws {TypeError} For options that are not a plain object, an unknown
