@@ -27,6 +27,9 @@ import { larsRow } from "./rows/lars.ts";
 import { rpropRow } from "./rows/rprop.ts";
 import { novogradRow } from "./rows/novograd.ts";
 import { noisySgdRow } from "./rows/noisy_sgd.ts";
+import { adafactorRow } from "./rows/adafactor.ts";
+import { lookaheadRow } from "./rows/lookahead.ts";
+import { rangerRow } from "./rows/ranger.ts";
 export type * from "./row_types.ts";
 
 /** Builds optimizer `name` of @centra/chain's table. */
@@ -63,6 +66,9 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     rprop: rpropRow,
     novograd: novogradRow,
     noisySgd: noisySgdRow,
+    adafactor: adafactorRow,
+    lookahead: lookaheadRow,
+    ranger: rangerRow,
   };
 
 /** The rows in table order, with their names. */

@@ -21,6 +21,9 @@ import { lars, LARS_OPTIONS } from "./lars.ts";
 import { rprop, RPROP_OPTIONS } from "./rprop.ts";
 import { novograd, NOVOGRAD_OPTIONS } from "./novograd.ts";
 import { NOISY_SGD_OPTIONS, noisySgd } from "./noisy_sgd.ts";
+import { adafactor, ADAFACTOR_OPTIONS } from "./adafactor.ts";
+import { LOOKAHEAD_OPTIONS, lookaheadAdam } from "./lookahead.ts";
+import { ranger, RANGER_OPTIONS } from "./ranger.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -38,6 +41,9 @@ export * from "./lars.ts";
 export * from "./rprop.ts";
 export * from "./novograd.ts";
 export * from "./noisy_sgd.ts";
+export * from "./adafactor.ts";
+export * from "./lookahead.ts";
+export * from "./ranger.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -89,6 +95,9 @@ export const OPTIMIZERS = {
   rprop: { make: rprop, options: RPROP_OPTIONS },
   novograd: { make: novograd, options: NOVOGRAD_OPTIONS },
   noisySgd: { make: noisySgd, options: NOISY_SGD_OPTIONS },
+  adafactor: { make: adafactor, options: ADAFACTOR_OPTIONS },
+  lookahead: { make: lookaheadAdam, options: LOOKAHEAD_OPTIONS },
+  ranger: { make: ranger, options: RANGER_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
