@@ -229,7 +229,13 @@ cpuTest(
   () => {
     for (const [name, make] of CASES) {
       const { plain, fused, loops } = sideBySide(make, 100);
-      assert.ok(loops.length === 100 && loops.every((n) => n > 0), name);
+      // lookahead (and ranger, built on it) wraps its optimizer whole, an
+      // opaque leaf: op by op (docs/wrappers.md)
+      const fusable = !/^(lookahead|ranger)/.test(name);
+      assert.ok(
+        loops.length === 100 && loops.every((n) => fusable ? n > 0 : n === 0),
+        name,
+      );
       assert.deepEqual(fused, plain, name);
     }
   },

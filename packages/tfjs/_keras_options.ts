@@ -277,7 +277,13 @@ export function ownOptions(
   k: KerasOptions,
 ): Record<string, unknown> {
   const x = k.exclude;
-  if (x === undefined || !Object.hasOwn(entry.options, "weightDecayMask")) {
+  // the alias's own mask only where `weightDecay` is its own option: an
+  // exclusion names the decay `weightDecay` sets, not another of the alias's
+  // (adafactor's weightDecayRate keeps its own mask)
+  if (
+    x === undefined || !Object.hasOwn(entry.options, "weightDecay") ||
+    !Object.hasOwn(entry.options, "weightDecayMask")
+  ) {
     return own;
   }
   return { ...own, weightDecayMask: (name: string) => !excluded(x, name) };
