@@ -7,7 +7,7 @@
  *
  * @module
  */
-import tQuantile from "@stdlib/stats-base-dists-t-quantile";
+import jstat from "jstat";
 import {
   type ArchName,
   ARCHS,
@@ -55,6 +55,11 @@ function span(records: readonly RunRecord[]): number {
   return (end - start) / 1000;
 }
 
+// jstat ships no types: the one function used here, typed.
+const { studentt } = jstat as unknown as {
+  studentt: { inv(p: number, dof: number): number };
+};
+
 /** GC minus no GC over seeds: the paired statistics of one optimizer. */
 export interface Comparison {
   /** Per-seed differences (GC − no GC), in seed order. */
@@ -81,7 +86,8 @@ export function tInterval(
 ): { mean: number; ci: [number, number] } {
   const { mean, std } = meanStd(xs);
   if (xs.length < 2) return { mean, ci: [NaN, NaN] };
-  const half = tQuantile(0.975, xs.length - 1) * std / Math.sqrt(xs.length);
+  const half = studentt.inv(0.975, xs.length - 1) * std /
+    Math.sqrt(xs.length);
   return { mean, ci: [mean - half, mean + half] };
 }
 
