@@ -44,14 +44,25 @@ function bnData(n = 40): { xs: tf.Tensor2D; ys: tf.Tensor2D } {
   });
 }
 
-/** Every weight's bits (float32 as uint32, so -0 and NaN compare exactly). */
-function bits(tensors: readonly tf.Tensor[]): number[][] {
-  return tensors.map((t) => Array.from(new Uint32Array(t.dataSync().buffer)));
+/**
+ * Every weight's bits (float32 as uint32, so -0 and NaN compare exactly),
+ * read asynchronously (WebGPU in Deno has no dataSync).
+ */
+async function bits(tensors: readonly tf.Tensor[]): Promise<number[][]> {
+  const out: number[][] = [];
+  for (const t of tensors) {
+    out.push(Array.from(new Uint32Array((await t.data()).slice().buffer)));
+  }
+  return out;
 }
 
 async function optimizerBits(opt: ChainOptimizer) {
   const ws = await opt.getWeights();
-  return ws.map((w) => ({ name: w.name, bits: bits([w.tensor])[0] }));
+  const out = [];
+  for (const w of ws) {
+    out.push({ name: w.name, bits: (await bits([w.tensor]))[0] });
+  }
+  return out;
 }
 
 testOnBackends(
@@ -70,7 +81,7 @@ testOnBackends(
     await fit(model);
     await fit(twin);
 
-    const weights = bits(model.weights.map((w) => w.read()));
+    const weights = await bits(model.weights.map((w) => w.read()));
     const state = await optimizerBits(opt);
     const iterations = opt.iterations;
     const tensors = tf.memory().numTensors;
@@ -82,7 +93,7 @@ testOnBackends(
     });
     assert.equal(r.learningRates.length, 12);
     assert.equal(tf.memory().numTensors, tensors);
-    assert.deepEqual(bits(model.weights.map((w) => w.read())), weights);
+    assert.deepEqual(await bits(model.weights.map((w) => w.read())), weights);
     assert.deepEqual(await optimizerBits(opt), state);
     assert.equal(opt.iterations, iterations);
     assert.equal(model.optimizer, opt);
@@ -91,8 +102,8 @@ testOnBackends(
     await fit(model);
     await fit(twin);
     assert.deepEqual(
-      bits(model.weights.map((w) => w.read())),
-      bits(twin.weights.map((w) => w.read())),
+      await bits(model.weights.map((w) => w.read())),
+      await bits(twin.weights.map((w) => w.read())),
     );
     tf.dispose([xs, ys]);
     opt.dispose();
@@ -190,7 +201,7 @@ testOnBackends(
     model.compile({ optimizer: opt, loss: "meanSquaredError" });
     const xs = tf.tensor2d(x, [32, 1]);
     const ys = tf.tensor2d(x.map((v, i) => 2 * v + noise[i]!), [32, 1]);
-    const before = bits(model.weights.map((w) => w.read()));
+    const before = await bits(model.weights.map((w) => w.read()));
     const tensors = tf.memory().numTensors;
     const r = await lrRangeTest(model, { xs, ys }, {
       minLr: 1e-4,
@@ -204,7 +215,7 @@ testOnBackends(
     assert.ok(r.suggestion !== null && r.suggestion < 1, `${r.suggestion}`);
     assert.ok(r.learningRates.includes(r.minimum.learningRate));
     assert.equal(tf.memory().numTensors, tensors);
-    assert.deepEqual(bits(model.weights.map((w) => w.read())), before);
+    assert.deepEqual(await bits(model.weights.map((w) => w.read())), before);
     tf.dispose([xs, ys]);
     opt.dispose();
     model.dispose();
@@ -230,14 +241,14 @@ testOnBackends(
     const opt = new ChainOptimizer(tx);
     model.compile({ optimizer: opt, loss: "categoricalCrossentropy" });
     const { xs, ys } = bnData();
-    const before = bits(model.weights.map((w) => w.read()));
+    const before = await bits(model.weights.map((w) => w.read()));
     const tensors = tf.memory().numTensors;
     await assert.rejects(
       lrRangeTest(model, { xs, ys }, { steps: 10 }),
       /step 3 failed/,
     );
     assert.equal(tf.memory().numTensors, tensors);
-    assert.deepEqual(bits(model.weights.map((w) => w.read())), before);
+    assert.deepEqual(await bits(model.weights.map((w) => w.read())), before);
     assert.equal(model.optimizer, opt);
     assert.equal(opt.state, null, "the model's optimizer was never stepped");
     // ChainOptimizer.minimize (fit's and trainOnBatch's step): a step that
@@ -255,7 +266,7 @@ testOnBackends(
       /step 3 failed/,
     );
     assert.equal(tf.memory().numTensors, tensors);
-    assert.deepEqual(bits(model.weights.map((w) => w.read())), before);
+    assert.deepEqual(await bits(model.weights.map((w) => w.read())), before);
     tf.dispose([xs, ys]);
     opt.dispose();
     model.dispose();
@@ -267,7 +278,7 @@ testOnBackends(
   async () => {
     const model = bnModel();
     const { xs, ys } = bnData(8);
-    const before = bits(model.weights.map((w) => w.read()));
+    const before = await bits(model.weights.map((w) => w.read()));
     const refuse = async (
       options: Record<string, unknown>,
       err: RegExp,
@@ -280,7 +291,7 @@ testOnBackends(
         (e: Error) => e instanceof type && err.test(e.message),
       );
       assert.equal(tf.memory().numTensors, tensors, String(err));
-      assert.deepEqual(bits(model.weights.map((w) => w.read())), before);
+      assert.deepEqual(await bits(model.weights.map((w) => w.read())), before);
     };
     await refuse({}, /an uncompiled model/, TypeError);
     model.compile({ optimizer: "sgd", loss: "categoricalCrossentropy" });
