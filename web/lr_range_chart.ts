@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { LrRangeTestResult } from "@centra/tfjs/lr-range-test";
+import type { LrRangeTestResult } from "@centra/tfjs/lr-range";
 import type { Panel } from "./chart.ts";
 
 /**

@@ -1,354 +1,347 @@
 import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import {
+  chain,
+  injectHyperparams,
+  scaleByLearningRate,
+  sgd,
+  stateless,
+} from "@centra/chain";
+import { testOnBackends } from "@centra/testing/mod.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
+import { lrRangeTest } from "./lr_range.ts";
 
-/** Options of {@linkcode lrRangeTest}. */
-export interface LrRangeTestOptions {
-  /** The first learning rate. Default 1e-7 (fastai's `start_lr`). */
-  minLr?: number;
-  /** The last learning rate, reached at the last step. Default 10. */
-  maxLr?: number;
-  /** Training steps, one batch each, at least 2. Default 100. */
-  steps?: number;
-  /** Examples per step; batches are taken in order, cycling. Default 32. */
-  batchSize?: number;
-  /**
-   * β of the exponential moving average that smooths the loss (with bias
-   * correction, as fastai's). Default 0.98; 0: no smoothing.
-   */
-  smoothing?: number;
-  /**
-   * Stop once the smoothed loss exceeds this multiple of the lowest one so
-   * far (or a loss is not finite). Default 4 (fastai's). `Infinity`: never.
-   */
-  divergeFactor?: number;
-}
+let count = 0;
 
-/** What {@linkcode lrRangeTest} returns: the curve and its reading. */
-export interface LrRangeTestResult {
-  /** The learning rate of each step taken. */
-  learningRates: number[];
-  /** The training loss of each step's batch, before that step's update. */
-  losses: number[];
-  /** `losses` smoothed by a bias-corrected exponential moving average. */
-  smoothed: number[];
-  /**
-   * The suggested learning rate: where the smoothed loss falls fastest
-   * against log(learning rate), leaving out the first tenth of the steps and
-   * the last five (fastai's `steep` rule); `null` when fewer than 3 steps
-   * remain for that.
-   */
-  suggestion: number | null;
-  /** The learning rate at the lowest smoothed loss, and that loss. */
-  minimum: { learningRate: number; loss: number };
-  /** Whether the test stopped early because the loss diverged. */
-  diverged: boolean;
-}
-
-function checkPositive(name: string, v: unknown): number {
-  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
-    throw new RangeError(
-      `lrRangeTest: ${name} must be a finite number > 0, got ${String(v)}`,
-    );
-  }
-  return v;
-}
-
-function checkInt(name: string, v: unknown, min: number): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-    throw new RangeError(
-      `lrRangeTest: ${name} must be an integer >= ${min}, got ${String(v)}`,
-    );
-  }
-  return v;
-}
-
-const KNOWN = new Set([
-  "minLr",
-  "maxLr",
-  "steps",
-  "batchSize",
-  "smoothing",
-  "divergeFactor",
-]);
-
-/** The options with their defaults, checked. */
-function readOptions(
-  options: LrRangeTestOptions,
-): Required<LrRangeTestOptions> {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `lrRangeTest: options must be an object, got ${String(options)}`,
-    );
-  }
-  const unknown = Object.keys(options).find((k) => !KNOWN.has(k));
-  if (unknown !== undefined) {
-    throw new TypeError(`lrRangeTest: unknown option "${unknown}"`);
-  }
-  const minLr = checkPositive("minLr", options.minLr ?? 1e-7);
-  const maxLr = checkPositive("maxLr", options.maxLr ?? 10);
-  if (maxLr <= minLr) {
-    throw new RangeError(
-      `lrRangeTest: maxLr must be above minLr, got minLr ${minLr} and maxLr ${maxLr}`,
-    );
-  }
-  const smoothing = options.smoothing ?? 0.98;
-  if (
-    typeof smoothing !== "number" || !(smoothing >= 0 && smoothing < 1)
-  ) {
-    throw new RangeError(
-      `lrRangeTest: smoothing must be in [0, 1), got ${String(smoothing)}`,
-    );
-  }
-  const divergeFactor = options.divergeFactor ?? 4;
-  if (
-    typeof divergeFactor !== "number" || Number.isNaN(divergeFactor) ||
-    divergeFactor <= 1
-  ) {
-    throw new RangeError(
-      `lrRangeTest: divergeFactor must be a number > 1, got ${
-        String(divergeFactor)
-      }`,
-    );
-  }
-  return {
-    minLr,
-    maxLr,
-    steps: checkInt("steps", options.steps ?? 100, 2),
-    batchSize: checkInt("batchSize", options.batchSize ?? 32, 1),
-    smoothing,
-    divergeFactor,
-  };
-}
-
-/** The model's optimizer, which must be a ChainOptimizer, and the data. */
-function checkModelAndData(
-  model: tf.LayersModel,
-  data: { xs: tf.Tensor; ys: tf.Tensor },
-): ChainOptimizer {
-  if (!(model instanceof tf.LayersModel)) {
-    throw new TypeError(
-      `lrRangeTest: model must be a tf.LayersModel, got ${String(model)}`,
-    );
-  }
-  const optimizer = model.optimizer;
-  if (!(optimizer instanceof ChainOptimizer)) {
-    throw new TypeError(
-      `lrRangeTest: the model must be compiled with a ChainOptimizer, got ${
-        optimizer === undefined || optimizer === null
-          ? "an uncompiled model"
-          : (optimizer as { constructor?: { name?: string } }).constructor
-            ?.name ?? String(optimizer)
-      }`,
-    );
-  }
-  if (
-    data === null || typeof data !== "object" ||
-    !(data.xs instanceof tf.Tensor) || !(data.ys instanceof tf.Tensor)
-  ) {
-    throw new TypeError(
-      "lrRangeTest: data must be { xs, ys } tensors (inputs and targets)",
-    );
-  }
-  const n = data.xs.shape[0];
-  if (n === undefined || n < 1 || data.ys.shape[0] !== n) {
-    throw new RangeError(
-      `lrRangeTest: xs and ys must have the same number of examples (at least 1), got shapes [${data.xs.shape}] and [${data.ys.shape}]`,
-    );
-  }
-  return optimizer;
-}
-
-/** Bias-corrected exponential moving average of `xs` (fastai's smoothing). */
-function smooth(xs: readonly number[], beta: number): number[] {
-  let avg = 0;
-  return xs.map((x, i) => {
-    avg = beta * avg + (1 - beta) * x;
-    return beta === 0 ? x : avg / (1 - beta ** (i + 1));
+/** Dense -> batch norm -> dense softmax, seeded; names unique per call. */
+function bnModel(): tf.Sequential {
+  const p = `lrr${count++}`;
+  return tf.sequential({
+    layers: [
+      tf.layers.dense({
+        name: `${p}_fc1`,
+        units: 6,
+        inputShape: [5],
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
+      tf.layers.batchNormalization({ name: `${p}_bn` }),
+      tf.layers.reLU({ name: `${p}_relu` }),
+      tf.layers.dense({
+        name: `${p}_fc2`,
+        units: 3,
+        activation: "softmax",
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+      }),
+    ],
   });
 }
 
-/** fastai's `steep` rule on the smoothed curve, or `null`. */
-function steepest(
-  lrs: readonly number[],
-  ys: readonly number[],
-): number | null {
-  const from = Math.floor(lrs.length / 10);
-  const to = lrs.length - 5;
-  if (to - from < 3) return null;
-  let best = Infinity, at: number | null = null;
-  for (let i = from; i + 1 < to; i++) {
-    const slope = (ys[i + 1]! - ys[i]!) / Math.log(lrs[i + 1]! / lrs[i]!);
-    if (slope < best) {
-      best = slope;
-      at = lrs[i]!;
-    }
-  }
-  return at;
+function bnData(n = 40): { xs: tf.Tensor2D; ys: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const xs = tf.randomNormal([n, 5], 0, 1, "float32", 3) as tf.Tensor2D;
+    const ys = tf.oneHot(tf.argMax(xs.slice([0, 0], [n, 3]), 1), 3);
+    return { xs, ys: ys as tf.Tensor2D };
+  });
 }
 
 /**
- * The learning-rate range test (Smith, "Cyclical Learning Rates for Training
- * Neural Networks", WACV 2017, arXiv:1506.01186, 3.3): trains for `steps`
- * batches while the learning rate grows exponentially from `minLr` to
- * `maxLr` (`lr_i = minLr·(maxLr/minLr)^(i/(steps−1))`), records each batch's
- * loss, and suggests the rate where the smoothed loss falls fastest. The
- * model's weights (trainable and not, such as batch-norm statistics) are
- * restored afterwards bit for bit, also when the loss diverges or a step
- * throws; the model's optimizer is never stepped: the test runs the same
- * chain from a fresh state (the state training starts from), so the
- * optimizer's state, step count and hyperparameters stay exactly as they
- * were.
- *
- * The model must be compiled (`model.compile({ optimizer, loss })`) with a
- * {@linkcode ChainOptimizer} whose chain injects `learningRate` (every
- * `ChainOptimizer.from` built-in does, with a constant rate); each step is
- * `model.trainOnBatch`, so the compiled loss, regularizers and training-mode
- * layers are what `fit` uses. Batches are taken in order and cycle when the
- * data run out. Draw the result with `lrRangePanel` from the repository's
- * web/lr_range_chart.ts (docs/tfjs.md).
- *
- * @param model A compiled model.
- * @param data Inputs `xs` and targets `ys`, the same number of examples
- * along the first axis.
- * @param options Range, steps, batch size, smoothing and divergence.
- * @returns The learning rates, raw and smoothed losses, and the suggestion.
- * @throws {TypeError} If the model is not compiled with a ChainOptimizer
- * with an injected `learningRate`, if that rate follows a schedule (checked
- * after the first step, then everything is restored), if `data` is not
- * `{ xs, ys }` tensors, or on an unknown option.
- * @throws {RangeError} On a bad option (naming it and its value) or data
- * whose example counts differ.
- * @throws Whatever a training step throws, after restoring the weights.
- *
- * @example Find a learning rate for a small model
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { ChainOptimizer, lrRangeTest } from "@centra/tfjs";
- * import assert from "node:assert/strict";
- *
- * const model = tf.sequential({
- *   layers: [tf.layers.dense({ units: 3, inputShape: [4], activation: "softmax" })],
- * });
- * const optimizer = ChainOptimizer.from("sgd", { learningRate: 0.1, momentum: 0.9 });
- * model.compile({ optimizer, loss: "categoricalCrossentropy" });
- * const xs = tf.randomNormal([64, 4], 0, 1, "float32", 1);
- * const ys = tf.oneHot(tf.argMax(xs.slice([0, 0], [64, 3]), 1), 3);
- * const before = model.getWeights().map((w) => w.dataSync().slice());
- *
- * const r = await lrRangeTest(model, { xs, ys }, { minLr: 1e-4, maxLr: 10, steps: 60 });
- * assert.equal(r.learningRates[0], 1e-4);
- * assert.ok(r.suggestion !== null && r.suggestion > 1e-4 && r.suggestion < 10);
- * // the model is as it was
- * model.getWeights().forEach((w, i) => assert.deepEqual(w.dataSync(), before[i]));
- * optimizer.dispose();
- * ```
+ * Every weight's bits (float32 as uint32, so -0 and NaN compare exactly),
+ * read asynchronously (WebGPU in Deno has no dataSync).
  */
-export async function lrRangeTest(
-  model: tf.LayersModel,
-  data: { xs: tf.Tensor; ys: tf.Tensor },
-  options: LrRangeTestOptions = {},
-): Promise<LrRangeTestResult> {
-  const o = readOptions(options);
-  const optimizer = checkModelAndData(model, data);
-  const n = data.xs.shape[0]!;
-  // The same chain from a fresh state; the model's optimizer is not touched
-  // (even reading its hyperparameters would build its state).
-  const probe = new ChainOptimizer(optimizer.tx);
-  checkInjected(probe);
-  // A reference to every weight's value (a variable's assign replaces its
-  // data and never overwrites it), put back at the end.
-  const saved = model.weights.map((w) => tf.clone(w.read()));
-  const learningRates: number[] = [];
-  const losses: number[] = [];
-  let diverged = false;
-  try {
-    model.optimizer = probe;
-    let best = Infinity;
-    let avg = 0;
-    for (let i = 0; i < o.steps; i++) {
-      const lr = o.minLr * (o.maxLr / o.minLr) ** (i / (o.steps - 1));
-      probe.setHyperparam("learningRate", lr);
-      const start = (i * o.batchSize) % n;
-      const size = Math.min(o.batchSize, n - start);
-      const xs = data.xs.slice(start, size);
-      const ys = data.ys.slice(start, size);
-      let loss: number;
-      try {
-        const out = await model.trainOnBatch(xs, ys);
-        loss = Array.isArray(out) ? out[0]! : out;
-      } finally {
-        tf.dispose([xs, ys]);
-      }
-      if (i === 0) await checkNotScheduled(probe, lr);
-      learningRates.push(lr);
-      losses.push(loss);
-      if (!Number.isFinite(loss)) {
-        diverged = true;
-        break;
-      }
-      avg = o.smoothing * avg + (1 - o.smoothing) * loss;
-      const s = o.smoothing === 0 ? loss : avg / (1 - o.smoothing ** (i + 1));
-      best = Math.min(best, s);
-      if (s > o.divergeFactor * best) {
-        diverged = true;
-        break;
-      }
-    }
-  } finally {
-    model.optimizer = optimizer;
-    probe.dispose();
-    // The variables themselves: LayerVariable.write would apply constraints.
-    model.weights.forEach((w, i) =>
-      (w.read() as tf.Variable).assign(saved[i]!)
-    );
-    tf.dispose(saved);
+async function bits(tensors: readonly tf.Tensor[]): Promise<number[][]> {
+  const out: number[][] = [];
+  for (const t of tensors) {
+    out.push(Array.from(new Uint32Array((await t.data()).slice().buffer)));
   }
-  const finite = losses.filter(Number.isFinite).length;
-  const smoothed = smooth(losses.slice(0, finite), o.smoothing);
-  let m = 0;
-  smoothed.forEach((v, i) => {
-    if (v < smoothed[m]!) m = i;
+  return out;
+}
+
+async function optimizerBits(opt: ChainOptimizer) {
+  const ws = await opt.getWeights();
+  const out = [];
+  for (const w of ws) {
+    out.push({ name: w.name, bits: (await bits([w.tensor]))[0] });
+  }
+  return out;
+}
+
+testOnBackends(
+  "lrRangeTest() puts back weights, batch-norm statistics and the optimizer bit for bit",
+  async () => {
+    const model = bnModel();
+    const twin = bnModel();
+    twin.setWeights(model.getWeights());
+    const opt = ChainOptimizer.from("adam", { learningRate: 0.01, gc: true });
+    const opt2 = ChainOptimizer.from("adam", { learningRate: 0.01, gc: true });
+    model.compile({ optimizer: opt, loss: "categoricalCrossentropy" });
+    twin.compile({ optimizer: opt2, loss: "categoricalCrossentropy" });
+    const { xs, ys } = bnData();
+    const fit = (m: tf.LayersModel) =>
+      m.fit(xs, ys, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+    await fit(model);
+    await fit(twin);
+
+    const weights = await bits(model.weights.map((w) => w.read()));
+    const state = await optimizerBits(opt);
+    const iterations = opt.iterations;
+    const tensors = tf.memory().numTensors;
+    const r = await lrRangeTest(model, { xs, ys }, {
+      minLr: 1e-5,
+      maxLr: 1,
+      steps: 12,
+      batchSize: 8,
+    });
+    assert.equal(r.learningRates.length, 12);
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.deepEqual(await bits(model.weights.map((w) => w.read())), weights);
+    assert.deepEqual(await optimizerBits(opt), state);
+    assert.equal(opt.iterations, iterations);
+    assert.equal(model.optimizer, opt);
+
+    // and training goes on exactly as if the test had not run
+    await fit(model);
+    await fit(twin);
+    assert.deepEqual(
+      await bits(model.weights.map((w) => w.read())),
+      await bits(twin.weights.map((w) => w.read())),
+    );
+    tf.dispose([xs, ys]);
+    opt.dispose();
+    opt2.dispose();
+    model.dispose();
+    twin.dispose();
+  },
+);
+
+/**
+ * y = w·x with MSE and plain SGD: the loss of each batch, before its update,
+ * in float64 from w_{i+1} = w_i − lr_i · mean(2(w_i·x − y)·x).
+ */
+function linearReference(
+  xs: number[],
+  lrs: number[],
+  batch: number,
+  w0: number,
+): number[] {
+  let w = w0;
+  return lrs.map((lr, i) => {
+    const start = (i * batch) % xs.length;
+    const b = xs.slice(start, start + batch);
+    const loss = b.reduce((s, x) => s + (w * x - 2 * x) ** 2, 0) / b.length;
+    const grad = b.reduce((s, x) => s + 2 * (w * x - 2 * x) * x, 0) /
+      b.length;
+    w -= lr * grad;
+    return loss;
   });
-  return {
-    learningRates,
-    losses,
-    smoothed,
-    suggestion: steepest(learningRates.slice(0, finite), smoothed),
-    minimum: { learningRate: learningRates[m]!, loss: smoothed[m]! },
-    diverged,
-  };
 }
 
-/** The probe's chain must inject `learningRate`; else it is disposed and refused. */
-function checkInjected(probe: ChainOptimizer): void {
-  let hp: Record<string, tf.Scalar> | undefined;
-  try {
-    hp = probe.hyperparams();
-  } catch (e) {
-    probe.dispose();
-    throw e;
-  }
-  if (hp === undefined || !(hp.learningRate instanceof tf.Tensor)) {
-    probe.dispose();
-    throw new TypeError(
-      `lrRangeTest: the optimizer has no injected learningRate (${
-        hp === undefined
-          ? "its chain has no injectHyperparams part"
-          : `its hyperparameters: ${Object.keys(hp).join(", ") || "none"}`
-      }); build it with ChainOptimizer.from or injectHyperparams`,
-    );
-  }
+function linearModel(w0: number): tf.Sequential {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({
+        name: `lrr${count++}_w`,
+        units: 1,
+        inputShape: [1],
+        useBias: false,
+        kernelInitializer: tf.initializers.constant({ value: w0 }),
+      }),
+    ],
+  });
+  return model;
 }
 
-/** A learning rate that a schedule recomputes cannot be swept. */
-async function checkNotScheduled(
-  probe: ChainOptimizer,
-  lr: number,
-): Promise<void> {
-  const now = (await probe.readHyperparams()).learningRate;
-  if (now === undefined || Math.abs(now - lr) > 1e-6 * lr) {
-    throw new TypeError(
-      `lrRangeTest: the optimizer's learningRate follows a schedule (set to ${lr}, the step used ${now}); build it with a constant learningRate for the range test`,
+testOnBackends(
+  "lrRangeTest() sweeps the rate exponentially; each loss is its batch's before the update (float64 reference)",
+  async () => {
+    const x = [0.5, -1, 1.5, 0.25, -0.75, 1];
+    const model = linearModel(0.5);
+    const opt = ChainOptimizer.from("sgd", { learningRate: 0.1 });
+    model.compile({ optimizer: opt, loss: "meanSquaredError" });
+    const xs = tf.tensor2d(x, [6, 1]);
+    const ys = tf.tensor2d(x.map((v) => 2 * v), [6, 1]);
+    const r = await lrRangeTest(model, { xs, ys }, {
+      minLr: 1e-3,
+      maxLr: 1,
+      steps: 10,
+      batchSize: 4,
+      divergeFactor: Infinity,
+    });
+    assert.equal(r.learningRates.length, 10);
+    assert.equal(r.diverged, false);
+    for (let i = 0; i < 10; i++) {
+      const want = 1e-3 * 1000 ** (i / 9);
+      assert.ok(Math.abs(r.learningRates[i]! / want - 1) < 1e-12, `lr ${i}`);
+    }
+    // batches of 4 from 6 examples: [0..4), [4..6), [2..6), [0..4), ...
+    const ref = linearReference(x, r.learningRates, 4, 0.5);
+    r.losses.forEach((l, i) =>
+      assert.ok(
+        Math.abs(l - ref[i]!) <= 1e-5 * Math.max(1, ref[i]!),
+        `step ${i}: ${l} vs ${ref[i]}`,
+      )
     );
-  }
-}
+    // smoothing: the bias-corrected average starts at the first loss
+    assert.ok(Math.abs(r.smoothed[0]! - r.losses[0]!) < 1e-9);
+    assert.ok(r.minimum.loss <= Math.min(...r.smoothed));
+    tf.dispose([xs, ys]);
+    opt.dispose();
+    model.dispose();
+  },
+);
+
+testOnBackends(
+  "lrRangeTest() stops when the loss diverges, suggests a rate below the stability limit, and restores",
+  async () => {
+    // For y = w·x with MSE, SGD diverges once lr > 1/mean(x²) = 1/1 here;
+    // the targets' noise (orthogonal to x) keeps the loss above 0.
+    const x = Array.from({ length: 32 }, (_, i) => (i % 2 === 0 ? 1 : -1));
+    const noise = x.map((_, i) => (i % 4 < 2 ? 0.1 : -0.1));
+    const model = linearModel(-3);
+    const opt = ChainOptimizer.from("sgd", { learningRate: 0.1 });
+    model.compile({ optimizer: opt, loss: "meanSquaredError" });
+    const xs = tf.tensor2d(x, [32, 1]);
+    const ys = tf.tensor2d(x.map((v, i) => 2 * v + noise[i]!), [32, 1]);
+    const before = await bits(model.weights.map((w) => w.read()));
+    const tensors = tf.memory().numTensors;
+    const r = await lrRangeTest(model, { xs, ys }, {
+      minLr: 1e-4,
+      maxLr: 100,
+      steps: 100,
+      batchSize: 8,
+    });
+    assert.equal(r.diverged, true);
+    assert.ok(r.learningRates.length < 100);
+    assert.ok(r.learningRates.at(-1)! > 1, `${r.learningRates.at(-1)}`);
+    assert.ok(r.suggestion !== null && r.suggestion < 1, `${r.suggestion}`);
+    assert.ok(r.learningRates.includes(r.minimum.learningRate));
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.deepEqual(await bits(model.weights.map((w) => w.read())), before);
+    tf.dispose([xs, ys]);
+    opt.dispose();
+    model.dispose();
+  },
+);
+
+testOnBackends(
+  "lrRangeTest() rethrows what a step throws, after restoring everything",
+  async () => {
+    let calls = 0;
+    const tx = injectHyperparams(
+      (hp) =>
+        chain(
+          stateless((u) => {
+            if (++calls === 3) throw new Error("step 3 failed");
+            return u;
+          }),
+          scaleByLearningRate(hp.learningRate!),
+        ),
+      { learningRate: 0.1 },
+    );
+    const model = bnModel();
+    const opt = new ChainOptimizer(tx);
+    model.compile({ optimizer: opt, loss: "categoricalCrossentropy" });
+    const { xs, ys } = bnData();
+    const before = await bits(model.weights.map((w) => w.read()));
+    const tensors = tf.memory().numTensors;
+    await assert.rejects(
+      lrRangeTest(model, { xs, ys }, { steps: 10 }),
+      /step 3 failed/,
+    );
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.deepEqual(await bits(model.weights.map((w) => w.read())), before);
+    assert.equal(model.optimizer, opt);
+    assert.equal(opt.state, null, "the model's optimizer was never stepped");
+    // ChainOptimizer.minimize (fit's and trainOnBatch's step): a step that
+    // throws frees the gradients and the loss
+    calls = 2;
+    assert.throws(
+      () =>
+        opt.minimize(() =>
+          tf.losses.softmaxCrossEntropy(
+            ys,
+            // not training: batch norm would update its statistics
+            model.apply(xs, { training: false }) as tf.Tensor,
+          ) as tf.Scalar
+        ),
+      /step 3 failed/,
+    );
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.deepEqual(await bits(model.weights.map((w) => w.read())), before);
+    tf.dispose([xs, ys]);
+    opt.dispose();
+    model.dispose();
+  },
+);
+
+testOnBackends(
+  "lrRangeTest() refuses bad input by name, changing nothing",
+  async () => {
+    const model = bnModel();
+    const { xs, ys } = bnData(8);
+    const before = await bits(model.weights.map((w) => w.read()));
+    const refuse = async (
+      options: Record<string, unknown>,
+      err: RegExp,
+      type: typeof TypeError | typeof RangeError,
+      data: { xs: tf.Tensor; ys: tf.Tensor } = { xs, ys },
+    ) => {
+      const tensors = tf.memory().numTensors;
+      await assert.rejects(
+        lrRangeTest(model, data, options),
+        (e: Error) => e instanceof type && err.test(e.message),
+      );
+      assert.equal(tf.memory().numTensors, tensors, String(err));
+      assert.deepEqual(await bits(model.weights.map((w) => w.read())), before);
+    };
+    await refuse({}, /an uncompiled model/, TypeError);
+    model.compile({ optimizer: "sgd", loss: "categoricalCrossentropy" });
+    await refuse(
+      {},
+      /compiled with a ChainOptimizer, got SGDOptimizer/,
+      TypeError,
+    );
+    const bare = new ChainOptimizer(sgd(0.1));
+    model.compile({ optimizer: bare, loss: "categoricalCrossentropy" });
+    await refuse({}, /no injected learningRate/, TypeError);
+    const opt = ChainOptimizer.from("sgd", { learningRate: 0.1 });
+    model.compile({ optimizer: opt, loss: "categoricalCrossentropy" });
+    await refuse(
+      { minLr: 0 },
+      /minLr must be a finite number > 0, got 0/,
+      RangeError,
+    );
+    await refuse({ maxLr: Infinity }, /maxLr .* got Infinity/, RangeError);
+    await refuse(
+      { minLr: 1, maxLr: 0.5 },
+      /maxLr must be above minLr, got minLr 1 and maxLr 0.5/,
+      RangeError,
+    );
+    await refuse(
+      { steps: 1 },
+      /steps must be an integer >= 2, got 1/,
+      RangeError,
+    );
+    await refuse({ batchSize: 2.5 }, /batchSize .* got 2.5/, RangeError);
+    await refuse(
+      { smoothing: 1 },
+      /smoothing must be in \[0, 1\), got 1/,
+      RangeError,
+    );
+    await refuse({ divergeFactor: 1 }, /divergeFactor .* got 1/, RangeError);
+    await refuse({ stepz: 3 }, /unknown option "stepz"/, TypeError);
+    const short = ys.slice(0, 4);
+    await refuse({}, /same number of examples/, RangeError, { xs, ys: short });
+    short.dispose();
+    const scheduled = ChainOptimizer.from("sgd", {
+      learningRate: { schedule: "cosineDecay", initValue: 0.1, decaySteps: 10 },
+    });
+    model.compile({ optimizer: scheduled, loss: "categoricalCrossentropy" });
+    await refuse({ steps: 3 }, /learningRate follows a schedule/, TypeError);
+    assert.equal(scheduled.state, null);
+    tf.dispose([xs, ys]);
+    bare.dispose();
+    opt.dispose();
+    scheduled.dispose();
+    model.dispose();
+  },
+);

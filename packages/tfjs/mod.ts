@@ -34,4 +34,4 @@ export * from "./register_chain.ts";
 export * from "./train_step.ts";
 export * from "./learning_rate.ts";
 export * from "./progress_logger.ts";
-export * from "./lr_range_test.ts";
+export * from "./lr_range.ts";
