@@ -126,6 +126,18 @@ export async function runRepro(
   const write = options.write ??
     ((t: string) => void Deno.stdout.writeSync(encoder.encode(t)));
   const wallStart = performance.now();
+  // A missing data directory is refused before anything is written.
+  if (o.data !== undefined) {
+    const found = await Deno.stat(o.data).then(
+      (s) => s.isDirectory,
+      () => false,
+    );
+    if (!found) {
+      throw new Error(
+        `--data ${o.data}: no such directory (the full Fashion-MNIST: apt-get install dataset-fashion-mnist puts it in /usr/share/datasets/fashion-mnist)`,
+      );
+    }
+  }
   await Deno.mkdir(o.out, { recursive: true });
   const resultsPath = `${o.out}/results.jsonl`;
   if (o.fresh) await Deno.remove(resultsPath).catch(() => {});

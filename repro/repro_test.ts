@@ -383,6 +383,17 @@ Deno.test("flatness() is the last epoch's share of the loss drop", () => {
   near(flatness([r([2, 1, 0.5]), r([2, 1.5, 1])]), (100 / 3 + 50) / 2);
 });
 
+Deno.test("runRepro() refuses a missing --data directory before writing anything", async () => {
+  const out = `${await Deno.makeTempDir()}/never`;
+  await assert.rejects(
+    runRepro(options(["--smoke", "--data", `${out}-data`, "--out", out]), {
+      write: () => {},
+    }),
+    /--data .*never-data: no such directory \(the full Fashion-MNIST: apt-get install dataset-fashion-mnist/,
+  );
+  await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+});
+
 Deno.test("renderChart() draws lines, bands, points and a log axis", () => {
   const svg = renderChart([
     {
