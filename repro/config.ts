@@ -157,6 +157,11 @@ export interface ReproOptions {
   valPerClass: number;
   /** Class-balanced test images (0: all). */
   testLimit: number;
+  /**
+   * Steps of the learning-rate range test run for every cell before its
+   * grid (`lrRangeTest` from `@centra/tfjs`); 0: none.
+   */
+  lrRangeSteps: number;
   /** Run the fine-tuning experiment. */
   finetune: boolean;
   /** Epochs of pretraining on classes 0-4. */
@@ -197,6 +202,7 @@ export const DEFAULTS: Preset = {
   trainLimit: 0,
   valPerClass: 100,
   testLimit: 0,
+  lrRangeSteps: 100,
   finetune: false,
   pretrainEpochs: 3,
   finetuneEpochs: 4,
@@ -219,6 +225,7 @@ export const SMOKE: Preset = {
   trainLimit: 80,
   valPerClass: 2,
   testLimit: 50,
+  lrRangeSteps: 12,
   finetune: true,
   pretrainEpochs: 1,
   finetuneEpochs: 2,
@@ -278,6 +285,8 @@ with the same flags resumes where it stopped. Writes OUT/report.md and SVGs.
                        (default 0: all)
   --val-per-class N    validation images per class (default 100)
   --test-limit N       class-balanced test images (default 0: all)
+  --lr-range-steps N   steps of the learning-rate range test (Smith 2017)
+                       run for every cell on seed 1 (default 100; 0: none)
   --finetune / --no-finetune   the fine-tuning experiment (default off)
   --pretrain-epochs N  (default 3)   --finetune-epochs N  (default 4)
   --data DIR           full Fashion-MNIST IDX files (e.g.
@@ -319,6 +328,7 @@ export function parseReproArgs(args: readonly string[]): ReproOptions | "help" {
       "train-limit",
       "val-per-class",
       "test-limit",
+      "lr-range-steps",
       "pretrain-epochs",
       "finetune-epochs",
       "data",
@@ -372,6 +382,12 @@ export function parseReproArgs(args: readonly string[]): ReproOptions | "help" {
     trainLimit: int("train-limit", v["train-limit"], base.trainLimit, 0),
     valPerClass: int("val-per-class", v["val-per-class"], base.valPerClass),
     testLimit: int("test-limit", v["test-limit"], base.testLimit, 0),
+    lrRangeSteps: int(
+      "lr-range-steps",
+      v["lr-range-steps"],
+      base.lrRangeSteps,
+      0,
+    ),
     finetune: v["no-finetune"] ? false : v.finetune ? true : base.finetune,
     pretrainEpochs: int(
       "pretrain-epochs",
@@ -418,9 +434,19 @@ export interface TableSpec {
   seed: number;
 }
 
+/** One learning-rate range test: a cell, seed 1. */
+export interface LrRangeSpec {
+  kind: "lrrange";
+  id: string;
+  arch: ArchName;
+  optimizer: OptimizerName;
+  gc: boolean;
+}
+
 /** One unit of work; its `id` keys it in the results file. */
 export type RunSpec =
   | TableSpec
+  | LrRangeSpec
   | { kind: "pretrain"; id: string; seed: number }
   | { kind: "finetune"; id: string; gc: boolean; seed: number };
 
@@ -475,6 +501,24 @@ export function seedPlan(
   return runs;
 }
 
+/** The range tests: one per cell (none when `lrRangeSteps` is 0). */
+export function lrRangePlan(o: ReproOptions): LrRangeSpec[] {
+  if (o.lrRangeSteps === 0) return [];
+  return cells(o).map((c) => ({
+    kind: "lrrange",
+    id: `lrrange/${cellKey(c)}/steps${o.lrRangeSteps}`,
+    ...c,
+  }));
+}
+
+/** The range test's span around an optimizer's grid centre: 1e-3x to 1e2x. */
+export function lrRangeSpan(
+  optimizer: OptimizerName,
+): { minLr: number; maxLr: number } {
+  const c = settingsOf(optimizer).lr;
+  return { minLr: c * 1e-3, maxLr: c * 100 };
+}
+
 /** The fine-tuning runs: a pretraining and two fine-tunings per seed. */
 export function finetunePlan(o: ReproOptions): RunSpec[] {
   const runs: RunSpec[] = [];
@@ -497,7 +541,7 @@ export function finetunePlan(o: ReproOptions): RunSpec[] {
 export function runCount(o: ReproOptions): number {
   const perCell = (p: OptimizerName) => lrGrid(o, p).length + o.seeds - 1;
   return cells(o).reduce((s, c) => s + perCell(c.optimizer), 0) +
-    finetunePlan(o).length;
+    lrRangePlan(o).length + finetunePlan(o).length;
 }
 
 /** A cell's key: `arch/optimizer` or `arch/optimizer+gc`. */

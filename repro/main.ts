@@ -44,6 +44,7 @@ import {
   gridCells,
   gridPlan,
   HELP,
+  lrRangePlan,
   parseReproArgs,
   type ReproOptions,
   type RunSpec,
@@ -64,6 +65,7 @@ import {
   classSubset,
   finetuneRun,
   limit,
+  lrRangeRun,
   type OnStep,
   pretrainRun,
   type RunResult,
@@ -208,8 +210,10 @@ export async function runRepro(
   };
 
   const grid = gridPlan(o);
+  const rangeRuns = lrRangePlan(o);
   const ftRuns = finetunePlan(o);
   const stepsOf = (r: RunSpec): number => {
+    if (r.kind === "lrrange") return o.lrRangeSteps;
     const kind = r.kind === "table" ? "table" : r.kind;
     const epochs = r.kind === "table"
       ? o.epochs
@@ -242,12 +246,14 @@ export async function runRepro(
     }
   }
   const planned: PlannedRun[] = [
+    ...rangeRuns.map((r) => ({ id: r.id, cost: r.arch, steps: stepsOf(r) })),
     ...grid.map((r) => ({ id: r.id, cost: r.arch, steps: stepsOf(r) })),
     ...seedSlots,
     ...ftRuns.map((r) => ({ id: r.id, cost: "cnn", steps: stepsOf(r) })),
   ];
   const done = new Set([
-    ...[...grid, ...ftRuns].filter((r) => records.has(r.id)).map((r) => r.id),
+    ...[...rangeRuns, ...grid, ...ftRuns].filter((r) => records.has(r.id))
+      .map((r) => r.id),
     ...seedSlots.filter((s) => s.done).map((s) => s.id),
   ]);
   const progress = new Progress(planned, done, {
@@ -276,7 +282,10 @@ export async function runRepro(
     }
     progress.start(progressId);
     let result: RunResult;
-    if (spec.kind === "table") {
+    if (spec.kind === "lrrange") {
+      await use(backendFor(spec.arch));
+      result = await lrRangeRun({ o, train, test: testFor("table") }, spec);
+    } else if (spec.kind === "table") {
       await use(backendFor(spec.arch));
       result = await tableRun(
         { o, train, test: testFor("table"), val: testFor("val"), onStep },
@@ -332,27 +341,35 @@ export async function runRepro(
     await appendRecord(resultsPath, record);
     records.set(spec.id, record);
     ran.push(spec.id);
+    const r = result.lrRange;
     progress.finish(
       progressId,
       result.seconds,
-      `${spec.kind === "table" ? `lr ${spec.lr}  ` : ""}loss ${
-        result.loss.at(-1)!.toFixed(4)
-      }  ${
-        result.valAccuracy
-          ? `val acc ${(result.valAccuracy.at(-1)! * 100).toFixed(2)}%  `
-          : ""
-      }test acc ${
-        (result.testAccuracy.at(-1)! * 100).toFixed(2)
-      }%  (${result.backend})`,
+      r !== undefined
+        ? `suggested rate ${r.suggestion?.toPrecision(3) ?? "none"}${
+          r.diverged
+            ? " (diverged at " + r.learningRates.at(-1)!.toPrecision(3) + ")"
+            : ""
+        }  (${result.backend})`
+        : `${spec.kind === "table" ? `lr ${spec.lr}  ` : ""}loss ${
+          result.loss.at(-1)!.toFixed(4)
+        }  ${
+          result.valAccuracy
+            ? `val acc ${(result.valAccuracy.at(-1)! * 100).toFixed(2)}%  `
+            : ""
+        }test acc ${
+          (result.testAccuracy.at(-1)! * 100).toFixed(2)
+        }%  (${result.backend})`,
     );
   };
 
+  for (const spec of rangeRuns) await runOne(spec, spec.id);
   for (const spec of grid) await runOne(spec, spec.id);
   chosen = chosenNow();
   const seedRuns = seedPlan(o, new Map([...chosen].map(([k, c]) => [k, c.lr])));
   for (const spec of seedRuns) await runOne(spec, slot(spec, spec.seed));
   for (const spec of ftRuns) await runOne(spec, spec.id);
-  const runs = [...grid, ...seedRuns, ...ftRuns];
+  const runs = [...rangeRuns, ...grid, ...seedRuns, ...ftRuns];
   for (const t of tensors.values()) tf.dispose([t.xs, t.labels]);
 
   const report = buildReport(

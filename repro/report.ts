@@ -19,6 +19,7 @@ import {
 } from "./config.ts";
 import { type Choice, meanStd, type RunRecord } from "./results.ts";
 import { type Panel, renderChart, type Series } from "../web/chart_svg.ts";
+import { lrRangePanel } from "../web/lr_range_chart.ts";
 
 /** What {@linkcode buildReport} returns. */
 export interface Report {
@@ -225,6 +226,7 @@ export function buildReport(
       table.some((r) => r.arch === arch && r.optimizer === p)
     );
     const axes = { arch, opts };
+    rangeSection(records, ctx.chosen, axes, out);
     selectionTable(ctx.chosen, o, axes, out);
     accuracyTable(atChosen, ctx.chosen, axes, out);
     lossTable(atChosen, axes, out);
@@ -375,6 +377,78 @@ function selectionTable(
       }.`,
     "",
   );
+}
+
+type RangeRecord = RunRecord & { kind: "lrrange" };
+
+/**
+ * The learning-rate range tests (Smith 2017) of one architecture: each
+ * cell's suggested rate beside the rate its grid chose, and the curves.
+ */
+function rangeSection(
+  records: readonly RunRecord[],
+  chosen: ReadonlyMap<string, Choice>,
+  { arch, opts }: Axes,
+  out: Draft,
+): void {
+  const ranges = records.filter((r): r is RangeRecord =>
+    r.kind === "lrrange" && r.arch === arch && r.lrRange !== undefined
+  );
+  if (ranges.length === 0) return;
+  const find = (p: OptimizerName, gc: boolean) =>
+    ranges.find((r) => r.optimizer === p && r.gc === gc);
+  const fmt = (x: number | null | undefined) =>
+    x === null || x === undefined ? "–" : Number(x.toPrecision(2)).toString();
+  out.md.push(
+    `### ${ARCH_LABEL[arch]}: learning-rate range test (Smith 2017), seed 1`,
+    "",
+    "`lrRangeTest` from @centra/tfjs: the rate grows exponentially from 1e-3× to 100× the optimizer's grid centre, one training batch per step; the suggestion is where the smoothed loss falls fastest (fastai's rule). It is shown beside the rate the grid chose on validation; it does not choose.",
+    "",
+    "| optimizer | GC | range | suggested | lowest smoothed loss at | diverged at | grid's choice |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+  );
+  const panels: Panel[] = [];
+  for (const gc of [false, true]) {
+    for (const p of opts) {
+      const r = find(p, gc)?.lrRange;
+      if (r === undefined) continue;
+      const panel = lrRangePanel(
+        r,
+        `${label(p)}${gc ? "+GC" : ""}: suggests ${fmt(r.suggestion)}`,
+      );
+      panels.push({
+        ...panel,
+        series: panel.series.map((s, i) =>
+          i === 2 ? { ...s, label: "suggested rate" } : s
+        ),
+      });
+    }
+  }
+  for (const p of opts) {
+    for (const gc of [false, true]) {
+      const r = find(p, gc)?.lrRange;
+      if (r === undefined) continue;
+      out.md.push(
+        `| ${gc ? "" : label(p)} | ${gc ? "w/ GC" : "w/o GC"} | ${
+          fmt(r.learningRates[0])
+        } – ${fmt(r.learningRates.at(-1))} | ${fmt(r.suggestion)} | ${
+          fmt(r.minimum.learningRate)
+        } | ${r.diverged ? fmt(r.learningRates.at(-1)) : "–"} | ${
+          fmt(chosen.get(cellKey({ arch, optimizer: p, gc }))?.lr)
+        } |`,
+      );
+    }
+  }
+  const name = `lr_range_${arch}.svg`;
+  out.charts[name] = renderChart(panels, {
+    title: `${
+      ARCH_LABEL[arch]
+    }: learning-rate range tests, without GC (top) and with GC (bottom)`,
+    columns: Math.max(1, Math.ceil(panels.length / 2)),
+    panelWidth: 300,
+    panelHeight: 240,
+  });
+  out.md.push("", `![${ARCH_LABEL[arch]} range tests](${name})`, "");
 }
 
 /** The paper's Table 2 direction in words, for an optimizer. */
@@ -581,7 +655,7 @@ function fig5(table: readonly TableRecord[], out: Draft): void {
  * Paper Fig. 4: gradient norms and max values of the tapped layers, every
  * iteration, SGDM without and with GC from the same seed.
  */
-function fig4(plain: RunRecord, withGc: RunRecord, out: Draft): void {
+function fig4(plain: TableRecord, withGc: TableRecord, out: Draft): void {
   if (plain.gradStats === undefined || withGc.gradStats === undefined) return;
   const panels: Panel[] = [];
   const summary: string[] = [];
@@ -627,7 +701,7 @@ function fig4(plain: RunRecord, withGc: RunRecord, out: Draft): void {
 }
 
 /** Paper Fig. 3 (Theorem 4.1): each weight vector's mean at init and after training. */
-function fig3(plain: RunRecord, withGc: RunRecord, out: Draft): void {
+function fig3(plain: TableRecord, withGc: TableRecord, out: Draft): void {
   const m0 = plain.unitMeans, m1 = withGc.unitMeans;
   if (m0 === undefined || m1 === undefined) return;
   const layers = Object.keys(m0);

@@ -18,6 +18,7 @@ import {
   gridPlan,
   HELP,
   lrGrid,
+  lrRangePlan,
   OPTIMIZERS,
   PAPER_OPTIMIZERS,
   parseReproArgs,
@@ -59,7 +60,7 @@ Deno.test("repro flags: presets, --help, and errors that name the flag", () => {
   assert.equal(d.out, "out/repro");
   // 5 MLP optimizers and SGDM on the CNN, 2 GC settings, 3 grid rates on
   // seed 1 then 4 more seeds at the chosen rate.
-  assert.equal(runCount(d), 6 * 2 * (3 + 4));
+  assert.equal(runCount(d), 6 * 2 * (3 + 4) + 6 * 2);
   assert.equal(gridPlan(d).length, 6 * 2 * 3);
   assert.deepEqual(lrGrid(d, "adam"), [0.000333, 0.001, 0.003]);
   assert.deepEqual(lrGrid(d, "sgd"), [0.0333, 0.1, 0.3]);
@@ -435,12 +436,13 @@ Deno.test({
     const out = await Deno.makeTempDir();
     const args = ["--smoke", "--backend", "cpu", "--no-progress", "--out", out];
     try {
-      // A real interruption: a child process killed once the grid (12 runs)
-      // and 2 seed runs are recorded, so that the resumed run must rebuild
-      // the chosen rates from the file.
+      // A real interruption: a child process killed once the range tests (6
+      // runs), the grid (12) and 2 seed runs are recorded, so that the
+      // resumed run must rebuild the chosen rates from the file.
       const o = options(args);
-      const grid = gridPlan(o).length;
-      assert.equal(grid, 12);
+      assert.equal(lrRangePlan(o).length, 6);
+      const grid = lrRangePlan(o).length + gridPlan(o).length;
+      assert.equal(grid, 18);
       const child = new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", "repro/main.ts", ...args],
         cwd: new URL("..", import.meta.url),
@@ -464,7 +466,7 @@ Deno.test({
       );
 
       const total = runCount(o);
-      assert.equal(total, 6 * (2 + 1) + 6);
+      assert.equal(total, 6 + 6 * (2 + 1) + 6);
       assert.ok(before < total, "the child finished before it was killed");
       let text = "";
       const tensorsBefore = tf.memory().numTensors;
@@ -506,6 +508,19 @@ Deno.test({
       assert.match(md, /- \*\*Adam\*\*: (GC helped|GC hurt|no measurable)/);
       assert.match(md, /cosine over the run's steps/);
       assert.match(md, /Fine-tuning \(paper 5\.5\)/);
+      // the range tests: one per cell, each from 1e-3x to 100x the centre
+      assert.match(md, /MLP: learning-rate range test \(Smith 2017\)/);
+      const ranges = [...records.values()].filter((r) => r.kind === "lrrange");
+      assert.equal(ranges.length, 6);
+      for (const r of ranges) {
+        const lr = r.lrRange!;
+        const centre = r.kind === "lrrange" && r.optimizer === "adam"
+          ? 1e-3
+          : 0.1;
+        assert.ok(Math.abs(lr.learningRates[0]! / (centre * 1e-3) - 1) < 1e-9);
+        assert.ok(lr.learningRates.length <= o.lrRangeSteps);
+        assert.ok(lr.diverged || lr.learningRates.length === o.lrRangeSteps);
+      }
       for (const cell of ["mlp/adam+gc", "cnn/sgd", "finetune/sgdm+gc"]) {
         const c = result.report.cells[cell];
         assert.ok(c && c.n === o.seeds && c.mean >= 0 && c.mean <= 1, cell);
@@ -517,6 +532,8 @@ Deno.test({
         const svg of [
           "curves_mlp.svg",
           "curves_cnn.svg",
+          "lr_range_mlp.svg",
+          "lr_range_cnn.svg",
           "fig3_unit_means.svg",
           "fig4_grad_norms.svg",
           "fig5_bn_gc.svg",

@@ -14,9 +14,10 @@ import {
   disposeState,
   type GradientTransformation,
   initState,
+  injectHyperparams,
   piecewiseConstantSchedule,
+  type ScalarOrSchedule,
   scaleByLearningRate,
-  type Schedule,
   stateless,
   trace,
   type Updates,
@@ -31,9 +32,16 @@ import {
   modelParams,
   smallCnn,
 } from "@centra/zoo";
-import { trainStep } from "@centra/tfjs";
+import {
+  ChainOptimizer,
+  lrRangeTest,
+  type LrRangeTestResult,
+  trainStep,
+} from "@centra/tfjs";
 import {
   type ArchName,
+  lrRangeSpan,
+  type LrRangeSpec,
   type OptimizerName,
   type ReproOptions,
   settingsOf,
@@ -61,6 +69,8 @@ export interface RunResult {
   gradStats?: Record<string, { norm: number[]; max: number[] }>;
   /** Fig. 3: per-unit means of weight vectors at init and at the end, by layer. */
   unitMeans?: Record<string, { init: number[]; final: number[] }>;
+  /** A learning-rate range test's curve (kind `lrrange`). */
+  lrRange?: LrRangeTestResult;
 }
 
 /** Called during a run with the epoch and, when read, the latest loss. */
@@ -211,7 +221,7 @@ function tap(
 export function reproOptimizer(
   name: OptimizerName,
   gc: false | ReturnType<typeof gcAxes>,
-  lr: Schedule,
+  lr: ScalarOrSchedule,
   probe?: GradientTransformation,
 ): GradientTransformation {
   const s = settingsOf(name);
@@ -581,4 +591,61 @@ export async function pretrainRun(
     ...(ctx.onStep ? { onStep: ctx.onStep } : {}),
   });
   return { model, result };
+}
+
+/**
+ * The learning-rate range test (`lrRangeTest` from `@centra/tfjs`, Smith
+ * 2017) of one cell on seed 1's model: the cell's optimizer with an injected
+ * learning rate swept from 1e-3 to 1e2 times its grid centre, on shuffled
+ * training batches of the table's batch size.
+ */
+export async function lrRangeRun(
+  ctx: TableRunContext,
+  spec: Omit<LrRangeSpec, "kind" | "id">,
+): Promise<RunResult> {
+  const start = performance.now();
+  const { o } = ctx;
+  const model = buildModel(spec.arch, o, 1, ctx.train.numClasses, "lrr");
+  const axes = gcAxes(model);
+  const optimizer = new ChainOptimizer(
+    injectHyperparams(
+      (hp) =>
+        reproOptimizer(spec.optimizer, spec.gc ? axes : false, hp.learningRate),
+      { learningRate: settingsOf(spec.optimizer).lr },
+    ),
+  );
+  const n = Math.min(ctx.train.count, o.lrRangeSteps * o.batchSize);
+  const [b] = [
+    ...batches(ctx.train, {
+      batchSize: ctx.train.count,
+      shuffle: true,
+      seed: 1,
+    }),
+  ];
+  const xs = b!.xs.slice(0, n), ys = b!.ys.slice(0, n);
+  tf.dispose([b!.xs, b!.ys]);
+  try {
+    model.compile({
+      optimizer,
+      loss: (yTrue: tf.Tensor, yPred: tf.Tensor) =>
+        tf.losses.softmaxCrossEntropy(yTrue, yPred),
+    });
+    const r = await lrRangeTest(model, { xs, ys }, {
+      ...lrRangeSpan(spec.optimizer),
+      steps: o.lrRangeSteps,
+      batchSize: o.batchSize,
+    });
+    return {
+      loss: r.smoothed,
+      testAccuracy: [],
+      steps: r.learningRates.length,
+      seconds: (performance.now() - start) / 1000,
+      backend: tf.getBackend(),
+      lrRange: r,
+    };
+  } finally {
+    tf.dispose([xs, ys]);
+    optimizer.dispose();
+    model.dispose();
+  }
 }
