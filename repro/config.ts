@@ -143,8 +143,10 @@ export interface ReproOptions {
    * every seed (its seed-1 run is the grid run).
    */
   lrFactors: number[];
-  /** Epochs of every table run; the learning rate follows a cosine to 0. */
+  /** Epochs of every MLP run; the learning rate follows a cosine to 0. */
   epochs: number;
+  /** Epochs of every convnet run. */
+  convEpochs: number;
   /** Batch size. */
   batchSize: number;
   /** Channel multiplier of smallCnn. */
@@ -196,6 +198,7 @@ export const DEFAULTS: Preset = {
   seeds: 5,
   lrFactors: [1 / 3, 1, 3],
   epochs: 8,
+  convEpochs: 5,
   batchSize: 128,
   width: 0.125,
   hidden: [64],
@@ -219,6 +222,7 @@ export const SMOKE: Preset = {
   seeds: 2,
   lrFactors: [1, 3],
   epochs: 2,
+  convEpochs: 2,
   batchSize: 32,
   width: 0.125,
   hidden: [16],
@@ -243,6 +247,7 @@ export const FULL: Preset = {
   convOptimizers: [...OPTIMIZERS],
   seeds: 10,
   epochs: 15,
+  convEpochs: 15,
   width: 0.25,
   hidden: [128, 64],
   valPerClass: 500,
@@ -277,7 +282,8 @@ with the same flags resumes where it stopped. Writes OUT/report.md and SVGs.
   --seeds N            seeds per cell (default 5)
   --lr-factors LIST    grid as factors of each optimizer's centre
                        (default 0.3333,1,3; Table 2's rates are the centres)
-  --epochs N           epochs per run (default 8)
+  --epochs N           epochs of an MLP run (default 8)
+  --conv-epochs N      epochs of a convnet run (default 5)
   --batch-size N       (default 128)
   --width X            smallCnn channel multiplier (default 0.125)
   --hidden LIST        MLP hidden sizes (default 64)
@@ -322,6 +328,7 @@ export function parseReproArgs(args: readonly string[]): ReproOptions | "help" {
       "seeds",
       "lr-factors",
       "epochs",
+      "conv-epochs",
       "batch-size",
       "width",
       "hidden",
@@ -376,6 +383,7 @@ export function parseReproArgs(args: readonly string[]): ReproOptions | "help" {
     seeds: int("seeds", v.seeds, base.seeds),
     lrFactors: [...new Set(lrFactors)].sort((a, b) => a - b),
     epochs: int("epochs", v.epochs, base.epochs),
+    convEpochs: int("conv-epochs", v["conv-epochs"], base.convEpochs),
     batchSize: int("batch-size", v["batch-size"], base.batchSize),
     width,
     hidden,
@@ -415,6 +423,11 @@ export function optimizersFor(
   arch: ArchName,
 ): OptimizerName[] {
   return arch === "mlp" ? o.optimizers : o.convOptimizers;
+}
+
+/** The epochs of a table run on `arch`. */
+export function epochsFor(o: ReproOptions, arch: ArchName): number {
+  return arch === "mlp" ? o.epochs : o.convEpochs;
 }
 
 /** The learning rates of `optimizer`'s grid, rounded to 3 significant digits. */
@@ -555,6 +568,7 @@ export function cellKey(
 export function fingerprint(o: ReproOptions): string {
   const keyed = {
     epochs: o.epochs,
+    convEpochs: o.convEpochs,
     batchSize: o.batchSize,
     width: o.width,
     hidden: o.hidden,

@@ -39,6 +39,7 @@ import {
   type ArchName,
   cellKey,
   cells,
+  epochsFor,
   finetunePlan,
   fingerprint,
   gridCells,
@@ -212,17 +213,16 @@ export async function runRepro(
   const grid = gridPlan(o);
   const rangeRuns = lrRangePlan(o);
   const ftRuns = finetunePlan(o);
-  const stepsOf = (r: RunSpec): number => {
-    if (r.kind === "lrrange") return o.lrRangeSteps;
-    const kind = r.kind === "table" ? "table" : r.kind;
-    const epochs = r.kind === "table"
-      ? o.epochs
+  const batchesPerEpoch = (kind: string) =>
+    Math.ceil(sets[kind]!.train.count / o.batchSize);
+  const stepsOf = (r: RunSpec): number =>
+    r.kind === "lrrange"
+      ? o.lrRangeSteps
+      : r.kind === "table"
+      ? epochsFor(o, r.arch) * batchesPerEpoch("table")
       : r.kind === "pretrain"
-      ? o.pretrainEpochs
-      : o.finetuneEpochs;
-    return epochs * Math.ceil(sets[kind]!.train.count / o.batchSize);
-  };
-  const tableSteps = o.epochs * Math.ceil(train.count / o.batchSize);
+      ? o.pretrainEpochs * batchesPerEpoch("pretrain")
+      : o.finetuneEpochs * batchesPerEpoch("finetune");
   // The seed runs' rates are known only once their grid is done: the
   // progress line counts them by cell and seed.
   const slot = (
@@ -240,7 +240,7 @@ export async function runRepro(
       seedSlots.push({
         id: slot(c, seed),
         cost: c.arch,
-        steps: tableSteps,
+        steps: epochsFor(o, c.arch) * batchesPerEpoch("table"),
         done,
       });
     }

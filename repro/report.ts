@@ -285,7 +285,7 @@ function settingsLines(
           ? [`smallCnn at width ${o.width}`]
           : []),
       ].join(", ")
-    }; ${o.epochs} epochs per run; learning rate from its value to 0 along a cosine over the run's steps (no warmup, no restarts)`,
+    }; ${o.epochs} epochs per MLP run, ${o.convEpochs} per smallCnn run; learning rate from its value to 0 along a cosine over the run's steps (no warmup, no restarts)`,
     `- learning rates: each cell (model, optimizer, with or without GC) ran a grid of ${o.lrFactors.length} rates (${
       o.lrFactors.map((f) => `${Number(f.toPrecision(3))}×`).join(", ")
     } the optimizer's centre) on seed 1; the rate with the best validation accuracy after the last epoch was then run on seeds 2–${o.seeds} (seed 1's run is the grid run); test accuracy played no part in the choice`,

@@ -13,6 +13,7 @@ import {
 import { OPTIMIZERS as TABLE } from "@centra/chain/optimizers";
 import { mlp } from "@centra/zoo";
 import {
+  epochsFor,
   fingerprint,
   gridCells,
   gridPlan,
@@ -57,6 +58,11 @@ Deno.test("repro flags: presets, --help, and errors that name the flag", () => {
   assert.deepEqual(d.optimizers, ["sgd", "adam", "adagrad", "sgdw", "adamw"]);
   assert.deepEqual(d.convOptimizers, ["sgd"]);
   assert.equal(d.trainLimit, 0, "all 6,000 embedded training images");
+  assert.deepEqual([epochsFor(d, "mlp"), epochsFor(d, "cnn")], [8, 5]);
+  assert.notEqual(
+    fingerprint(d),
+    fingerprint(options(["--conv-epochs", "6"])),
+  );
   assert.equal(d.out, "out/repro");
   // 5 MLP optimizers and SGDM on the CNN, 2 GC settings, 3 grid rates on
   // seed 1 then 4 more seeds at the chosen rate.

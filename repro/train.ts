@@ -40,6 +40,7 @@ import {
 } from "@centra/tfjs";
 import {
   type ArchName,
+  epochsFor,
   lrRangeSpan,
   type LrRangeSpec,
   type OptimizerName,
@@ -474,7 +475,8 @@ export async function tableRun(
   const model = buildModel(spec.arch, o, spec.seed);
   try {
     const axes = gcAxes(model);
-    const stepsTotal = o.epochs *
+    const epochs = epochsFor(o, spec.arch);
+    const stepsTotal = epochs *
       Math.ceil(ctx.train.count / o.batchSize);
     const lr = cosineDecaySchedule(spec.lr, { decaySteps: stepsTotal });
     // Fig. 3 and 4 come from SGDM on the convnets (the paper's ResNet50 runs).
@@ -496,7 +498,7 @@ export async function tableRun(
       train: ctx.train,
       test: ctx.test,
       ...(ctx.val ? { val: ctx.val } : {}),
-      epochs: o.epochs,
+      epochs,
       batchSize: o.batchSize,
       seed: spec.seed,
       ...(ctx.onStep ? { onStep: ctx.onStep } : {}),
