@@ -246,7 +246,12 @@ export async function runRepro(
     }
   }
   const planned: PlannedRun[] = [
-    ...rangeRuns.map((r) => ({ id: r.id, cost: r.arch, steps: stepsOf(r) })),
+    // a range test's step has no evaluation: its own cost class
+    ...rangeRuns.map((r) => ({
+      id: r.id,
+      cost: `lrrange/${r.arch}`,
+      steps: stepsOf(r),
+    })),
     ...grid.map((r) => ({ id: r.id, cost: r.arch, steps: stepsOf(r) })),
     ...seedSlots,
     ...ftRuns.map((r) => ({ id: r.id, cost: "cnn", steps: stepsOf(r) })),
