@@ -99,9 +99,6 @@ export const TABLE2: Readonly<Record<string, OptimizerSettings>> = {
  * 2023, 5).
  */
 const CENTRES: Readonly<Record<string, number>> = {
-  sgd: 0.1,
-  sgdw: 0.1,
-  adagrad: 0.01,
   lion: 1e-4,
 };
 
