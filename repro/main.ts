@@ -391,7 +391,7 @@ export async function runRepro(
   const reportPath = `${o.out}/report.md`;
   await Deno.writeTextFile(
     reportPath,
-    `# Gradient Centralization at laptop scale\n\n${report.markdown}\n`,
+    `# Gradient Centralization at laptop scale (protocol v2)\n\n${report.markdown}\n`,
   );
   for (const [name, svg] of Object.entries(report.charts)) {
     await Deno.writeTextFile(`${o.out}/${name}`, svg);

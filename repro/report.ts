@@ -307,7 +307,7 @@ function backendsLine(records: readonly RunRecord[]): string {
   const backends = [...new Set(records.map((r) => `${r.backend}`))];
   const byArchBackend = new Map<string, Set<string>>();
   for (const r of records) {
-    const key = r.kind === "table" ? r.arch : r.kind;
+    const key = r.kind === "table" || r.kind === "lrrange" ? r.arch : r.kind;
     const s = byArchBackend.get(key) ?? new Set<string>();
     s.add(r.backend);
     byArchBackend.set(key, s);
