@@ -38,6 +38,12 @@ export interface OptimizerSettings {
   /** Other options given to the optimizer (momentum for SGDM). */
   options: Record<string, number | boolean>;
   /**
+   * Whether the rate follows the cosine schedule; false for an optimizer
+   * whose rate is not a step size that a schedule may scale (Rprop's is
+   * its initial step size), which then keeps its rate.
+   */
+  schedule?: boolean;
+  /**
    * The paper's Table 2 result: `"helped"` when GC raised the mean test
    * accuracy there; `undefined` for an optimizer that is not in the table.
    */
@@ -102,6 +108,9 @@ const CENTRES: Readonly<Record<string, number>> = {
   lion: 1e-4,
 };
 
+/** Rows whose rate cannot follow a schedule (Rprop: the initial step size). */
+const UNSCHEDULED: ReadonlySet<string> = new Set(["rprop"]);
+
 /**
  * How the reproduction runs `name`: Table 2's settings for the paper's
  * five, else the optimizer's own defaults (no weight decay) with a grid
@@ -116,6 +125,7 @@ export function settingsOf(name: OptimizerName): OptimizerSettings {
     weightDecay: 0,
     decoupled: false,
     options: {},
+    schedule: !UNSCHEDULED.has(name),
   };
 }
 

@@ -26,6 +26,7 @@ import {
   type ReproOptions,
   runCount,
   seedPlan,
+  settingsOf,
   stepBoundaries,
 } from "./config.ts";
 import { runRepro } from "./main.ts";
@@ -284,7 +285,11 @@ Deno.test("reproOptimizer() builds every optimizer of the table, with and withou
   const before = tf.memory().numTensors;
   for (const name of OPTIMIZERS) {
     for (const gc of [false, () => [0]] as const) {
-      const tx = reproOptimizer(name, gc, constantSchedule(1e-3));
+      // Rprop's rate is an initial step size, never a schedule
+      const lr = settingsOf(name).schedule === false
+        ? 1e-3
+        : constantSchedule(1e-3);
+      const tx = reproOptimizer(name, gc, lr);
       const [u, next] = runUpdate(tx, { w: g }, initState(tx, { w }), { w });
       const v = u.w!.dataSync();
       assert.ok(v.every(Number.isFinite), `${name} gc=${gc !== false}`);

@@ -478,7 +478,9 @@ export async function tableRun(
     const epochs = epochsFor(o, spec.arch);
     const stepsTotal = epochs *
       Math.ceil(ctx.train.count / o.batchSize);
-    const lr = cosineDecaySchedule(spec.lr, { decaySteps: stepsTotal });
+    const lr = settingsOf(spec.optimizer).schedule === false
+      ? spec.lr
+      : cosineDecaySchedule(spec.lr, { decaySteps: stepsTotal });
     // Fig. 3 and 4 come from SGDM on the convnets (the paper's ResNet50 runs).
     const tapped = spec.optimizer === "sgd" && spec.arch !== "mlp";
     const layers = tapped ? tappedLayers(model) : [];
