@@ -59,6 +59,7 @@ Deno.test("repro flags: presets, --help, and errors that name the flag", () => {
   assert.deepEqual(d.optimizers, ["sgd", "adam", "adagrad", "sgdw", "adamw"]);
   assert.deepEqual(d.convOptimizers, ["sgd"]);
   assert.equal(d.trainLimit, 0, "all 6,000 embedded training images");
+  assert.equal(d.backend, "cpu");
   assert.deepEqual([epochsFor(d, "mlp"), epochsFor(d, "cnn")], [8, 5]);
   assert.notEqual(
     fingerprint(d),
@@ -86,6 +87,7 @@ Deno.test("repro flags: presets, --help, and errors that name the flag", () => {
   assert.deepEqual(f.optimizers, [...OPTIMIZERS]);
   assert.equal(f.data, "/usr/share/datasets/fashion-mnist");
   assert.equal(f.seeds, 10);
+  assert.equal(f.backend, "auto");
   assert.equal(f.out, "out/repro-full");
   assert.deepEqual(OPTIMIZERS, Object.keys(TABLE));
   for (const p of PAPER_OPTIMIZERS) assert.ok(OPTIMIZERS.includes(p), p);
