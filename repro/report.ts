@@ -1,20 +1,25 @@
 /**
- * Turns the results file into the report: markdown tables of mean ± std
- * test accuracy in the layout of the paper's Table 2, and SVG charts
- * (training curves, Fig. 3, Fig. 4, Fig. 5, fine-tuning).
+ * Turns the results file into the report: the learning-rate selection,
+ * test accuracy without and with GC in the layout of the paper's Table 2
+ * with paired differences, 95% t intervals and win counts, a sentence per
+ * optimizer, and SVG charts (training curves, Fig. 3, Fig. 4, Fig. 5,
+ * fine-tuning).
  *
  * @module
  */
+import jstat from "jstat";
 import {
   type ArchName,
   ARCHS,
+  cellKey,
   type OptimizerName,
-  OPTIMIZERS,
+  optimizersFor,
   type ReproOptions,
-  TABLE2,
+  settingsOf,
 } from "./config.ts";
-import { meanStd, type RunRecord } from "./results.ts";
+import { type Choice, meanStd, type RunRecord } from "./results.ts";
 import { type Panel, renderChart, type Series } from "../web/chart_svg.ts";
+import { lrRangePanel } from "../web/lr_range_chart.ts";
 
 /** What {@linkcode buildReport} returns. */
 export interface Report {
@@ -22,8 +27,23 @@ export interface Report {
   markdown: string;
   /** SVG files by name. */
   charts: Record<string, string>;
-  /** Final test accuracy (%) by `arch/optimizer[+gc]`, mean and std over seeds. */
+  /**
+   * Final test accuracy (fraction) by `arch/optimizer[+gc]` over the seeds at
+   * the cell's chosen rate, mean and std; `finetune/sgdm[+gc]` too.
+   */
   cells: Record<string, { mean: number; std: number; n: number }>;
+  /** The paired comparison of each `arch/optimizer`. */
+  comparisons: Record<string, Comparison>;
+}
+
+/** Describes where and how the numbers were made. */
+export interface ReportContext {
+  command: string;
+  machine: string;
+  dataset: string;
+  wallSeconds: number;
+  /** Each cell's chosen rate (`chooseRates`). */
+  chosen: ReadonlyMap<string, Choice>;
 }
 
 /** Seconds from the start of the first run to the end of the last. */
@@ -36,22 +56,63 @@ function span(records: readonly RunRecord[]): number {
   return (end - start) / 1000;
 }
 
-/** Mean ± std of the paired differences, GC minus no GC, and how many favour GC. */
-function pairedDelta(records: readonly RunRecord[]): string {
-  const diffs = pairedDiffs(records);
-  if (diffs.length === 0) return "–";
-  const s = meanStd(diffs);
-  return `${s.mean >= 0 ? "+" : ""}${(s.mean * 100).toFixed(2)} ± ${
-    (s.std * 100).toFixed(2)
-  } (${diffs.filter((d) => d > 0).length}/${diffs.length})`;
+// jstat ships no types: the one function used here, typed.
+const { studentt } = jstat as unknown as {
+  studentt: { inv(p: number, dof: number): number };
+};
+
+/** GC minus no GC over seeds: the paired statistics of one optimizer. */
+export interface Comparison {
+  /** Per-seed differences (GC − no GC), in seed order. */
+  diffs: number[];
+  /** Their mean. */
+  mean: number;
+  /** The 95% t interval of the mean (NaN with fewer than 2 seeds). */
+  ci: [number, number];
+  /** Seeds where GC was better. */
+  wins: number;
+  /** `helped` / `hurt` when the interval excludes 0, else `no measurable difference`. */
+  verdict: "helped" | "hurt" | "no measurable difference" | "too few seeds";
 }
 
-/** Describes where and how the numbers were made. */
-export interface ReportContext {
-  command: string;
-  machine: string;
-  dataset: string;
-  wallSeconds: number;
+/**
+ * The mean of `xs` and its two-sided 95% confidence interval from
+ * Student's t with n − 1 degrees of freedom: mean ± t(0.975, n−1)·s/√n.
+ *
+ * @param xs At least two values for an interval.
+ * @returns The mean and the interval (NaN bounds for fewer than 2 values).
+ */
+export function tInterval(
+  xs: readonly number[],
+): { mean: number; ci: [number, number] } {
+  const { mean, std } = meanStd(xs);
+  if (xs.length < 2) return { mean, ci: [NaN, NaN] };
+  const half = studentt.inv(0.975, xs.length - 1) * std /
+    Math.sqrt(xs.length);
+  return { mean, ci: [mean - half, mean + half] };
+}
+
+/** The paired comparison of per-seed differences (GC − no GC). */
+export function compare(diffs: readonly number[]): Comparison {
+  const { mean, ci } = tInterval(diffs);
+  const verdict = diffs.length < 2
+    ? "too few seeds"
+    : ci[0] > 0
+    ? "helped"
+    : ci[1] < 0
+    ? "hurt"
+    : "no measurable difference";
+  return {
+    diffs: [...diffs],
+    mean,
+    ci,
+    wins: diffs.filter((d) => d > 0).length,
+    verdict,
+  };
+}
+
+function signed(x: number, digits = 2): string {
+  return `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(digits)}`;
 }
 
 const ARCH_LABEL: Record<ArchName, string> = {
@@ -62,6 +123,10 @@ const ARCH_LABEL: Record<ArchName, string> = {
 
 function pct(m: { mean: number; std: number }): string {
   return `${(m.mean * 100).toFixed(2)} ± ${(m.std * 100).toFixed(2)}`;
+}
+
+function label(p: OptimizerName): string {
+  return settingsOf(p).label;
 }
 
 function curves(
@@ -110,23 +175,36 @@ export function pairedDiffs(records: readonly RunRecord[]): number[] {
   });
 }
 
+/** Mean, 95% interval and wins of paired differences, in points. */
+function pairedText(diffs: readonly number[]): string {
+  if (diffs.length === 0) return "–";
+  const c = compare(diffs);
+  return `${signed(c.mean * 100)} [${
+    Number.isNaN(c.ci[0])
+      ? "–"
+      : `${signed(c.ci[0] * 100)}, ${signed(c.ci[1] * 100)}`
+  }] (${c.wins}/${diffs.length})`;
+}
+
 /** The report being written: markdown lines, charts and table cells. */
 interface Draft {
   md: string[];
   charts: Report["charts"];
   cells: Report["cells"];
+  comparisons: Report["comparisons"];
 }
 
 type TableRecord = RunRecord & { kind: "table" };
 
 /**
  * Builds the report from the records of one configuration: the settings,
- * Table 2, the curves, Fig. 5, Fig. 4, Fig. 3 and the fine-tuning, each by
- * a function of its own.
+ * the rate selection, Table 2 with paired statistics and a sentence per
+ * optimizer, the losses, the curves, Fig. 5, Fig. 4, Fig. 3 and the
+ * fine-tuning, each by a function of its own.
  *
  * @param records The runs, any order.
  * @param o The settings they ran with.
- * @param ctx Command, machine, dataset, wall time.
+ * @param ctx Command, machine, dataset, wall time, chosen rates.
  */
 export function buildReport(
   records: readonly RunRecord[],
@@ -137,29 +215,41 @@ export function buildReport(
     md: settingsLines(records, o, ctx),
     charts: {},
     cells: {},
+    comparisons: {},
   };
   const table = records.filter((r): r is TableRecord => r.kind === "table");
-  if (table.length > 0) {
-    const archs = ARCHS.filter((a) => table.some((r) => r.arch === a));
-    const opts = OPTIMIZERS.filter((p) => table.some((r) => r.optimizer === p));
-    accuracyTable(table, { archs, opts }, out);
-    lossTable(table, { archs, opts }, out);
-    curvesFigures(table, { archs, opts }, out);
+  // The seed runs: every cell's runs at its chosen rate.
+  const atChosen = table.filter((r) => ctx.chosen.get(cellKey(r))?.lr === r.lr);
+  const archs = ARCHS.filter((a) => table.some((r) => r.arch === a));
+  for (const arch of archs) {
+    const opts = optimizersFor(o, arch).filter((p) =>
+      table.some((r) => r.arch === arch && r.optimizer === p)
+    );
+    const axes = { arch, opts };
+    rangeSection(records, ctx.chosen, axes, out);
+    selectionTable(ctx.chosen, o, axes, out);
+    accuracyTable(atChosen, ctx.chosen, axes, out);
+    lossTable(atChosen, axes, out);
+    curvesFigure(atChosen, axes, out);
   }
-  fig5(table, out);
-  // Figs. 4 and 3 read the SGDM runs of the first seed that was tapped.
-  const tapped = table.filter((r) =>
-    r.gradStats !== undefined && r.optimizer === "sgdm"
-  ).sort((a, b) => a.seed - b.seed);
-  const firstSeed = tapped[0]?.seed;
-  const plain = tapped.find((r) => !r.gc && r.seed === firstSeed);
-  const withGc = tapped.find((r) => r.gc && r.seed === firstSeed);
+  fig5(atChosen, out);
+  // Figs. 4 and 3 read the SGDM runs of seed 1 at the chosen rates.
+  const tapped = atChosen.filter((r) =>
+    r.gradStats !== undefined && r.optimizer === "sgd" && r.seed === 1
+  );
+  const plain = tapped.find((r) => !r.gc);
+  const withGc = tapped.find((r) => r.gc && r.arch === plain?.arch);
   if (plain !== undefined && withGc !== undefined) {
     fig4(plain, withGc, out);
     fig3(plain, withGc, out);
   }
   fineTuning(records, o, out);
-  return { markdown: out.md.join("\n"), charts: out.charts, cells: out.cells };
+  return {
+    markdown: out.md.join("\n"),
+    charts: out.charts,
+    cells: out.cells,
+    comparisons: out.comparisons,
+  };
 }
 
 /** The list of settings at the top: command, machine, data, models, runs. */
@@ -183,7 +273,7 @@ function settingsLines(
     `- backend: ${backendsLine(records)}`,
     `- data: ${ctx.dataset}; ${
       o.trainLimit || "all"
-    } class-balanced training images, ${
+    } class-balanced training images of which ${o.valPerClass} per class are held out for validation (never trained on), ${
       o.testLimit || "all"
     } test images; batch ${o.batchSize}`,
     `- models: ${
@@ -195,7 +285,10 @@ function settingsLines(
           ? [`smallCnn at width ${o.width}`]
           : []),
       ].join(", ")
-    }; ${o.epochs} epochs per run, learning rate x0.1 at 30%, 60% and 90% of the steps (the paper's 60/120/180 of 200 epochs)`,
+    }; ${o.epochs} epochs per MLP run, ${o.convEpochs} per smallCnn run; learning rate from its value to 0 along a cosine over the run's steps (no warmup, no restarts)`,
+    `- learning rates: each cell (model, optimizer, with or without GC) ran a grid of ${o.lrFactors.length} rates (${
+      o.lrFactors.map((f) => `${Number(f.toPrecision(3))}×`).join(", ")
+    } the optimizer's centre) on seed 1; the rate with the best validation accuracy after the last epoch was then run on seeds 2–${o.seeds} (seed 1's run is the grid run); test accuracy played no part in the choice`,
     `- ${records.length} runs, ${
       (compute / 60).toFixed(1)
     } min of training and evaluation (the sum of the runs' own times); ${
@@ -214,7 +307,7 @@ function backendsLine(records: readonly RunRecord[]): string {
   const backends = [...new Set(records.map((r) => `${r.backend}`))];
   const byArchBackend = new Map<string, Set<string>>();
   for (const r of records) {
-    const key = r.kind === "table" ? r.arch : r.kind;
+    const key = r.kind === "table" || r.kind === "lrrange" ? r.arch : r.kind;
     const s = byArchBackend.get(key) ?? new Set<string>();
     s.add(r.backend);
     byArchBackend.set(key, s);
@@ -223,9 +316,9 @@ function backendsLine(records: readonly RunRecord[]): string {
     .join("; ") || backends.join(", ");
 }
 
-/** The architectures and optimizers the table runs cover, in table order. */
+/** One architecture and the optimizers its table covers, in table order. */
 interface Axes {
-  archs: ArchName[];
+  arch: ArchName;
   opts: OptimizerName[];
 }
 
@@ -237,121 +330,301 @@ function cellRuns(
 ): TableRecord[] {
   return table.filter((r) =>
     r.arch === arch && r.optimizer === p && r.gc === gc
-  );
+  ).sort((a, b) => a.seed - b.seed);
 }
 
-/** Paper Table 2: final test accuracy without and with GC, and the paired difference. */
-function accuracyTable(
-  table: readonly TableRecord[],
-  { archs, opts }: Axes,
+/** The grid: validation accuracy at each rate, the chosen one in bold. */
+function selectionTable(
+  chosen: ReadonlyMap<string, Choice>,
+  o: ReproOptions,
+  { arch, opts }: Axes,
   out: Draft,
 ): void {
+  const n = o.lrFactors.length;
   out.md.push(
-    "### Test accuracy (%) after the last epoch, mean ± std over seeds (paper Table 2)",
+    `### ${
+      ARCH_LABEL[arch]
+    }: learning-rate grid, validation accuracy (%) after the last epoch (seed 1)`,
     "",
-    `| model | | ${opts.map((p) => TABLE2[p].label).join(" | ")} |`,
-    `| --- | --- |${opts.map(() => " ---: |").join("")}`,
+    `| optimizer | GC | ${
+      o.lrFactors.map((_, i) => `rate ${i + 1}`).join(" | ")
+    } | chosen |`,
+    `| --- | --- |${" ---: |".repeat(n)} ---: |`,
   );
-  const seedsSeen: number[] = [];
-  for (const arch of archs) {
-    const row = (gc: boolean) =>
-      opts.map((p) => {
-        const rs = cellRuns(table, arch, p, gc);
-        seedsSeen.push(rs.length);
-        const s = meanStd(rs.map((r) => r.testAccuracy.at(-1)!));
-        out.cells[`${arch}/${p}${gc ? "+gc" : ""}`] = { ...s, n: rs.length };
-        return rs.length === 0 ? "–" : pct(s);
+  const edges: string[] = [];
+  for (const p of opts) {
+    for (const gc of [false, true]) {
+      const c = chosen.get(cellKey({ arch, optimizer: p, gc }));
+      if (c === undefined) continue;
+      const cellsText = c.grid.map((g) => {
+        const t = `${g.lr}: ${(g.valAccuracy * 100).toFixed(2)}`;
+        return g.lr === c.lr ? `**${t}**` : t;
       });
-    const without = row(false), withGc = row(true);
-    const delta = opts.map((p) =>
-      pairedDelta(table.filter((r) => r.arch === arch && r.optimizer === p))
-    );
-    out.md.push(
-      `| ${ARCH_LABEL[arch]} | w/o GC | ${without.join(" | ")} |`,
-      `| | w/ GC | ${withGc.join(" | ")} |`,
-      `| | GC − no GC, paired by seed | ${delta.join(" | ")} |`,
-    );
+      if (c.atEdge) edges.push(`${label(p)}${gc ? "+GC" : ""}`);
+      out.md.push(
+        `| ${gc ? "" : label(p)} | ${gc ? "w/ GC" : "w/o GC"} | ${
+          cellsText.join(" | ")
+        } | ${c.lr}${c.atEdge ? " (edge)" : ""} |`,
+      );
+    }
   }
   out.md.push(
     "",
-    `Seeds per cell: ${Math.min(...seedsSeen)}${
-      Math.max(...seedsSeen) !== Math.min(...seedsSeen)
-        ? `–${Math.max(...seedsSeen)}`
-        : ""
-    }. The last row of each model is the mean ± std of the per-seed differences (same seed: same initial weights and data order), and in brackets the number of seeds where GC was better. Settings of the paper's Table 2: learning rate 0.1 (SGDM, SGDW), 0.01 (Adagrad), 0.001 (Adam, AdamW); L2 weight decay 5e-4 (SGDM, Adam, Adagrad), decoupled 1e-3 (SGDW, AdamW); momentum 0.9; GC on conv and FC kernels, each over its exact axes (\`gcAxes(model)\`).`,
+    edges.length === 0
+      ? "Every chosen rate is inside its grid."
+      : `At the edge of its grid (a wider grid might find a better rate): ${
+        edges.join(", ")
+      }.`,
     "",
   );
 }
 
-/** Final training loss of each cell. */
-function lossTable(
-  table: readonly TableRecord[],
-  { archs, opts }: Axes,
+type RangeRecord = RunRecord & { kind: "lrrange" };
+
+/**
+ * The learning-rate range tests (Smith 2017) of one architecture: each
+ * cell's suggested rate beside the rate its grid chose, and the curves.
+ */
+function rangeSection(
+  records: readonly RunRecord[],
+  chosen: ReadonlyMap<string, Choice>,
+  { arch, opts }: Axes,
   out: Draft,
 ): void {
-  out.md.push(
-    "### Training loss in the last epoch, mean ± std",
-    "",
-    `| model | | ${opts.map((p) => TABLE2[p].label).join(" | ")} |`,
-    `| --- | --- |${opts.map(() => " ---: |").join("")}`,
+  const ranges = records.filter((r): r is RangeRecord =>
+    r.kind === "lrrange" && r.arch === arch && r.lrRange !== undefined
   );
-  for (const arch of archs) {
-    for (const gc of [false, true]) {
-      const row = opts.map((p) => {
-        const rs = cellRuns(table, arch, p, gc);
-        if (rs.length === 0) return "–";
-        const s = meanStd(rs.map((r) => r.loss.at(-1)!));
-        return `${s.mean.toFixed(4)} ± ${s.std.toFixed(4)}`;
+  if (ranges.length === 0) return;
+  const find = (p: OptimizerName, gc: boolean) =>
+    ranges.find((r) => r.optimizer === p && r.gc === gc);
+  const fmt = (x: number | null | undefined) =>
+    x === null || x === undefined ? "–" : Number(x.toPrecision(2)).toString();
+  out.md.push(
+    `### ${ARCH_LABEL[arch]}: learning-rate range test (Smith 2017), seed 1`,
+    "",
+    "`lrRangeTest` from @centra/tfjs: the rate grows exponentially from 1e-3× to 100× the optimizer's grid centre, one training batch per step; the suggestion is where the smoothed loss falls fastest (fastai's rule). It is shown beside the rate the grid chose on validation; it does not choose.",
+    "",
+    "| optimizer | GC | range | suggested | lowest smoothed loss at | diverged at | grid's choice |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+  );
+  const panels: Panel[] = [];
+  for (const gc of [false, true]) {
+    for (const p of opts) {
+      const r = find(p, gc)?.lrRange;
+      if (r === undefined) continue;
+      const panel = lrRangePanel(
+        r,
+        `${label(p)}${gc ? "+GC" : ""}: suggests ${fmt(r.suggestion)}`,
+      );
+      panels.push({
+        ...panel,
+        series: panel.series.map((s, i) =>
+          i === 2 ? { ...s, label: "suggested rate" } : s
+        ),
       });
+    }
+  }
+  for (const p of opts) {
+    for (const gc of [false, true]) {
+      const r = find(p, gc)?.lrRange;
+      if (r === undefined) continue;
       out.md.push(
-        `| ${gc ? "" : ARCH_LABEL[arch]} | ${gc ? "w/ GC" : "w/o GC"} | ${
-          row.join(" | ")
+        `| ${gc ? "" : label(p)} | ${gc ? "w/ GC" : "w/o GC"} | ${
+          fmt(r.learningRates[0])
+        } – ${fmt(r.learningRates.at(-1))} | ${fmt(r.suggestion)} | ${
+          fmt(r.minimum.learningRate)
+        } | ${r.diverged ? fmt(r.learningRates.at(-1)) : "–"} | ${
+          fmt(chosen.get(cellKey({ arch, optimizer: p, gc }))?.lr)
         } |`,
       );
     }
   }
-  out.md.push("");
+  const name = `lr_range_${arch}.svg`;
+  out.charts[name] = renderChart(panels, {
+    title: `${
+      ARCH_LABEL[arch]
+    }: learning-rate range tests, without GC (top) and with GC (bottom)`,
+    columns: Math.max(1, Math.ceil(panels.length / 2)),
+    panelWidth: 300,
+    panelHeight: 240,
+  });
+  out.md.push("", `![${ARCH_LABEL[arch]} range tests](${name})`, "");
+}
+
+/** The paper's Table 2 direction in words, for an optimizer. */
+function paperWords(p: OptimizerName): string {
+  return settingsOf(p).paper === "helped"
+    ? "helped (Table 2)"
+    : "not in Table 2";
+}
+
+/**
+ * Paper Table 2: final test accuracy without and with GC, each at its own
+ * rate, the paired difference with its 95% interval and wins, and a
+ * sentence per optimizer.
+ */
+function accuracyTable(
+  table: readonly TableRecord[],
+  chosen: ReadonlyMap<string, Choice>,
+  { arch, opts }: Axes,
+  out: Draft,
+): void {
+  out.md.push(
+    `### ${
+      ARCH_LABEL[arch]
+    }: test accuracy (%) after the last epoch, each cell at its chosen rate (paper Table 2)`,
+    "",
+    "| optimizer | w/o GC | w/ GC | GC − no GC, paired by seed: mean [95% CI] (wins) | here | paper |",
+    "| --- | ---: | ---: | ---: | --- | --- |",
+  );
+  const sentences: string[] = [];
+  for (const p of opts) {
+    const key = (gc: boolean) => cellKey({ arch, optimizer: p, gc });
+    const side = (gc: boolean) => {
+      const rs = cellRuns(table, arch, p, gc);
+      const s = meanStd(rs.map((r) => r.testAccuracy.at(-1)!));
+      out.cells[key(gc)] = { ...s, n: rs.length };
+      return rs.length === 0
+        ? "–"
+        : `${pct(s)} (lr ${chosen.get(key(gc))?.lr}, n=${rs.length})`;
+    };
+    const without = side(false), withGc = side(true);
+    const diffs = pairedDiffs([
+      ...cellRuns(table, arch, p, false),
+      ...cellRuns(table, arch, p, true),
+    ]);
+    if (diffs.length === 0) continue;
+    const c = compare(diffs);
+    out.comparisons[`${arch}/${p}`] = c;
+    out.md.push(
+      `| ${label(p)} | ${without} | ${withGc} | ${
+        pairedText(diffs)
+      } | ${c.verdict} | ${paperWords(p)} |`,
+    );
+    sentences.push(sentence(label(p), c, settingsOf(p).paper));
+  }
+  out.md.push(
+    "",
+    'The interval is mean ± t(0.975, n−1)·s/√n over the per-seed differences (same seed: same initial weights and data order; each side at its own chosen rate); "helped" or "hurt" when it excludes 0, else "no measurable difference". Wins: seeds where GC was better.',
+    "",
+    ...sentences.map((s) => `- ${s}`),
+    "",
+  );
+}
+
+/** One sentence: what GC did to this optimizer here, beside the paper. */
+export function sentence(
+  name: string,
+  c: Comparison,
+  paper: "helped" | undefined,
+): string {
+  const pts = (x: number) => `${signed(x * 100)} points`;
+  const range = Number.isNaN(c.ci[0])
+    ? ""
+    : ` (95% CI ${pts(c.ci[0])} to ${pts(c.ci[1])})`;
+  const here = c.verdict === "helped"
+    ? `GC helped: ${
+      pts(c.mean)
+    }${range}, better on ${c.wins} of ${c.diffs.length} seeds`
+    : c.verdict === "hurt"
+    ? `GC hurt: ${
+      pts(c.mean)
+    }${range}, better on ${c.wins} of ${c.diffs.length} seeds`
+    : c.verdict === "too few seeds"
+    ? `too few seeds to say (${pts(c.mean)})`
+    : `no measurable difference: ${
+      pts(c.mean)
+    }${range}, better on ${c.wins} of ${c.diffs.length} seeds`;
+  const vs = paper === undefined
+    ? "the paper's Table 2 does not test it"
+    : c.verdict === "helped"
+    ? "as in the paper's Table 2, where GC helped"
+    : c.verdict === "hurt"
+    ? "the opposite of the paper's Table 2, where GC helped"
+    : "the paper's Table 2 found that GC helped";
+  return `**${name}**: ${here}; ${vs}.`;
+}
+
+/** Final training loss of each cell, and how flat it was at the end. */
+function lossTable(
+  table: readonly TableRecord[],
+  { arch, opts }: Axes,
+  out: Draft,
+): void {
+  out.md.push(
+    `### ${
+      ARCH_LABEL[arch]
+    }: training loss in the last epoch, mean ± std, and its flatness`,
+    "",
+    "| optimizer | GC | last-epoch loss | last epoch's drop, % of the run's drop |",
+    "| --- | --- | ---: | ---: |",
+  );
+  for (const p of opts) {
+    for (const gc of [false, true]) {
+      const rs = cellRuns(table, arch, p, gc);
+      if (rs.length === 0) continue;
+      const s = meanStd(rs.map((r) => r.loss.at(-1)!));
+      out.md.push(
+        `| ${gc ? "" : label(p)} | ${gc ? "w/ GC" : "w/o GC"} | ${
+          s.mean.toFixed(4)
+        } ± ${s.std.toFixed(4)} | ${flatness(rs).toFixed(1)} |`,
+      );
+    }
+  }
+  out.md.push(
+    "",
+    "Flatness: (loss of the second-to-last epoch − loss of the last) / (loss of the first − loss of the last), mean over seeds, in %: a few % means the loss has levelled off.",
+    "",
+  );
+}
+
+/** The last epoch's share of the run's loss drop, mean over runs, in %. */
+export function flatness(rs: readonly RunRecord[]): number {
+  const shares = rs.filter((r) => r.loss.length >= 2).map((r) => {
+    const l = r.loss;
+    const total = l[0]! - l.at(-1)!;
+    return total > 0 ? (l.at(-2)! - l.at(-1)!) / total * 100 : NaN;
+  });
+  return shares.length === 0 ? NaN : meanStd(shares).mean;
 }
 
 /** Training loss and test accuracy curves, one chart per architecture. */
-function curvesFigures(
+function curvesFigure(
   table: readonly TableRecord[],
-  { archs, opts }: Axes,
+  { arch, opts }: Axes,
   out: Draft,
 ): void {
-  for (const arch of archs) {
-    const panels: Panel[] = [];
-    for (const what of ["loss", "acc"] as const) {
-      for (const p of opts) {
-        panels.push({
-          title: `${TABLE2[p].label}: ${
-            what === "loss" ? "training loss" : "test accuracy"
-          }`,
-          xLabel: "epoch",
-          ...(what === "acc" ? { unit: "%" } : {}),
-          series: pair([
-            [TABLE2[p].label, cellRuns(table, arch, p, false)],
-            [`${TABLE2[p].label}+GC`, cellRuns(table, arch, p, true)],
-          ], what),
-        });
-      }
+  const panels: Panel[] = [];
+  for (const what of ["loss", "acc"] as const) {
+    for (const p of opts) {
+      panels.push({
+        title: `${label(p)}: ${
+          what === "loss" ? "training loss" : "test accuracy"
+        }`,
+        xLabel: "epoch",
+        ...(what === "acc" ? { unit: "%" } : {}),
+        series: pair([
+          [label(p), cellRuns(table, arch, p, false)],
+          [`${label(p)}+GC`, cellRuns(table, arch, p, true)],
+        ], what),
+      });
     }
-    const name = `curves_${arch}.svg`;
-    out.charts[name] = renderChart(panels, {
-      title: `${
-        ARCH_LABEL[arch]
-      } on Fashion-MNIST: without GC (red) and with GC (blue), mean ± std over seeds`,
-      columns: opts.length,
-      panelWidth: 300,
-      panelHeight: 260,
-    });
-    out.md.push(`![${ARCH_LABEL[arch]} curves](${name})`, "");
   }
+  const name = `curves_${arch}.svg`;
+  out.charts[name] = renderChart(panels, {
+    title: `${
+      ARCH_LABEL[arch]
+    } on Fashion-MNIST, each at its chosen rate: without GC (red) and with GC (blue), mean ± std over seeds`,
+    columns: opts.length,
+    panelWidth: 300,
+    panelHeight: 260,
+  });
+  out.md.push(`![${ARCH_LABEL[arch]} curves](${name})`, "");
 }
 
-/** Paper Fig. 5: BN vs BN + GC (SGDM, the BN convnet). */
+/** Paper Fig. 5: BN vs BN + GC (SGDM, the BN convnet, each at its chosen rate). */
 function fig5(table: readonly TableRecord[], out: Draft): void {
-  const bn = table.filter((r) => r.arch === "cnn" && r.optimizer === "sgdm");
+  const bn = table.filter((r) => r.arch === "cnn" && r.optimizer === "sgd");
   if (bn.length === 0) return;
   const sel = (gc: boolean) => bn.filter((r) => r.gc === gc);
   out.charts["fig5_bn_gc.svg"] = renderChart([
@@ -368,7 +641,7 @@ function fig5(table: readonly TableRecord[], out: Draft): void {
     },
   ], {
     title:
-      "Fig. 5 at laptop scale: smallCnn (BN) with SGDM, without and with GC",
+      "Fig. 5 at laptop scale: smallCnn (BN) with SGDM, without and with GC, each at its chosen rate",
   });
   out.md.push(
     "### BN vs BN + GC (paper Fig. 5)",
@@ -382,7 +655,7 @@ function fig5(table: readonly TableRecord[], out: Draft): void {
  * Paper Fig. 4: gradient norms and max values of the tapped layers, every
  * iteration, SGDM without and with GC from the same seed.
  */
-function fig4(plain: RunRecord, withGc: RunRecord, out: Draft): void {
+function fig4(plain: TableRecord, withGc: TableRecord, out: Draft): void {
   if (plain.gradStats === undefined || withGc.gradStats === undefined) return;
   const panels: Panel[] = [];
   const summary: string[] = [];
@@ -428,7 +701,7 @@ function fig4(plain: RunRecord, withGc: RunRecord, out: Draft): void {
 }
 
 /** Paper Fig. 3 (Theorem 4.1): each weight vector's mean at init and after training. */
-function fig3(plain: RunRecord, withGc: RunRecord, out: Draft): void {
+function fig3(plain: TableRecord, withGc: TableRecord, out: Draft): void {
   const m0 = plain.unitMeans, m1 = withGc.unitMeans;
   if (m0 === undefined || m1 === undefined) return;
   const layers = Object.keys(m0);
@@ -499,10 +772,10 @@ function fineTuning(
       pre.length ? pct(meanStd(pre.map((r) => r.testAccuracy.at(-1)!))) : "–"
     } %), then a new 5-class head fine-tuned with the backbone on classes 5–9 for ${o.finetuneEpochs} epochs with \`fineTuning(model, { head })\` from @centra/match: SGDM, momentum 0.9, learning rate 0.1 for the head and 0.01 for the backbone, x0.1 at 50% and 80% of the steps.`,
     "",
-    "| | SGDM | SGDM+GC | GC − no GC, paired by seed |",
+    "| | SGDM | SGDM+GC | GC − no GC, paired by seed: mean [95% CI] (wins) |",
     "| --- | ---: | ---: | ---: |",
     `| test accuracy (%), classes 5–9 | ${pct(a)} | ${pct(b)} | ${
-      pairedDelta(ft)
+      pairedText(pairedDiffs(ft))
     } |`,
     "",
     "![fine-tuning](finetune.svg)",

@@ -68,3 +68,59 @@ export function meanStd(xs: readonly number[]): { mean: number; std: number } {
   const v = xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1);
   return { mean, std: Math.sqrt(v) };
 }
+
+/** The rate chosen for one cell, and how it was chosen. */
+export interface Choice {
+  /** The chosen learning rate. */
+  lr: number;
+  /** Final validation accuracy of every grid rate, in grid order. */
+  grid: { lr: number; valAccuracy: number; valLoss: number }[];
+  /** Whether the chosen rate is the grid's smallest or largest. */
+  atEdge: boolean;
+}
+
+/**
+ * Each cell's rate: of its grid runs (seed 1), the one with the highest
+ * validation accuracy after the last epoch; a tie goes to the lower
+ * validation loss, then to the smaller rate. A cell whose grid is not
+ * complete has no choice yet. Test accuracy is never looked at.
+ *
+ * @param records The finished runs, by id.
+ * @param cells The cells and their grids.
+ * @returns The choice by cell key.
+ */
+export function chooseRates(
+  records: ReadonlyMap<string, RunRecord>,
+  cells: readonly { key: string; ids: readonly [number, string][] }[],
+): Map<string, Choice> {
+  const out = new Map<string, Choice>();
+  for (const { key, ids } of cells) {
+    const grid: Choice["grid"] = [];
+    for (const [lr, id] of ids) {
+      const r = records.get(id);
+      if (r === undefined) break;
+      const acc = r.valAccuracy?.at(-1) ?? NaN;
+      const loss = r.valLoss?.at(-1) ?? NaN;
+      grid.push({ lr, valAccuracy: acc, valLoss: loss });
+    }
+    if (grid.length < ids.length || grid.length === 0) continue;
+    const score = (g: Choice["grid"][number]) =>
+      Number.isFinite(g.valAccuracy) ? g.valAccuracy : -1;
+    let best = 0;
+    grid.forEach((g, i) => {
+      const b = grid[best]!;
+      const lossOf = (x: typeof g) =>
+        Number.isFinite(x.valLoss) ? x.valLoss : Infinity;
+      if (
+        score(g) > score(b) ||
+        (score(g) === score(b) && lossOf(g) < lossOf(b))
+      ) best = i;
+    });
+    out.set(key, {
+      lr: grid[best]!.lr,
+      grid,
+      atEdge: grid.length > 1 && (best === 0 || best === grid.length - 1),
+    });
+  }
+  return out;
+}

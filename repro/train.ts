@@ -7,23 +7,22 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
-  adagrad,
-  adam,
-  adamw,
   addDecayedWeights,
   centralize,
   chain,
+  cosineDecaySchedule,
   disposeState,
   type GradientTransformation,
   initState,
+  injectHyperparams,
   piecewiseConstantSchedule,
+  type ScalarOrSchedule,
   scaleByLearningRate,
-  type Schedule,
-  sgdw,
   stateless,
   trace,
   type Updates,
 } from "@centra/chain";
+import { OPTIMIZERS } from "@centra/chain/optimizers";
 import { byLayer, fineTuning, gcAxes } from "@centra/match";
 import {
   balancedSubset,
@@ -33,13 +32,22 @@ import {
   modelParams,
   smallCnn,
 } from "@centra/zoo";
-import { trainStep } from "@centra/tfjs";
+import {
+  ChainOptimizer,
+  lrRangeTest,
+  type LrRangeTestResult,
+  trainStep,
+} from "@centra/tfjs";
 import {
   type ArchName,
+  epochsFor,
+  lrRangeSpan,
+  type LrRangeSpec,
   type OptimizerName,
   type ReproOptions,
+  settingsOf,
   stepBoundaries,
-  TABLE2,
+  type TableSpec,
 } from "./config.ts";
 
 /** What one run measured. */
@@ -48,6 +56,10 @@ export interface RunResult {
   loss: number[];
   /** Test accuracy after each epoch, in [0, 1]. */
   testAccuracy: number[];
+  /** Validation accuracy after each epoch, in [0, 1] (table runs). */
+  valAccuracy?: number[];
+  /** Mean validation loss after each epoch (table runs). */
+  valLoss?: number[];
   /** Training steps taken. */
   steps: number;
   /** Wall time in seconds, evaluation included. */
@@ -58,6 +70,8 @@ export interface RunResult {
   gradStats?: Record<string, { norm: number[]; max: number[] }>;
   /** Fig. 3: per-unit means of weight vectors at init and at the end, by layer. */
   unitMeans?: Record<string, { init: number[]; final: number[] }>;
+  /** A learning-rate range test's curve (kind `lrrange`). */
+  lrRange?: LrRangeTestResult;
 }
 
 /** Called during a run with the epoch and, when read, the latest loss. */
@@ -101,6 +115,45 @@ export function limit(set: ImageSet, n: number): ImageSet {
   return balancedSubset(set, {
     perClass: Math.max(1, Math.floor(n / set.numClasses)),
   });
+}
+
+/**
+ * Splits `set` into a validation set of the first `perClass` images of each
+ * class and a training set of the rest (both in their original order).
+ */
+export function splitValidation(
+  set: ImageSet,
+  perClass: number,
+): { train: ImageSet; val: ImageSet } {
+  const taken = new Array<number>(set.numClasses).fill(0);
+  const val: number[] = [], train: number[] = [];
+  for (let i = 0; i < set.count; i++) {
+    const label = set.labels[i]!;
+    if (taken[label]! < perClass) {
+      taken[label]! += 1;
+      val.push(i);
+    } else train.push(i);
+  }
+  const short = taken.findIndex((n) => n < perClass);
+  if (short >= 0) {
+    throw new RangeError(
+      `--val-per-class ${perClass}: class ${short} has only ${
+        taken[short]
+      } training images`,
+    );
+  }
+  return { train: pick(set, train), val: pick(set, val) };
+}
+
+function pick(set: ImageSet, indices: readonly number[]): ImageSet {
+  const pix = set.height * set.width * set.channels;
+  const images = new Uint8Array(indices.length * pix);
+  const labels = new Uint8Array(indices.length);
+  indices.forEach((src, dst) => {
+    images.set(set.images.subarray(src * pix, (src + 1) * pix), dst * pix);
+    labels[dst] = set.labels[src]!;
+  });
+  return { ...set, images, labels, count: indices.length };
 }
 
 let built = 0;
@@ -158,63 +211,76 @@ function tap(
 }
 
 /**
- * The Table 2 optimizer, with or without GC (conv and FC layers, each with
- * its exact axes from `@centra/match`). With L2 decay GC acts on `g + λw`
- * (paper 3.4); SGDW and AdamW centralize the raw gradient. SGDM is written
- * out as the paper's Algorithm 1, so that a tap can read the gradient that
- * enters the momentum.
+ * An optimizer of `@centra/chain`'s table with the reproduction's settings
+ * (`settingsOf`), with or without GC (conv and FC layers, each with its
+ * exact axes from `@centra/match`). With L2 decay GC acts on `g + λw`
+ * (paper 3.4): the decay is added before the optimizer; decoupled decay
+ * (SGDW, AdamW) is the optimizer's own `weightDecay`, and GC centralizes the
+ * raw gradient. SGDM is written out as the paper's Algorithm 1, so that a
+ * tap can read the gradient that enters the momentum.
  */
-export function table2Optimizer(
+export function reproOptimizer(
   name: OptimizerName,
   gc: false | ReturnType<typeof gcAxes>,
-  lr: Schedule,
+  lr: ScalarOrSchedule,
   probe?: GradientTransformation,
 ): GradientTransformation {
-  const { weightDecay } = TABLE2[name];
-  const gcOpt = gc === false ? {} : { gc };
-  switch (name) {
-    case "sgdm":
-      return chain(
-        addDecayedWeights(weightDecay),
-        ...(gc === false ? [] : [centralize({ axes: gc })]),
-        ...(probe === undefined ? [] : [probe]),
-        trace(0.9),
-        scaleByLearningRate(lr),
-      );
-    case "adam":
-      return adam(lr, { weightDecay, ...gcOpt });
-    case "adagrad":
-      // PyTorch defaults (the paper's "default settings on Pytorch"); L2
-      // decay goes before Adagrad's own GC, as in paper 3.4.
-      return chain(
-        addDecayedWeights(weightDecay),
-        adagrad(lr, { initialAccumulatorValue: 0, eps: 1e-10, ...gcOpt }),
-      );
-    case "sgdw":
-      return sgdw(lr, { momentum: 0.9, weightDecay, ...gcOpt });
-    case "adamw":
-      return adamw(lr, { weightDecay, ...gcOpt });
+  const s = settingsOf(name);
+  const l2 = s.weightDecay > 0 && !s.decoupled
+    ? [addDecayedWeights(s.weightDecay)]
+    : [];
+  if (name === "sgd") {
+    return chain(
+      ...l2,
+      ...(gc === false ? [] : [centralize({ axes: gc })]),
+      ...(probe === undefined ? [] : [probe]),
+      trace(Number(s.options.momentum ?? 0.9)),
+      scaleByLearningRate(lr),
+    );
   }
+  const entry =
+    (OPTIMIZERS as Record<string, { make: typeof OPTIMIZERS.sgd.make }>)[name];
+  if (entry === undefined) {
+    throw new RangeError(`unknown optimizer "${name}"`);
+  }
+  const tx = entry.make(lr, {
+    ...s.options,
+    ...(s.decoupled ? { weightDecay: s.weightDecay } : {}),
+    ...(gc === false ? {} : { gc }),
+  });
+  return l2.length === 0 ? tx : chain(...l2, tx);
 }
 
-async function accuracy(
+/** Accuracy and mean softmax cross-entropy of `model` on a set. */
+async function evaluate(
   model: tf.LayersModel,
-  xs: tf.Tensor4D,
-  labels: tf.Tensor1D,
+  set: TestTensors,
   chunk: number,
-): Promise<number> {
-  const n = xs.shape[0];
-  let correct = 0;
+): Promise<{ accuracy: number; loss: number }> {
+  const n = set.xs.shape[0];
+  const classes = model.outputs[0]!.shape.at(-1)!;
+  let correct = 0, loss = 0;
   for (let i = 0; i < n; i += chunk) {
-    const hits = tf.tidy(() => {
+    const both = tf.tidy(() => {
       const size = Math.min(chunk, n - i);
-      const logits = model.predict(xs.slice(i, size)) as tf.Tensor;
-      return tf.sum(tf.equal(tf.argMax(logits, -1), labels.slice(i, size)));
+      const logits = model.predict(set.xs.slice(i, size)) as tf.Tensor;
+      const labels = set.labels.slice(i, size);
+      const hits = tf.sum(tf.equal(tf.argMax(logits, -1), labels));
+      const ce = tf.losses.softmaxCrossEntropy(
+        tf.oneHot(labels, classes),
+        logits,
+        undefined,
+        undefined,
+        tf.Reduction.SUM,
+      );
+      return tf.stack([tf.cast(hits, "float32"), ce]);
     });
-    correct += (await hits.data())[0]!;
-    hits.dispose();
+    const [h, l] = await both.data();
+    both.dispose();
+    correct += h!;
+    loss += l!;
   }
-  return correct / n;
+  return { accuracy: correct / n, loss: loss / n };
 }
 
 /** A test set as tensors, built once per data set and backend. */
@@ -245,6 +311,8 @@ export interface TrainOptions {
   onStep?: OnStep;
   /** The tap's sink and the layers it reads, for Fig. 4. */
   taps?: { layers: string[]; sink: tf.Tensor[][] };
+  /** A validation set, evaluated after each epoch. */
+  val?: TestTensors;
   /** Record per-unit weight means of these layers, for Fig. 3. */
   meansOf?: string[];
   /** GC axes, to compute per-unit means over. */
@@ -291,6 +359,7 @@ export async function train(o: TrainOptions): Promise<RunResult> {
   });
   const loss: number[] = [];
   const testAccuracy: number[] = [];
+  const valAccuracy: number[] = [], valLoss: number[] = [];
   let steps = 0;
   let lastRead = performance.now();
   try {
@@ -332,9 +401,13 @@ export async function train(o: TrainOptions): Promise<RunResult> {
       }
       loss.push((await sum.data())[0]! / n);
       sum.dispose();
-      testAccuracy.push(
-        await accuracy(model, o.test.xs, o.test.labels, o.batchSize * 4),
-      );
+      const chunk = Math.max(256, o.batchSize);
+      testAccuracy.push((await evaluate(model, o.test, chunk)).accuracy);
+      if (o.val) {
+        const v = await evaluate(model, o.val, chunk);
+        valAccuracy.push(v.accuracy);
+        valLoss.push(v.loss);
+      }
       o.onStep?.({
         epoch,
         epochs: o.epochs,
@@ -352,6 +425,7 @@ export async function train(o: TrainOptions): Promise<RunResult> {
     steps,
     seconds: 0,
     backend: tf.getBackend(),
+    ...(o.val ? { valAccuracy, valLoss } : {}),
   };
   if (o.taps) {
     const stats: Record<string, { norm: number[]; max: number[] }> = {};
@@ -384,32 +458,37 @@ export interface TableRunContext {
   o: ReproOptions;
   train: ImageSet;
   test: TestTensors;
+  /** The validation set (table runs). */
+  val?: TestTensors;
   onStep?: OnStep;
 }
 
-/** One cell of Table 2: architecture x optimizer x GC x seed. */
+/**
+ * One table run: architecture x optimizer x GC x learning rate x seed, the
+ * rate following a cosine from `spec.lr` to 0 over the run's steps.
+ */
 export async function tableRun(
   ctx: TableRunContext,
-  spec: { arch: ArchName; optimizer: OptimizerName; gc: boolean; seed: number },
+  spec: Omit<TableSpec, "kind" | "id">,
 ): Promise<RunResult> {
   const { o } = ctx;
   const model = buildModel(spec.arch, o, spec.seed);
   try {
     const axes = gcAxes(model);
-    const stepsTotal = o.epochs *
+    const epochs = epochsFor(o, spec.arch);
+    const stepsTotal = epochs *
       Math.ceil(ctx.train.count / o.batchSize);
-    const lr = piecewiseConstantSchedule(
-      TABLE2[spec.optimizer].lr,
-      stepBoundaries(stepsTotal),
-    );
+    const lr = settingsOf(spec.optimizer).schedule === false
+      ? spec.lr
+      : cosineDecaySchedule(spec.lr, { decaySteps: stepsTotal });
     // Fig. 3 and 4 come from SGDM on the convnets (the paper's ResNet50 runs).
-    const tapped = spec.optimizer === "sgdm" && spec.arch !== "mlp";
+    const tapped = spec.optimizer === "sgd" && spec.arch !== "mlp";
     const layers = tapped ? tappedLayers(model) : [];
     const sink: tf.Tensor[][] = [];
     const probe = tapped
       ? tap(layers.map((l) => kernelName(model, l)), sink)
       : undefined;
-    const tx = table2Optimizer(
+    const tx = reproOptimizer(
       spec.optimizer,
       spec.gc ? axes : false,
       lr,
@@ -420,7 +499,8 @@ export async function tableRun(
       tx,
       train: ctx.train,
       test: ctx.test,
-      epochs: o.epochs,
+      ...(ctx.val ? { val: ctx.val } : {}),
+      epochs,
       batchSize: o.batchSize,
       seed: spec.seed,
       ...(ctx.onStep ? { onStep: ctx.onStep } : {}),
@@ -501,12 +581,12 @@ export async function pretrainRun(
   const model = buildModel("cnn", o, seed, 5, "pre");
   const steps = o.pretrainEpochs * Math.ceil(ctx.train.count / o.batchSize);
   const lr = piecewiseConstantSchedule(
-    TABLE2.sgdm.lr,
+    settingsOf("sgd").lr,
     stepBoundaries(steps),
   );
   const result = await train({
     model,
-    tx: table2Optimizer("sgdm", false, lr),
+    tx: reproOptimizer("sgd", false, lr),
     train: ctx.train,
     test: ctx.test,
     epochs: o.pretrainEpochs,
@@ -515,4 +595,61 @@ export async function pretrainRun(
     ...(ctx.onStep ? { onStep: ctx.onStep } : {}),
   });
   return { model, result };
+}
+
+/**
+ * The learning-rate range test (`lrRangeTest` from `@centra/tfjs`, Smith
+ * 2017) of one cell on seed 1's model: the cell's optimizer with an injected
+ * learning rate swept from 1e-3 to 1e2 times its grid centre, on shuffled
+ * training batches of the table's batch size.
+ */
+export async function lrRangeRun(
+  ctx: TableRunContext,
+  spec: Omit<LrRangeSpec, "kind" | "id">,
+): Promise<RunResult> {
+  const start = performance.now();
+  const { o } = ctx;
+  const model = buildModel(spec.arch, o, 1, ctx.train.numClasses, "lrr");
+  const axes = gcAxes(model);
+  const optimizer = new ChainOptimizer(
+    injectHyperparams(
+      (hp) =>
+        reproOptimizer(spec.optimizer, spec.gc ? axes : false, hp.learningRate),
+      { learningRate: settingsOf(spec.optimizer).lr },
+    ),
+  );
+  const n = Math.min(ctx.train.count, o.lrRangeSteps * o.batchSize);
+  const [b] = [
+    ...batches(ctx.train, {
+      batchSize: ctx.train.count,
+      shuffle: true,
+      seed: 1,
+    }),
+  ];
+  const xs = b!.xs.slice(0, n), ys = b!.ys.slice(0, n);
+  tf.dispose([b!.xs, b!.ys]);
+  try {
+    model.compile({
+      optimizer,
+      loss: (yTrue: tf.Tensor, yPred: tf.Tensor) =>
+        tf.losses.softmaxCrossEntropy(yTrue, yPred),
+    });
+    const r = await lrRangeTest(model, { xs, ys }, {
+      ...lrRangeSpan(spec.optimizer),
+      steps: o.lrRangeSteps,
+      batchSize: o.batchSize,
+    });
+    return {
+      loss: r.smoothed,
+      testAccuracy: [],
+      steps: r.learningRates.length,
+      seconds: (performance.now() - start) / 1000,
+      backend: tf.getBackend(),
+      lrRange: r,
+    };
+  } finally {
+    tf.dispose([xs, ys]);
+    optimizer.dispose();
+    model.dispose();
+  }
 }

@@ -282,6 +282,35 @@ export class ChainOptimizer extends tf.Optimizer {
   }
 
   /**
+   * tfjs's `minimize` (what `fit` and `trainOnBatch` call), except that a
+   * step that throws frees the gradients and the loss before the error
+   * passes on (tfjs's own leaves them behind).
+   *
+   * @param f The loss.
+   * @param returnCost Whether to return the loss (the caller disposes it).
+   * @param varList The variables to train; default: every trainable one.
+   * @returns The loss when `returnCost`, else `null`.
+   */
+  override minimize(
+    f: () => tf.Scalar,
+    returnCost = false,
+    varList?: tf.Variable[],
+  ): tf.Scalar | null {
+    const { value, grads } = this.computeGradients(f, varList);
+    try {
+      this.applyGradients(grads);
+    } catch (e) {
+      value.dispose();
+      throw e;
+    } finally {
+      tf.dispose(grads);
+    }
+    if (returnCost) return value;
+    value.dispose();
+    return null;
+  }
+
+  /**
    * The hyperparameters of the chain's `injectHyperparams` part (for the
    * built-ins, `learningRate`), as live scalars owned by the optimizer, or
    * `undefined` (no such part). Works before the first step (the initial

@@ -32,6 +32,7 @@ import "@centra/chain/tfjs-check";
 export * from "./chain_optimizer.ts";
 export * from "./register_chain.ts";
 export * from "./train_step.ts";
+export * from "./lr_range.ts";
 export * from "./learning_rate.ts";
 export * from "./progress_logger.ts";
 export * from "./ema_weights.ts";
