@@ -24,6 +24,7 @@ import {
   sgdRef,
   zerosFor,
 } from "./reference64.ts";
+import { adamaxRow } from "./rows/adamax.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -957,6 +958,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     adagrad: adagradRow,
     rmsprop: rmspropRow,
     nadam: nadamRow,
+    adamax: adamaxRow,
   };
 
 /** The rows in table order, with their names. */

@@ -14,6 +14,7 @@ import { nadam, NADAM_OPTIONS } from "./nadam.ts";
 import { rmsprop, RMSPROP_OPTIONS } from "./rmsprop.ts";
 import { sgd, SGD_OPTIONS } from "./sgd.ts";
 import { sgdw, SGDW_OPTIONS } from "./sgdw.ts";
+import { adamax, ADAMAX_OPTIONS } from "./adamax.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -24,6 +25,7 @@ export * from "./adamw.ts";
 export * from "./adagrad.ts";
 export * from "./rmsprop.ts";
 export * from "./nadam.ts";
+export * from "./adamax.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -68,6 +70,7 @@ export const OPTIMIZERS = {
   adagrad: { make: adagrad, options: ADAGRAD_OPTIONS },
   rmsprop: { make: rmsprop, options: RMSPROP_OPTIONS },
   nadam: { make: nadam, options: NADAM_OPTIONS },
+  adamax: { make: adamax, options: ADAMAX_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
