@@ -25,6 +25,7 @@ import {
   zerosFor,
 } from "./reference64.ts";
 import { adamaxRow } from "./rows/adamax.ts";
+import { adadeltaRow } from "./rows/adadelta.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -959,6 +960,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     rmsprop: rmspropRow,
     nadam: nadamRow,
     adamax: adamaxRow,
+    adadelta: adadeltaRow,
   };
 
 /** The rows in table order, with their names. */

@@ -15,6 +15,7 @@ import { rmsprop, RMSPROP_OPTIONS } from "./rmsprop.ts";
 import { sgd, SGD_OPTIONS } from "./sgd.ts";
 import { sgdw, SGDW_OPTIONS } from "./sgdw.ts";
 import { adamax, ADAMAX_OPTIONS } from "./adamax.ts";
+import { adadelta, ADADELTA_OPTIONS } from "./adadelta.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -26,6 +27,7 @@ export * from "./adagrad.ts";
 export * from "./rmsprop.ts";
 export * from "./nadam.ts";
 export * from "./adamax.ts";
+export * from "./adadelta.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -71,6 +73,7 @@ export const OPTIMIZERS = {
   rmsprop: { make: rmsprop, options: RMSPROP_OPTIONS },
   nadam: { make: nadam, options: NADAM_OPTIONS },
   adamax: { make: adamax, options: ADAMAX_OPTIONS },
+  adadelta: { make: adadelta, options: ADADELTA_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
