@@ -26,6 +26,7 @@ import {
 } from "./reference64.ts";
 import { adamaxRow } from "./rows/adamax.ts";
 import { adadeltaRow } from "./rows/adadelta.ts";
+import { amsgradRow } from "./rows/amsgrad.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -961,6 +962,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     nadam: nadamRow,
     adamax: adamaxRow,
     adadelta: adadeltaRow,
+    amsgrad: amsgradRow,
   };
 
 /** The rows in table order, with their names. */

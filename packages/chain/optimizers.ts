@@ -16,6 +16,7 @@ import { sgd, SGD_OPTIONS } from "./sgd.ts";
 import { sgdw, SGDW_OPTIONS } from "./sgdw.ts";
 import { adamax, ADAMAX_OPTIONS } from "./adamax.ts";
 import { adadelta, ADADELTA_OPTIONS } from "./adadelta.ts";
+import { amsgrad, AMSGRAD_OPTIONS } from "./amsgrad.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -28,6 +29,7 @@ export * from "./rmsprop.ts";
 export * from "./nadam.ts";
 export * from "./adamax.ts";
 export * from "./adadelta.ts";
+export * from "./amsgrad.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -74,6 +76,7 @@ export const OPTIMIZERS = {
   nadam: { make: nadam, options: NADAM_OPTIONS },
   adamax: { make: adamax, options: ADAMAX_OPTIONS },
   adadelta: { make: adadelta, options: ADADELTA_OPTIONS },
+  amsgrad: { make: amsgrad, options: AMSGRAD_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
