@@ -27,6 +27,7 @@ import {
 import { adamaxRow } from "./rows/adamax.ts";
 import { adadeltaRow } from "./rows/adadelta.ts";
 import { amsgradRow } from "./rows/amsgrad.ts";
+import { nadamwRow } from "./rows/nadamw.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -963,6 +964,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     adamax: adamaxRow,
     adadelta: adadeltaRow,
     amsgrad: amsgradRow,
+    nadamw: nadamwRow,
   };
 
 /** The rows in table order, with their names. */

@@ -17,6 +17,7 @@ import { sgdw, SGDW_OPTIONS } from "./sgdw.ts";
 import { adamax, ADAMAX_OPTIONS } from "./adamax.ts";
 import { adadelta, ADADELTA_OPTIONS } from "./adadelta.ts";
 import { amsgrad, AMSGRAD_OPTIONS } from "./amsgrad.ts";
+import { nadamw, NADAMW_OPTIONS } from "./nadamw.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -30,6 +31,7 @@ export * from "./nadam.ts";
 export * from "./adamax.ts";
 export * from "./adadelta.ts";
 export * from "./amsgrad.ts";
+export * from "./nadamw.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -77,6 +79,7 @@ export const OPTIMIZERS = {
   adamax: { make: adamax, options: ADAMAX_OPTIONS },
   adadelta: { make: adadelta, options: ADADELTA_OPTIONS },
   amsgrad: { make: amsgrad, options: AMSGRAD_OPTIONS },
+  nadamw: { make: nadamw, options: NADAMW_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
