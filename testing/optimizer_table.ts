@@ -28,6 +28,7 @@ import { adamaxRow } from "./rows/adamax.ts";
 import { adadeltaRow } from "./rows/adadelta.ts";
 import { amsgradRow } from "./rows/amsgrad.ts";
 import { nadamwRow } from "./rows/nadamw.ts";
+import { yogiRow } from "./rows/yogi.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -965,6 +966,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     adadelta: adadeltaRow,
     amsgrad: amsgradRow,
     nadamw: nadamwRow,
+    yogi: yogiRow,
   };
 
 /** The rows in table order, with their names. */

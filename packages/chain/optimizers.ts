@@ -18,6 +18,7 @@ import { adamax, ADAMAX_OPTIONS } from "./adamax.ts";
 import { adadelta, ADADELTA_OPTIONS } from "./adadelta.ts";
 import { amsgrad, AMSGRAD_OPTIONS } from "./amsgrad.ts";
 import { nadamw, NADAMW_OPTIONS } from "./nadamw.ts";
+import { yogi, YOGI_OPTIONS } from "./yogi.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -32,6 +33,7 @@ export * from "./adamax.ts";
 export * from "./adadelta.ts";
 export * from "./amsgrad.ts";
 export * from "./nadamw.ts";
+export * from "./yogi.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -80,6 +82,7 @@ export const OPTIMIZERS = {
   adadelta: { make: adadelta, options: ADADELTA_OPTIONS },
   amsgrad: { make: amsgrad, options: AMSGRAD_OPTIONS },
   nadamw: { make: nadamw, options: NADAMW_OPTIONS },
+  yogi: { make: yogi, options: YOGI_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
