@@ -29,6 +29,7 @@ import { adadeltaRow } from "./rows/adadelta.ts";
 import { amsgradRow } from "./rows/amsgrad.ts";
 import { nadamwRow } from "./rows/nadamw.ts";
 import { yogiRow } from "./rows/yogi.ts";
+import { adabeliefRow } from "./rows/adabelief.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -967,6 +968,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     amsgrad: amsgradRow,
     nadamw: nadamwRow,
     yogi: yogiRow,
+    adabelief: adabeliefRow,
   };
 
 /** The rows in table order, with their names. */

@@ -19,6 +19,7 @@ import { adadelta, ADADELTA_OPTIONS } from "./adadelta.ts";
 import { amsgrad, AMSGRAD_OPTIONS } from "./amsgrad.ts";
 import { nadamw, NADAMW_OPTIONS } from "./nadamw.ts";
 import { yogi, YOGI_OPTIONS } from "./yogi.ts";
+import { adabelief, ADABELIEF_OPTIONS } from "./adabelief.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -34,6 +35,7 @@ export * from "./adadelta.ts";
 export * from "./amsgrad.ts";
 export * from "./nadamw.ts";
 export * from "./yogi.ts";
+export * from "./adabelief.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -83,6 +85,7 @@ export const OPTIMIZERS = {
   amsgrad: { make: amsgrad, options: AMSGRAD_OPTIONS },
   nadamw: { make: nadamw, options: NADAMW_OPTIONS },
   yogi: { make: yogi, options: YOGI_OPTIONS },
+  adabelief: { make: adabelief, options: ADABELIEF_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
