@@ -30,6 +30,7 @@ import { amsgradRow } from "./rows/amsgrad.ts";
 import { nadamwRow } from "./rows/nadamw.ts";
 import { yogiRow } from "./rows/yogi.ts";
 import { adabeliefRow } from "./rows/adabelief.ts";
+import { radamRow } from "./rows/radam.ts";
 
 /** Options as an optimizer takes them (or their JSON form). */
 export type Options = Record<string, unknown>;
@@ -969,6 +970,7 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     nadamw: nadamwRow,
     yogi: yogiRow,
     adabelief: adabeliefRow,
+    radam: radamRow,
   };
 
 /** The rows in table order, with their names. */

@@ -20,6 +20,7 @@ import { amsgrad, AMSGRAD_OPTIONS } from "./amsgrad.ts";
 import { nadamw, NADAMW_OPTIONS } from "./nadamw.ts";
 import { yogi, YOGI_OPTIONS } from "./yogi.ts";
 import { adabelief, ADABELIEF_OPTIONS } from "./adabelief.ts";
+import { radam, RADAM_OPTIONS } from "./radam.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -36,6 +37,7 @@ export * from "./amsgrad.ts";
 export * from "./nadamw.ts";
 export * from "./yogi.ts";
 export * from "./adabelief.ts";
+export * from "./radam.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -86,6 +88,7 @@ export const OPTIMIZERS = {
   nadamw: { make: nadamw, options: NADAMW_OPTIONS },
   yogi: { make: yogi, options: YOGI_OPTIONS },
   adabelief: { make: adabelief, options: ADABELIEF_OPTIONS },
+  radam: { make: radam, options: RADAM_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
