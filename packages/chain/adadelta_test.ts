@@ -7,21 +7,21 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { adadelta, initState, runUpdate } from "./mod.ts";
-import { testOnBackends } from "@centra/testing/mod.ts";
+import { read, testOnBackends } from "@centra/testing/mod.ts";
 
 testOnBackends(
   "adadelta() takes Zeiler's first step -lr g sqrt(eps / ((1 - ρ) g² + eps)), where tf.train.adadelta (tfjs 4.22) takes -lr g",
-  () => {
+  async () => {
     const v = tf.variable(tf.zeros([2]), true, "adadeltaFirstStep/w");
     const opt = tf.train.adadelta(0.5, 0.95, 1e-3);
     const g = tf.tensor1d([2, -0.25]);
     opt.applyGradients([{ name: v.name, tensor: g }]);
-    const theirs = Array.from(v.dataSync());
+    const theirs = Array.from(await read(v));
     const params = { w: tf.zeros([2]) };
     const tx = adadelta(0.5, { rho: 0.95, eps: 1e-3 });
     const state = initState(tx, params);
     const [u, next] = runUpdate(tx, { w: g }, state, params);
-    const ours = Array.from(u.w!.dataSync());
+    const ours = Array.from(await read(u.w!));
     [2, -0.25].forEach((gi, i) => {
       const paper = -0.5 * gi * Math.sqrt(1e-3 / (0.05 * gi * gi + 1e-3));
       assert.ok(Math.abs(ours[i]! - paper) < 1e-6, `ours ${ours[i]}`);
