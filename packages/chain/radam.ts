@@ -183,12 +183,16 @@ export function scaleByRadam(
         ),
       );
       const denom = add(sqrt(add(div(v, c2), h.epsRoot)), h.eps);
-      const rectified = mul(r, divUnlessZero(mHat, denom, eps));
-      // ρ_t >= threshold, as optax (select's condition is a strict gt)
-      const update = select(gt(h.threshold, rho), {
-        then: mHat,
-        otherwise: rectified,
-      });
+      // ρ_t >= threshold, as optax, as two per-step scalars (1, 0) or (0,
+      // r_t): a select on a per-step condition between per-element values
+      // is not fusable today, and the sum is exactly the one it would pick
+      const early = gt(h.threshold, rho);
+      const plain = select(early, { then: 1, otherwise: 0 });
+      const rectify = select(early, { then: 0, otherwise: r });
+      const update = add(
+        mul(plain, mHat),
+        mul(rectify, divUnlessZero(mHat, denom, eps)),
+      );
       return { update, slots: { mu: m, nu: v } };
     },
   }) as GradientTransformation<ScaleByAdamState>;
