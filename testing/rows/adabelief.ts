@@ -72,14 +72,11 @@ export const adabeliefRow: OptimizerRow = {
   }],
   // tfjs has no AdaBelief
   tfjs: [],
-  fused: [
-    { label: "adabelief", lr: 0.05, options: {} },
-    {
-      label: "adabelief nesterov + decay",
-      lr: 0.05,
-      options: { nesterov: true, weightDecay: 1e-2 },
-    },
-  ],
+  fused: [{
+    label: "adabelief nesterov + decay",
+    lr: 0.05,
+    options: { nesterov: true, weightDecay: 1e-2 },
+  }],
   agreement: [{
     label: "adabelief nesterov",
     lr: 0.01,
