@@ -30,6 +30,13 @@ import { noisySgdRow } from "./rows/noisy_sgd.ts";
 import { adafactorRow } from "./rows/adafactor.ts";
 import { lookaheadRow } from "./rows/lookahead.ts";
 import { rangerRow } from "./rows/ranger.ts";
+import { adamaxRow } from "./rows/adamax.ts";
+import { adadeltaRow } from "./rows/adadelta.ts";
+import { amsgradRow } from "./rows/amsgrad.ts";
+import { nadamwRow } from "./rows/nadamw.ts";
+import { yogiRow } from "./rows/yogi.ts";
+import { adabeliefRow } from "./rows/adabelief.ts";
+import { radamRow } from "./rows/radam.ts";
 export type * from "./row_types.ts";
 
 /** Builds optimizer `name` of @centra/chain's table. */
@@ -69,6 +76,13 @@ export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
     adafactor: adafactorRow,
     lookahead: lookaheadRow,
     ranger: rangerRow,
+    adamax: adamaxRow,
+    adadelta: adadeltaRow,
+    amsgrad: amsgradRow,
+    nadamw: nadamwRow,
+    yogi: yogiRow,
+    adabelief: adabeliefRow,
+    radam: radamRow,
   };
 
 /** The rows in table order, with their names. */

@@ -24,6 +24,13 @@ import { NOISY_SGD_OPTIONS, noisySgd } from "./noisy_sgd.ts";
 import { adafactor, ADAFACTOR_OPTIONS } from "./adafactor.ts";
 import { LOOKAHEAD_OPTIONS, lookaheadAdam } from "./lookahead.ts";
 import { ranger, RANGER_OPTIONS } from "./ranger.ts";
+import { adamax, ADAMAX_OPTIONS } from "./adamax.ts";
+import { adadelta, ADADELTA_OPTIONS } from "./adadelta.ts";
+import { amsgrad, AMSGRAD_OPTIONS } from "./amsgrad.ts";
+import { nadamw, NADAMW_OPTIONS } from "./nadamw.ts";
+import { yogi, YOGI_OPTIONS } from "./yogi.ts";
+import { adabelief, ADABELIEF_OPTIONS } from "./adabelief.ts";
+import { radam, RADAM_OPTIONS } from "./radam.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -44,6 +51,13 @@ export * from "./noisy_sgd.ts";
 export * from "./adafactor.ts";
 export * from "./lookahead.ts";
 export * from "./ranger.ts";
+export * from "./adamax.ts";
+export * from "./adadelta.ts";
+export * from "./amsgrad.ts";
+export * from "./nadamw.ts";
+export * from "./yogi.ts";
+export * from "./adabelief.ts";
+export * from "./radam.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -98,6 +112,13 @@ export const OPTIMIZERS = {
   adafactor: { make: adafactor, options: ADAFACTOR_OPTIONS },
   lookahead: { make: lookaheadAdam, options: LOOKAHEAD_OPTIONS },
   ranger: { make: ranger, options: RANGER_OPTIONS },
+  adamax: { make: adamax, options: ADAMAX_OPTIONS },
+  adadelta: { make: adadelta, options: ADADELTA_OPTIONS },
+  amsgrad: { make: amsgrad, options: AMSGRAD_OPTIONS },
+  nadamw: { make: nadamw, options: NADAMW_OPTIONS },
+  yogi: { make: yogi, options: YOGI_OPTIONS },
+  adabelief: { make: adabelief, options: ADABELIEF_OPTIONS },
+  radam: { make: radam, options: RADAM_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */

@@ -13,7 +13,7 @@ import {
   type GcOptions,
   on,
 } from "./_optimizer.ts";
-import { scaleByRadam } from "./_ranger_radam.ts";
+import { scaleByRadam } from "./radam.ts";
 import { addDecayedWeights } from "./add_decayed_weights.ts";
 import { chain } from "./chain.ts";
 import { lookahead, type LookaheadOptions } from "./lookahead.ts";
