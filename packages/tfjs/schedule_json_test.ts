@@ -17,7 +17,7 @@ import {
   warmupExponentialDecaySchedule,
 } from "@centra/chain";
 import { read, testOnBackends } from "@centra/testing/mod.ts";
-import { scheduleFromJson } from "./_builtin_chains.ts";
+import { scheduleFromJson } from "./_schedule_json.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import type { JsonObject } from "./_json.ts";
 
