@@ -205,7 +205,7 @@ export const DEFAULTS: Preset = {
   seeds: 5,
   lrFactors: [1 / 3, 1, 3],
   epochs: 8,
-  convEpochs: 5,
+  convEpochs: 8,
   batchSize: 128,
   width: 0.125,
   hidden: [64],
@@ -293,7 +293,7 @@ with the same flags resumes where it stopped. Writes OUT/report.md and SVGs.
   --lr-factors LIST    grid as factors of each optimizer's centre
                        (default 0.3333,1,3; Table 2's rates are the centres)
   --epochs N           epochs of an MLP run (default 8)
-  --conv-epochs N      epochs of a convnet run (default 5)
+  --conv-epochs N      epochs of a convnet run (default 8)
   --batch-size N       (default 128)
   --width X            smallCnn channel multiplier (default 0.125)
   --hidden LIST        MLP hidden sizes (default 64)
