@@ -94,8 +94,9 @@ const adamwClip = () =>
 // onDispatches, summed: on cpu the bench adds them to tfjs's kernels (on
 // webgpu dispatchStats counts them already).
 let fusedReported = 0;
-const fused = (tx: GradientTransformation<unknown>) =>
+const fused = (tx: GradientTransformation<unknown>, exact = false) =>
   fuse(tx, {
+    exact,
     onDispatches: (n) => void (fusedReported += n),
   });
 
@@ -134,6 +135,16 @@ const ROWS: Array<Row & { traffic: Traffic }> = [
     ...centraRow(
       "centra GC + AdamW, fused",
       () => fused(adamw(1e-3, { eps: 1e-7, weightDecay: 1e-4, gc: true })),
+    ),
+    traffic: GC_ADAMW,
+  },
+  // every intermediate rounded as op by op (bit for bit on cpu; on webgpu
+  // the same kernels as the row above)
+  {
+    ...centraRow(
+      "centra GC + AdamW, fused, exact",
+      () =>
+        fused(adamw(1e-3, { eps: 1e-7, weightDecay: 1e-4, gc: true }), true),
     ),
     traffic: GC_ADAMW,
   },

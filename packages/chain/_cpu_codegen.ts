@@ -3,9 +3,15 @@
 // the tensor once, reading each input array once per element and writing
 // every output; reductions (`mean`, `sumAll`, a parameter's part of a
 // `globalSum`) are kernels of their own, run before the loops that read
-// them (`_cpu_generator.ts` orders them). Every intermediate is rounded to
-// float32 (`Math.fround`) exactly where tfjs's cpu kernels round, so that a
-// fused step gives the op-by-op step's numbers bit for bit:
+// them (`_cpu_generator.ts` orders them).
+//
+// Two roundings. By default (`exact` false) each element's arithmetic runs
+// in float64 and is rounded to float32 once, when the Float32Array stores
+// it, and a division by a number the whole tensor shares is a
+// multiplication by its reciprocal (computed once): the fastest loop, and
+// never less accurate than op by op. With `exact`, every intermediate is
+// rounded to float32 (`Math.fround`) exactly where tfjs's cpu kernels round,
+// so that a fused step gives the op-by-op step's numbers bit for bit:
 //
 // - elementwise ops: `fround(op(a, b))` of float32 operands, as the cpu
 //   backend computes in float64 and stores into a Float32Array;
@@ -90,8 +96,12 @@ export function kernelsCompiled(): number {
 }
 
 /** The kernel for `task`, its source compiled once per structure. */
-export function makeKernel(task: KernelTask, shape: readonly number[]): Kernel {
-  const g = new Source(shape);
+export function makeKernel(
+  task: KernelTask,
+  shape: readonly number[],
+  exact = true,
+): Kernel {
+  const g = new Source(shape, exact);
   const body = g.task(task);
   const code = `"use strict";
 const F = Math.fround;
@@ -123,21 +133,26 @@ function literal(v: number): string {
   return `${v}`;
 }
 
-const BINARY: Partial<Record<string, (a: string, b: string) => string>> = {
-  add: (a, b) => `F(${a} + ${b})`,
-  sub: (a, b) => `F(${a} - ${b})`,
-  mul: (a, b) => `F(${a} * ${b})`,
-  div: (a, b) => `F(${a} / ${b})`,
+/** `code` rounded to float32 (exact rounding) or as it is (float64). */
+type Round = (code: string) => string;
+
+const BINARY: Partial<
+  Record<string, (a: string, b: string, R: Round) => string>
+> = {
+  add: (a, b, R) => R(`${a} + ${b}`),
+  sub: (a, b, R) => R(`${a} - ${b}`),
+  mul: (a, b, R) => R(`${a} * ${b}`),
+  div: (a, b, R) => R(`${a} / ${b}`),
   max: (a, b) => `Math.max(${a}, ${b})`,
   min: (a, b) => `Math.min(${a}, ${b})`,
-  pow: (a, b) => `F(Math.pow(${a}, ${b}))`,
+  pow: (a, b, R) => R(`Math.pow(${a}, ${b})`),
   gt: (a, b) => `(${a} > ${b} ? 1 : 0)`,
 };
 
-const UNARY: Partial<Record<string, (a: string) => string>> = {
+const UNARY: Partial<Record<string, (a: string, R: Round) => string>> = {
   neg: (a) => `(-${a})`,
-  sqrt: (a) => `F(Math.sqrt(${a}))`,
-  square: (a) => `F(${a} * ${a})`,
+  sqrt: (a, R) => R(`Math.sqrt(${a})`),
+  square: (a, R) => R(`${a} * ${a}`),
   abs: (a) => `Math.abs(${a})`,
   // tfjs's cpu Sign: 0 for NaN
   sign: (a) => `(${a} < 0 ? -1 : ${a} > 0 ? 1 : 0)`,
@@ -156,7 +171,15 @@ class Source {
   private body: string[] = [];
   private n = 0;
 
-  constructor(private readonly shape: readonly number[]) {}
+  /** Rounds an operation's result (see `Round`). */
+  private readonly R: Round;
+
+  constructor(
+    private readonly shape: readonly number[],
+    private readonly exact: boolean,
+  ) {
+    this.R = exact ? (c) => `F(${c})` : (c) => `(${c})`;
+  }
 
   decls(): string {
     return this.head.join("\n");
@@ -307,7 +330,16 @@ class Source {
       const base = this.value(e.args[0]!);
       if (e.value === 0) return base;
       const half = this.value(powTwo(e.args[0]!, e.value - 1));
-      return `F(${half} * ${half})`;
+      return this.R(`${half} * ${half}`);
+    }
+    if (
+      e.op === "div" && !this.exact && !this.uniform(e.args[0]!) &&
+      this.uniform(e.args[1]!)
+    ) {
+      // by a number the tensor shares: its reciprocal, computed once
+      const r = `rc${this.n++}`;
+      this.pre.push(`const ${r} = 1 / ${this.value(e.args[1]!)};`);
+      return `(${this.value(e.args[0]!)} * ${r})`;
     }
     const args = e.args.map((a) => this.value(a));
     if (e.op === "bitProduct") {
@@ -315,9 +347,9 @@ class Source {
     }
     if (e.op === "select") return `(${args[0]} ? ${args[1]} : ${args[2]})`;
     const b = BINARY[e.op];
-    if (b !== undefined) return b(args[0]!, args[1]!);
+    if (b !== undefined) return b(args[0]!, args[1]!, this.R);
     const u = UNARY[e.op];
-    if (u !== undefined) return u(args[0]!);
+    if (u !== undefined) return u(args[0]!, this.R);
     throw new TypeError(`fuse: the cpu generator has no code for "${e.op}"`);
   }
 }

@@ -177,10 +177,10 @@ class CpuStep {
     const ids = task.kind === "outputs"
       ? task.exprs.map((e) => e.id)
       : [task.kind === "sum" ? task.arg.id : task.node.id];
-    const key = `cpu|${task.kind}|${shape}|${ids}`;
+    const key = `cpu|${task.kind}|${shape}|${ids}|${this.ctx.exact}`;
     let k = this.ctx.cache.get(key) as Kernel | undefined;
     if (k === undefined) {
-      k = makeKernel(task, shape);
+      k = makeKernel(task, shape, this.ctx.exact);
       this.ctx.cache.set(key, k);
     }
     return k;

@@ -19,6 +19,8 @@ export interface StepContext {
   params: Params | undefined;
   generator: CodeGenerator;
   cache: Map<string, unknown>;
+  /** `fuse`'s `exact` (see `GeneratorContext.exact`). */
+  exact: boolean;
   counter: { count: number };
 }
 

@@ -118,6 +118,7 @@ export function fusedRun(
     inputs,
     hypers,
     cache: ctx.cache,
+    exact: ctx.exact,
   });
   const values = r.values;
   ctx.counter.count += r.dispatches;

@@ -30,6 +30,14 @@ export interface GeneratorContext {
    * steps (compiled kernels, plans: whatever does not change with numbers).
    */
   cache: Map<string, unknown>;
+  /**
+   * Whether every intermediate must be rounded to float32 where the
+   * op-by-op chain rounds, so that the outputs equal op by op's bit for bit
+   * (`fuse`'s `exact`); when false, a generator may compute each element in
+   * higher precision and round once, at the store. A generator whose
+   * arithmetic is float32 anyway (WGSL) may ignore it.
+   */
+  exact: boolean;
 }
 
 /** What a code generator returns for one fused run. */
