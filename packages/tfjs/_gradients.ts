@@ -1,5 +1,5 @@
 // Private: what `ChainOptimizer.applyGradients` accepts, checked before
-// anything changes.
+// anything changes, and the variables it updates.
 import * as tf from "@tensorflow/tfjs";
 import type { Updates } from "@centra/chain/types";
 import type { NamedTensor } from "./_state_checkpoint.ts";
@@ -86,4 +86,17 @@ function checkGradient(
       `${WHERE}: "${name}" has shape [${v.shape}] but its state was built for [${known}]`,
     );
   }
+}
+
+/** The live variables among `names`, by name. */
+export function liveVariables(
+  names: readonly string[],
+): Record<string, tf.Variable> {
+  const registered = tf.engine().registeredVariables;
+  const out: Record<string, tf.Variable> = {};
+  for (const name of names) {
+    const v = registered[name];
+    if (v !== undefined && !v.isDisposed) out[name] = v;
+  }
+  return out;
 }
