@@ -121,6 +121,7 @@ export function scaleByNovograd(
   checkPlainHyper(where, "eps", eps, { min: 0 });
   checkPlainHyper(where, "epsRoot", epsRoot, { min: 0 });
   checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
+  const h: NovogradHypers = { b1, b2, eps, epsRoot, weightDecay };
   const decays = weightDecay !== 0;
   // a positive number eps keeps the denominator positive; otherwise a
   // denominator of 0 (no gradient yet) gives 0, not 0/0
@@ -138,49 +139,89 @@ export function scaleByNovograd(
     ): [Updates, ScaleByNovogradState] {
       checkState(where, updates, state);
       const p = decays ? requireParams(where, updates, params) : undefined;
-      checkHyperValues(where, { b1, b2, eps, epsRoot, weightDecay });
+      checkHyperValues(where, h);
       // tidy walks any nesting of tensors: the typed result is cast through
-      return tf.tidy(() => {
-        const out: Updates = {};
-        const mu: PerParam = {}, nu: PerParam = {};
-        const first = tf.equal(state.count, 0);
-        for (const [name, g] of Object.entries(updates)) {
-          // a tensor with no elements passes through, its state untouched
-          if (g.size === 0) {
-            out[name] = g;
-            continue;
-          }
-          const n = tf.sum(tf.square(g));
-          const v = tf.where(
-            first,
-            n,
-            tf.add(tf.mul(b2, state.nu[name]!), tf.mul(tf.sub(1, b2), n)),
-          ) as tf.Scalar;
-          const denom = tf.add(tf.sqrt(tf.add(v, epsRoot)), eps);
-          let step = guarded
-            ? tf.where(
-              tf.greater(denom, 0),
-              tf.div(g, denom),
-              tf.zerosLike(g),
-            )
-            : tf.div(g, denom);
-          if (p !== undefined) {
-            step = tf.add(step, tf.mul(weightDecay, p[name]!));
-          }
-          const m = tf.add(tf.mul(b1, state.mu[name]!), step);
-          out[name] = m;
-          mu[name] = m;
-          nu[name] = v;
-        }
-        const next: ScaleByNovogradState = {
-          count: tf.add(state.count, 1) as tf.Scalar,
-          mu: { ...state.mu, ...mu },
-          nu: { ...state.nu, ...nu },
-        };
-        return [out, next] as unknown as tf.TensorContainer;
-      }) as unknown as [Updates, ScaleByNovogradState];
+      return tf.tidy(() =>
+        novogradStep(
+          updates,
+          state,
+          h,
+          guarded,
+          p,
+        ) as unknown as tf.TensorContainer
+      ) as unknown as [Updates, ScaleByNovogradState];
     },
   };
+}
+
+/** NovoGrad's hyperparameters, with their defaults filled in. */
+type NovogradHypers = Required<ScaleByNovogradOptions>;
+
+/** One step of every tensor (inside a tidy); `p` only when it decays. */
+function novogradStep(
+  updates: Updates,
+  state: ScaleByNovogradState,
+  h: NovogradHypers,
+  guarded: boolean,
+  p: Params | undefined,
+): [Updates, ScaleByNovogradState] {
+  const out: Updates = {};
+  const mu: PerParam = {}, nu: PerParam = {};
+  const first = tf.equal(state.count, 0);
+  for (const [name, g] of Object.entries(updates)) {
+    // a tensor with no elements passes through, its state untouched
+    if (g.size === 0) {
+      out[name] = g;
+      continue;
+    }
+    const [m, v] = novogradTensor(
+      g,
+      state.mu[name]!,
+      state.nu[name]!,
+      first,
+      h,
+      guarded,
+      p?.[name],
+    );
+    out[name] = m;
+    mu[name] = m;
+    nu[name] = v;
+  }
+  const next: ScaleByNovogradState = {
+    count: tf.add(state.count, 1) as tf.Scalar,
+    mu: { ...state.mu, ...mu },
+    nu: { ...state.nu, ...nu },
+  };
+  return [out, next];
+}
+
+/**
+ * One tensor's step: its new first moment (which is also the update) and
+ * its layer-wise second moment, a scalar (`‖g‖²` on the first step). `w`
+ * is the parameter when the step decays.
+ */
+function novogradTensor(
+  g: tf.Tensor,
+  mu: tf.Tensor,
+  nu: tf.Tensor,
+  first: tf.Tensor,
+  h: NovogradHypers,
+  guarded: boolean,
+  w: tf.Tensor | undefined,
+): [tf.Tensor, tf.Scalar] {
+  const { b1, b2, eps, epsRoot, weightDecay } = h;
+  const n = tf.sum(tf.square(g));
+  const v = tf.where(
+    first,
+    n,
+    tf.add(tf.mul(b2, nu), tf.mul(tf.sub(1, b2), n)),
+  ) as tf.Scalar;
+  const denom = tf.add(tf.sqrt(tf.add(v, epsRoot)), eps);
+  let step = guarded
+    ? tf.where(tf.greater(denom, 0), tf.div(g, denom), tf.zerosLike(g))
+    : tf.div(g, denom);
+  if (w !== undefined) step = tf.add(step, tf.mul(weightDecay, w));
+  return [tf.add(tf.mul(b1, mu), step), v];
 }
 
 /** Throws unless `state` is a NovoGrad state that knows every update. */

@@ -94,6 +94,35 @@ function rhoAndCorrection(
   };
 }
 
+/** The Nesterov form of the corrected first moment (optax's `nesterov`). */
+function nesterovMHat(b1: Expr, m: Expr, g: Expr, count: Expr): Expr {
+  return add(
+    div(mul(b1, m), biasCorrection(b1, add(count, 1))),
+    div(mul(sub(1, b1), g), biasCorrection(b1, count)),
+  );
+}
+
+/**
+ * Step `count`'s `ρ_t`, the second moment's bias correction and the
+ * rectification `r_t = sqrt((ρ_t - 4)(ρ_t - 2) ρ_∞ / ((ρ_∞ - 4)(ρ_∞ - 2) ρ_t))`.
+ */
+function rectification(
+  b2: Expr,
+  count: Expr,
+): { rho: Expr; correction: Expr; r: Expr } {
+  // b2 < 1 in float32 (its range is checked on the float32 value)
+  const oneMinusB2 = sub(1, b2);
+  const { rho, correction } = rhoAndCorrection(b2, oneMinusB2, count);
+  const rhoInf = sub(div(2, oneMinusB2), 1);
+  const r = sqrt(
+    div(
+      mul(mul(sub(rho, 4), sub(rho, 2)), rhoInf),
+      mul(mul(sub(rhoInf, 4), sub(rhoInf, 2)), rho),
+    ),
+  );
+  return { rho, correction, r };
+}
+
 /**
  * Rescales updates by RAdam's moments, as optax's `scale_by_radam`: Adam's
  * `m`, `v` and `m̂ = m / (1 - b1^t)` (or Nesterov's), `ρ∞ = 2 / (1 - b2) -
@@ -163,25 +192,9 @@ export function scaleByRadam(
       const m = lerp(h.b1, s.mu, sub(1, h.b1), g);
       const v = lerp(h.b2, s.nu, sub(1, h.b2), square(g));
       const mHat = nesterov
-        ? add(
-          div(mul(h.b1, m), biasCorrection(h.b1, add(count, 1))),
-          div(mul(sub(1, h.b1), g), biasCorrection(h.b1, count)),
-        )
+        ? nesterovMHat(h.b1, m, g, count)
         : div(m, biasCorrection(h.b1, count));
-      // b2 < 1 in float32 (its range is checked on the float32 value)
-      const oneMinusB2 = sub(1, h.b2);
-      const { rho, correction: c2 } = rhoAndCorrection(
-        h.b2,
-        oneMinusB2,
-        count,
-      );
-      const rhoInf = sub(div(2, oneMinusB2), 1);
-      const r = sqrt(
-        div(
-          mul(mul(sub(rho, 4), sub(rho, 2)), rhoInf),
-          mul(mul(sub(rhoInf, 4), sub(rhoInf, 2)), rho),
-        ),
-      );
+      const { rho, correction: c2, r } = rectification(h.b2, count);
       const denom = add(sqrt(add(div(v, c2), h.epsRoot)), h.eps);
       // ρ_t >= threshold, as optax, as two per-step scalars (1, 0) or (0,
       // r_t): a select on a per-step condition between per-element values
