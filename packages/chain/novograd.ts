@@ -14,7 +14,7 @@ import {
   type OptionKind,
   show,
 } from "./_check.ts";
-import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
+import { alias, type GcOptions, MOMENT_KINDS, withGc } from "./_optimizer.ts";
 import { fillLike, zeroCount } from "./_per_param.ts";
 import {
   checkAgainst,
@@ -22,7 +22,6 @@ import {
   checkStateMap,
   requireParams,
 } from "./_structure.ts";
-import { scaleByLearningRate } from "./scale.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -102,13 +101,7 @@ export function scaleByNovograd(
   options: ScaleByNovogradOptions = {},
 ): GradientTransformation<ScaleByNovogradState> {
   const where = "scaleByNovograd";
-  checkOptions(where, options, {
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    weightDecay: "hyper",
-  });
+  checkOptions(where, options, NOVOGRAD_KINDS);
   const {
     b1 = 0.9,
     b2 = 0.25,
@@ -253,20 +246,20 @@ function checkState(
   }
 }
 
+/** The options of {@linkcode scaleByNovograd} and the kind of each. */
+const NOVOGRAD_KINDS: Readonly<Record<string, OptionKind>> = {
+  ...MOMENT_KINDS,
+  weightDecay: "hyper",
+};
+
 /**
  * The options {@linkcode novograd} takes and the kind of each (its row of
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const NOVOGRAD_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    weightDecay: "hyper",
-  });
+export const NOVOGRAD_OPTIONS: Readonly<Record<string, OptionKind>> = withGc(
+  NOVOGRAD_KINDS,
+);
 
 /** Options of {@linkcode novograd}; `eps` defaults to 1e-6 here (optax's `novograd`). */
 export interface NovogradOptions extends ScaleByNovogradOptions, GcOptions {}
@@ -306,15 +299,9 @@ export function novograd(
   learningRate: ScalarOrSchedule,
   options: NovogradOptions = {},
 ): GradientTransformation<unknown[]> {
-  checkOptions("novograd", options, NOVOGRAD_OPTIONS);
-  const { eps = 1e-6 } = options;
-  return build("novograd", options, {
-    scaling: [
-      scaleByNovograd({
-        ...defined(options, ["b1", "b2", "epsRoot", "weightDecay"]),
-        eps,
-      }),
-    ],
-    after: [scaleByLearningRate(learningRate)],
+  // the optimizer's eps defaults to 1e-6, the transform's to 1e-8
+  return alias("novograd", learningRate, options, NOVOGRAD_OPTIONS, (o) => {
+    const { eps = 1e-6 } = o;
+    return scaleByNovograd({ ...o, eps });
   });
 }

@@ -5,8 +5,13 @@
  * @module
  */
 import { checkOptions, type OptionKind } from "./_check.ts";
-import { biasCorrection, divUnlessZero, lerp } from "./_per_param.ts";
-import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
+import {
+  biasCorrection,
+  divUnlessZero,
+  lerp,
+  momentHypers,
+} from "./_per_param.ts";
+import { alias, type GcOptions, MOMENT_KINDS, withGc } from "./_optimizer.ts";
 import {
   add,
   constant,
@@ -22,7 +27,6 @@ import {
   square,
   sub,
 } from "./expr.ts";
-import { scaleByLearningRate } from "./scale.ts";
 import type { ScaleByAdamState } from "./scale_by_adam.ts";
 import type {
   GradientTransformation,
@@ -162,14 +166,7 @@ export function scaleByRadam(
   options: ScaleByRadamOptions = {},
 ): GradientTransformation<ScaleByAdamState> {
   const where = "scaleByRadam";
-  checkOptions(where, options, {
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    threshold: "hyper",
-    nesterov: "boolean",
-  });
+  checkOptions(where, options, RADAM_KINDS);
   const {
     b1 = 0.9,
     b2 = 0.999,
@@ -181,10 +178,7 @@ export function scaleByRadam(
   return elementwise({
     where,
     hypers: {
-      b1: [b1, { min: 0, max: 1, maxOpen: true }],
-      b2: [b2, { min: 0, max: 1, maxOpen: true }],
-      eps: [eps, { min: 0 }],
-      epsRoot: [epsRoot, { min: 0 }],
+      ...momentHypers({ b1, b2, eps, epsRoot }),
       threshold: [threshold, { min: 4 }],
     },
     slots: { mu: 0, nu: 0, nuMax: null },
@@ -211,21 +205,21 @@ export function scaleByRadam(
   }) as GradientTransformation<ScaleByAdamState>;
 }
 
+/** The options of {@linkcode scaleByRadam} and the kind of each. */
+const RADAM_KINDS: Readonly<Record<string, OptionKind>> = {
+  ...MOMENT_KINDS,
+  threshold: "hyper",
+  nesterov: "boolean",
+};
+
 /**
  * The options {@linkcode radam} takes and the kind of each (its row of
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const RADAM_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    threshold: "hyper",
-    nesterov: "boolean",
-  });
+export const RADAM_OPTIONS: Readonly<Record<string, OptionKind>> = withGc(
+  RADAM_KINDS,
+);
 
 /** Options of {@linkcode radam}. */
 export interface RadamOptions extends ScaleByRadamOptions, GcOptions {}
@@ -267,20 +261,5 @@ export function radam(
   learningRate: ScalarOrSchedule,
   options: RadamOptions = {},
 ): GradientTransformation<unknown[]> {
-  checkOptions("radam", options, RADAM_OPTIONS);
-  return build("radam", options, {
-    scaling: [
-      scaleByRadam(
-        defined(options, [
-          "b1",
-          "b2",
-          "eps",
-          "epsRoot",
-          "threshold",
-          "nesterov",
-        ]),
-      ),
-    ],
-    after: [scaleByLearningRate(learningRate)],
-  });
+  return alias("radam", learningRate, options, RADAM_OPTIONS, scaleByRadam);
 }
