@@ -12,7 +12,7 @@ import {
 import {
   type ExponentialDecayOptions,
   exponentialDecaySchedule,
-} from "./schedules.ts";
+} from "./_exponential_schedules.ts";
 import type { Schedule } from "./types.ts";
 
 /** Options of {@linkcode warmupCosineDecaySchedule}. */
