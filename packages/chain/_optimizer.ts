@@ -8,7 +8,6 @@ import { chain } from "./chain.ts";
 import { validator } from "./fuser.ts";
 import { scaleByLearningRate } from "./scale.ts";
 import { trace } from "./trace.ts";
-import type { ScaleByAdamOptions } from "./scale_by_adam.ts";
 import type {
   AxesResolver,
   GradientTransformation,
@@ -158,11 +157,6 @@ export function decayOptions(mask: Mask | undefined): { mask?: Mask } {
   return mask === undefined ? {} : { mask };
 }
 
-/** Adam's options out of an optimizer's (exact optional types). */
-export function adamOptions(o: ScaleByAdamOptions): ScaleByAdamOptions {
-  return defined(o, ["b1", "b2", "eps", "epsRoot", "amsgrad"]);
-}
-
 /** A decoupled weight decay's options. */
 interface DecayOptions {
   weightDecay?: Hyper;
@@ -171,12 +165,13 @@ interface DecayOptions {
 
 /**
  * The usual optimizer alias: `options` checked against `table`, then
- * `chain(scaling, [decay,] scaleByLearningRate(learningRate))` with GC
- * where `gcOn` puts it (see {@linkcode build}). `scaling` is given the
- * options of `table` that are neither GC's nor, with `decay`, the weight
- * decay's, as far as they are defined. With `decay`, `weightDecay` (default
- * `decay.weightDecay`, off when absent) and `weightDecayMask` are a
- * decoupled weight decay after the scaling, as optax's `*w` aliases.
+ * `chain(scaling, scaleByLearningRate(learningRate))` with GC where `gcOn`
+ * puts it (see {@linkcode build}). `scaling` is given the options of
+ * `table` that are neither GC's nor, with `decay`, the weight decay's, as
+ * far as they are defined. With `decay`, `weightDecay` (default
+ * `decay.weightDecay`, off when absent) and `weightDecayMask` are a weight
+ * decay: decoupled, after the scaling (optax's `*w` aliases), or with
+ * `l2: true` added to the gradient before GC and the scaling.
  */
 export function alias<O extends GcOptions>(
   where: string,
@@ -184,7 +179,7 @@ export function alias<O extends GcOptions>(
   options: O,
   table: Readonly<Record<string, OptionKind>>,
   scaling: (own: O) => GradientTransformation<unknown>,
-  decay?: { weightDecay?: Hyper },
+  decay?: { weightDecay?: Hyper; l2?: boolean },
 ): GradientTransformation<unknown[]> {
   checkOptions(where, options, table);
   const { weightDecay = decay?.weightDecay, weightDecayMask } =
@@ -196,11 +191,15 @@ export function alias<O extends GcOptions>(
     Object.hasOwn(GC_KINDS, k) ||
     (decay !== undefined && Object.hasOwn(DECAY_KINDS, k));
   const keys = Object.keys(table).filter((k) => !notOwn(k)) as (keyof O)[];
+  const decayed = (wanted: boolean) =>
+    wanted && on(weightDecay) &&
+    addDecayedWeights(weightDecay, decayOptions(weightDecayMask));
+  const l2 = decay?.l2 === true;
   return build(where, options, {
+    before: [decayed(l2)],
     scaling: [scaling(defined(options, keys) as O)],
     after: [
-      decay !== undefined && on(weightDecay) &&
-      addDecayedWeights(weightDecay, decayOptions(weightDecayMask)),
+      decayed(decay !== undefined && !l2),
       scaleByLearningRate(learningRate),
     ],
   });
