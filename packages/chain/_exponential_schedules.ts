@@ -7,6 +7,7 @@ import {
   finite,
   floorDiv,
   limitOf,
+  nonNegativeInt,
   positiveInt,
   scheduleOptions,
 } from "./_schedule_checks.ts";
@@ -63,11 +64,7 @@ export function exponentialDecaySchedule(
   positiveInt(where, "transitionSteps", options.transitionSteps);
   finite(where, "decayRate", options.decayRate, { min: 0 });
   const begin = options.transitionBegin ?? 0;
-  if (!Number.isInteger(begin) || begin < 0) {
-    throw new RangeError(
-      `${where}: transitionBegin must be a non-negative integer, got ${begin}`,
-    );
-  }
+  nonNegativeInt(where, "transitionBegin", begin);
   if (options.endValue !== undefined) {
     finite(where, "endValue", options.endValue);
   }
