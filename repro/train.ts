@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { evaluate, type TestTensors } from "./evaluate.ts";
 import {
   addDecayedWeights,
   centralize,
@@ -251,43 +252,7 @@ export function reproOptimizer(
   return l2.length === 0 ? tx : chain(...l2, tx);
 }
 
-/** Accuracy and mean softmax cross-entropy of `model` on a set. */
-async function evaluate(
-  model: tf.LayersModel,
-  set: TestTensors,
-  chunk: number,
-): Promise<{ accuracy: number; loss: number }> {
-  const n = set.xs.shape[0];
-  const classes = model.outputs[0]!.shape.at(-1)!;
-  let correct = 0, loss = 0;
-  for (let i = 0; i < n; i += chunk) {
-    const both = tf.tidy(() => {
-      const size = Math.min(chunk, n - i);
-      const logits = model.predict(set.xs.slice(i, size)) as tf.Tensor;
-      const labels = set.labels.slice(i, size);
-      const hits = tf.sum(tf.equal(tf.argMax(logits, -1), labels));
-      const ce = tf.losses.softmaxCrossEntropy(
-        tf.oneHot(labels, classes),
-        logits,
-        undefined,
-        undefined,
-        tf.Reduction.SUM,
-      );
-      return tf.stack([tf.cast(hits, "float32"), ce]);
-    });
-    const [h, l] = await both.data();
-    both.dispose();
-    correct += h!;
-    loss += l!;
-  }
-  return { accuracy: correct / n, loss: loss / n };
-}
-
-/** A test set as tensors, built once per data set and backend. */
-export interface TestTensors {
-  xs: tf.Tensor4D;
-  labels: tf.Tensor1D;
-}
+export type { TestTensors };
 
 /** Builds the test tensors of `set`. */
 export function testTensors(set: ImageSet): TestTensors {

@@ -42,3 +42,29 @@ export function testOnBackends(
     });
   }
 }
+
+/**
+ * One `Deno.test` named `name` on `backend` (skipped on webgpu without an
+ * adapter), with `cleanup` run after `fn`, also when it throws.
+ */
+export function backendTest(
+  backend: "cpu" | "webgpu",
+  name: string,
+  fn: () => void | Promise<void>,
+  cleanup?: () => void,
+): void {
+  Deno.test({
+    name,
+    ignore: backend === "webgpu" && !HAS_WEBGPU,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      await tf.setBackend(backend);
+      try {
+        await fn();
+      } finally {
+        cleanup?.();
+      }
+    },
+  });
+}

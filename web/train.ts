@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { evaluate } from "../repro/evaluate.ts";
 import {
   cosineDecaySchedule,
   type GradientTransformation,
@@ -208,18 +209,7 @@ export class TrainingRun {
     labels: tf.Tensor1D,
     chunk: number,
   ): Promise<number> {
-    const n = xs.shape[0];
-    let correct = 0;
-    for (let i = 0; i < n; i += chunk) {
-      const hits = tf.tidy(() => {
-        const size = Math.min(chunk, n - i);
-        const logits = this.model.predict(xs.slice(i, size)) as tf.Tensor;
-        return tf.sum(tf.equal(tf.argMax(logits, -1), labels.slice(i, size)));
-      });
-      correct += (await hits.data())[0]!;
-      hits.dispose();
-    }
-    return correct / n;
+    return (await evaluate(this.model, { xs, labels }, chunk)).accuracy;
   }
 
   /** Frees the model and the optimizer's state. */

@@ -69,23 +69,11 @@ function interpolate(
     );
   }
   finite(where, "initValue", initValue);
-  const entries = Object.entries(boundariesAndScales).map(([b, s]) => {
-    const boundary = Number(b);
-    if (!Number.isInteger(boundary) || boundary < 0) {
-      throw new RangeError(
-        `${where}: boundary ${b} must be a non-negative integer`,
-      );
-    }
-    finite(where, `scale at ${b}`, s, { min: 0 });
-    return [boundary, s] as const;
-  }).sort((a, b) => a[0] - b[0]);
-  const bounds = [0, ...entries.map(([b]) => b)];
-  const values = [initValue];
-  for (const [b, s] of entries) {
-    const v = values.at(-1)! * s;
-    finite(where, `the value at ${b}`, v);
-    values.push(v);
-  }
+  const { bounds, values } = boundaryValues(
+    where,
+    initValue,
+    boundariesAndScales,
+  );
   const between = interpolateType === "linear"
     ? (a: number, b: number, tau: tf.Tensor) => tf.add(a, tf.mul(b - a, tau))
     : (a: number, b: number, tau: tf.Tensor) =>
@@ -93,7 +81,7 @@ function interpolate(
         b,
         tf.mul((a - b) / 2, tf.add(tf.cos(tf.mul(Math.PI, tau)), 1)),
       );
-  const n = entries.length;
+  const n = bounds.length - 1;
   return withBounds(
     (count) => {
       let v: tf.Tensor = tf.scalar(initValue, "float32");
@@ -115,6 +103,35 @@ function interpolate(
     Math.min(...values),
     Math.max(...values),
   );
+}
+
+/**
+ * The boundaries (0 first) in order and the value at each, checked:
+ * boundaries non-negative integers, scales and values finite.
+ */
+function boundaryValues(
+  where: string,
+  initValue: number,
+  boundariesAndScales: Readonly<Record<number, number>>,
+): { bounds: number[]; values: number[] } {
+  const entries = Object.entries(boundariesAndScales).map(([b, s]) => {
+    const boundary = Number(b);
+    if (!Number.isInteger(boundary) || boundary < 0) {
+      throw new RangeError(
+        `${where}: boundary ${b} must be a non-negative integer`,
+      );
+    }
+    finite(where, `scale at ${b}`, s, { min: 0 });
+    return [boundary, s] as const;
+  }).sort((a, b) => a[0] - b[0]);
+  const bounds = [0, ...entries.map(([b]) => b)];
+  const values = [initValue];
+  for (const [b, s] of entries) {
+    const v = values.at(-1)! * s;
+    finite(where, `the value at ${b}`, v);
+    values.push(v);
+  }
+  return { bounds, values };
 }
 
 /** Options of {@linkcode cosineOnecycleSchedule}. */

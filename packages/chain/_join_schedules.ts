@@ -2,7 +2,12 @@
 // constant, linear, joined), re-exported by `schedules.ts`.
 import * as tf from "@tensorflow/tfjs";
 import { boundsOf, withBounds } from "./_check.ts";
-import { finite, positiveInt, scheduleOptions } from "./_schedule_checks.ts";
+import {
+  finite,
+  nonNegativeInt,
+  positiveInt,
+  scheduleOptions,
+} from "./_schedule_checks.ts";
 import type { Schedule } from "./types.ts";
 
 /**
@@ -119,11 +124,7 @@ export function linearSchedule(options: LinearScheduleOptions): Schedule {
   finite(where, "endValue", endValue);
   finite(where, "endValue - initValue", endValue - initValue);
   positiveInt(where, "transitionSteps", transitionSteps);
-  if (!Number.isInteger(transitionBegin) || transitionBegin < 0) {
-    throw new RangeError(
-      `${where}: transitionBegin must be a non-negative integer, got ${transitionBegin}`,
-    );
-  }
+  nonNegativeInt(where, "transitionBegin", transitionBegin);
   return withBounds(
     (count) => {
       const t = tf.div(

@@ -1,16 +1,19 @@
 // Private: what every optimizer alias is built from (the GC options, the
 // kinds of the options they share, and the chain around the scaling).
 import { guard } from "./_guard.ts";
-import { checkPlainHyper, type OptionKind } from "./_check.ts";
+import { checkOptions, checkPlainHyper, type OptionKind } from "./_check.ts";
+import { addDecayedWeights } from "./add_decayed_weights.ts";
 import { centralize, convGcAxes, defaultGcAxes } from "./centralize.ts";
 import { chain } from "./chain.ts";
 import { validator } from "./fuser.ts";
-import type { ScaleByAdamOptions } from "./scale_by_adam.ts";
+import { scaleByLearningRate } from "./scale.ts";
+import { trace } from "./trace.ts";
 import type {
   AxesResolver,
   GradientTransformation,
   Hyper,
   Mask,
+  ScalarOrSchedule,
 } from "./types.ts";
 
 /** Gradient Centralization options shared by every optimizer. */
@@ -36,6 +39,26 @@ export const GC_KINDS: Readonly<Record<string, OptionKind>> = {
   gc: "gc",
   gcOn: "gcOn",
 };
+/** An optimizer's option table: the GC options and its own `kinds`, frozen. */
+export function withGc(
+  kinds: Readonly<Record<string, OptionKind>>,
+): Readonly<Record<string, OptionKind>> {
+  return Object.freeze({ ...GC_KINDS, ...kinds });
+}
+
+/** The kinds of the decays and epsilons of Adam-like moments. */
+export const MOMENT_KINDS: Readonly<Record<string, OptionKind>> = {
+  b1: "hyper",
+  b2: "hyper",
+  eps: "hyper",
+  epsRoot: "hyper",
+};
+/** The kinds of a decoupled weight decay's options. */
+export const DECAY_KINDS: Readonly<Record<string, OptionKind>> = {
+  weightDecay: "hyper",
+  weightDecayMask: "mask",
+};
+
 /** The kinds of SGD's momentum and weight decay options. */
 export const MOMENTUM_KINDS: Readonly<Record<string, OptionKind>> = {
   momentum: "hyper",
@@ -134,7 +157,88 @@ export function decayOptions(mask: Mask | undefined): { mask?: Mask } {
   return mask === undefined ? {} : { mask };
 }
 
-/** Adam's options out of an optimizer's (exact optional types). */
-export function adamOptions(o: ScaleByAdamOptions): ScaleByAdamOptions {
-  return defined(o, ["b1", "b2", "eps", "epsRoot", "amsgrad"]);
+/** A decoupled weight decay's options. */
+interface DecayOptions {
+  weightDecay?: Hyper;
+  weightDecayMask?: Mask;
+}
+
+/**
+ * The usual optimizer alias: `options` checked against `table`, then
+ * `chain(scaling, scaleByLearningRate(learningRate))` with GC where `gcOn`
+ * puts it (see {@linkcode build}). `scaling` is given the options of
+ * `table` that are neither GC's nor, with `decay`, the weight decay's, as
+ * far as they are defined. With `decay`, `weightDecay` (default
+ * `decay.weightDecay`, off when absent) and `weightDecayMask` are a weight
+ * decay: decoupled, after the scaling (optax's `*w` aliases), or with
+ * `l2: true` added to the gradient before GC and the scaling.
+ */
+export function alias<O extends GcOptions>(
+  where: string,
+  learningRate: ScalarOrSchedule,
+  options: O,
+  table: Readonly<Record<string, OptionKind>>,
+  scaling: (own: O) => GradientTransformation<unknown>,
+  decay?: { weightDecay?: Hyper; l2?: boolean },
+): GradientTransformation<unknown[]> {
+  checkOptions(where, options, table);
+  const { weightDecay = decay?.weightDecay, weightDecayMask } =
+    options as DecayOptions;
+  if (decay !== undefined) {
+    checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
+  }
+  const notOwn = (k: string) =>
+    Object.hasOwn(GC_KINDS, k) ||
+    (decay !== undefined && Object.hasOwn(DECAY_KINDS, k));
+  const keys = Object.keys(table).filter((k) => !notOwn(k)) as (keyof O)[];
+  const decayed = (wanted: boolean) =>
+    wanted && on(weightDecay) &&
+    addDecayedWeights(weightDecay, decayOptions(weightDecayMask));
+  const l2 = decay?.l2 === true;
+  return build(where, options, {
+    before: [decayed(l2)],
+    scaling: [scaling(defined(options, keys) as O)],
+    after: [
+      decayed(decay !== undefined && !l2),
+      scaleByLearningRate(learningRate),
+    ],
+  });
+}
+
+/** SGD's options: momentum and a weight decay, besides GC. */
+interface MomentumSgdOptions extends GcOptions, DecayOptions {
+  momentum?: Hyper;
+  nesterov?: boolean;
+}
+
+/**
+ * SGD with momentum (`trace`) and a weight decay, as `sgd` and `sgdw`:
+ * `decay` `"l2"` adds `λw` to the gradient before GC and momentum (default
+ * off); otherwise the decay is decoupled, after the momentum (default
+ * `decay.weightDecay`).
+ */
+export function momentumSgd(
+  where: string,
+  learningRate: ScalarOrSchedule,
+  options: MomentumSgdOptions,
+  table: Readonly<Record<string, OptionKind>>,
+  decay: "l2" | { weightDecay: Hyper },
+): GradientTransformation<unknown[]> {
+  checkOptions(where, options, table);
+  const l2 = decay === "l2";
+  const {
+    momentum,
+    nesterov = false,
+    weightDecay = l2 ? undefined : decay.weightDecay,
+    weightDecayMask,
+  } = options;
+  checkMomentum(where, momentum, nesterov);
+  checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
+  const decayed = (wanted: boolean) =>
+    wanted && addDecayedWeights(weightDecay!, decayOptions(weightDecayMask));
+  return build(where, options, {
+    before: [decayed(l2 && on(weightDecay))],
+    scaling: [on(momentum) && trace(momentum, { nesterov })],
+    after: [decayed(!l2 && on(weightDecay)), scaleByLearningRate(learningRate)],
+  });
 }

@@ -1,6 +1,7 @@
 // Private helpers shared by the transforms that keep one tensor per parameter.
 import * as tf from "@tensorflow/tfjs";
 import { add, div, type Expr, gt, mul, powInt, select, sub } from "./_expr.ts";
+import type { HyperRange } from "./_check.ts";
 import type { Hyper } from "./types.ts";
 import type { Params, PerParam } from "./types.ts";
 
@@ -55,4 +56,27 @@ export function divUnlessZero(x: Expr, d: Expr, eps: Hyper): Expr {
   return positive
     ? div(x, d)
     : select(gt(d, 0), { then: div(x, d), otherwise: mul(x, 0) });
+}
+
+/** The decays and epsilons of Adam-like moments. */
+export interface MomentHypers {
+  b1: Hyper;
+  b2: Hyper;
+  eps: Hyper;
+  epsRoot: Hyper;
+}
+
+/**
+ * Adam-like moments' hyperparameters with their ranges, for `elementwise`'s
+ * `hypers`: decays in `[0, 1)`, epsilons non-negative.
+ */
+export function momentHypers(
+  h: MomentHypers,
+): Record<keyof MomentHypers, readonly [Hyper, HyperRange]> {
+  return {
+    b1: [h.b1, { min: 0, max: 1, maxOpen: true }],
+    b2: [h.b2, { min: 0, max: 1, maxOpen: true }],
+    eps: [h.eps, { min: 0 }],
+    epsRoot: [h.epsRoot, { min: 0 }],
+  };
 }

@@ -5,6 +5,7 @@ import { withBounds } from "./_check.ts";
 import {
   finite,
   floorDiv,
+  nonNegativeInt,
   positiveInt,
   scheduleOptions,
 } from "./_schedule_checks.ts";
@@ -66,11 +67,7 @@ export function polynomialSchedule(
   finite(where, "initValue - endValue", initValue - endValue);
   finite(where, "power", power, { min: 0, minOpen: true });
   positiveInt(where, "transitionSteps", transitionSteps);
-  if (!Number.isInteger(transitionBegin) || transitionBegin < 0) {
-    throw new RangeError(
-      `${where}: transitionBegin must be a non-negative integer, got ${transitionBegin}`,
-    );
-  }
+  nonNegativeInt(where, "transitionBegin", transitionBegin);
   return withBounds(
     (count) => {
       const t = tf.minimum(

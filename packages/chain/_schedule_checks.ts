@@ -43,6 +43,15 @@ export function positiveInt(where: string, name: string, v: number): void {
   }
 }
 
+/** A non-negative whole number of steps, or a RangeError naming it. */
+export function nonNegativeInt(where: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0) {
+    throw new RangeError(
+      `${where}: ${name} must be a non-negative integer, got ${v}`,
+    );
+  }
+}
+
 /**
  * Checks a schedule's (required) options object: a plain object of known
  * keys; the keys of `choices` hold one of the strings listed for them.

@@ -6,13 +6,14 @@ import { joinSchedules, linearSchedule } from "./_join_schedules.ts";
 import {
   cosine,
   finite,
+  nonNegativeInt,
   positiveInt,
   scheduleOptions,
 } from "./_schedule_checks.ts";
 import {
   type ExponentialDecayOptions,
   exponentialDecaySchedule,
-} from "./schedules.ts";
+} from "./_exponential_schedules.ts";
 import type { Schedule } from "./types.ts";
 
 /** Options of {@linkcode warmupCosineDecaySchedule}. */
@@ -29,15 +30,6 @@ export interface WarmupCosineDecayOptions {
   endValue?: number;
   /** The power of the cosine factor (as {@linkcode CosineDecayOptions}). Default 1. */
   exponent?: number;
-}
-
-/** A non-negative whole number of steps, or a RangeError naming it. */
-function steps(where: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0) {
-    throw new RangeError(
-      `${where}: ${name} must be a non-negative integer, got ${v}`,
-    );
-  }
 }
 
 /** A warm-up ramp joined at `warmupSteps` to `after` (just `after` without one). */
@@ -113,7 +105,7 @@ function warmupCosine(
   finite(where, "peakValue - initValue", peakValue - initValue);
   finite(where, "peakValue - endValue", peakValue - endValue);
   finite(where, "exponent", exponent, { min: 0, minOpen: true });
-  steps(where, "warmupSteps", warmupSteps);
+  nonNegativeInt(where, "warmupSteps", warmupSteps);
   positiveInt(where, "decaySteps", decaySteps);
   if (decaySteps <= warmupSteps) {
     throw new RangeError(

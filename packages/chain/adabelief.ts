@@ -5,24 +5,22 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { checkOptions, checkPlainHyper, type OptionKind } from "./_check.ts";
+import { checkOptions, type OptionKind } from "./_check.ts";
 import {
   biasCorrection,
   divUnlessZero,
   lerp,
+  momentHypers,
   type PerParam,
 } from "./_per_param.ts";
 import {
-  build,
-  decayOptions,
-  defined,
-  GC_KINDS,
+  alias,
+  DECAY_KINDS,
   type GcOptions,
-  on,
+  MOMENT_KINDS,
+  withGc,
 } from "./_optimizer.ts";
-import { addDecayedWeights } from "./add_decayed_weights.ts";
 import { add, div, elementwise, mul, sqrt, square, sub } from "./expr.ts";
-import { scaleByLearningRate } from "./scale.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -86,13 +84,7 @@ export function scaleByBelief(
   options: ScaleByBeliefOptions = {},
 ): GradientTransformation<ScaleByBeliefState> {
   const where = "scaleByBelief";
-  checkOptions(where, options, {
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    nesterov: "boolean",
-  });
+  checkOptions(where, options, BELIEF_KINDS);
   const {
     b1 = 0.9,
     b2 = 0.999,
@@ -102,12 +94,7 @@ export function scaleByBelief(
   } = options;
   return elementwise({
     where,
-    hypers: {
-      b1: [b1, { min: 0, max: 1, maxOpen: true }],
-      b2: [b2, { min: 0, max: 1, maxOpen: true }],
-      eps: [eps, { min: 0 }],
-      epsRoot: [epsRoot, { min: 0 }],
-    },
+    hypers: momentHypers({ b1, b2, eps, epsRoot }),
     slots: { mu: 0, nu: 0 },
     math: ({ g, count, hypers: h, slots: s }) => {
       const m = lerp(h.b1, s.mu, sub(1, h.b1), g);
@@ -132,22 +119,21 @@ export function scaleByBelief(
   }) as GradientTransformation<ScaleByBeliefState>;
 }
 
+/** The options of {@linkcode scaleByBelief} and the kind of each. */
+const BELIEF_KINDS: Readonly<Record<string, OptionKind>> = {
+  ...MOMENT_KINDS,
+  nesterov: "boolean",
+};
+
 /**
  * The options {@linkcode adabelief} takes and the kind of each (its row of
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const ADABELIEF_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    nesterov: "boolean",
-    weightDecay: "hyper",
-    weightDecayMask: "mask",
-  });
+export const ADABELIEF_OPTIONS: Readonly<Record<string, OptionKind>> = withGc({
+  ...BELIEF_KINDS,
+  ...DECAY_KINDS,
+});
 
 /** Options of {@linkcode adabelief}. */
 export interface AdabeliefOptions extends ScaleByBeliefOptions, GcOptions {
@@ -196,20 +182,12 @@ export function adabelief(
   learningRate: ScalarOrSchedule,
   options: AdabeliefOptions = {},
 ): GradientTransformation<unknown[]> {
-  const where = "adabelief";
-  checkOptions(where, options, ADABELIEF_OPTIONS);
-  const { weightDecay, weightDecayMask } = options;
-  checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
-  return build(where, options, {
-    scaling: [
-      scaleByBelief(
-        defined(options, ["b1", "b2", "eps", "epsRoot", "nesterov"]),
-      ),
-    ],
-    after: [
-      on(weightDecay) &&
-      addDecayedWeights(weightDecay, decayOptions(weightDecayMask)),
-      scaleByLearningRate(learningRate),
-    ],
-  });
+  return alias(
+    "adabelief",
+    learningRate,
+    options,
+    ADABELIEF_OPTIONS,
+    scaleByBelief,
+    {},
+  );
 }

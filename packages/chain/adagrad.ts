@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { checkOptions, type OptionKind } from "./_check.ts";
-import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
-import { scaleByLearningRate } from "./scale.ts";
+import type { OptionKind } from "./_check.ts";
+import { alias, type GcOptions, withGc } from "./_optimizer.ts";
 import { scaleByRss } from "./scale_by_rms.ts";
 import type {
   GradientTransformation,
@@ -19,14 +18,10 @@ import type {
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const ADAGRAD_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze(
-    {
-      ...GC_KINDS,
-      initialAccumulatorValue: "number",
-      eps: "hyper",
-    },
-  );
+export const ADAGRAD_OPTIONS: Readonly<Record<string, OptionKind>> = withGc({
+  initialAccumulatorValue: "number",
+  eps: "hyper",
+});
 
 /** Options of {@linkcode adagrad}. */
 export interface AdagradOptions extends GcOptions {
@@ -62,10 +57,5 @@ export function adagrad(
   learningRate: ScalarOrSchedule,
   options: AdagradOptions = {},
 ): GradientTransformation<unknown[]> {
-  checkOptions("adagrad", options, ADAGRAD_OPTIONS);
-  const rss = defined(options, ["initialAccumulatorValue", "eps"]);
-  return build("adagrad", options, {
-    scaling: [scaleByRss(rss)],
-    after: [scaleByLearningRate(learningRate)],
-  });
+  return alias("adagrad", learningRate, options, ADAGRAD_OPTIONS, scaleByRss);
 }

@@ -4,17 +4,8 @@
  *
  * @module
  */
-import { checkOptions, checkPlainHyper, type OptionKind } from "./_check.ts";
-import {
-  ADAM_KINDS,
-  adamOptions,
-  build,
-  decayOptions,
-  type GcOptions,
-  on,
-} from "./_optimizer.ts";
-import { addDecayedWeights } from "./add_decayed_weights.ts";
-import { scaleByLearningRate } from "./scale.ts";
+import type { OptionKind } from "./_check.ts";
+import { ADAM_KINDS, alias, type GcOptions } from "./_optimizer.ts";
 import { scaleByAdam, type ScaleByAdamOptions } from "./scale_by_adam.ts";
 import type {
   GradientTransformation,
@@ -72,16 +63,7 @@ export function adam(
   learningRate: ScalarOrSchedule,
   options: AdamOptions = {},
 ): GradientTransformation<unknown[]> {
-  const where = "adam";
-  checkOptions(where, options, ADAM_OPTIONS);
-  const { weightDecay, weightDecayMask } = options;
-  checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
-  return build(where, options, {
-    before: [
-      on(weightDecay) &&
-      addDecayedWeights(weightDecay, decayOptions(weightDecayMask)),
-    ],
-    scaling: [scaleByAdam(adamOptions(options))],
-    after: [scaleByLearningRate(learningRate)],
+  return alias("adam", learningRate, options, ADAM_OPTIONS, scaleByAdam, {
+    l2: true,
   });
 }

@@ -13,9 +13,8 @@ import {
   lerp,
   type PerParam,
 } from "./_per_param.ts";
-import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
+import { alias, type GcOptions, withGc } from "./_optimizer.ts";
 import { abs, add, div, elementwise, max, mul, sub } from "./expr.ts";
-import { scaleByLearningRate } from "./scale.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -77,7 +76,7 @@ export function scaleByAdamax(
   options: ScaleByAdamaxOptions = {},
 ): GradientTransformation<ScaleByAdamaxState> {
   const where = "scaleByAdamax";
-  checkOptions(where, options, { b1: "hyper", b2: "hyper", eps: "hyper" });
+  checkOptions(where, options, ADAMAX_KINDS);
   const { b1 = 0.9, b2 = 0.999, eps = 1e-8 } = options;
   return elementwise({
     where,
@@ -96,13 +95,21 @@ export function scaleByAdamax(
   }) as GradientTransformation<ScaleByAdamaxState>;
 }
 
+/** The options of {@linkcode scaleByAdamax} and the kind of each. */
+const ADAMAX_KINDS: Readonly<Record<string, OptionKind>> = {
+  b1: "hyper",
+  b2: "hyper",
+  eps: "hyper",
+};
+
 /**
  * The options {@linkcode adamax} takes and the kind of each (its row of
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const ADAMAX_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({ ...GC_KINDS, b1: "hyper", b2: "hyper", eps: "hyper" });
+export const ADAMAX_OPTIONS: Readonly<Record<string, OptionKind>> = withGc(
+  ADAMAX_KINDS,
+);
 
 /** Options of {@linkcode adamax}. */
 export interface AdamaxOptions extends ScaleByAdamaxOptions, GcOptions {}
@@ -145,9 +152,5 @@ export function adamax(
   learningRate: ScalarOrSchedule,
   options: AdamaxOptions = {},
 ): GradientTransformation<unknown[]> {
-  checkOptions("adamax", options, ADAMAX_OPTIONS);
-  return build("adamax", options, {
-    scaling: [scaleByAdamax(defined(options, ["b1", "b2", "eps"]))],
-    after: [scaleByLearningRate(learningRate)],
-  });
+  return alias("adamax", learningRate, options, ADAMAX_OPTIONS, scaleByAdamax);
 }

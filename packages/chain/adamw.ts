@@ -4,17 +4,8 @@
  *
  * @module
  */
-import { checkOptions, checkPlainHyper, type OptionKind } from "./_check.ts";
-import {
-  ADAM_KINDS,
-  adamOptions,
-  build,
-  decayOptions,
-  type GcOptions,
-  on,
-} from "./_optimizer.ts";
-import { addDecayedWeights } from "./add_decayed_weights.ts";
-import { scaleByLearningRate } from "./scale.ts";
+import type { OptionKind } from "./_check.ts";
+import { ADAM_KINDS, alias, type GcOptions } from "./_optimizer.ts";
 import { scaleByAdam, type ScaleByAdamOptions } from "./scale_by_adam.ts";
 import type {
   GradientTransformation,
@@ -69,16 +60,7 @@ export function adamw(
   learningRate: ScalarOrSchedule,
   options: AdamwOptions = {},
 ): GradientTransformation<unknown[]> {
-  const where = "adamw";
-  checkOptions(where, options, ADAMW_OPTIONS);
-  const { weightDecay = 1e-4, weightDecayMask } = options;
-  checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
-  return build(where, options, {
-    scaling: [scaleByAdam(adamOptions(options))],
-    after: [
-      on(weightDecay) &&
-      addDecayedWeights(weightDecay, decayOptions(weightDecayMask)),
-      scaleByLearningRate(learningRate),
-    ],
+  return alias("adamw", learningRate, options, ADAMW_OPTIONS, scaleByAdam, {
+    weightDecay: 1e-4,
   });
 }

@@ -10,11 +10,11 @@ import {
   biasCorrection,
   divUnlessZero,
   lerp,
+  momentHypers,
   type PerParam,
 } from "./_per_param.ts";
-import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
+import { alias, type GcOptions, MOMENT_KINDS, withGc } from "./_optimizer.ts";
 import { add, div, elementwise, max, sqrt, square, sub } from "./expr.ts";
-import { scaleByLearningRate } from "./scale.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -86,14 +86,7 @@ export function scaleByAmsgrad(
   options: ScaleByAmsgradOptions = {},
 ): GradientTransformation<ScaleByAmsgradState> {
   const where = "scaleByAmsgrad";
-  checkOptions(where, options, {
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    biasCorrectionMu: "boolean",
-    biasCorrectionNu: "boolean",
-  });
+  checkOptions(where, options, AMSGRAD_KINDS);
   const {
     b1 = 0.9,
     b2 = 0.999,
@@ -104,12 +97,7 @@ export function scaleByAmsgrad(
   } = options;
   return elementwise({
     where,
-    hypers: {
-      b1: [b1, { min: 0, max: 1, maxOpen: true }],
-      b2: [b2, { min: 0, max: 1, maxOpen: true }],
-      eps: [eps, { min: 0 }],
-      epsRoot: [epsRoot, { min: 0 }],
-    },
+    hypers: momentHypers({ b1, b2, eps, epsRoot }),
     slots: { mu: 0, nu: 0, nuMax: 0 },
     // count is read by the bias corrections; the state keeps it either way
     counts: true,
@@ -128,21 +116,21 @@ export function scaleByAmsgrad(
   }) as GradientTransformation<ScaleByAmsgradState>;
 }
 
+/** The options of {@linkcode scaleByAmsgrad} and the kind of each. */
+const AMSGRAD_KINDS: Readonly<Record<string, OptionKind>> = {
+  ...MOMENT_KINDS,
+  biasCorrectionMu: "boolean",
+  biasCorrectionNu: "boolean",
+};
+
 /**
  * The options {@linkcode amsgrad} takes and the kind of each (its row of
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const AMSGRAD_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    biasCorrectionMu: "boolean",
-    biasCorrectionNu: "boolean",
-  });
+export const AMSGRAD_OPTIONS: Readonly<Record<string, OptionKind>> = withGc(
+  AMSGRAD_KINDS,
+);
 
 /** Options of {@linkcode amsgrad}. */
 export interface AmsgradOptions extends ScaleByAmsgradOptions, GcOptions {}
@@ -180,20 +168,11 @@ export function amsgrad(
   learningRate: ScalarOrSchedule,
   options: AmsgradOptions = {},
 ): GradientTransformation<unknown[]> {
-  checkOptions("amsgrad", options, AMSGRAD_OPTIONS);
-  return build("amsgrad", options, {
-    scaling: [
-      scaleByAmsgrad(
-        defined(options, [
-          "b1",
-          "b2",
-          "eps",
-          "epsRoot",
-          "biasCorrectionMu",
-          "biasCorrectionNu",
-        ]),
-      ),
-    ],
-    after: [scaleByLearningRate(learningRate)],
-  });
+  return alias(
+    "amsgrad",
+    learningRate,
+    options,
+    AMSGRAD_OPTIONS,
+    scaleByAmsgrad,
+  );
 }

@@ -18,7 +18,6 @@ import {
   initState,
   injectHyperparams,
   runStep,
-  runUpdate,
   sgd,
   warmupCosineDecaySchedule,
 } from "@centra/chain";
@@ -51,6 +50,14 @@ import {
   makeOptimizer,
   OPTIMIZER_ROWS,
 } from "@centra/testing/optimizer_table.ts";
+import { backendTest } from "@centra/testing/backends.ts";
+import {
+  disposeSides,
+  scheduledChains,
+  seededVariables,
+  sideBySide as runSideBySide,
+  stepOnce,
+} from "@centra/testing/fused_drivers.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 2, 8],
@@ -61,36 +68,16 @@ const SHAPES: Record<string, number[]> = {
 };
 
 function cpuTest(name: string, fn: () => void | Promise<void>): void {
-  Deno.test({
-    name: `${name} [cpu]`,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      await tf.setBackend("cpu");
-      try {
-        await fn();
-      } finally {
-        cpuFaults.point = null;
-      }
-    },
+  backendTest("cpu", `${name} [cpu]`, fn, () => {
+    cpuFaults.point = null;
   });
 }
 
-let uid = 0;
 function variables(
   shapes: Record<string, number[]>,
   seed = 1,
 ): Record<string, tf.Variable> {
-  const id = `chainfuse${uid++}`;
-  const out: Record<string, tf.Variable> = {};
-  for (const [k, s] of Object.entries(shapes)) {
-    out[k] = tf.variable(
-      tf.randomNormal(s, 0, 1, "float32", seed++),
-      true,
-      `${id}/${k}`,
-    );
-  }
-  return out;
+  return seededVariables(shapes, "chainfuse", seed);
 }
 
 /** A quadratic's gradient plus seeded noise (so GC has means to remove). */
@@ -115,21 +102,6 @@ function values(x: unknown): number[][] {
   return [...collectTensors(x)].map((t) => Array.from(t.dataSync()));
 }
 
-/** One step by `runStep` (even steps) or `runUpdate` + `applyUpdates` (odd). */
-function stepOnce(
-  tx: GradientTransformation<unknown>,
-  g: Record<string, tf.Tensor>,
-  state: unknown,
-  vars: Record<string, tf.Variable>,
-  byUpdate: boolean,
-): unknown {
-  if (!byUpdate) return runStep(tx, g, state, vars);
-  const [u, next] = runUpdate(tx, g, state, vars);
-  applyUpdates(vars, u);
-  tf.dispose(Object.values(u));
-  return next;
-}
-
 /**
  * Trains `make()` op by op and fused side by side for `steps` steps; returns
  * both sides' weights and states and the fused kernel counts.
@@ -146,35 +118,31 @@ function sideBySide(
     frozen?: (step: number) => readonly string[];
   } = {},
 ): { plain: number[][]; fused: number[][]; loops: number[] } {
-  const { shapes = SHAPES, grads = gradsFor, frozen = () => [] } = options;
+  const { shapes = SHAPES, grads = gradsFor, frozen } = options;
   const a = variables(shapes), b = variables(shapes);
   const loops: number[] = [];
-  const plainTx = make();
-  const fusedTx = fuse(make(), { onDispatches: (n) => loops.push(n) });
-  let sa = initState(plainTx, a), sb = initState(fusedTx, b);
-  const before = tf.memory().numTensors;
-  for (let step = 0; step < steps; step++) {
-    const drop = (g: Record<string, tf.Tensor>) => {
-      for (const name of frozen(step)) {
-        g[name]!.dispose();
-        delete g[name];
-      }
-      return g;
-    };
-    const ga = drop(grads(a, step)), gb = drop(grads(b, step));
-    sa = stepOnce(plainTx, ga, sa, a, step % 2 === 1);
-    sb = stepOnce(fusedTx, gb, sb, b, step % 2 === 1);
-    tf.dispose([...Object.values(ga), ...Object.values(gb)]);
-    assert.equal(tf.memory().numTensors, before, `step ${step}: tensors`);
-  }
+  const plain = { tx: make(), vars: a };
+  const fused = {
+    tx: fuse(make(), { onDispatches: (n) => loops.push(n) }),
+    vars: b,
+  };
+  let before = 0;
+  const states = runSideBySide({
+    steps,
+    plain,
+    fused,
+    grads: (side, step) => grads(side === "plain" ? a : b, step),
+    ...(frozen === undefined ? {} : { frozen }),
+    afterInit: () => before = tf.memory().numTensors,
+    afterStep: (step) =>
+      assert.equal(tf.memory().numTensors, before, `step ${step}: tensors`),
+  });
   const out = {
-    plain: [...values(a), ...values(sa)],
-    fused: [...values(b), ...values(sb)],
+    plain: [...values(a), ...values(states.plain)],
+    fused: [...values(b), ...values(states.fused)],
     loops,
   };
-  disposeState(sa);
-  disposeState(sb);
-  tf.dispose([...Object.values(a), ...Object.values(b)]);
+  disposeSides(states, a, b);
   return out;
 }
 
@@ -264,27 +232,7 @@ cpuTest(
 cpuTest(
   "fuse() on cpu compiles its loops once: not again over 60 steps of a schedule, also inside injectHyperparams",
   () => {
-    const schedule = () =>
-      warmupCosineDecaySchedule({
-        initValue: 0,
-        peakValue: 1e-2,
-        warmupSteps: 5,
-        decaySteps: 50,
-      });
-    const cases: [string, () => GradientTransformation<unknown>][] = [
-      [
-        "schedule",
-        () => chain(clipByGlobalNorm(1), adamw(schedule(), { gc: true })),
-      ],
-      [
-        "injectHyperparams",
-        () =>
-          injectHyperparams(
-            (hp) => chain(clipByGlobalNorm(1), adamw(hp.lr!, { gc: true })),
-            { lr: schedule() },
-          ),
-      ],
-    ];
+    const cases = scheduledChains();
     for (const [name, make] of cases) {
       const vars = variables(SHAPES);
       const tx = fuse(make());

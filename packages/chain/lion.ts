@@ -5,19 +5,10 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { checkOptions, checkPlainHyper, type OptionKind } from "./_check.ts";
+import { checkOptions, type OptionKind } from "./_check.ts";
 import { lerp } from "./_per_param.ts";
-import {
-  build,
-  decayOptions,
-  defined,
-  GC_KINDS,
-  type GcOptions,
-  on,
-} from "./_optimizer.ts";
-import { addDecayedWeights } from "./add_decayed_weights.ts";
+import { alias, DECAY_KINDS, type GcOptions, withGc } from "./_optimizer.ts";
 import { elementwise, sign, sub } from "./expr.ts";
-import { scaleByLearningRate } from "./scale.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -76,7 +67,7 @@ export function scaleByLion(
   options: ScaleByLionOptions = {},
 ): GradientTransformation<ScaleByLionState> {
   const where = "scaleByLion";
-  checkOptions(where, options, { b1: "hyper", b2: "hyper" });
+  checkOptions(where, options, LION_KINDS);
   const { b1 = 0.9, b2 = 0.99 } = options;
   return elementwise({
     where,
@@ -94,19 +85,21 @@ export function scaleByLion(
   }) as GradientTransformation<ScaleByLionState>;
 }
 
+/** The options of {@linkcode scaleByLion} and the kind of each. */
+const LION_KINDS: Readonly<Record<string, OptionKind>> = {
+  b1: "hyper",
+  b2: "hyper",
+};
+
 /**
  * The options {@linkcode lion} takes and the kind of each (its row of
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const LION_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    b1: "hyper",
-    b2: "hyper",
-    weightDecay: "hyper",
-    weightDecayMask: "mask",
-  });
+export const LION_OPTIONS: Readonly<Record<string, OptionKind>> = withGc({
+  ...LION_KINDS,
+  ...DECAY_KINDS,
+});
 
 /** Options of {@linkcode lion}. */
 export interface LionOptions extends ScaleByLionOptions, GcOptions {
@@ -155,16 +148,7 @@ export function lion(
   learningRate: ScalarOrSchedule,
   options: LionOptions = {},
 ): GradientTransformation<unknown[]> {
-  const where = "lion";
-  checkOptions(where, options, LION_OPTIONS);
-  const { weightDecay = 1e-3, weightDecayMask } = options;
-  checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
-  return build(where, options, {
-    scaling: [scaleByLion(defined(options, ["b1", "b2"]))],
-    after: [
-      on(weightDecay) &&
-      addDecayedWeights(weightDecay, decayOptions(weightDecayMask)),
-      scaleByLearningRate(learningRate),
-    ],
+  return alias("lion", learningRate, options, LION_OPTIONS, scaleByLion, {
+    weightDecay: 1e-3,
   });
 }

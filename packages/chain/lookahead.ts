@@ -138,17 +138,7 @@ export function lookahead<S>(
       state: LookaheadState<S>,
       params?: Params,
     ): [Updates, LookaheadState<S>] => {
-      if (
-        state === null || typeof state !== "object" ||
-        !(state.stepsSinceSync instanceof tf.Tensor) ||
-        state.stepsSinceSync.rank !== 0
-      ) {
-        throw new TypeError(
-          `${where}: the state does not fit this transformation: expected { stepsSinceSync, slow, inner }, got ${
-            show(state)
-          }`,
-        );
-      }
+      checkState(where, state);
       checkAgainst(where, updates, state.slow);
       const p = requireParams(where, updates, params);
       const [u, s] = inner.update(updates, state.inner, params);
@@ -174,6 +164,21 @@ export function lookahead<S>(
       }];
     },
   };
+}
+
+/** Throws unless `state` has the shape of Lookahead's state. */
+function checkState(where: string, state: LookaheadState<unknown>): void {
+  if (
+    state === null || typeof state !== "object" ||
+    !(state.stepsSinceSync instanceof tf.Tensor) ||
+    state.stepsSinceSync.rank !== 0
+  ) {
+    throw new TypeError(
+      `${where}: the state does not fit this transformation: expected { stepsSinceSync, slow, inner }, got ${
+        show(state)
+      }`,
+    );
+  }
 }
 
 const LOOKAHEAD_KINDS: Readonly<Record<string, OptionKind>> = {

@@ -5,10 +5,14 @@
  * @module
  */
 import { checkOptions, type OptionKind } from "./_check.ts";
-import { biasCorrection, divUnlessZero, lerp } from "./_per_param.ts";
-import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
+import {
+  biasCorrection,
+  divUnlessZero,
+  lerp,
+  momentHypers,
+} from "./_per_param.ts";
+import { alias, type GcOptions, MOMENT_KINDS, withGc } from "./_optimizer.ts";
 import { add, div, elementwise, mul, sqrt, square, sub } from "./expr.ts";
-import { scaleByLearningRate } from "./scale.ts";
 import type { ScaleByAdamState } from "./scale_by_adam.ts";
 import type {
   GradientTransformation,
@@ -61,21 +65,11 @@ export function scaleByNadam(
   options: ScaleByNadamOptions = {},
 ): GradientTransformation<ScaleByAdamState> {
   const where = "scaleByNadam";
-  checkOptions(where, options, {
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-  });
+  checkOptions(where, options, MOMENT_KINDS);
   const { b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0 } = options;
   return elementwise({
     where,
-    hypers: {
-      b1: [b1, { min: 0, max: 1, maxOpen: true }],
-      b2: [b2, { min: 0, max: 1, maxOpen: true }],
-      eps: [eps, { min: 0 }],
-      epsRoot: [epsRoot, { min: 0 }],
-    },
+    hypers: momentHypers({ b1, b2, eps, epsRoot }),
     // Adam's state shape: nuMax stays empty
     slots: { mu: 0, nu: 0, nuMax: null },
     math: ({ g, count, hypers: h, slots: s }) => {
@@ -100,14 +94,9 @@ export function scaleByNadam(
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const NADAM_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-  });
+export const NADAM_OPTIONS: Readonly<Record<string, OptionKind>> = withGc(
+  MOMENT_KINDS,
+);
 
 /** Options of {@linkcode nadam}. */
 export interface NadamOptions extends ScaleByNadamOptions, GcOptions {}
@@ -144,9 +133,5 @@ export function nadam(
   learningRate: ScalarOrSchedule,
   options: NadamOptions = {},
 ): GradientTransformation<unknown[]> {
-  checkOptions("nadam", options, NADAM_OPTIONS);
-  return build("nadam", options, {
-    scaling: [scaleByNadam(defined(options, ["b1", "b2", "eps", "epsRoot"]))],
-    after: [scaleByLearningRate(learningRate)],
-  });
+  return alias("nadam", learningRate, options, NADAM_OPTIONS, scaleByNadam);
 }

@@ -4,18 +4,15 @@
  *
  * @module
  */
-import { checkOptions, checkPlainHyper, type OptionKind } from "./_check.ts";
+import type { OptionKind } from "./_check.ts";
 import {
-  build,
-  decayOptions,
-  defined,
-  GC_KINDS,
+  alias,
+  DECAY_KINDS,
   type GcOptions,
-  on,
+  MOMENT_KINDS,
+  withGc,
 } from "./_optimizer.ts";
-import { addDecayedWeights } from "./add_decayed_weights.ts";
 import { scaleByNadam, type ScaleByNadamOptions } from "./nadam.ts";
-import { scaleByLearningRate } from "./scale.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -28,16 +25,10 @@ import type {
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const NADAMW_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    weightDecay: "hyper",
-    weightDecayMask: "mask",
-  });
+export const NADAMW_OPTIONS: Readonly<Record<string, OptionKind>> = withGc({
+  ...MOMENT_KINDS,
+  ...DECAY_KINDS,
+});
 
 /** Options of {@linkcode nadamw}. */
 export interface NadamwOptions extends ScaleByNadamOptions, GcOptions {
@@ -83,16 +74,7 @@ export function nadamw(
   learningRate: ScalarOrSchedule,
   options: NadamwOptions = {},
 ): GradientTransformation<unknown[]> {
-  const where = "nadamw";
-  checkOptions(where, options, NADAMW_OPTIONS);
-  const { weightDecay = 1e-4, weightDecayMask } = options;
-  checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
-  return build(where, options, {
-    scaling: [scaleByNadam(defined(options, ["b1", "b2", "eps", "epsRoot"]))],
-    after: [
-      on(weightDecay) &&
-      addDecayedWeights(weightDecay, decayOptions(weightDecayMask)),
-      scaleByLearningRate(learningRate),
-    ],
+  return alias("nadamw", learningRate, options, NADAMW_OPTIONS, scaleByNadam, {
+    weightDecay: 1e-4,
   });
 }

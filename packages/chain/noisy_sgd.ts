@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { checkOptions, type OptionKind } from "./_check.ts";
-import { build, GC_KINDS, type GcOptions } from "./_optimizer.ts";
+import type { OptionKind } from "./_check.ts";
+import { alias, type GcOptions, withGc } from "./_optimizer.ts";
 import { addNoise } from "./add_noise.ts";
-import { scaleByLearningRate } from "./scale.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -19,13 +18,11 @@ import type {
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const NOISY_SGD_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    eta: "hyper",
-    gamma: "hyper",
-    seed: "number",
-  });
+export const NOISY_SGD_OPTIONS: Readonly<Record<string, OptionKind>> = withGc({
+  eta: "hyper",
+  gamma: "hyper",
+  seed: "number",
+});
 
 /** Options of {@linkcode noisySgd}. */
 export interface NoisySgdOptions extends GcOptions {
@@ -72,10 +69,8 @@ export function noisySgd(
   learningRate: ScalarOrSchedule,
   options: NoisySgdOptions = {},
 ): GradientTransformation<unknown[]> {
-  checkOptions("noisySgd", options, NOISY_SGD_OPTIONS);
-  const { eta = 0.01, gamma = 0.55, seed = 0 } = options;
-  return build("noisySgd", options, {
-    scaling: [addNoise(eta, gamma, seed)],
-    after: [scaleByLearningRate(learningRate)],
+  return alias("noisySgd", learningRate, options, NOISY_SGD_OPTIONS, (o) => {
+    const { eta = 0.01, gamma = 0.55, seed = 0 } = o;
+    return addNoise(eta, gamma, seed);
   });
 }

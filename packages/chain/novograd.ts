@@ -14,7 +14,7 @@ import {
   type OptionKind,
   show,
 } from "./_check.ts";
-import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
+import { alias, type GcOptions, MOMENT_KINDS, withGc } from "./_optimizer.ts";
 import { fillLike, zeroCount } from "./_per_param.ts";
 import {
   checkAgainst,
@@ -22,7 +22,6 @@ import {
   checkStateMap,
   requireParams,
 } from "./_structure.ts";
-import { scaleByLearningRate } from "./scale.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -102,13 +101,7 @@ export function scaleByNovograd(
   options: ScaleByNovogradOptions = {},
 ): GradientTransformation<ScaleByNovogradState> {
   const where = "scaleByNovograd";
-  checkOptions(where, options, {
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    weightDecay: "hyper",
-  });
+  checkOptions(where, options, NOVOGRAD_KINDS);
   const {
     b1 = 0.9,
     b2 = 0.25,
@@ -121,6 +114,7 @@ export function scaleByNovograd(
   checkPlainHyper(where, "eps", eps, { min: 0 });
   checkPlainHyper(where, "epsRoot", epsRoot, { min: 0 });
   checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
+  const h: NovogradHypers = { b1, b2, eps, epsRoot, weightDecay };
   const decays = weightDecay !== 0;
   // a positive number eps keeps the denominator positive; otherwise a
   // denominator of 0 (no gradient yet) gives 0, not 0/0
@@ -138,49 +132,89 @@ export function scaleByNovograd(
     ): [Updates, ScaleByNovogradState] {
       checkState(where, updates, state);
       const p = decays ? requireParams(where, updates, params) : undefined;
-      checkHyperValues(where, { b1, b2, eps, epsRoot, weightDecay });
+      checkHyperValues(where, h);
       // tidy walks any nesting of tensors: the typed result is cast through
-      return tf.tidy(() => {
-        const out: Updates = {};
-        const mu: PerParam = {}, nu: PerParam = {};
-        const first = tf.equal(state.count, 0);
-        for (const [name, g] of Object.entries(updates)) {
-          // a tensor with no elements passes through, its state untouched
-          if (g.size === 0) {
-            out[name] = g;
-            continue;
-          }
-          const n = tf.sum(tf.square(g));
-          const v = tf.where(
-            first,
-            n,
-            tf.add(tf.mul(b2, state.nu[name]!), tf.mul(tf.sub(1, b2), n)),
-          ) as tf.Scalar;
-          const denom = tf.add(tf.sqrt(tf.add(v, epsRoot)), eps);
-          let step = guarded
-            ? tf.where(
-              tf.greater(denom, 0),
-              tf.div(g, denom),
-              tf.zerosLike(g),
-            )
-            : tf.div(g, denom);
-          if (p !== undefined) {
-            step = tf.add(step, tf.mul(weightDecay, p[name]!));
-          }
-          const m = tf.add(tf.mul(b1, state.mu[name]!), step);
-          out[name] = m;
-          mu[name] = m;
-          nu[name] = v;
-        }
-        const next: ScaleByNovogradState = {
-          count: tf.add(state.count, 1) as tf.Scalar,
-          mu: { ...state.mu, ...mu },
-          nu: { ...state.nu, ...nu },
-        };
-        return [out, next] as unknown as tf.TensorContainer;
-      }) as unknown as [Updates, ScaleByNovogradState];
+      return tf.tidy(() =>
+        novogradStep(
+          updates,
+          state,
+          h,
+          guarded,
+          p,
+        ) as unknown as tf.TensorContainer
+      ) as unknown as [Updates, ScaleByNovogradState];
     },
   };
+}
+
+/** NovoGrad's hyperparameters, with their defaults filled in. */
+type NovogradHypers = Required<ScaleByNovogradOptions>;
+
+/** One step of every tensor (inside a tidy); `p` only when it decays. */
+function novogradStep(
+  updates: Updates,
+  state: ScaleByNovogradState,
+  h: NovogradHypers,
+  guarded: boolean,
+  p: Params | undefined,
+): [Updates, ScaleByNovogradState] {
+  const out: Updates = {};
+  const mu: PerParam = {}, nu: PerParam = {};
+  const first = tf.equal(state.count, 0);
+  for (const [name, g] of Object.entries(updates)) {
+    // a tensor with no elements passes through, its state untouched
+    if (g.size === 0) {
+      out[name] = g;
+      continue;
+    }
+    const [m, v] = novogradTensor(
+      g,
+      state.mu[name]!,
+      state.nu[name]!,
+      first,
+      h,
+      guarded,
+      p?.[name],
+    );
+    out[name] = m;
+    mu[name] = m;
+    nu[name] = v;
+  }
+  const next: ScaleByNovogradState = {
+    count: tf.add(state.count, 1) as tf.Scalar,
+    mu: { ...state.mu, ...mu },
+    nu: { ...state.nu, ...nu },
+  };
+  return [out, next];
+}
+
+/**
+ * One tensor's step: its new first moment (which is also the update) and
+ * its layer-wise second moment, a scalar (`‖g‖²` on the first step). `w`
+ * is the parameter when the step decays.
+ */
+function novogradTensor(
+  g: tf.Tensor,
+  mu: tf.Tensor,
+  nu: tf.Tensor,
+  first: tf.Tensor,
+  h: NovogradHypers,
+  guarded: boolean,
+  w: tf.Tensor | undefined,
+): [tf.Tensor, tf.Scalar] {
+  const { b1, b2, eps, epsRoot, weightDecay } = h;
+  const n = tf.sum(tf.square(g));
+  const v = tf.where(
+    first,
+    n,
+    tf.add(tf.mul(b2, nu), tf.mul(tf.sub(1, b2), n)),
+  ) as tf.Scalar;
+  const denom = tf.add(tf.sqrt(tf.add(v, epsRoot)), eps);
+  let step = guarded
+    ? tf.where(tf.greater(denom, 0), tf.div(g, denom), tf.zerosLike(g))
+    : tf.div(g, denom);
+  if (w !== undefined) step = tf.add(step, tf.mul(weightDecay, w));
+  return [tf.add(tf.mul(b1, mu), step), v];
 }
 
 /** Throws unless `state` is a NovoGrad state that knows every update. */
@@ -212,20 +246,20 @@ function checkState(
   }
 }
 
+/** The options of {@linkcode scaleByNovograd} and the kind of each. */
+const NOVOGRAD_KINDS: Readonly<Record<string, OptionKind>> = {
+  ...MOMENT_KINDS,
+  weightDecay: "hyper",
+};
+
 /**
  * The options {@linkcode novograd} takes and the kind of each (its row of
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const NOVOGRAD_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    weightDecay: "hyper",
-  });
+export const NOVOGRAD_OPTIONS: Readonly<Record<string, OptionKind>> = withGc(
+  NOVOGRAD_KINDS,
+);
 
 /** Options of {@linkcode novograd}; `eps` defaults to 1e-6 here (optax's `novograd`). */
 export interface NovogradOptions extends ScaleByNovogradOptions, GcOptions {}
@@ -265,15 +299,9 @@ export function novograd(
   learningRate: ScalarOrSchedule,
   options: NovogradOptions = {},
 ): GradientTransformation<unknown[]> {
-  checkOptions("novograd", options, NOVOGRAD_OPTIONS);
-  const { eps = 1e-6 } = options;
-  return build("novograd", options, {
-    scaling: [
-      scaleByNovograd({
-        ...defined(options, ["b1", "b2", "epsRoot", "weightDecay"]),
-        eps,
-      }),
-    ],
-    after: [scaleByLearningRate(learningRate)],
+  // the optimizer's eps defaults to 1e-6, the transform's to 1e-8
+  return alias("novograd", learningRate, options, NOVOGRAD_OPTIONS, (o) => {
+    const { eps = 1e-6 } = o;
+    return scaleByNovograd({ ...o, eps });
   });
 }

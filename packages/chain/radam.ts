@@ -5,8 +5,13 @@
  * @module
  */
 import { checkOptions, type OptionKind } from "./_check.ts";
-import { biasCorrection, divUnlessZero, lerp } from "./_per_param.ts";
-import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
+import {
+  biasCorrection,
+  divUnlessZero,
+  lerp,
+  momentHypers,
+} from "./_per_param.ts";
+import { alias, type GcOptions, MOMENT_KINDS, withGc } from "./_optimizer.ts";
 import {
   add,
   constant,
@@ -22,7 +27,6 @@ import {
   square,
   sub,
 } from "./expr.ts";
-import { scaleByLearningRate } from "./scale.ts";
 import type { ScaleByAdamState } from "./scale_by_adam.ts";
 import type {
   GradientTransformation,
@@ -94,6 +98,35 @@ function rhoAndCorrection(
   };
 }
 
+/** The Nesterov form of the corrected first moment (optax's `nesterov`). */
+function nesterovMHat(b1: Expr, m: Expr, g: Expr, count: Expr): Expr {
+  return add(
+    div(mul(b1, m), biasCorrection(b1, add(count, 1))),
+    div(mul(sub(1, b1), g), biasCorrection(b1, count)),
+  );
+}
+
+/**
+ * Step `count`'s `ρ_t`, the second moment's bias correction and the
+ * rectification `r_t = sqrt((ρ_t - 4)(ρ_t - 2) ρ_∞ / ((ρ_∞ - 4)(ρ_∞ - 2) ρ_t))`.
+ */
+function rectification(
+  b2: Expr,
+  count: Expr,
+): { rho: Expr; correction: Expr; r: Expr } {
+  // b2 < 1 in float32 (its range is checked on the float32 value)
+  const oneMinusB2 = sub(1, b2);
+  const { rho, correction } = rhoAndCorrection(b2, oneMinusB2, count);
+  const rhoInf = sub(div(2, oneMinusB2), 1);
+  const r = sqrt(
+    div(
+      mul(mul(sub(rho, 4), sub(rho, 2)), rhoInf),
+      mul(mul(sub(rhoInf, 4), sub(rhoInf, 2)), rho),
+    ),
+  );
+  return { rho, correction, r };
+}
+
 /**
  * Rescales updates by RAdam's moments, as optax's `scale_by_radam`: Adam's
  * `m`, `v` and `m̂ = m / (1 - b1^t)` (or Nesterov's), `ρ∞ = 2 / (1 - b2) -
@@ -133,14 +166,7 @@ export function scaleByRadam(
   options: ScaleByRadamOptions = {},
 ): GradientTransformation<ScaleByAdamState> {
   const where = "scaleByRadam";
-  checkOptions(where, options, {
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    threshold: "hyper",
-    nesterov: "boolean",
-  });
+  checkOptions(where, options, RADAM_KINDS);
   const {
     b1 = 0.9,
     b2 = 0.999,
@@ -152,10 +178,7 @@ export function scaleByRadam(
   return elementwise({
     where,
     hypers: {
-      b1: [b1, { min: 0, max: 1, maxOpen: true }],
-      b2: [b2, { min: 0, max: 1, maxOpen: true }],
-      eps: [eps, { min: 0 }],
-      epsRoot: [epsRoot, { min: 0 }],
+      ...momentHypers({ b1, b2, eps, epsRoot }),
       threshold: [threshold, { min: 4 }],
     },
     slots: { mu: 0, nu: 0, nuMax: null },
@@ -163,25 +186,9 @@ export function scaleByRadam(
       const m = lerp(h.b1, s.mu, sub(1, h.b1), g);
       const v = lerp(h.b2, s.nu, sub(1, h.b2), square(g));
       const mHat = nesterov
-        ? add(
-          div(mul(h.b1, m), biasCorrection(h.b1, add(count, 1))),
-          div(mul(sub(1, h.b1), g), biasCorrection(h.b1, count)),
-        )
+        ? nesterovMHat(h.b1, m, g, count)
         : div(m, biasCorrection(h.b1, count));
-      // b2 < 1 in float32 (its range is checked on the float32 value)
-      const oneMinusB2 = sub(1, h.b2);
-      const { rho, correction: c2 } = rhoAndCorrection(
-        h.b2,
-        oneMinusB2,
-        count,
-      );
-      const rhoInf = sub(div(2, oneMinusB2), 1);
-      const r = sqrt(
-        div(
-          mul(mul(sub(rho, 4), sub(rho, 2)), rhoInf),
-          mul(mul(sub(rhoInf, 4), sub(rhoInf, 2)), rho),
-        ),
-      );
+      const { rho, correction: c2, r } = rectification(h.b2, count);
       const denom = add(sqrt(add(div(v, c2), h.epsRoot)), h.eps);
       // ρ_t >= threshold, as optax, as two per-step scalars (1, 0) or (0,
       // r_t): a select on a per-step condition between per-element values
@@ -198,21 +205,21 @@ export function scaleByRadam(
   }) as GradientTransformation<ScaleByAdamState>;
 }
 
+/** The options of {@linkcode scaleByRadam} and the kind of each. */
+const RADAM_KINDS: Readonly<Record<string, OptionKind>> = {
+  ...MOMENT_KINDS,
+  threshold: "hyper",
+  nesterov: "boolean",
+};
+
 /**
  * The options {@linkcode radam} takes and the kind of each (its row of
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const RADAM_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    threshold: "hyper",
-    nesterov: "boolean",
-  });
+export const RADAM_OPTIONS: Readonly<Record<string, OptionKind>> = withGc(
+  RADAM_KINDS,
+);
 
 /** Options of {@linkcode radam}. */
 export interface RadamOptions extends ScaleByRadamOptions, GcOptions {}
@@ -254,20 +261,5 @@ export function radam(
   learningRate: ScalarOrSchedule,
   options: RadamOptions = {},
 ): GradientTransformation<unknown[]> {
-  checkOptions("radam", options, RADAM_OPTIONS);
-  return build("radam", options, {
-    scaling: [
-      scaleByRadam(
-        defined(options, [
-          "b1",
-          "b2",
-          "eps",
-          "epsRoot",
-          "threshold",
-          "nesterov",
-        ]),
-      ),
-    ],
-    after: [scaleByLearningRate(learningRate)],
-  });
+  return alias("radam", learningRate, options, RADAM_OPTIONS, scaleByRadam);
 }

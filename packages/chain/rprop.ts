@@ -55,6 +55,41 @@ export interface ScaleByRpropState {
 }
 
 /**
+ * `scaleByRprop`'s arguments, checked (a schedule as the learning rate is
+ * refused by name), with the defaults filled in.
+ */
+function checkRprop(
+  where: string,
+  learningRate: Hyper,
+  options: ScaleByRpropOptions,
+): Required<ScaleByRpropOptions> {
+  checkOptions(where, options, {
+    etaMinus: "hyper",
+    etaPlus: "hyper",
+    minStepSize: "hyper",
+    maxStepSize: "hyper",
+  });
+  // a JS caller (or rprop) may pass a schedule: refused by name
+  if (typeof (learningRate as unknown) === "function") {
+    throw new TypeError(
+      `${where}: learningRate is the initial step size, a number or a scalar tensor; it cannot be a schedule`,
+    );
+  }
+  checkPlainHyper(where, "learningRate", learningRate, { min: 0 });
+  const {
+    etaMinus = 0.5,
+    etaPlus = 1.2,
+    minStepSize = 1e-6,
+    maxStepSize = 50,
+  } = options;
+  if (typeof minStepSize === "number" && typeof maxStepSize === "number") {
+    checkHyperNumber(where, "minStepSize", minStepSize, { min: 0 });
+    checkHyperNumber(where, "maxStepSize", maxStepSize, { min: minStepSize });
+  }
+  return { etaMinus, etaPlus, minStepSize, maxStepSize };
+}
+
+/**
  * Rescales updates by Rprop's rule, per element: with `s = g · p` for `p`
  * the last update, the step size `δ` (the learning rate at the first step)
  * becomes `clip(δ η₊)` where `s > 0`, `clip(δ η₋)` where `s < 0`, and stays
@@ -106,29 +141,11 @@ export function scaleByRprop(
   options: ScaleByRpropOptions = {},
 ): GradientTransformation<ScaleByRpropState> {
   const where = "scaleByRprop";
-  checkOptions(where, options, {
-    etaMinus: "hyper",
-    etaPlus: "hyper",
-    minStepSize: "hyper",
-    maxStepSize: "hyper",
-  });
-  // a JS caller (or rprop) may pass a schedule: refused by name
-  if (typeof (learningRate as unknown) === "function") {
-    throw new TypeError(
-      `${where}: learningRate is the initial step size, a number or a scalar tensor; it cannot be a schedule`,
-    );
-  }
-  checkPlainHyper(where, "learningRate", learningRate, { min: 0 });
-  const {
-    etaMinus = 0.5,
-    etaPlus = 1.2,
-    minStepSize = 1e-6,
-    maxStepSize = 50,
-  } = options;
-  if (typeof minStepSize === "number" && typeof maxStepSize === "number") {
-    checkHyperNumber(where, "minStepSize", minStepSize, { min: 0 });
-    checkHyperNumber(where, "maxStepSize", maxStepSize, { min: minStepSize });
-  }
+  const { etaMinus, etaPlus, minStepSize, maxStepSize } = checkRprop(
+    where,
+    learningRate,
+    options,
+  );
   return elementwise({
     where,
     hypers: {

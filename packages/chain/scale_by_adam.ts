@@ -5,6 +5,7 @@ import {
   biasCorrection,
   divUnlessZero,
   lerp,
+  momentHypers,
   type PerParam,
 } from "./_per_param.ts";
 import type { GradientTransformation, Hyper } from "./types.ts";
@@ -73,12 +74,7 @@ export function scaleByAdam(
     options;
   return elementwise({
     where,
-    hypers: {
-      b1: [b1, { min: 0, max: 1, maxOpen: true }],
-      b2: [b2, { min: 0, max: 1, maxOpen: true }],
-      eps: [eps, { min: 0 }],
-      epsRoot: [epsRoot, { min: 0 }],
-    },
+    hypers: momentHypers({ b1, b2, eps, epsRoot }),
     slots: { mu: 0, nu: 0, nuMax: amsgrad ? 0 : null },
     math: ({ g, count, hypers: h, slots: s }) => {
       const m = lerp(h.b1, s.mu, sub(1, h.b1), g);

@@ -136,18 +136,7 @@ export function scaleByFactoredRms(
     shape[shape.length - 1]! >= minDimSizeToFactor &&
     shape[shape.length - 2]! >= minDimSizeToFactor;
   return {
-    init(params: Params): ScaleByFactoredRmsState {
-      const vRow: PerParam = {}, vCol: PerParam = {}, v: PerParam = {};
-      for (const [name, p] of Object.entries(params)) {
-        if (isFactored(p.shape)) {
-          vRow[name] = tf.zeros(p.shape.slice(0, -1));
-          vCol[name] = tf.zeros(withoutAxis(p.shape, p.rank - 2));
-        } else {
-          v[name] = tf.zeros(p.shape);
-        }
-      }
-      return { count: zeroCount(), vRow, vCol, v };
-    },
+    init: (params: Params) => initFactored(params, isFactored),
     update(
       updates: Updates,
       state: ScaleByFactoredRmsState,
@@ -164,22 +153,14 @@ export function scaleByFactoredRms(
       for (const [name, g] of Object.entries(updates)) {
         const g2 = tf.add(tf.square(g), eps);
         if (isFactored(g.shape)) {
-          const r = tf.add(
-            tf.mul(beta, state.vRow[name]!),
-            tf.mul(rest, tf.mean(g2, -1)),
+          [out[name], vRow[name], vCol[name]] = factoredStep(
+            g,
+            g2,
+            state.vRow[name]!,
+            state.vCol[name]!,
+            beta,
+            rest,
           );
-          const c = tf.add(
-            tf.mul(beta, state.vCol[name]!),
-            tf.mul(rest, tf.mean(g2, -2)),
-          );
-          // V̂ = r c / mean(r): g · (r / mean(r))^(-1/2) · c^(-1/2)
-          const rowFactor = tf.rsqrt(tf.div(r, tf.mean(r, -1, true)));
-          out[name] = tf.mul(
-            tf.mul(g, tf.expandDims(rowFactor, -1)),
-            tf.expandDims(tf.rsqrt(c), -2),
-          );
-          vRow[name] = r;
-          vCol[name] = c;
         } else {
           const m = tf.add(tf.mul(beta, state.v[name]!), tf.mul(rest, g2));
           out[name] = tf.mul(g, tf.rsqrt(m));
@@ -189,6 +170,47 @@ export function scaleByFactoredRms(
       return [out, { count: tf.add(state.count, 1), vRow, vCol, v }];
     },
   };
+}
+
+/** The zero state: row and column moments for the tensors `isFactored` names. */
+function initFactored(
+  params: Params,
+  isFactored: (shape: readonly number[]) => boolean,
+): ScaleByFactoredRmsState {
+  const vRow: PerParam = {}, vCol: PerParam = {}, v: PerParam = {};
+  for (const [name, p] of Object.entries(params)) {
+    if (isFactored(p.shape)) {
+      vRow[name] = tf.zeros(p.shape.slice(0, -1));
+      vCol[name] = tf.zeros(withoutAxis(p.shape, p.rank - 2));
+    } else {
+      v[name] = tf.zeros(p.shape);
+    }
+  }
+  return { count: zeroCount(), vRow, vCol, v };
+}
+
+/**
+ * One factored tensor's step: its update and its new row and column
+ * moments, from `g2 = g² + eps` and this step's decay `beta` (and
+ * `rest = 1 - beta`).
+ */
+function factoredStep(
+  g: tf.Tensor,
+  g2: tf.Tensor,
+  vRow: tf.Tensor,
+  vCol: tf.Tensor,
+  beta: tf.Tensor,
+  rest: tf.Tensor,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const r = tf.add(tf.mul(beta, vRow), tf.mul(rest, tf.mean(g2, -1)));
+  const c = tf.add(tf.mul(beta, vCol), tf.mul(rest, tf.mean(g2, -2)));
+  // V̂ = r c / mean(r): g · (r / mean(r))^(-1/2) · c^(-1/2)
+  const rowFactor = tf.rsqrt(tf.div(r, tf.mean(r, -1, true)));
+  const out = tf.mul(
+    tf.mul(g, tf.expandDims(rowFactor, -1)),
+    tf.expandDims(tf.rsqrt(c), -2),
+  );
+  return [out, r, c];
 }
 
 function withoutAxis(shape: readonly number[], axis: number): number[] {

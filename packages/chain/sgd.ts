@@ -4,19 +4,13 @@
  *
  * @module
  */
-import { checkOptions, checkPlainHyper, type OptionKind } from "./_check.ts";
+import type { OptionKind } from "./_check.ts";
 import {
-  build,
-  checkMomentum,
-  decayOptions,
-  GC_KINDS,
   type GcOptions,
   MOMENTUM_KINDS,
-  on,
+  momentumSgd,
+  withGc,
 } from "./_optimizer.ts";
-import { addDecayedWeights } from "./add_decayed_weights.ts";
-import { scaleByLearningRate } from "./scale.ts";
-import { trace } from "./trace.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -29,8 +23,8 @@ import type {
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const SGD_OPTIONS: Readonly<Record<string, OptionKind>> = Object.freeze(
-  { ...GC_KINDS, ...MOMENTUM_KINDS },
+export const SGD_OPTIONS: Readonly<Record<string, OptionKind>> = withGc(
+  MOMENTUM_KINDS,
 );
 
 /** Options of {@linkcode sgd}. */
@@ -83,17 +77,5 @@ export function sgd(
   learningRate: ScalarOrSchedule,
   options: SgdOptions = {},
 ): GradientTransformation<unknown[]> {
-  const where = "sgd";
-  checkOptions(where, options, SGD_OPTIONS);
-  const { momentum, nesterov = false, weightDecay, weightDecayMask } = options;
-  checkMomentum(where, momentum, nesterov);
-  checkPlainHyper(where, "weightDecay", weightDecay, { min: 0 });
-  return build(where, options, {
-    before: [
-      on(weightDecay) &&
-      addDecayedWeights(weightDecay, decayOptions(weightDecayMask)),
-    ],
-    scaling: [on(momentum) && trace(momentum, { nesterov })],
-    after: [scaleByLearningRate(learningRate)],
-  });
+  return momentumSgd("sgd", learningRate, options, SGD_OPTIONS, "l2");
 }

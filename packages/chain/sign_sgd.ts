@@ -5,11 +5,10 @@
  *
  * @module
  */
-import { checkOptions, type OptionKind } from "./_check.ts";
-import { build, GC_KINDS, type GcOptions } from "./_optimizer.ts";
+import type { OptionKind } from "./_check.ts";
+import { alias, type GcOptions, withGc } from "./_optimizer.ts";
 import { elementwise, sign } from "./expr.ts";
 import type { EmptyState } from "./identity.ts";
-import { scaleByLearningRate } from "./scale.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 
 /**
@@ -40,8 +39,9 @@ export function scaleBySign(): GradientTransformation<EmptyState> {
  * The options {@linkcode signSgd} takes and the kind of each (its row of
  * `OPTIMIZER_OPTIONS`): only GC's.
  */
-export const SIGN_SGD_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({ ...GC_KINDS });
+export const SIGN_SGD_OPTIONS: Readonly<Record<string, OptionKind>> = withGc(
+  {},
+);
 
 /** Options of {@linkcode signSgd}: GC only. */
 export interface SignSgdOptions extends GcOptions {}
@@ -79,9 +79,5 @@ export function signSgd(
   learningRate: ScalarOrSchedule,
   options: SignSgdOptions = {},
 ): GradientTransformation<unknown[]> {
-  checkOptions("signSgd", options, SIGN_SGD_OPTIONS);
-  return build("signSgd", options, {
-    scaling: [scaleBySign()],
-    after: [scaleByLearningRate(learningRate)],
-  });
+  return alias("signSgd", learningRate, options, SIGN_SGD_OPTIONS, scaleBySign);
 }

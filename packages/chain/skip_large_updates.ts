@@ -95,21 +95,9 @@ export function skipLargeUpdates<S>(
       state: SkipLargeUpdatesState<S>,
       params?: Params,
     ): [Updates, SkipLargeUpdatesState<S>] => {
-      if (state === null || typeof state !== "object" || !("inner" in state)) {
-        throw new TypeError(
-          `${where}: the state does not fit this transformation: expected { shouldSkip, normSquared, inner }, got ${
-            show(state)
-          }`,
-        );
-      }
+      checkState(where, state);
       const [u, s] = inner.update(updates, state.inner, params);
-      const sums = Object.values(updates).map((g) => tf.sum(tf.square(g)));
-      const normSquared =
-        (sums.length === 0
-          ? tf.scalar(0)
-          : sums.length === 1
-          ? sums[0]!
-          : tf.addN(sums)) as tf.Scalar;
+      const normSquared = squaredNorm(updates);
       // not (norm² < max): NaN skips too, as in optax
       const accept = tf.less(normSquared, max);
       const out: Updates = {};
@@ -134,4 +122,25 @@ export function skipLargeUpdates<S>(
       }];
     },
   };
+}
+
+/** Throws unless `state` has the shape of this transformation's state. */
+function checkState(where: string, state: unknown): void {
+  if (state === null || typeof state !== "object" || !("inner" in state)) {
+    throw new TypeError(
+      `${where}: the state does not fit this transformation: expected { shouldSkip, normSquared, inner }, got ${
+        show(state)
+      }`,
+    );
+  }
+}
+
+/** The squared global norm of `updates`: the sum of every element's square. */
+function squaredNorm(updates: Updates): tf.Scalar {
+  const sums = Object.values(updates).map((g) => tf.sum(tf.square(g)));
+  return (sums.length === 0
+    ? tf.scalar(0)
+    : sums.length === 1
+    ? sums[0]!
+    : tf.addN(sums)) as tf.Scalar;
 }

@@ -10,11 +10,11 @@ import {
   biasCorrection,
   divUnlessZero,
   lerp,
+  momentHypers,
   type PerParam,
 } from "./_per_param.ts";
-import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
+import { alias, type GcOptions, MOMENT_KINDS, withGc } from "./_optimizer.ts";
 import { add, div, elementwise, mul, sign, sqrt, square, sub } from "./expr.ts";
-import { scaleByLearningRate } from "./scale.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -77,13 +77,7 @@ export function scaleByYogi(
   options: ScaleByYogiOptions = {},
 ): GradientTransformation<ScaleByYogiState> {
   const where = "scaleByYogi";
-  checkOptions(where, options, {
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    initialAccumulatorValue: "number",
-  });
+  checkOptions(where, options, YOGI_KINDS);
   const {
     b1 = 0.9,
     b2 = 0.999,
@@ -96,12 +90,7 @@ export function scaleByYogi(
   });
   return elementwise({
     where,
-    hypers: {
-      b1: [b1, { min: 0, max: 1, maxOpen: true }],
-      b2: [b2, { min: 0, max: 1, maxOpen: true }],
-      eps: [eps, { min: 0 }],
-      epsRoot: [epsRoot, { min: 0 }],
-    },
+    hypers: momentHypers({ b1, b2, eps, epsRoot }),
     slots: { mu: initialAccumulatorValue, nu: initialAccumulatorValue },
     math: ({ g, count, hypers: h, slots: s }) => {
       const m = lerp(h.b1, s.mu, sub(1, h.b1), g);
@@ -120,20 +109,20 @@ export function scaleByYogi(
   }) as GradientTransformation<ScaleByYogiState>;
 }
 
+/** The options of {@linkcode scaleByYogi} and the kind of each. */
+const YOGI_KINDS: Readonly<Record<string, OptionKind>> = {
+  ...MOMENT_KINDS,
+  initialAccumulatorValue: "number",
+};
+
 /**
  * The options {@linkcode yogi} takes and the kind of each (its row of
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const YOGI_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    initialAccumulatorValue: "number",
-  });
+export const YOGI_OPTIONS: Readonly<Record<string, OptionKind>> = withGc(
+  YOGI_KINDS,
+);
 
 /** Options of {@linkcode yogi}. */
 export interface YogiOptions extends ScaleByYogiOptions, GcOptions {}
@@ -173,19 +162,5 @@ export function yogi(
   learningRate: ScalarOrSchedule,
   options: YogiOptions = {},
 ): GradientTransformation<unknown[]> {
-  checkOptions("yogi", options, YOGI_OPTIONS);
-  return build("yogi", options, {
-    scaling: [
-      scaleByYogi(
-        defined(options, [
-          "b1",
-          "b2",
-          "eps",
-          "epsRoot",
-          "initialAccumulatorValue",
-        ]),
-      ),
-    ],
-    after: [scaleByLearningRate(learningRate)],
-  });
+  return alias("yogi", learningRate, options, YOGI_OPTIONS, scaleByYogi);
 }

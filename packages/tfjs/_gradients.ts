@@ -1,9 +1,8 @@
 // Private: what `ChainOptimizer.applyGradients` accepts, checked before
-// anything changes.
+// anything changes, and the variables it updates.
 import * as tf from "@tensorflow/tfjs";
 import type { Updates } from "@centra/chain/types";
 import type { NamedTensor } from "./_state_checkpoint.ts";
-import { sameShape } from "./_state_tree.ts";
 
 const WHERE = "ChainOptimizer.applyGradients";
 
@@ -71,7 +70,7 @@ function checkGradient(
       `${WHERE}: the gradient of "${name}" is not a live tensor`,
     );
   }
-  if (!sameShape(g.shape, v.shape)) {
+  if (!tf.util.arraysEqual(g.shape, v.shape)) {
     throw new TypeError(
       `${WHERE}: the gradient of "${name}" has shape [${g.shape}] but the variable has [${v.shape}]`,
     );
@@ -81,9 +80,22 @@ function checkGradient(
       `${WHERE}: "${name}" must be float32 (gradient ${g.dtype}, variable ${v.dtype})`,
     );
   }
-  if (known !== undefined && !sameShape(known, v.shape)) {
+  if (known !== undefined && !tf.util.arraysEqual([...known], v.shape)) {
     throw new TypeError(
       `${WHERE}: "${name}" has shape [${v.shape}] but its state was built for [${known}]`,
     );
   }
+}
+
+/** The live variables among `names`, by name. */
+export function liveVariables(
+  names: readonly string[],
+): Record<string, tf.Variable> {
+  const registered = tf.engine().registeredVariables;
+  const out: Record<string, tf.Variable> = {};
+  for (const name of names) {
+    const v = registered[name];
+    if (v !== undefined && !v.isDisposed) out[name] = v;
+  }
+  return out;
 }

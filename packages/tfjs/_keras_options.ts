@@ -163,43 +163,7 @@ export function splitKerasOptions(
       own[key] = v;
       continue;
     }
-    switch (key) {
-      case "clipnorm":
-      case "clipvalue":
-      case "globalClipnorm":
-        clips.push(key);
-        k.clip = { kind: key, value: positive(where, key, v) };
-        break;
-      case "weightDecay":
-        if (typeof v !== "number") {
-          throw new TypeError(
-            `${where}: weightDecay must be a number, got ${JSON.stringify(v)}`,
-          );
-        }
-        if (!Number.isFinite(Math.fround(v)) || v < 0) {
-          throw new RangeError(
-            `${where}: weightDecay must be a finite number of at least 0, got ${v}`,
-          );
-        }
-        k.weightDecay = v;
-        break;
-      case "excludeFromWeightDecay":
-        k.exclude = exclusionOf(where, v);
-        break;
-      case "gradientAccumulationSteps":
-        k.accumulate = wholeAtLeast(where, key, v, 1);
-        break;
-      case "useEma":
-      case "reduceOnPlateau":
-        if (typeof v !== "boolean") {
-          throw new TypeError(
-            `${where}: ${key} must be a boolean, got ${JSON.stringify(v)}`,
-          );
-        }
-        if (key === "reduceOnPlateau") k.plateau = v;
-        else if (v) k.ema = { momentum: 0.99 };
-        break;
-    }
+    readKerasOption(where, key, v, k, clips);
   }
   if (clips.length > 1) {
     throw new TypeError(
@@ -211,6 +175,53 @@ export function splitKerasOptions(
   emaOptions(where, options, k);
   exclusionTarget(where, entry, own, k);
   return { own, keras: k };
+}
+
+/** Reads one Keras-wide option into `k` (the clip options also into `clips`). */
+function readKerasOption(
+  where: string,
+  key: string,
+  v: JsonValue,
+  k: KerasOptions,
+  clips: string[],
+): void {
+  switch (key) {
+    case "clipnorm":
+    case "clipvalue":
+    case "globalClipnorm":
+      clips.push(key);
+      k.clip = { kind: key, value: positive(where, key, v) };
+      break;
+    case "weightDecay":
+      if (typeof v !== "number") {
+        throw new TypeError(
+          `${where}: weightDecay must be a number, got ${JSON.stringify(v)}`,
+        );
+      }
+      if (!Number.isFinite(Math.fround(v)) || v < 0) {
+        throw new RangeError(
+          `${where}: weightDecay must be a finite number of at least 0, got ${v}`,
+        );
+      }
+      k.weightDecay = v;
+      break;
+    case "excludeFromWeightDecay":
+      k.exclude = exclusionOf(where, v);
+      break;
+    case "gradientAccumulationSteps":
+      k.accumulate = wholeAtLeast(where, key, v, 1);
+      break;
+    case "useEma":
+    case "reduceOnPlateau":
+      if (typeof v !== "boolean") {
+        throw new TypeError(
+          `${where}: ${key} must be a boolean, got ${JSON.stringify(v)}`,
+        );
+      }
+      if (key === "reduceOnPlateau") k.plateau = v;
+      else if (v) k.ema = { momentum: 0.99 };
+      break;
+  }
 }
 
 /** `emaMomentum` and `emaOverwriteFrequency`, which need `useEma: true`. */

@@ -14,7 +14,6 @@ import {
   matchSavedNames,
   type NamedLeaf,
   namedLeaves,
-  sameShape,
 } from "./_state_tree.ts";
 
 /** A tensor with the name it is saved or applied under (as tfjs's `NamedTensor`). */
@@ -409,5 +408,5 @@ function restoreShared(
 }
 
 function sameKind(a: tf.Tensor, b: tf.Tensor): boolean {
-  return a.dtype === b.dtype && sameShape(a.shape, b.shape);
+  return a.dtype === b.dtype && tf.util.arraysEqual(a.shape, b.shape);
 }

@@ -188,14 +188,6 @@ export function matchSavedNames(
   return out;
 }
 
-/** Whether two shapes are equal. */
-export function sameShape(
-  a: readonly number[],
-  b: readonly number[],
-): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
 /**
  * Renames for variables seen for the first time (not in `old`, not
  * `known`), where the saved state has them; a variable it has none for is

@@ -1,56 +1,35 @@
 import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
-import {
-  findHyperparams,
-  setHyperparam,
-} from "@centra/chain/inject-hyperparams";
 import { runStep } from "@centra/chain/run-step";
 import type { GradientTransformation, Updates } from "@centra/chain/types";
 import { type JsonObject, toJsonObject } from "./_json.ts";
 import { type NamedTensor, StateCheckpoint } from "./_state_checkpoint.ts";
-import { readGradients } from "./_gradients.ts";
+import { liveVariables, readGradients } from "./_gradients.ts";
 import { buildChain } from "./register_chain.ts";
 import { checkFused, fusedForm } from "./_fused.ts";
+import {
+  type ChainOptimizerFromOptions,
+  type ChainOptimizerOptions,
+  type ChainSpec,
+  checkConstructorArgs,
+  checkFromSettings,
+  specFromConfig,
+  toConfig,
+} from "./_optimizer_config.ts";
+import {
+  hyperparamsOf,
+  readValues,
+  setHyperparamOf,
+} from "./_optimizer_hyperparams.ts";
 
 export type { NamedTensor };
+export type { ChainOptimizerFromOptions, ChainOptimizerOptions, ChainSpec };
 // Re-exported so that the type ChainOptimizer wraps is documented with it.
 export type {
   GradientTransformation,
   Params,
   Updates,
 } from "@centra/chain/types";
-
-/** What rebuilds a chain on load: a registered factory's name and its JSON options. */
-export interface ChainSpec {
-  /** A name given to {@linkcode registerChain} (or a built-in: `"sgd"`, `"adam"`, ...). */
-  name: string;
-  /** The factory's options; plain JSON. */
-  options: JsonObject;
-}
-
-/** Options of the {@linkcode ChainOptimizer} constructor. */
-export interface ChainOptimizerOptions {
-  /**
-   * The registered factory and options that build `tx`, so that
-   * `getConfig`/`fromConfig` (and thus `model.save` with `includeOptimizer`)
-   * can rebuild it. {@linkcode ChainOptimizer.from} sets it for you.
-   */
-  spec?: ChainSpec;
-  /**
-   * Whether steps run fused (`fuse` from `@centra/webgpu`: one generated
-   * kernel per tensor on the webgpu and cpu backends) or op by op. Default
-   * `true`. Either way the results agree to float32 rounding and the state
-   * and its checkpoints are the same. A `tx` that has a `step` of its own
-   * (already fused) is used as it is.
-   */
-  fused?: boolean;
-}
-
-/** Settings of {@linkcode ChainOptimizer.from}, beside the factory's options. */
-export interface ChainOptimizerFromOptions {
-  /** As {@linkcode ChainOptimizerOptions.fused}: default `true`. */
-  fused?: boolean;
-}
 
 const CLASS_NAME = "centra.ChainOptimizer";
 
@@ -158,36 +137,11 @@ export class ChainOptimizer extends tf.Optimizer {
     options: ChainOptimizerOptions = {},
   ) {
     super();
-    if (
-      tx === null || typeof tx !== "object" || typeof tx.init !== "function" ||
-      typeof tx.update !== "function"
-    ) {
-      throw new TypeError(
-        `ChainOptimizer: tx must be a GradientTransformation ({ init, update }), got ${
-          String(tx)
-        }`,
-      );
-    }
-    const known = (k: string) => k === "spec" || k === "fused";
-    if (
-      options === null || typeof options !== "object" ||
-      Object.keys(options).some((k) => !known(k))
-    ) {
-      throw new TypeError(
-        `ChainOptimizer: options must be { spec?, fused? }, got ${
-          options === null || typeof options !== "object"
-            ? String(options)
-            : `unknown option "${Object.keys(options).find((k) => !known(k))}"`
-        }`,
-      );
-    }
-    this.fused = checkFused("ChainOptimizer", options.fused);
+    const { fused, spec } = checkConstructorArgs(tx, options);
+    this.fused = fused;
     this.tx = tx;
-    this.#run = this.fused ? fusedForm(tx) : tx;
-    this.spec = options.spec === undefined ? undefined : {
-      name: options.spec.name,
-      options: toJsonObject(options.spec.options, "spec.options"),
-    };
+    this.#run = fused ? fusedForm(tx) : tx;
+    this.spec = spec;
     this.#checkpoint = new StateCheckpoint(tx);
   }
 
@@ -321,8 +275,7 @@ export class ChainOptimizer extends tf.Optimizer {
    */
   hyperparams(): Record<string, tf.Scalar> | undefined {
     this.#checkLive();
-    const state = this.#checkpoint.shared();
-    return state === null ? undefined : findHyperparams(state);
+    return hyperparamsOf(this.#checkpoint);
   }
 
   /**
@@ -346,10 +299,7 @@ export class ChainOptimizer extends tf.Optimizer {
    * ```
    */
   async readHyperparams(): Promise<Record<string, number>> {
-    const hp = this.hyperparams() ?? {};
-    const out: Record<string, number> = {};
-    for (const [k, t] of Object.entries(hp)) out[k] = (await t.data())[0]!;
-    return out;
+    return await readValues(this.hyperparams() ?? {});
   }
 
   /**
@@ -362,38 +312,7 @@ export class ChainOptimizer extends tf.Optimizer {
    */
   setHyperparam(name: string, value: number): void {
     this.#checkLive();
-    const before = this.#checkpoint.state;
-    try {
-      this.#setHyperparam(name, value);
-    } catch (e) {
-      // a refused call before the first step leaves no state behind either
-      this.#checkpoint.undoShared(before);
-      throw e;
-    }
-  }
-
-  #setHyperparam(name: string, value: number): void {
-    const hp = this.hyperparams();
-    if (
-      hp === undefined || !Object.hasOwn(hp, name) ||
-      !(hp[name] instanceof tf.Tensor)
-    ) {
-      throw new TypeError(
-        `ChainOptimizer.setHyperparam: no hyperparameter "${name}" (${
-          hp === undefined
-            ? this.#checkpoint.state === null
-              ? "this chain cannot be initialised without variables: take a step first"
-              : "this chain has no injectHyperparams part"
-            : `known: ${Object.keys(hp).join(", ")}`
-        })`,
-      );
-    }
-    // chain's setHyperparam checks the value as float32 and against the
-    // ranges the chain's transforms asked of this hyperparameter (a learning
-    // rate of -1 is refused as sgd(-1) is).
-    this.#checkpoint.replace(
-      setHyperparam(this.#checkpoint.state, { name, value }),
-    );
+    setHyperparamOf(this.#checkpoint, name, value);
   }
 
   /**
@@ -433,21 +352,7 @@ export class ChainOptimizer extends tf.Optimizer {
    * `fused: false` for an optimizer that runs op by op.
    */
   override getConfig(): tf.serialization.ConfigDict {
-    if (this.spec === undefined) {
-      throw new TypeError(
-        "ChainOptimizer.getConfig: this chain was built from a bare GradientTransformation, which cannot be saved; " +
-          "build it with ChainOptimizer.from(name, options), registering custom chains with registerChain",
-      );
-    }
-    // tfjs camel-cases every string and key that holds "_" when it loads a
-    // training config, so the options travel as JSON with "_" escaped.
-    const config: tf.serialization.ConfigDict = {
-      name: this.spec.name,
-      options: JSON.stringify(this.spec.options).replaceAll("_", "\\u005f"),
-    };
-    // Saved only when off, so configs of the default are as before.
-    if (!this.fused) config.fused = false;
-    return config;
+    return toConfig(this.spec, this.fused);
   }
 
   /**
@@ -462,26 +367,10 @@ export class ChainOptimizer extends tf.Optimizer {
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
   ): T {
-    const { name, options, fused } = config;
-    if (typeof name !== "string" || typeof options !== "string") {
-      throw new TypeError(
-        `ChainOptimizer.fromConfig: expected { name, options } strings, got ${
-          JSON.stringify(config)
-        }`,
-      );
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(options);
-    } catch {
-      throw new TypeError(
-        `ChainOptimizer.fromConfig: options are not JSON: ${options}`,
-      );
-    }
-    const json = toJsonObject(parsed, "options");
-    return new cls(buildChain(name, json), {
-      spec: { name, options: json },
-      fused: checkFused("ChainOptimizer.fromConfig", fused),
+    const spec = specFromConfig(config);
+    return new cls(buildChain(spec.name, spec.options), {
+      spec,
+      fused: checkFused("ChainOptimizer.fromConfig", config.fused),
     });
   }
 
@@ -497,39 +386,6 @@ export class ChainOptimizer extends tf.Optimizer {
       throw new Error("ChainOptimizer: this optimizer has been disposed");
     }
   }
-}
-
-/** `from`'s settings, checked: the `fused` flag. */
-function checkFromSettings(settings: ChainOptimizerFromOptions): boolean {
-  if (
-    settings === null || typeof settings !== "object" ||
-    Array.isArray(settings)
-  ) {
-    throw new TypeError(
-      `ChainOptimizer.from: settings must be { fused? }, got ${
-        String(settings)
-      }`,
-    );
-  }
-  for (const k of Object.keys(settings)) {
-    if (k !== "fused") {
-      throw new TypeError(
-        `ChainOptimizer.from: unknown setting "${k}" (known: fused)`,
-      );
-    }
-  }
-  return checkFused("ChainOptimizer.from", settings.fused);
-}
-
-/** The live variables among `names`, by name. */
-function liveVariables(names: readonly string[]): Record<string, tf.Variable> {
-  const registered = tf.engine().registeredVariables;
-  const out: Record<string, tf.Variable> = {};
-  for (const name of names) {
-    const v = registered[name];
-    if (v !== undefined && !v.isDisposed) out[name] = v;
-  }
-  return out;
 }
 
 tf.serialization.registerClass(ChainOptimizer);

@@ -250,7 +250,6 @@ export async function lrRangeTest(
 ): Promise<LrRangeTestResult> {
   const o = readOptions(options);
   const optimizer = checkModelAndData(model, data);
-  const n = data.xs.shape[0]!;
   // The same chain from a fresh state; the model's optimizer is not touched
   // (even reading its hyperparameters would build its state).
   const probe = new ChainOptimizer(optimizer.tx);
@@ -258,42 +257,10 @@ export async function lrRangeTest(
   // A reference to every weight's value (a variable's assign replaces its
   // data and never overwrites it), put back at the end.
   const saved = model.weights.map((w) => tf.clone(w.read()));
-  const learningRates: number[] = [];
-  const losses: number[] = [];
-  let diverged = false;
+  let sweep: Sweep;
   try {
     model.optimizer = probe;
-    let best = Infinity;
-    let avg = 0;
-    for (let i = 0; i < o.steps; i++) {
-      const lr = o.minLr * (o.maxLr / o.minLr) ** (i / (o.steps - 1));
-      probe.setHyperparam("learningRate", lr);
-      const start = (i * o.batchSize) % n;
-      const size = Math.min(o.batchSize, n - start);
-      const xs = data.xs.slice(start, size);
-      const ys = data.ys.slice(start, size);
-      let loss: number;
-      try {
-        const out = await model.trainOnBatch(xs, ys);
-        loss = Array.isArray(out) ? out[0]! : out;
-      } finally {
-        tf.dispose([xs, ys]);
-      }
-      if (i === 0) await checkNotScheduled(probe, lr);
-      learningRates.push(lr);
-      losses.push(loss);
-      if (!Number.isFinite(loss)) {
-        diverged = true;
-        break;
-      }
-      avg = o.smoothing * avg + (1 - o.smoothing) * loss;
-      const s = o.smoothing === 0 ? loss : avg / (1 - o.smoothing ** (i + 1));
-      best = Math.min(best, s);
-      if (s > o.divergeFactor * best) {
-        diverged = true;
-        break;
-      }
-    }
+    sweep = await runSweep(model, probe, data, o);
   } finally {
     model.optimizer = optimizer;
     probe.dispose();
@@ -303,8 +270,79 @@ export async function lrRangeTest(
     );
     tf.dispose(saved);
   }
+  return summarize(sweep, o.smoothing);
+}
+
+/** The learning rates tried, their losses, and whether the loss diverged. */
+interface Sweep {
+  learningRates: number[];
+  losses: number[];
+  diverged: boolean;
+}
+
+/**
+ * Trains one batch per learning rate, from `minLr` up to `maxLr`
+ * geometrically, until the last or until the smoothed loss diverges.
+ */
+async function runSweep(
+  model: tf.LayersModel,
+  probe: ChainOptimizer,
+  data: { xs: tf.Tensor; ys: tf.Tensor },
+  o: Required<LrRangeTestOptions>,
+): Promise<Sweep> {
+  const n = data.xs.shape[0]!;
+  const learningRates: number[] = [];
+  const losses: number[] = [];
+  let best = Infinity;
+  let avg = 0;
+  for (let i = 0; i < o.steps; i++) {
+    const lr = o.minLr * (o.maxLr / o.minLr) ** (i / (o.steps - 1));
+    probe.setHyperparam("learningRate", lr);
+    const start = (i * o.batchSize) % n;
+    const loss = await batchLoss(
+      model,
+      data,
+      start,
+      Math.min(o.batchSize, n - start),
+    );
+    if (i === 0) await checkNotScheduled(probe, lr);
+    learningRates.push(lr);
+    losses.push(loss);
+    if (!Number.isFinite(loss)) {
+      return { learningRates, losses, diverged: true };
+    }
+    avg = o.smoothing * avg + (1 - o.smoothing) * loss;
+    const s = o.smoothing === 0 ? loss : avg / (1 - o.smoothing ** (i + 1));
+    best = Math.min(best, s);
+    if (s > o.divergeFactor * best) {
+      return { learningRates, losses, diverged: true };
+    }
+  }
+  return { learningRates, losses, diverged: false };
+}
+
+/** One `trainOnBatch` on rows `[start, start + size)`: its loss. */
+async function batchLoss(
+  model: tf.LayersModel,
+  data: { xs: tf.Tensor; ys: tf.Tensor },
+  start: number,
+  size: number,
+): Promise<number> {
+  const xs = data.xs.slice(start, size);
+  const ys = data.ys.slice(start, size);
+  try {
+    const out = await model.trainOnBatch(xs, ys);
+    return Array.isArray(out) ? out[0]! : out;
+  } finally {
+    tf.dispose([xs, ys]);
+  }
+}
+
+/** The result: the smoothed curve over the finite losses, its minimum and steepest descent. */
+function summarize(sweep: Sweep, smoothing: number): LrRangeTestResult {
+  const { learningRates, losses, diverged } = sweep;
   const finite = losses.filter(Number.isFinite).length;
-  const smoothed = smooth(losses.slice(0, finite), o.smoothing);
+  const smoothed = smooth(losses.slice(0, finite), smoothing);
   let m = 0;
   smoothed.forEach((v, i) => {
     if (v < smoothed[m]!) m = i;

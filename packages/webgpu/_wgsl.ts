@@ -1,9 +1,10 @@
-// Private: the one place where WGSL is written. `Kernel` turns
-// @centra/chain expressions into WGSL statements and records the tensors
-// (bindings) and numbers (uniforms) they read; the functions below are the
-// shader skeletons every program of `_scalars.ts`, `_step.ts`, `_mean.ts`
-// and `_sum.ts` fills in.
+// Private: the one place where WGSL is written (with its operator tables,
+// `_wgsl_ops.ts`). `Kernel` turns @centra/chain expressions into WGSL
+// statements and records the tensors (bindings) and numbers (uniforms) they
+// read; the functions below are the shader skeletons every program of
+// `_scalars.ts`, `_step.ts`, `_mean.ts` and `_sum.ts` fills in.
 import { type Expr, powTwo } from "./_chain.ts";
+import { BINARY, POW4_HELPER, POW_HELPER, UNARY } from "./_wgsl_ops.ts";
 import { gather, groupsOf } from "./_groups.ts";
 import type { Binding, ProgramHost } from "./_program.ts";
 
@@ -12,39 +13,6 @@ export function f32Literal(x: number): string {
   buf.setFloat32(0, x);
   return `bitcast<f32>(${buf.getUint32(0)}u)`;
 }
-
-const POW_HELPER = `
-fn centraPow(a : f32, b : f32) -> f32 {
-  if (b == 0.0) { return 1.0; }
-  if (a == 0.0) { return select(0.0, uniforms.INFINITY, b < 0.0); }
-  if (a > 0.0) { return pow(a, b); }
-  let r = pow(-a, b);
-  if (fract(b) != 0.0) { return uniforms.NAN; }
-  return select(r, -r, fract(b * 0.5) != 0.0);
-}`;
-
-const POW4_HELPER = `
-fn centraPow4(a : vec4<f32>, b : vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(centraPow(a.x, b.x), centraPow(a.y, b.y),
-                   centraPow(a.z, b.z), centraPow(a.w, b.w));
-}`;
-
-/** WGSL for the operators that are one expression of their operands. */
-const BINARY: Partial<Record<Expr["op"], (a: string, b: string) => string>> = {
-  add: (a, b) => `(${a} + ${b})`,
-  sub: (a, b) => `(${a} - ${b})`,
-  mul: (a, b) => `(${a} * ${b})`,
-  div: (a, b) => `(${a} / ${b})`,
-  max: (a, b) => `max(${a}, ${b})`,
-  min: (a, b) => `min(${a}, ${b})`,
-  gt: (a, b) => `(${a} > ${b})`,
-};
-const UNARY: Partial<Record<Expr["op"], (a: string) => string>> = {
-  neg: (a) => `(-${a})`,
-  sqrt: (a) => `sqrt(${a})`,
-  abs: (a) => `abs(${a})`,
-  sign: (a) => `sign(${a})`,
-};
 
 /** The entry point tfjs's shader preamble calls once per thread. */
 export function mainHeader(): string {
@@ -316,27 +284,11 @@ ${this.lines.join("\n")}
     const unary = UNARY[e.op];
     if (unary !== undefined) return unary(arg(0));
     switch (e.op) {
-      case "input": {
-        const p = this.paramOf();
-        const b: Binding = { kind: "input", param: p, name: e.name };
-        return `${this.bind(`${p}|in:${e.name}`, b, this.vec ? 4 : 1)}[i]`;
-      }
-      case "hyper": {
-        const slot = this.host.scalarSlot(e.name);
-        if (slot === undefined) {
-          throw new TypeError(`fuse: no value for hyperparameter "${e.name}"`);
-        }
-        return `${this.bind("hypers", { kind: "hypers" })}[${slot}]`;
-      }
+      case "input":
+      case "hyper":
       case "globalSum":
-        return `${
-          this.bind(`g:${e.name}`, { kind: "global", tag: e.name })
-        }[0]`;
-      case "sumAll": {
-        const p = this.paramOf();
-        const b: Binding = { kind: "sumAll", param: p, e };
-        return `${this.bind(`${p}|e${e.id}`, b)}[0]`;
-      }
+      case "sumAll":
+        return this.readCode(e);
       case "mean":
         return this.meanCode(e);
       case "pow":
@@ -355,20 +307,47 @@ ${this.lines.join("\n")}
       }
       case "bitProduct":
         return this.bitProduct(e);
-      case "select": {
-        // a scalar condition may pick between vectors: no splat for it; a
-        // condition that is a float (read from memory) is true where nonzero
-        const cond = e.args[0]!, t = arg(1), f = arg(2);
-        const c0 = this.emit(cond);
-        const c = this.bools.has(cond.id)
-          ? c0
-          : this.wide(cond)
-          ? `(${c0} != vec4<f32>(0.0))`
-          : `(${c0} != 0.0)`;
-        return `select(${f}, ${t}, ${c})`;
-      }
+      case "select":
+        return this.selectCode(e.args[0]!, arg(1), arg(2));
     }
     throw new TypeError(`fuse: no WGSL for the operator "${e.op}"`);
+  }
+
+  /** WGSL that reads a leaf from memory: an input, a hyperparameter, a sum. */
+  private readCode(e: Expr): string {
+    if (e.op === "hyper") {
+      const slot = this.host.scalarSlot(e.name);
+      if (slot === undefined) {
+        throw new TypeError(`fuse: no value for hyperparameter "${e.name}"`);
+      }
+      return `${this.bind("hypers", { kind: "hypers" })}[${slot}]`;
+    }
+    if (e.op === "globalSum") {
+      return `${this.bind(`g:${e.name}`, { kind: "global", tag: e.name })}[0]`;
+    }
+    const p = this.paramOf();
+    if (e.op === "sumAll") {
+      return `${
+        this.bind(`${p}|e${e.id}`, { kind: "sumAll", param: p, e })
+      }[0]`;
+    }
+    const b: Binding = { kind: "input", param: p, name: e.name };
+    return `${this.bind(`${p}|in:${e.name}`, b, this.vec ? 4 : 1)}[i]`;
+  }
+
+  /**
+   * `select(f, t, cond)`: a scalar condition may pick between vectors (no
+   * splat for it); a condition that is a float (read from memory) is true
+   * where nonzero.
+   */
+  private selectCode(cond: Expr, t: string, f: string): string {
+    const c0 = this.emit(cond);
+    const c = this.bools.has(cond.id)
+      ? c0
+      : this.wide(cond)
+      ? `(${c0} != vec4<f32>(0.0))`
+      : `(${c0} != 0.0)`;
+    return `select(${f}, ${t}, ${c})`;
   }
 
   /** A per-unit mean of `e`'s argument, read at element `i`. */

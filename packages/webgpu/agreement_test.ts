@@ -28,6 +28,7 @@ import {
   makeOptimizer,
   OPTIMIZER_ROWS,
 } from "@centra/testing/optimizer_table.ts";
+import { quadratic, quadraticGrads } from "@centra/testing/fused_drivers.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 2, 8],
@@ -79,26 +80,13 @@ async function train(
   make: () => GradientTransformation<unknown>,
   fused: boolean,
 ): Promise<Float64Array[]> {
-  const vars: Record<string, tf.Variable> = {};
-  const targets: Record<string, tf.Tensor> = {};
-  let seed = 1;
-  for (const [k, s] of Object.entries(SHAPES)) {
-    vars[k] = tf.variable(tf.randomNormal(s, 0, 1, "float32", seed++));
-    targets[k] = tf.randomNormal(s, 0, 1, "float32", 100 + seed++);
-  }
+  const { vars, targets } = quadratic(SHAPES, "agreement");
   const tx = fused ? fuse(make()) : make();
   let state = initState(tx, vars);
   for (let step = 0; step < STEPS; step++) {
-    const g = tf.tidy(() => {
-      const out: Record<string, tf.Tensor> = {};
-      let s = 1000 + 10 * step;
-      for (const [k, v] of Object.entries(vars)) {
-        out[k] = tf.add(
-          tf.sub(v, targets[k]!),
-          tf.randomNormal(v.shape, 0.1, 0.5, "float32", s++),
-        );
-      }
-      return out;
+    const g = quadraticGrads(vars, targets, {
+      mean: 0.1,
+      seed: (i) => 1000 + 10 * step + i,
     });
     state = runStep(tx, g, state, vars);
     tf.dispose(Object.values(g));

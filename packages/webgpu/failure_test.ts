@@ -20,7 +20,9 @@ import {
 import { fuse } from "./mod.ts";
 import { type FaultPoint, faults, forceSingleOutput } from "./_dispatch.ts";
 import { collectTensors } from "../chain/_tree.ts";
-import { assertClose, HAS_WEBGPU, read } from "@centra/testing/mod.ts";
+import { assertClose, read } from "@centra/testing/mod.ts";
+import { backendTest } from "@centra/testing/backends.ts";
+import { seededVariables, stepOnce } from "@centra/testing/fused_drivers.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 2, 8],
@@ -29,38 +31,16 @@ const SHAPES: Record<string, number[]> = {
 };
 
 function webgpuTest(name: string, fn: () => void | Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: !HAS_WEBGPU,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      await tf.setBackend("webgpu");
-      try {
-        await fn();
-      } finally {
-        faults.point = null;
-        forceSingleOutput(false);
-      }
-    },
+  backendTest("webgpu", name, fn, () => {
+    faults.point = null;
+    forceSingleOutput(false);
   });
 }
 
-let uid = 0;
 function variables(
   shapes: Record<string, number[]>,
 ): Record<string, tf.Variable> {
-  const id = `failure${uid++}`;
-  let seed = 3;
-  const out: Record<string, tf.Variable> = {};
-  for (const [k, s] of Object.entries(shapes)) {
-    out[k] = tf.variable(
-      tf.randomNormal(s, 0, 1, "float32", seed++),
-      true,
-      `${id}/${k}`,
-    );
-  }
-  return out;
+  return seededVariables(shapes, "failure", 3);
 }
 
 function gradsFor(
@@ -145,13 +125,7 @@ async function failOnce(
     g: Record<string, tf.Tensor>,
     s: unknown,
     v: Record<string, tf.Variable>,
-  ): unknown => {
-    if (driver === "runStep") return runStep(t, g, s, v);
-    const [u, next] = runUpdate(t, g, s, v);
-    applyUpdates(v, u);
-    tf.dispose(Object.values(u));
-    return next;
-  };
+  ): unknown => stepOnce(t, g, s, v, driver === "runUpdate");
   // a first step compiles the kernels; the twin runs op by op
   for (const [t, v, which] of [[tx, vars, 0], [plain, twin, 1]] as const) {
     const g = gradsFor(v, 0);

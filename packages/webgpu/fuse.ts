@@ -23,3 +23,9 @@
  */
 import "./_generator.ts";
 export { fuse, type FuseOptions } from "@centra/chain/fuse";
+// Re-exported so that the type fuse takes and returns is documented with it.
+export type {
+  GradientTransformation,
+  Params,
+  Updates,
+} from "@centra/chain/types";

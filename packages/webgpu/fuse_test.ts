@@ -39,16 +39,20 @@ import { ChainOptimizer } from "@centra/tfjs";
 type PerParam = Record<string, tf.Tensor>;
 import { dispatchStats, fuse } from "./mod.ts";
 import { forceSingleOutput, pipelineCount } from "./_dispatch.ts";
-import {
-  assertClose,
-  HAS_WEBGPU,
-  read,
-  testOnBackends,
-} from "@centra/testing/mod.ts";
+import { assertClose, read, testOnBackends } from "@centra/testing/mod.ts";
 import {
   makeOptimizer,
   OPTIMIZER_ROWS,
 } from "@centra/testing/optimizer_table.ts";
+import { backendTest } from "@centra/testing/backends.ts";
+import {
+  disposeSides,
+  quadratic,
+  quadraticGrads,
+  scheduledChains,
+  sideBySide as runSideBySide,
+  stepOnce,
+} from "@centra/testing/fused_drivers.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 2, 4],
@@ -74,37 +78,16 @@ function problem(shapes: Record<string, number[]> = SHAPES): {
   vars: Record<string, tf.Variable>;
   targets: Record<string, tf.Tensor>;
 } {
-  const id = `fuse${uid++}`;
-  const vars: Record<string, tf.Variable> = {};
-  const targets: Record<string, tf.Tensor> = {};
-  let seed = 1;
-  for (const [name, shape] of Object.entries(shapes)) {
-    vars[name] = tf.variable(
-      tf.randomNormal(shape, 0, 1, "float32", seed++),
-      true,
-      `${id}/${name}`,
-    );
-    targets[name] = tf.randomNormal(shape, 0, 1, "float32", 100 + seed++);
-  }
-  return { vars, targets };
+  return quadratic(shapes, "fuse");
 }
 
+/** The quadratic's gradient plus seeded noise, so GC has means to remove. */
 function grads(
   vars: Record<string, tf.Variable>,
   targets: Record<string, tf.Tensor>,
   step: number,
 ): Record<string, tf.Tensor> {
-  return tf.tidy(() => {
-    const out: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(vars)) {
-      // a quadratic's gradient plus seeded noise, so GC has means to remove
-      out[k] = tf.add(
-        tf.sub(v, targets[k]!),
-        tf.randomNormal(v.shape, 0.3, 0.5, "float32", 1000 + step),
-      );
-    }
-    return out;
-  });
+  return quadraticGrads(vars, targets, { mean: 0.3, seed: () => 1000 + step });
 }
 
 const gpuErrors: string[] = [];
@@ -136,64 +119,48 @@ async function sideBySide(
   } = {},
 ): Promise<{ plain: Float64Array[]; fused: Float64Array[]; aliased: number }> {
   watchGpu();
-  const { shapes = SHAPES, frozen = () => [] } = options;
+  const { shapes = SHAPES, frozen } = options;
   const a = problem(shapes), b = problem(shapes);
   const plainTx = make(), fusedTx = fuse(make());
-  let sa = initState(plainTx, a.vars), sb = initState(fusedTx, b.vars);
   let aliased = 0;
-  for (let step = 0; step < steps; step++) {
-    const drop = (g: Record<string, tf.Tensor>) => {
-      for (const name of frozen(step)) {
-        g[name]!.dispose();
-        delete g[name];
-      }
-      return g;
-    };
-    const ga = drop(grads(a.vars, a.targets, step));
-    const gb = drop(grads(b.vars, b.targets, step));
-    const [ua, na] = runUpdate(plainTx, ga, sa, a.vars);
-    sa = na;
-    applyUpdates(a.vars, ua);
-    if (step % 2 === 0) {
-      const stats = dispatchStats(() => runStep(fusedTx, gb, sb, b.vars));
+  // the fused side counts the dispatches that read their own output
+  const fusedStep = (g: Record<string, tf.Tensor>, s: unknown, i: number) => {
+    if (i % 2 === 0) {
+      const stats = dispatchStats(() => runStep(fusedTx, g, s, b.vars));
       aliased += stats.aliased;
-      sb = stats.result;
-    } else {
-      const stats = dispatchStats(() => runUpdate(fusedTx, gb, sb, b.vars));
-      aliased += stats.aliased;
-      const [ub, nb] = stats.result;
-      sb = nb;
-      applyUpdates(b.vars, ub);
-      tf.dispose(ub);
+      return stats.result;
     }
-    tf.dispose([ua, Object.values(ga), Object.values(gb)]);
-  }
+    const stats = dispatchStats(() => runUpdate(fusedTx, g, s, b.vars));
+    aliased += stats.aliased;
+    const [ub, nb] = stats.result;
+    applyUpdates(b.vars, ub);
+    tf.dispose(ub);
+    return nb;
+  };
+  const states = runSideBySide({
+    steps,
+    plain: {
+      tx: plainTx,
+      vars: a.vars,
+      step: (g, s) => stepOnce(plainTx, g, s, a.vars, true),
+    },
+    fused: { tx: fusedTx, vars: b.vars, step: fusedStep },
+    grads: (side, i) =>
+      side === "plain"
+        ? grads(a.vars, a.targets, i)
+        : grads(b.vars, b.targets, i),
+    ...(frozen === undefined ? {} : { frozen }),
+  });
   const plain = await Promise.all(Object.values(a.vars).map(read));
   const fused = await Promise.all(Object.values(b.vars).map(read));
   assert.deepEqual(gpuErrors, [], "WebGPU reported errors");
-  disposeState(sa);
-  disposeState(sb);
-  tf.dispose([
-    Object.values(a.vars),
-    Object.values(b.vars),
-    Object.values(a.targets),
-    Object.values(b.targets),
-  ]);
+  disposeSides(states, a.vars, b.vars, a.targets, b.targets);
   return { plain, fused, aliased };
 }
 
 /** A test that needs the webgpu backend (skipped without an adapter). */
 function webgpuTest(name: string, fn: () => void | Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: !HAS_WEBGPU,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      await tf.setBackend("webgpu");
-      await fn();
-    },
-  });
+  backendTest("webgpu", name, fn);
 }
 
 // Every optimizer's settings of the table (testing/optimizer_table.ts).
@@ -512,27 +479,7 @@ testOnBackends(
 webgpuTest(
   "fuse() keeps tf.memory().numTensors flat and compiles no shader after the first steps of a schedule, also inside injectHyperparams [webgpu]",
   async () => {
-    const schedule = () =>
-      warmupCosineDecaySchedule({
-        initValue: 0,
-        peakValue: 1e-2,
-        warmupSteps: 5,
-        decaySteps: 50,
-      });
-    const cases: [string, () => GradientTransformation<unknown>][] = [
-      [
-        "schedule",
-        () => chain(clipByGlobalNorm(1), adamw(schedule(), { gc: true })),
-      ],
-      [
-        "injectHyperparams",
-        () =>
-          injectHyperparams(
-            (hp) => chain(clipByGlobalNorm(1), adamw(hp.lr!, { gc: true })),
-            { lr: schedule() },
-          ),
-      ],
-    ];
+    const cases = scheduledChains();
     const backend = tf.backend() as unknown as {
       pipelineCache: Record<string, unknown>;
       device: GPUDevice;
@@ -550,14 +497,7 @@ webgpuTest(
       const counts: number[] = [];
       for (let step = 0; step < 60; step++) {
         const g = grads(vars, targets, step);
-        if (step % 2 === 0) {
-          state = runStep(tx, g, state, vars);
-        } else {
-          const [u, next] = runUpdate(tx, g, state, vars);
-          state = next;
-          applyUpdates(vars, u);
-          tf.dispose(u);
-        }
+        state = stepOnce(tx, g, state, vars, step % 2 === 1);
         tf.dispose(g);
         if (step === 3) shaders = compiled();
         if (step % 10 === 9) counts.push(tf.memory().numTensors);
