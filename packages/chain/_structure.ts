@@ -2,10 +2,82 @@
 // against a state or parameters, shapes against each other. The drivers'
 // `checkStepInput` (`_drive.ts`), the optimizers' guard and every elementwise
 // stage (`_stage_spec.ts`) use these; nothing else compares shapes by hand.
+//
+// Check once: a driver (`runStep`, `runUpdate`) checks a step's input at
+// entry and records what it found (`StepFacts`) while the transformation
+// runs. An optimizer's guard vouches for the map of gradients it passes on
+// (their names and shapes fit the state of its chain), elementwise stages
+// pass the vouch on to the map they return, and the checks below skip what a
+// vouched map has already shown. Outside a driver's step (a transformation's
+// `update` called by hand) nothing is vouched for and every check runs.
 import "./tfjs_check.ts";
 import type * as tf from "@tensorflow/tfjs";
 import { show } from "./_check.ts";
 import type { Params, Updates } from "./types.ts";
+
+/**
+ * What a driver's entry check found about the step it runs: the map of
+ * gradients it checked, the parameters it checked them against, whether
+ * every gradient names a parameter of its shape (`paramsFit`), and the guard
+ * state at the head of the state that they fit as the guard would check
+ * (`guard`), if any.
+ */
+export interface StepFacts {
+  readonly updates: Updates;
+  readonly params: Params | undefined;
+  readonly paramsFit: boolean;
+  readonly guard: object | undefined;
+}
+
+/** The facts of the driver's step in progress, or `null` outside one. */
+let current: StepFacts | null = null;
+/** Maps of updates vouched for, by the step they were vouched for in. */
+const vouched = new WeakMap<Updates, StepFacts>();
+
+/**
+ * Test-only: how many times a step's gradients were checked name by name
+ * (a driver's entry check, a guard's, a transformation's against its state
+ * or the parameters). `checks_test.ts` asserts one per driver step.
+ */
+export const checkPasses = { count: 0 };
+
+/** Runs `fn` (a transformation's update or step) as the step `facts` describe. */
+export function inStep<T>(facts: StepFacts, fn: () => T): T {
+  const outer = current;
+  current = facts;
+  try {
+    return fn();
+  } finally {
+    current = outer;
+  }
+}
+
+/** The facts of the driver's step in progress, or `null` outside one. */
+export function stepFacts(): StepFacts | null {
+  return current;
+}
+
+/**
+ * Within a driver's step, records that the names and shapes of `updates`
+ * fit the state of the chain they run through (a guard checked them).
+ */
+export function vouch(updates: Updates): void {
+  if (current !== null) vouched.set(updates, current);
+}
+
+/** The step `updates` was vouched for in, if that step is in progress. */
+export function trusted(updates: Updates): StepFacts | undefined {
+  const f = vouched.get(updates);
+  return f !== undefined && f === current ? f : undefined;
+}
+
+/**
+ * Passes a vouch on from `from` to `to`, a map of the same names and shapes
+ * (what an elementwise stage returns).
+ */
+export function passOn(from: Updates, to: Updates): void {
+  if (trusted(from) !== undefined) vouch(to);
+}
 
 /** Whether two shapes are equal, axis by axis. */
 export function sameShape(
@@ -33,13 +105,27 @@ export function checkStateMap(
   }
 }
 
-/** Throws unless every name in `updates` is a key of `known`. */
+/**
+ * Throws unless every name in `updates` is a key of `known` (skipped for a
+ * map vouched for in this step, once `known` is a map).
+ */
 export function checkKnown(
   where: string,
   updates: Updates,
   known: Readonly<Record<string, unknown>>,
 ): void {
   checkStateMap(where, "its per-parameter part", known);
+  if (trusted(updates) !== undefined) return;
+  knownNames(where, updates, known);
+}
+
+/** Throws unless every name in `updates` is a key of the map `known`. */
+export function knownNames(
+  where: string,
+  updates: Updates,
+  known: Readonly<Record<string, unknown>>,
+): void {
+  checkPasses.count++;
   for (const name of Object.keys(updates)) {
     if (!Object.hasOwn(known, name)) {
       const some = Object.keys(known).slice(0, 5).join(", ");
@@ -67,13 +153,17 @@ export function checkSameShape(
   }
 }
 
-/** Checks names and shapes of `updates` against a per-parameter map. */
+/**
+ * Checks names and shapes of `updates` against a per-parameter map (only
+ * that it is a map, for updates vouched for in this step).
+ */
 export function checkAgainst(
   where: string,
   updates: Updates,
   known: Readonly<Record<string, tf.Tensor>>,
 ): void {
   checkKnown(where, updates, known);
+  if (trusted(updates) !== undefined) return;
   for (const [name, u] of Object.entries(updates)) {
     const k = known[name];
     if (!(k instanceof Object) || !("shape" in k)) {
@@ -87,12 +177,19 @@ export function checkAgainst(
   }
 }
 
-/** Returns `params`, or throws if it is missing or lacks a name of `updates`. */
+/**
+ * Returns `params`, or throws if it is missing or lacks a name of `updates`
+ * (or has another shape). Skipped for updates vouched for in a step whose
+ * driver found every gradient a parameter of its shape, in these `params`.
+ */
 export function requireParams(
   where: string,
   updates: Updates,
   params: Params | undefined,
 ): Params {
+  const f = trusted(updates);
+  if (f !== undefined && f.paramsFit && f.params === params) return params!;
+  checkPasses.count++;
   if (params === undefined) {
     throw new TypeError(
       `${where}: needs params, but update() was called without them`,
