@@ -3,13 +3,15 @@
 // with a clear error before any arithmetic, whatever the rest of the chain.
 // Within a driver's step it vouches for the gradients it passes on, so the
 // stages after it do not check them again; when the driver's entry check
-// already found them to fit this very state (`fitsGuard`), it does not check
-// them either.
+// already found them to fit this very state (`fitsGuard`), or a wrapper
+// around the optimizer vouched for them, it does not check them either.
 import {
   checkStateMap,
   knownNames,
+  paramsTrusted,
   sameShape,
   stepFacts,
+  trusted,
   vouch,
 } from "./_structure.ts";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
@@ -62,7 +64,9 @@ export function guard(where: string): GradientTransformation<GuardState> {
     ): [Updates, GuardState] {
       const f = stepFacts();
       const checked = f !== null && f.guard === state &&
-        f.updates === updates && f.params === params;
+          f.updates === updates && f.params === params ||
+        trusted(updates) !== undefined &&
+          (params === undefined || paramsTrusted(updates, params));
       if (!checked) check(where, updates, state, params);
       vouch(updates);
       return [updates, state];

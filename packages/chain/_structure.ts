@@ -59,7 +59,8 @@ export function stepFacts(): StepFacts | null {
 
 /**
  * Within a driver's step, records that the names and shapes of `updates`
- * fit the state of the chain they run through (a guard checked them).
+ * fit the state of the chain they run through (a guard, or a check against
+ * a per-parameter part of that state, found so).
  */
 export function vouch(updates: Updates): void {
   if (current !== null) vouched.set(updates, current);
@@ -69,6 +70,21 @@ export function vouch(updates: Updates): void {
 export function trusted(updates: Updates): StepFacts | undefined {
   const f = vouched.get(updates);
   return f !== undefined && f === current ? f : undefined;
+}
+
+/**
+ * Whether `params` holds every name of `updates` with its shape because the
+ * driver of the step in progress checked it: `updates` is the driver's own
+ * map or one vouched for, and the driver found every gradient a parameter
+ * of its shape in these very `params`.
+ */
+export function paramsTrusted(
+  updates: Updates,
+  params: Params | undefined,
+): boolean {
+  const f = current;
+  return f !== null && f.paramsFit && f.params === params &&
+    (f.updates === updates || trusted(updates) !== undefined);
 }
 
 /**
@@ -155,7 +171,8 @@ export function checkSameShape(
 
 /**
  * Checks names and shapes of `updates` against a per-parameter map (only
- * that it is a map, for updates vouched for in this step).
+ * that it is a map, for updates vouched for in this step); within a driver's
+ * step, vouches for them once they pass.
  */
 export function checkAgainst(
   where: string,
@@ -164,6 +181,17 @@ export function checkAgainst(
 ): void {
   checkKnown(where, updates, known);
   if (trusted(updates) !== undefined) return;
+  checkShapes(where, updates, known);
+  // they fit this state, so they fit the rest of the step's state (built by
+  // the same init): the transformations after this one need not check again
+  vouch(updates);
+}
+
+function checkShapes(
+  where: string,
+  updates: Updates,
+  known: Readonly<Record<string, tf.Tensor>>,
+): void {
   for (const [name, u] of Object.entries(updates)) {
     const k = known[name];
     if (!(k instanceof Object) || !("shape" in k)) {
@@ -179,16 +207,14 @@ export function checkAgainst(
 
 /**
  * Returns `params`, or throws if it is missing or lacks a name of `updates`
- * (or has another shape). Skipped for updates vouched for in a step whose
- * driver found every gradient a parameter of its shape, in these `params`.
+ * (or has another shape). Skipped where {@linkcode paramsTrusted}.
  */
 export function requireParams(
   where: string,
   updates: Updates,
   params: Params | undefined,
 ): Params {
-  const f = trusted(updates);
-  if (f !== undefined && f.paramsFit && f.params === params) return params!;
+  if (paramsTrusted(updates, params)) return params!;
   checkPasses.count++;
   if (params === undefined) {
     throw new TypeError(

@@ -20,6 +20,7 @@ import {
   checkAgainst,
   checkKnown,
   checkStateMap,
+  passOn,
   requireParams,
 } from "./_structure.ts";
 import { scaleByLearningRate } from "./scale.ts";
@@ -140,7 +141,7 @@ export function scaleByNovograd(
       const p = decays ? requireParams(where, updates, params) : undefined;
       checkHyperValues(where, { b1, b2, eps, epsRoot, weightDecay });
       // tidy walks any nesting of tensors: the typed result is cast through
-      return tf.tidy(() => {
+      const [out, next] = tf.tidy(() => {
         const out: Updates = {};
         const mu: PerParam = {}, nu: PerParam = {};
         const first = tf.equal(state.count, 0);
@@ -179,6 +180,8 @@ export function scaleByNovograd(
         };
         return [out, next] as unknown as tf.TensorContainer;
       }) as unknown as [Updates, ScaleByNovogradState];
+      passOn(updates, out); // same names and shapes
+      return [out, next];
     },
   };
 }

@@ -6,7 +6,7 @@ import {
   show,
 } from "./_check.ts";
 import { zeroCount } from "./_per_param.ts";
-import { checkKnown, sameShape } from "./_structure.ts";
+import { checkKnown, passOn, sameShape } from "./_structure.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -186,6 +186,7 @@ export function scaleByFactoredRms(
           v[name] = m;
         }
       }
+      passOn(updates, out); // same names and shapes
       return [out, { count: tf.add(state.count, 1), vRow, vCol, v }];
     },
   };
