@@ -107,9 +107,13 @@ function checkFloat32(where: string, label: string, t: unknown): void {
 /**
  * Throws unless every tensor of `state` is alive, naming the path of the
  * first disposed one: a state used after a step replaced it, or disposed by
- * hand.
+ * hand. Adds every object and list of `state` to `nodes`, if given.
  */
-export function checkStateLive(where: string, state: unknown): void {
+export function checkStateLive(
+  where: string,
+  state: unknown,
+  nodes?: Set<object>,
+): void {
   const visit = (x: unknown, path: string): void => {
     if (x instanceof tf.Tensor) {
       if (x.isDisposed) {
@@ -118,8 +122,10 @@ export function checkStateLive(where: string, state: unknown): void {
         );
       }
     } else if (Array.isArray(x)) {
+      nodes?.add(x);
       x.forEach((v, i) => visit(v, `${path}[${i}]`));
     } else if (x !== null && typeof x === "object") {
+      nodes?.add(x);
       for (const [k, v] of Object.entries(x)) visit(v, `${path}.${k}`);
     }
   };
@@ -138,9 +144,9 @@ export function checkStateLive(where: string, state: unknown): void {
  *
  * Returns what it found, for the transformation's step to trust (see
  * `_structure.ts`): whether every tensor names a parameter (or variable) of
- * its shape, and the optimizer's guard state at the head of `state` if the
+ * its shape, the optimizer's guard state at the head of `state` if the
  * tensors pass that guard too (found in the same pass; a guard they do not
- * pass checks, and names the fault, itself).
+ * pass checks, and names the fault, itself), and the objects of `state`.
  */
 export function checkStepInput(
   where: string,
@@ -180,8 +186,11 @@ export function checkStepInput(
       !fitsGuard(guard, name, (t as tf.Tensor).shape, against)
     ) guard = undefined;
   }
-  if (options.state !== undefined) checkStateLive(where, options.state);
-  return { updates: map as Updates, params: against, paramsFit, guard };
+  const nodes = new Set<object>();
+  if (options.state !== undefined) {
+    checkStateLive(where, options.state, nodes);
+  }
+  return { updates: map as Updates, params: against, paramsFit, guard, nodes };
 }
 
 /**

@@ -65,7 +65,7 @@ export function guard(where: string): GradientTransformation<GuardState> {
       const f = stepFacts();
       const checked = f !== null && f.guard === state &&
           f.updates === updates && f.params === params ||
-        trusted(updates) !== undefined &&
+        trusted(updates, state) !== undefined &&
           (params === undefined || paramsTrusted(updates, params));
       if (!checked) check(where, updates, state, params);
       vouch(updates);

@@ -20,13 +20,15 @@ import type { Params, Updates } from "./types.ts";
  * gradients it checked, the parameters it checked them against, whether
  * every gradient names a parameter of its shape (`paramsFit`), and the guard
  * state at the head of the state that they fit as the guard would check
- * (`guard`), if any.
+ * (`guard`), if any, and every object and list of the step's state
+ * (`nodes`): a vouch holds only for a part of that state.
  */
 export interface StepFacts {
   readonly updates: Updates;
   readonly params: Params | undefined;
   readonly paramsFit: boolean;
   readonly guard: object | undefined;
+  readonly nodes: Set<object>;
 }
 
 /** The facts of the driver's step in progress, or `null` outside one. */
@@ -49,6 +51,8 @@ export function inStep<T>(facts: StepFacts, fn: () => T): T {
     return fn();
   } finally {
     current = outer;
+    // nothing trusts these facts once the step is over
+    facts.nodes.clear();
   }
 }
 
@@ -66,10 +70,19 @@ export function vouch(updates: Updates): void {
   if (current !== null) vouched.set(updates, current);
 }
 
-/** The step `updates` was vouched for in, if that step is in progress. */
-export function trusted(updates: Updates): StepFacts | undefined {
+/**
+ * The step `updates` was vouched for in, if that step is in progress and
+ * `part` (the state they are checked against) is a part of its state.
+ */
+export function trusted(
+  updates: Updates,
+  part: unknown,
+): StepFacts | undefined {
   const f = vouched.get(updates);
-  return f !== undefined && f === current ? f : undefined;
+  return f !== undefined && f === current && typeof part === "object" &&
+      part !== null && f.nodes.has(part)
+    ? f
+    : undefined;
 }
 
 /**
@@ -84,7 +97,7 @@ export function paramsTrusted(
 ): boolean {
   const f = current;
   return f !== null && f.paramsFit && f.params === params &&
-    (f.updates === updates || trusted(updates) !== undefined);
+    (f.updates === updates || vouched.get(updates) === f);
 }
 
 /**
@@ -92,7 +105,8 @@ export function paramsTrusted(
  * (what an elementwise stage returns).
  */
 export function passOn(from: Updates, to: Updates): void {
-  if (trusted(from) !== undefined) vouch(to);
+  const f = vouched.get(from);
+  if (f !== undefined && f === current) vouch(to);
 }
 
 /** Whether two shapes are equal, axis by axis. */
@@ -131,7 +145,7 @@ export function checkKnown(
   known: Readonly<Record<string, unknown>>,
 ): void {
   checkStateMap(where, "its per-parameter part", known);
-  if (trusted(updates) !== undefined) return;
+  if (trusted(updates, known) !== undefined) return;
   knownNames(where, updates, known);
 }
 
@@ -180,7 +194,7 @@ export function checkAgainst(
   known: Readonly<Record<string, tf.Tensor>>,
 ): void {
   checkKnown(where, updates, known);
-  if (trusted(updates) !== undefined) return;
+  if (trusted(updates, known) !== undefined) return;
   checkShapes(where, updates, known);
   // they fit this state, so they fit the rest of the step's state (built by
   // the same init): the transformations after this one need not check again
