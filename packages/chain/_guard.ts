@@ -68,7 +68,7 @@ export function guard(where: string): GradientTransformation<GuardState> {
         trusted(updates, state) !== undefined &&
           (params === undefined || paramsTrusted(updates, params));
       if (!checked) check(where, updates, state, params);
-      vouch(updates);
+      vouch(updates, state);
       return [updates, state];
     },
   };

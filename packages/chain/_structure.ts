@@ -39,7 +39,7 @@ const vouched = new WeakMap<Updates, StepFacts>();
 /**
  * Test-only: how many times a step's gradients were checked name by name
  * (a driver's entry check, a guard's, a transformation's against its state
- * or the parameters). `checks_test.ts` asserts one per driver step.
+ * or the parameters). `check_once_test.ts` asserts one per driver step.
  */
 export const checkPasses = { count: 0 };
 
@@ -63,11 +63,14 @@ export function stepFacts(): StepFacts | null {
 
 /**
  * Within a driver's step, records that the names and shapes of `updates`
- * fit the state of the chain they run through (a guard, or a check against
- * a per-parameter part of that state, found so).
+ * fit the state of the chain they run through: a guard, or a check against
+ * a per-parameter map, found them to fit `part`, a part of the step's state
+ * (a state from elsewhere vouches for nothing).
  */
-export function vouch(updates: Updates): void {
-  if (current !== null) vouched.set(updates, current);
+export function vouch(updates: Updates, part: object): void {
+  if (current !== null && current.nodes.has(part)) {
+    vouched.set(updates, current);
+  }
 }
 
 /**
@@ -106,7 +109,7 @@ export function paramsTrusted(
  */
 export function passOn(from: Updates, to: Updates): void {
   const f = vouched.get(from);
-  if (f !== undefined && f === current) vouch(to);
+  if (f !== undefined && f === current) vouched.set(to, f);
 }
 
 /** Whether two shapes are equal, axis by axis. */
@@ -198,7 +201,7 @@ export function checkAgainst(
   checkShapes(where, updates, known);
   // they fit this state, so they fit the rest of the step's state (built by
   // the same init): the transformations after this one need not check again
-  vouch(updates);
+  vouch(updates, known);
 }
 
 function checkShapes(

@@ -273,7 +273,7 @@ testOnBackends(
 );
 
 testOnBackends(
-  "a vouch is for its own step: the optimizer's guard still names a state built for other shapes, a stage called inside a step with a map of its own checks it, and after the step the map is checked again",
+  "a vouch is for its own step and state: the optimizer's guard still names a state built for other shapes, a stage called inside a step with a state of its own checks, a check against a state from elsewhere vouches for nothing, and after the step the map is checked again",
   async () => {
     const vars = makeVars();
     const [k] = Object.keys(vars) as [string, string];
@@ -330,6 +330,28 @@ testOnBackends(
       state,
     );
 
+    // a check against a state from elsewhere vouches for nothing: the
+    // chain's own stage (its state built for [12]) still checks
+    const fits = initState(scaleByAdam(), only);
+    const elsewhere: GradientTransformation<null> = {
+      init: () => null,
+      update(updates, s) {
+        scaleByAdam().update(updates, fits);
+        return [updates, s];
+      },
+    };
+    const unguarded = chain(elsewhere, scaleByAdam());
+    const built12 = initState(unguarded, { [k]: tf.zeros([12]) });
+    await refused(
+      "a stage after a check against a state from elsewhere",
+      () => runStep(unguarded, g, built12, only),
+      new RegExp(
+        `scaleByAdam: update "${K}" has shape \\[4,3\\] but its state has shape \\[12\\]`,
+      ),
+      vars,
+      built12,
+    );
+
     // the map a step vouched for is checked again outside it
     const fine = initState(tx, only);
     const next = runStep(tx, g, fine, only);
@@ -343,7 +365,9 @@ testOnBackends(
       small,
     );
     tf.dispose(Object.values(g));
-    for (const s of [other, small, state, next]) disposeState(s);
+    for (const s of [other, small, state, next, fits, built12]) {
+      disposeState(s);
+    }
     tf.dispose(Object.values(vars));
   },
 );
