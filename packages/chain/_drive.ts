@@ -5,8 +5,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { collectTensors } from "./_tree.ts";
 import { show } from "./_check.ts";
-import { sameShape } from "./_structure.ts";
-import type { Updates } from "./types.ts";
+import { fitsGuard, isGuardState } from "./_guard.ts";
+import {
+  checkPasses,
+  inStep,
+  sameShape,
+  type StepFacts,
+} from "./_structure.ts";
+import type { GradientTransformation, Params, Updates } from "./types.ts";
 
 /** Like `tf.tidy`, but for any result: the tensors inside it are kept. */
 export function keepAll<T>(fn: () => T): T {
@@ -101,9 +107,13 @@ function checkFloat32(where: string, label: string, t: unknown): void {
 /**
  * Throws unless every tensor of `state` is alive, naming the path of the
  * first disposed one: a state used after a step replaced it, or disposed by
- * hand.
+ * hand. Adds every object and list of `state` to `nodes`, if given.
  */
-export function checkStateLive(where: string, state: unknown): void {
+export function checkStateLive(
+  where: string,
+  state: unknown,
+  nodes?: Set<object>,
+): void {
   const visit = (x: unknown, path: string): void => {
     if (x instanceof tf.Tensor) {
       if (x.isDisposed) {
@@ -112,8 +122,10 @@ export function checkStateLive(where: string, state: unknown): void {
         );
       }
     } else if (Array.isArray(x)) {
+      nodes?.add(x);
       x.forEach((v, i) => visit(v, `${path}[${i}]`));
     } else if (x !== null && typeof x === "object") {
+      nodes?.add(x);
       for (const [k, v] of Object.entries(x)) visit(v, `${path}.${k}`);
     }
   };
@@ -129,6 +141,12 @@ export function checkStateLive(where: string, state: unknown): void {
  * shape; every tensor of `state` is alive. A `TypeError` naming the bad
  * value otherwise. `label` names a tensor in the message (`update "w"`,
  * `the gradient of "w"`).
+ *
+ * Returns what it found, for the transformation's step to trust (see
+ * `_structure.ts`): whether every tensor names a parameter (or variable) of
+ * its shape, the optimizer's guard state at the head of `state` if the
+ * tensors pass that guard too (found in the same pass; a guard they do not
+ * pass checks, and names the fault, itself), and the objects of `state`.
  */
 export function checkStepInput(
   where: string,
@@ -140,14 +158,19 @@ export function checkStepInput(
     what: "gradients" | "updates";
     label: (name: string) => string;
   },
-): asserts tensors is Updates {
+): StepFacts {
   const { label } = options;
+  checkPasses.count++;
   checkTensorMap(where, options.what, tensors);
   const map = tensors as Record<string, unknown>;
   const vars = options.variables as Record<string, unknown> | undefined;
   if (vars !== undefined) checkVariables(where, map, vars);
   const params = options.params;
   if (params !== undefined) checkTensorMap(where, "params", params);
+  const head = Array.isArray(options.state) ? options.state[0] : undefined;
+  let guard = isGuardState(head) ? head : undefined;
+  const against = (vars ?? params) as Params | undefined;
+  let paramsFit = against !== undefined;
   for (const [name, t] of Object.entries(map)) {
     const [target, what] = vars !== undefined
       ? [variableOf(where, name, vars), "the variable"]
@@ -155,9 +178,19 @@ export function checkStepInput(
     checkFloat32(where, label(name), t);
     if (target instanceof tf.Tensor) {
       checkAgainst(where, name, label(name), t as tf.Tensor, target, what);
+    } else {
+      paramsFit = false;
     }
+    if (
+      guard !== undefined &&
+      !fitsGuard(guard, name, (t as tf.Tensor).shape, against)
+    ) guard = undefined;
   }
-  if (options.state !== undefined) checkStateLive(where, options.state);
+  const nodes = new Set<object>();
+  if (options.state !== undefined) {
+    checkStateLive(where, options.state, nodes);
+  }
+  return { updates: map as Updates, params: against, paramsFit, guard, nodes };
 }
 
 /**
@@ -234,6 +267,64 @@ function checkAgainst(
       `${where}: the variable "${name}" is ${target.dtype}; only float32 variables are trained`,
     );
   }
+}
+
+/**
+ * `runUpdate` after its entry check, which `facts` records: runs `tx.update`
+ * as that step, takes ownership of what it returned, and refuses updates
+ * that do not fit the incoming ones, or that `refuse` names (a `TypeError`
+ * starting with `where`, the tensors it created disposed, the old state
+ * untouched). The caller disposes what the new state replaced.
+ */
+export function updateOwned<S>(
+  where: string,
+  tx: GradientTransformation<S>,
+  updates: Updates,
+  state: S,
+  params: Params | undefined,
+  facts: StepFacts,
+  refuse: (out: Updates) => string | null = () => null,
+): [Updates, S] {
+  const inputs = new Set(Object.values(updates));
+  // An update that is a parameter tensor would be disposed with the updates.
+  const foreign = new Set([...inputs, ...Object.values(params ?? {})]);
+  const [out, next] = keepAll(() => {
+    const [u, s] = inStep(facts, () => tx.update(updates, state, params));
+    // A state tensor that is also an input gradient would die with the
+    // gradient; clones share the data buffer, so this copies nothing.
+    const held = collectTensors(s);
+    const ownedState = cloneWhere(s, (t) => inputs.has(t));
+    const ownedUpdates: Updates = {};
+    for (const [k, t] of Object.entries(u)) {
+      ownedUpdates[k] = held.has(t) || foreign.has(t) ? t.clone() : t;
+    }
+    return [ownedUpdates, ownedState] as [Updates, S];
+  });
+  const bad = mismatch(updates, out, "an update");
+  const refused = bad === null ? refuse(out) : null;
+  if (bad !== null || refused !== null) {
+    disposeCreated([out, next], collectTensors(state, new Set(foreign)));
+    throw new TypeError(
+      refused ?? `${where}: the transformation returned ${bad}`,
+    );
+  }
+  return [out, next];
+}
+
+/**
+ * `w ← w + u` for every named update, with nothing checked: `applyUpdates`
+ * after its entry check, or `runStep` with updates it has checked.
+ */
+export function addUpdates(
+  variables: Readonly<Record<string, tf.Variable>>,
+  updates: Updates,
+): void {
+  tf.tidy(() => {
+    for (const [name, u] of Object.entries(updates)) {
+      const v = variables[name]!;
+      v.assign(tf.add(v, u));
+    }
+  });
 }
 
 /** Throws unless `tx` has `init` and `update` functions. */

@@ -7,6 +7,7 @@ import "./tfjs_check.ts";
 import { checkHyperValues } from "./_check.ts";
 import type { Expr } from "./_expr.ts";
 import { evaluate } from "./_evaluate.ts";
+import { passOn } from "./_structure.ts";
 import {
   deriveSpec,
   type ElementwiseDefinition,
@@ -141,6 +142,7 @@ function fromSpec<S>(given: ElementwiseSpec<S>): GradientTransformation<S> {
       for (const [name, g] of Object.entries(updates)) {
         out[name] = values[name]?.[""] ?? g;
       }
+      passOn(updates, out); // same names and shapes: a vouch holds for both
       return [out, nextState(spec, state, rest, values)];
     },
   };

@@ -13,7 +13,7 @@ import {
   checkPlainHyper,
   show,
 } from "./_check.ts";
-import { checkKnown, checkStateMap } from "./_structure.ts";
+import { checkKnown, checkStateMap, passOn } from "./_structure.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -227,6 +227,7 @@ export function addNoise(
         return [out, tf.add(count, 1)] as unknown as tf.TensorContainer;
       }) as unknown as [Updates, tf.Scalar];
       hostValues.set(next, step);
+      passOn(updates, out); // same names and shapes
       return [out, { count: next, stream: state.stream }];
     },
   };

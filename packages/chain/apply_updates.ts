@@ -1,5 +1,5 @@
-import * as tf from "@tensorflow/tfjs";
-import { checkStepInput } from "./_drive.ts";
+import type * as tf from "@tensorflow/tfjs";
+import { addUpdates, checkStepInput } from "./_drive.ts";
 import type { Updates } from "./types.ts";
 
 /**
@@ -34,10 +34,5 @@ export function applyUpdates(
     what: "updates",
     label: (name) => `update "${name}"`,
   });
-  tf.tidy(() => {
-    for (const [name, u] of Object.entries(updates)) {
-      const v = variables[name]!;
-      v.assign(tf.add(v, u));
-    }
-  });
+  addUpdates(variables, updates);
 }

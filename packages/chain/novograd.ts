@@ -20,6 +20,7 @@ import {
   checkAgainst,
   checkKnown,
   checkStateMap,
+  passOn,
   requireParams,
 } from "./_structure.ts";
 import type {
@@ -134,7 +135,7 @@ export function scaleByNovograd(
       const p = decays ? requireParams(where, updates, params) : undefined;
       checkHyperValues(where, h);
       // tidy walks any nesting of tensors: the typed result is cast through
-      return tf.tidy(() =>
+      const [out, next] = tf.tidy(() =>
         novogradStep(
           updates,
           state,
@@ -143,6 +144,8 @@ export function scaleByNovograd(
           p,
         ) as unknown as tf.TensorContainer
       ) as unknown as [Updates, ScaleByNovogradState];
+      passOn(updates, out); // same names and shapes
+      return [out, next];
     },
   };
 }

@@ -1,16 +1,17 @@
 import * as tf from "@tensorflow/tfjs";
 import {
+  addUpdates,
   checkStepInput,
   checkTransformation,
   cloneWhere,
   disposeCreated,
   keepAll,
   mismatch,
+  updateOwned,
 } from "./_drive.ts";
+import { inStep } from "./_structure.ts";
 import { collectTensors } from "./_tree.ts";
-import { applyUpdates } from "./apply_updates.ts";
 import { disposeReplaced } from "./dispose_state.ts";
-import { runUpdate } from "./run_update.ts";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
 
 /**
@@ -106,7 +107,7 @@ export function runStep<S>(
   variables: Readonly<Record<string, tf.Variable>>,
 ): S {
   checkTransformation("runStep", tx);
-  checkStepInput("runStep", grads, {
+  const facts = checkStepInput("runStep", grads, {
     variables,
     state,
     what: "gradients",
@@ -114,11 +115,22 @@ export function runStep<S>(
   });
   const params = variables as Params;
   if (typeof tx.step !== "function") {
-    const [updates, next] = runUpdate(tx, grads, state, params);
+    // runUpdate then applyUpdates, trusting this entry's check: the updates
+    // fit the gradients (updateOwned refuses them otherwise), and the
+    // gradients the variables. Only their dtype is left to see, before the
+    // old state is touched.
+    const [updates, next] = updateOwned(
+      "runUpdate",
+      tx,
+      grads,
+      state,
+      params,
+      facts,
+      notFloat32,
+    );
+    disposeReplaced(state, next);
     try {
-      // Cannot refuse them: runUpdate checked the updates against the
-      // gradients, and checkGradients the gradients against the variables.
-      applyUpdates(variables, updates);
+      addUpdates(variables, updates);
     } finally {
       tf.dispose(Object.values(updates));
     }
@@ -133,7 +145,7 @@ export function runStep<S>(
     ...collectTensors(state),
   ]);
   const [out, next] = keepAll(() => {
-    const [values, s] = tx.step!(grads, state, params);
+    const [values, s] = inStep(facts, () => tx.step!(grads, state, params));
     const held = collectTensors(s);
     // As in runUpdate, a state tensor that is an input gradient is cloned
     // (the clone shares the buffer: nothing is copied).
@@ -195,6 +207,16 @@ function incomplete(
     const v = variables[k]!;
     if (t.dtype !== v.dtype) {
       return `a new value of dtype ${t.dtype} for "${k}", whose variable is ${v.dtype}`;
+    }
+  }
+  return null;
+}
+
+/** Names the first update that is not float32, as `applyUpdates` would. */
+function notFloat32(updates: Updates): string | null {
+  for (const [k, u] of Object.entries(updates)) {
+    if (u.dtype !== "float32") {
+      return `applyUpdates: update "${k}" is ${u.dtype}; only float32 is trained`;
     }
   }
   return null;

@@ -3,12 +3,9 @@ import { show } from "./_check.ts";
 import {
   checkStepInput,
   checkTransformation,
-  cloneWhere,
-  disposeCreated,
   keepAll,
-  mismatch,
+  updateOwned,
 } from "./_drive.ts";
-import { collectTensors } from "./_tree.ts";
 import { disposeReplaced } from "./dispose_state.ts";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
 
@@ -102,32 +99,20 @@ export function runUpdate<S>(
   params?: Params,
 ): [Updates, S] {
   checkTransformation("runUpdate", tx);
-  checkStepInput("runUpdate", updates, {
+  const facts = checkStepInput("runUpdate", updates, {
     params,
     state,
     what: "updates",
     label: (name) => `update "${name}"`,
   });
-  const inputs = new Set(Object.values(updates));
-  // An update that is a parameter tensor would be disposed with the updates.
-  const foreign = new Set([...inputs, ...Object.values(params ?? {})]);
-  const [out, next] = keepAll(() => {
-    const [u, s] = tx.update(updates, state, params);
-    // A state tensor that is also an input gradient would die with the
-    // gradient; clones share the data buffer, so this copies nothing.
-    const held = collectTensors(s);
-    const ownedState = cloneWhere(s, (t) => inputs.has(t));
-    const ownedUpdates: Updates = {};
-    for (const [k, t] of Object.entries(u)) {
-      ownedUpdates[k] = held.has(t) || foreign.has(t) ? t.clone() : t;
-    }
-    return [ownedUpdates, ownedState] as [Updates, S];
-  });
-  const bad = mismatch(updates, out, "an update");
-  if (bad !== null) {
-    disposeCreated([out, next], collectTensors(state, new Set(foreign)));
-    throw new TypeError(`runUpdate: the transformation returned ${bad}`);
-  }
+  const [out, next] = updateOwned(
+    "runUpdate",
+    tx,
+    updates,
+    state,
+    params,
+    facts,
+  );
   disposeReplaced(state, next);
   return [out, next];
 }

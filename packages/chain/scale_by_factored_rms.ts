@@ -6,7 +6,13 @@ import {
   show,
 } from "./_check.ts";
 import { zeroCount } from "./_per_param.ts";
-import { checkKnown, sameShape } from "./_structure.ts";
+import {
+  checkKnown,
+  checkStateMap,
+  passOn,
+  sameShape,
+  trusted,
+} from "./_structure.ts";
 import type {
   GradientTransformation,
   Hyper,
@@ -167,6 +173,7 @@ export function scaleByFactoredRms(
           v[name] = m;
         }
       }
+      passOn(updates, out); // same names and shapes
       return [out, { count: tf.add(state.count, 1), vRow, vCol, v }];
     },
   };
@@ -246,6 +253,12 @@ function checkState(
         show(state)
       }`,
     );
+  }
+  if (trusted(updates, state) !== undefined) {
+    // vouched for in this step: only that the parts are maps
+    checkStateMap(where, "its per-parameter part", state.v);
+    checkStateMap(where, "its per-parameter part", state.vRow);
+    return;
   }
   checkKnown(where, updates, { ...state.v, ...state.vRow });
   for (const [name, g] of Object.entries(updates)) {
