@@ -12,17 +12,7 @@ import {
   type Stage,
 } from "./_fuse_plan.ts";
 import { fusedRun } from "./_fused_run.ts";
-import type { CodeGenerator } from "./_generators.ts";
-
-/** What every part of one step shares. */
-export interface StepContext {
-  params: Params | undefined;
-  generator: CodeGenerator;
-  cache: Map<string, unknown>;
-  /** `fuse`'s `exact` (see `GeneratorContext.exact`). */
-  exact: boolean;
-  counter: { count: number };
-}
+import type { StepContext } from "./_generators.ts";
 
 /** Runs a plan: fused runs of elementwise leaves, the rest as is. */
 export function runPlan(

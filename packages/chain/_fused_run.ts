@@ -6,7 +6,7 @@ import { add, type Expr, hyper, input, substitute } from "./_expr.ts";
 import { nextState, stageInput } from "./fuser.ts";
 import type { Hyper, Params, Updates } from "./types.ts";
 import type { Stage } from "./_fuse_plan.ts";
-import type { StepContext } from "./_fuse_run.ts";
+import type { StepContext } from "./_generators.ts";
 
 /** Which output of a parameter a fused run computes. */
 type OutputKey =

@@ -4,7 +4,7 @@
 // generator is registered for the current backend, `fuse` runs op by op.
 import type * as tf from "@tensorflow/tfjs";
 import type { Expr } from "./_expr.ts";
-import type { Hyper } from "./types.ts";
+import type { Hyper, Params } from "./types.ts";
 
 /**
  * What one fused run computes: per parameter (in the order of the step's
@@ -95,4 +95,14 @@ export function registerGenerator(
 /** The generator registered for `backend`, if any. */
 export function generatorFor(backend: string): CodeGenerator | undefined {
   return generators.get(backend);
+}
+
+/** What every part of one fused step shares (the fuser's, not a generator's). */
+export interface StepContext {
+  params: Params | undefined;
+  generator: CodeGenerator;
+  cache: Map<string, unknown>;
+  /** `fuse`'s `exact` (see `GeneratorContext.exact`). */
+  exact: boolean;
+  counter: { count: number };
 }
