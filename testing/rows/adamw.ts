@@ -14,7 +14,7 @@ export const adamwRow: OptimizerRow = {
     }),
   referenceCases: [{
     name:
-      "adamw() with GC matches a float64 AdamW reference (w -= lr (m̂/(√v̂+ε) + λw), GC on the raw gradient) over 100 steps (30 on webgpu)",
+      "adamw() with GC matches a float64 AdamW reference (w -= lr (m̂/(√v̂+ε) + λw), GC on the raw gradient) over 100 steps",
     seed: 28,
     lr: 0.01,
     options: { weightDecay: 0.5, gc: true, eps: 1e-7 },
