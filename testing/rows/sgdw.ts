@@ -22,6 +22,13 @@ export const sgdwRow: OptimizerRow = {
       lr: 0.02,
       options: { momentum: 0.9, weightDecay: 0.5, gc: true },
     },
+    {
+      name:
+        "sgdw({ momentum, nesterov, weightDecay }) without GC matches a float64 SGDW reference over 100 steps",
+      seed: 39,
+      lr: 0.02,
+      options: { momentum: 0.9, nesterov: true, weightDecay: 0.5 },
+    },
   ],
   conformance: [
     {
