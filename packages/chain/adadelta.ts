@@ -150,8 +150,10 @@ export interface AdadeltaOptions extends ScaleByAdadeltaOptions, GcOptions {
  * instead of this step's (its first step is `-lr g` whatever `eps`), unlike
  * Zeiler's Algorithm 1, optax, Keras and PyTorch; `tfjsCompat: true` takes
  * tfjs's rule and defaults (`rho` 0.95, `eps` 1e-7), so that
- * `adadelta(lr, { tfjsCompat: true })` steps as `tf.train.adadelta(lr)`
- * (see `docs/optimizers_adam.md`).
+ * `adadelta(lr, { tfjsCompat: true })` steps as `tf.train.adadelta(lr)`.
+ * Under that rule both averages start at 0 and are fed the same numbers, so
+ * their ratio is 1 at every step and the step is plain SGD's `-lr g` (as
+ * `tf.train.adadelta`'s is; see `docs/optimizers_adam.md`).
  *
  * Reference: M. D. Zeiler, "ADADELTA: An Adaptive Learning Rate Method",
  * 2012, arXiv:1212.5701.
