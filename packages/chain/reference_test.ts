@@ -6,9 +6,9 @@
 // and no formula of the implementation is used by the references.
 //
 // Tolerances: the chain runs in float32, the references in float64. Over 30
-// steps (100 for the optimizer table's cases, on every backend) with updates
-// of size ~lr the weights (|w| ~ 1) carry a few float32
-// roundings per step: the largest error seen is ~2e-7, so `rtol 1e-4, atol
+// steps (100 for the optimizer table's cases and issue 15's transforms, on
+// every backend) with updates of size ~lr the weights (|w| ~ 1) carry a few
+// float32 roundings per step: the largest error seen is ~2e-7, so `rtol 1e-4, atol
 // 1e-5` leaves about two orders of magnitude of headroom while still catching
 // a wrong formula (dropping GC, or taking AMSGrad's maximum over the debiased
 // v as optax does, moves weights by 1e-2; eps placement is caught by the
