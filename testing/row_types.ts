@@ -14,7 +14,7 @@ export type RefLr = number | {
   at: (count: number) => number;
 };
 
-/** A reference-suite case: the chain against the row's float64 reference over 100 steps (30 on webgpu). */
+/** A reference-suite case: the chain against the row's float64 reference over 100 steps, on every backend. */
 export interface RefCase {
   /** The test name. */
   name: string;
@@ -95,7 +95,7 @@ export interface OptimizerRow {
    * optimizer is called with (documented defaults filled in here).
    */
   reference: (lr: Lr64, options: Options) => RefFactory;
-  /** reference_test.ts: against `reference` over 100 steps on cpu and 30 on webgpu. */
+  /** reference_test.ts: against `reference` over 100 steps on every backend. */
   referenceCases: RefCase[];
   /** conformance_test.ts: quadratic and Rosenbrock, GC invariants. */
   conformance: ConformanceCase[];

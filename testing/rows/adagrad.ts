@@ -17,14 +17,14 @@ export const adagradRow: OptimizerRow = {
   referenceCases: [
     {
       name:
-        "adagrad() with GC matches a float64 tfjs-style Adagrad (0.1 start, eps inside sqrt) over 100 steps (30 on webgpu)",
+        "adagrad() with GC matches a float64 tfjs-style Adagrad (0.1 start, eps inside sqrt) over 100 steps",
       seed: 29,
       lr: 0.05,
       options: { gc: true },
     },
     {
       name:
-        "adagrad() without GC matches a float64 Adagrad reference with a zero start over 100 steps (30 on webgpu)",
+        "adagrad() without GC matches a float64 Adagrad reference with a zero start over 100 steps",
       seed: 30,
       lr: 0.05,
       options: { initialAccumulatorValue: 0, eps: 1e-7 },

@@ -14,10 +14,22 @@ export const adamwRow: OptimizerRow = {
     }),
   referenceCases: [{
     name:
-      "adamw() with GC matches a float64 AdamW reference (w -= lr (m̂/(√v̂+ε) + λw), GC on the raw gradient) over 100 steps (30 on webgpu)",
+      "adamw() with GC matches a float64 AdamW reference (w -= lr (m̂/(√v̂+ε) + λw), GC on the raw gradient) over 100 steps",
     seed: 28,
     lr: 0.01,
     options: { weightDecay: 0.5, gc: true, eps: 1e-7 },
+  }, {
+    name:
+      "adamw({ b1, b2, weightDecay }) without GC matches a float64 AdamW reference over 100 steps",
+    seed: 40,
+    lr: 0.01,
+    options: { b1: 0.8, b2: 0.99, weightDecay: 0.5 },
+  }, {
+    name:
+      'adamw({ gc: true, gcOn: "update", weightDecay }) centralizes the scaled update, not the decay, and matches a float64 reference over 100 steps',
+    seed: 41,
+    lr: 0.01,
+    options: { weightDecay: 0.5, gc: true, gcOn: "update" },
   }],
   conformance: [{
     // quad 4e-10 / 1e-9; rosen 5e-3 / 5e-4

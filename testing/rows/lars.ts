@@ -53,14 +53,14 @@ export const larsRow: OptimizerRow = {
   referenceCases: [
     {
       name:
-        "lars() with GC matches a float64 LARS reference (You et al. 2017, Algorithm 1) on P(g) over 100 steps (30 on webgpu)",
+        "lars() with GC matches a float64 LARS reference (You et al. 2017, Algorithm 1) on P(g) over 100 steps",
       seed: 181,
       lr: 1,
       options: { gc: true, trustCoefficient: 0.01 },
     },
     {
       name:
-        "lars({ weightDecay, eps, nesterov }) without GC matches a float64 LARS reference over 100 steps (30 on webgpu)",
+        "lars({ weightDecay, eps, nesterov }) without GC matches a float64 LARS reference over 100 steps",
       seed: 182,
       lr: 1,
       options: {
@@ -73,7 +73,7 @@ export const larsRow: OptimizerRow = {
     },
     {
       name:
-        'lars({ gc: true, gcOn: "update", trustRatioMask }) rescales only the masked tensors, centralizes the rescaled update, and matches a float64 reference over 100 steps (30 on webgpu)',
+        'lars({ gc: true, gcOn: "update", trustRatioMask }) rescales only the masked tensors, centralizes the rescaled update, and matches a float64 reference over 100 steps',
       seed: 183,
       lr: 0.5,
       options: {
@@ -88,7 +88,7 @@ export const larsRow: OptimizerRow = {
     },
     {
       name:
-        "lars() with a cosine-decay learning rate schedule and GC matches a float64 reference over 100 steps (30 on webgpu)",
+        "lars() with a cosine-decay learning rate schedule and GC matches a float64 reference over 100 steps",
       seed: 184,
       lr: {
         schedule: () => cosineDecaySchedule(2, { decaySteps: 20 }),

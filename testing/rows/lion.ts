@@ -39,28 +39,28 @@ export const lionRow: OptimizerRow = {
   referenceCases: [
     {
       name:
-        "lion() with GC matches a float64 Lion reference (Chen et al. 2023, Program 1) on Pg over 100 steps (30 on webgpu)",
+        "lion() with GC matches a float64 Lion reference (Chen et al. 2023, Program 1) on Pg over 100 steps",
       seed: 161,
       lr: 0.01,
       options: { gc: true },
     },
     {
       name:
-        "lion({ b1, b2, weightDecay }) without GC matches a float64 Lion reference with decoupled decay over 100 steps (30 on webgpu)",
+        "lion({ b1, b2, weightDecay }) without GC matches a float64 Lion reference with decoupled decay over 100 steps",
       seed: 162,
       lr: 0.01,
       options: { b1: 0.5, b2: 0.9, weightDecay: 0.5 },
     },
     {
       name:
-        'lion({ gc: true, gcOn: "update" }) centralizes the signs, not the decay, and matches a float64 reference over 100 steps (30 on webgpu)',
+        'lion({ gc: true, gcOn: "update" }) centralizes the signs, not the decay, and matches a float64 reference over 100 steps',
       seed: 163,
       lr: 0.01,
       options: { gc: true, gcOn: "update", weightDecay: 0.5 },
     },
     {
       name:
-        "lion() with a cosine-decay learning rate schedule and GC matches a float64 reference over 100 steps (30 on webgpu)",
+        "lion() with a cosine-decay learning rate schedule and GC matches a float64 reference over 100 steps",
       seed: 164,
       lr: {
         schedule: () => cosineDecaySchedule(0.02, { decaySteps: 20 }),

@@ -59,21 +59,21 @@ export const lookaheadRow: OptimizerRow = {
   referenceCases: [
     {
       name:
-        "lookahead (around adam) with GC matches a float64 Lookahead-Adam reference (Zhang et al. 2019, Algorithm 1) over 100 steps (30 on webgpu), 5 synchronizations",
+        "lookahead (around adam) with GC matches a float64 Lookahead-Adam reference (Zhang et al. 2019, Algorithm 1) over 100 steps, 5 synchronizations",
       seed: 81,
       lr: 0.02,
       options: { gc: true, eps: 1e-7 },
     },
     {
       name:
-        "lookahead (around adam) with syncPeriod 4 and alpha 0.8, without GC, matches a float64 reference over 100 steps (30 on webgpu)",
+        "lookahead (around adam) with syncPeriod 4 and alpha 0.8, without GC, matches a float64 reference over 100 steps",
       seed: 82,
       lr: 0.02,
       options: { syncPeriod: 4, alpha: 0.8, b1: 0.8 },
     },
     {
       name:
-        'lookahead (around adam) with syncPeriod 1, alpha 0.25 and gcOn "update" matches a float64 reference over 100 steps (30 on webgpu)',
+        'lookahead (around adam) with syncPeriod 1, alpha 0.25 and gcOn "update" matches a float64 reference over 100 steps',
       seed: 83,
       lr: 0.02,
       options: { syncPeriod: 1, alpha: 0.25, gc: true, gcOn: "update" },

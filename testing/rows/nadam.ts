@@ -38,28 +38,28 @@ export const nadamRow: OptimizerRow = {
   referenceCases: [
     {
       name:
-        "nadam() with GC matches a float64 Nadam reference (Dozat 2016, optax's form) on Pg over 100 steps (30 on webgpu)",
+        "nadam() with GC matches a float64 Nadam reference (Dozat 2016, optax's form) on Pg over 100 steps",
       seed: 35,
       lr: 0.01,
       options: { gc: true, eps: 1e-7 },
     },
     {
       name:
-        "nadam() without GC matches a float64 Nadam reference over 100 steps (30 on webgpu)",
+        "nadam() without GC matches a float64 Nadam reference over 100 steps",
       seed: 36,
       lr: 0.01,
       options: { b1: 0.8, b2: 0.99 },
     },
     {
       name:
-        'nadam({ gc: true, gcOn: "update", epsRoot }) centralizes the scaled update and matches a float64 reference over 100 steps (30 on webgpu)',
+        'nadam({ gc: true, gcOn: "update", epsRoot }) centralizes the scaled update and matches a float64 reference over 100 steps',
       seed: 37,
       lr: 0.01,
       options: { gc: true, gcOn: "update", epsRoot: 0.5, eps: 1e-3 },
     },
     {
       name:
-        "nadam() with a cosine-decay learning rate schedule matches a float64 reference over 100 steps (30 on webgpu)",
+        "nadam() with a cosine-decay learning rate schedule matches a float64 reference over 100 steps",
       seed: 38,
       lr: {
         schedule: () => cosineDecaySchedule(0.02, { decaySteps: 20 }),

@@ -36,21 +36,21 @@ export const noisySgdRow: OptimizerRow = {
   referenceCases: [
     {
       name:
-        "noisySgd({ eta, seed }) with GC matches a float64 reference drawing the same noise (Pg + N(0, eta / t^gamma)) over 100 steps (30 on webgpu)",
+        "noisySgd({ eta, seed }) with GC matches a float64 reference drawing the same noise (Pg + N(0, eta / t^gamma)) over 100 steps",
       seed: 211,
       lr: 0.05,
       options: { eta: 0.5, seed: 17, gc: true },
     },
     {
       name:
-        "noisySgd() without GC matches a float64 reference with optax's defaults (eta 0.01, gamma 0.55, seed 0) over 100 steps (30 on webgpu)",
+        "noisySgd() without GC matches a float64 reference with optax's defaults (eta 0.01, gamma 0.55, seed 0) over 100 steps",
       seed: 212,
       lr: 0.05,
       options: {},
     },
     {
       name:
-        'noisySgd({ gcOn: "update", gamma }) with GC centralizes g + noise and matches a float64 reference with a cosine-decay schedule over 100 steps (30 on webgpu)',
+        'noisySgd({ gcOn: "update", gamma }) with GC centralizes g + noise and matches a float64 reference with a cosine-decay schedule over 100 steps',
       seed: 213,
       lr: {
         schedule: () => cosineDecaySchedule(0.1, { decaySteps: 20 }),

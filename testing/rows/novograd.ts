@@ -39,28 +39,28 @@ export const novogradRow: OptimizerRow = {
   referenceCases: [
     {
       name:
-        "novograd() with GC matches a float64 NovoGrad reference (Ginsburg et al. 2019, Algorithm 1) on Pg over 100 steps (30 on webgpu)",
+        "novograd() with GC matches a float64 NovoGrad reference (Ginsburg et al. 2019, Algorithm 1) on Pg over 100 steps",
       seed: 201,
       lr: 0.01,
       options: { gc: true },
     },
     {
       name:
-        "novograd({ b1, b2, weightDecay, epsRoot }) without GC matches a float64 NovoGrad reference over 100 steps (30 on webgpu)",
+        "novograd({ b1, b2, weightDecay, epsRoot }) without GC matches a float64 NovoGrad reference over 100 steps",
       seed: 202,
       lr: 0.01,
       options: { b1: 0.8, b2: 0.5, weightDecay: 0.1, epsRoot: 1, eps: 1e-3 },
     },
     {
       name:
-        'novograd({ gc: true, gcOn: "update", weightDecay }) centralizes the moment and matches a float64 reference over 100 steps (30 on webgpu)',
+        'novograd({ gc: true, gcOn: "update", weightDecay }) centralizes the moment and matches a float64 reference over 100 steps',
       seed: 203,
       lr: 0.01,
       options: { gc: true, gcOn: "update", weightDecay: 0.1 },
     },
     {
       name:
-        "novograd() with a cosine-decay learning rate schedule and GC matches a float64 reference over 100 steps (30 on webgpu)",
+        "novograd() with a cosine-decay learning rate schedule and GC matches a float64 reference over 100 steps",
       seed: 204,
       lr: {
         schedule: () => cosineDecaySchedule(0.02, { decaySteps: 20 }),

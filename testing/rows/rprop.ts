@@ -42,14 +42,14 @@ export const rpropRow: OptimizerRow = {
   referenceCases: [
     {
       name:
-        "rprop() with GC matches a float64 Rprop reference (Riedmiller and Braun 1993, PyTorch's form) on Pg over 100 steps (30 on webgpu)",
+        "rprop() with GC matches a float64 Rprop reference (Riedmiller and Braun 1993, PyTorch's form) on Pg over 100 steps",
       seed: 191,
       lr: 0.01,
       options: { gc: true },
     },
     {
       name:
-        "rprop({ etaMinus, etaPlus, minStepSize, maxStepSize }) without GC clips the step sizes and matches a float64 reference over 100 steps (30 on webgpu)",
+        "rprop({ etaMinus, etaPlus, minStepSize, maxStepSize }) without GC clips the step sizes and matches a float64 reference over 100 steps",
       seed: 192,
       lr: 0.01,
       // bounds that both bind within 30 steps
@@ -62,7 +62,7 @@ export const rpropRow: OptimizerRow = {
     },
     {
       name:
-        'rprop({ gc: true, gcOn: "update" }) centralizes the steps and matches a float64 reference over 100 steps (30 on webgpu)',
+        'rprop({ gc: true, gcOn: "update" }) centralizes the steps and matches a float64 reference over 100 steps',
       seed: 193,
       lr: 0.01,
       options: { gc: true, gcOn: "update" },

@@ -18,50 +18,48 @@ export const sgdRow: OptimizerRow = {
     }),
   referenceCases: [
     {
-      name:
-        "sgd() with GC matches a float64 SGD + GC reference over 100 steps (30 on webgpu)",
+      name: "sgd() with GC matches a float64 SGD + GC reference over 100 steps",
       seed: 13,
       lr: 0.05,
       options: { gc: true },
     },
     {
-      name:
-        "sgd() without GC matches a float64 SGD reference over 100 steps (30 on webgpu)",
+      name: "sgd() without GC matches a float64 SGD reference over 100 steps",
       seed: 14,
       lr: 0.05,
       options: {},
     },
     {
       name:
-        "sgd({ momentum }) with GC matches a float64 SGDM + GC reference (m = βm + Pg) over 100 steps (30 on webgpu)",
+        "sgd({ momentum }) with GC matches a float64 SGDM + GC reference (m = βm + Pg) over 100 steps",
       seed: 15,
       lr: 0.02,
       options: { momentum: 0.9, gc: true },
     },
     {
       name:
-        "sgd({ momentum, weightDecay }) with GC centralizes g + λw (paper 3.4) and matches a float64 reference over 100 steps (30 on webgpu)",
+        "sgd({ momentum, weightDecay }) with GC centralizes g + λw (paper 3.4) and matches a float64 reference over 100 steps",
       seed: 16,
       lr: 0.02,
       options: { momentum: 0.9, weightDecay: 0.05, gc: true },
     },
     {
       name:
-        "sgd({ momentum, nesterov, weightDecay }) with GC matches a float64 Nesterov reference over 100 steps (30 on webgpu)",
+        "sgd({ momentum, nesterov, weightDecay }) with GC matches a float64 Nesterov reference over 100 steps",
       seed: 17,
       lr: 0.02,
       options: { momentum: 0.8, nesterov: true, weightDecay: 0.05, gc: true },
     },
     {
       name:
-        'sgd({ momentum, gc: "conv" }) centralizes only rank >= 3 kernels and matches a float64 reference over 100 steps (30 on webgpu)',
+        'sgd({ momentum, gc: "conv" }) centralizes only rank >= 3 kernels and matches a float64 reference over 100 steps',
       seed: 18,
       lr: 0.02,
       options: { momentum: 0.9, gc: "conv" },
     },
     {
       name:
-        "sgd() with a cosine-decay learning rate schedule and GC matches a float64 reference over 100 steps (30 on webgpu)",
+        "sgd() with a cosine-decay learning rate schedule and GC matches a float64 reference over 100 steps",
       seed: 19,
       lr: {
         schedule: () =>

@@ -17,10 +17,17 @@ export const sgdwRow: OptimizerRow = {
   referenceCases: [
     {
       name:
-        "sgdw({ momentum, weightDecay }) with GC centralizes the raw gradient and matches a float64 SGDW reference over 100 steps (30 on webgpu)",
+        "sgdw({ momentum, weightDecay }) with GC centralizes the raw gradient and matches a float64 SGDW reference over 100 steps",
       seed: 20,
       lr: 0.02,
       options: { momentum: 0.9, weightDecay: 0.5, gc: true },
+    },
+    {
+      name:
+        "sgdw({ momentum, nesterov, weightDecay }) without GC matches a float64 SGDW reference over 100 steps",
+      seed: 39,
+      lr: 0.02,
+      options: { momentum: 0.9, nesterov: true, weightDecay: 0.5 },
     },
   ],
   conformance: [

@@ -25,28 +25,28 @@ export const signSgdRow: OptimizerRow = {
   referenceCases: [
     {
       name:
-        "signSgd() with GC matches a float64 signSGD reference (w -= lr sign(Pg)) over 100 steps (30 on webgpu)",
+        "signSgd() with GC matches a float64 signSGD reference (w -= lr sign(Pg)) over 100 steps",
       seed: 151,
       lr: 0.01,
       options: { gc: true },
     },
     {
       name:
-        "signSgd() without GC matches a float64 signSGD reference over 100 steps (30 on webgpu)",
+        "signSgd() without GC matches a float64 signSGD reference over 100 steps",
       seed: 152,
       lr: 0.01,
       options: {},
     },
     {
       name:
-        'signSgd({ gc: true, gcOn: "update" }) centralizes the signs and matches a float64 reference over 100 steps (30 on webgpu)',
+        'signSgd({ gc: true, gcOn: "update" }) centralizes the signs and matches a float64 reference over 100 steps',
       seed: 153,
       lr: 0.01,
       options: { gc: true, gcOn: "update" },
     },
     {
       name:
-        "signSgd() with a cosine-decay learning rate schedule and GC matches a float64 reference over 100 steps (30 on webgpu)",
+        "signSgd() with a cosine-decay learning rate schedule and GC matches a float64 reference over 100 steps",
       seed: 154,
       lr: {
         schedule: () => cosineDecaySchedule(0.02, { decaySteps: 20 }),
