@@ -1,10 +1,11 @@
-// What the cpu fused step's exact float32 rounding costs: one Adam step over
-// one tensor of ResNet-18's size (11.7M float32), written four ways as
-// JavaScript loops into preallocated arrays, interleaved round by round:
-// every intermediate rounded to float32 (`Math.fround`, as the fused cpu
-// kernels do, so that they equal tfjs's op-by-op kernels bit for bit); the
-// same formula in float64 rounded once at the store; that with its two
-// divisions by per-step scalars made multiplications; and the roofline loop
+// What the cpu fused step's rounding and its fresh outputs cost: one Adam
+// step over one tensor of ResNet-18's size (11.7M float32), written five ways
+// as JavaScript loops, interleaved round by round: every intermediate rounded
+// to float32 (`Math.fround`, as `fuse(tx, { exact: true })` does, so that it
+// equals tfjs's op-by-op kernels bit for bit); the same formula in float64
+// rounded once at the store; that with its two divisions by per-step scalars
+// made multiplications (what `fuse` does by default), into preallocated arrays
+// and into fresh ones (as a fused step's outputs are); and the roofline loop
 // (read four arrays, write three). Prints each loop's median and its ratio to
 // the roofline. `deno task bench:cpu-rounding`; docs/benchmarks.md quotes it.
 const N = 11_700_000;
@@ -29,8 +30,9 @@ const bc1 = 1 - 0.9 ** 10, bc2 = 1 - 0.999 ** 10, epsRoot = 0, eps = 1e-8;
 const lr = -1e-3;
 const F = Math.fround;
 
+let sink = 0;
 const LOOPS: [string, () => void][] = [
-  ["Adam, every intermediate rounded to float32 (the fused kernels)", () => {
+  ["Adam, every intermediate rounded to float32 (fuse exact)", () => {
     for (let i = 0; i < N; i++) {
       const gi = g[i]!;
       const a = F(F(b1 * m[i]!) + F(c1 * gi));
@@ -62,6 +64,22 @@ const LOOPS: [string, () => void][] = [
       o2[i] = a * r1 / (Math.sqrt(b * r2 + epsRoot) + eps) * lr + w[i]!;
     }
   }],
+  // what a fused step must also do: its outputs become new tensors, so it
+  // writes fresh arrays (zeroed by the runtime) instead of reusing buffers
+  ["Adam in float64, one division, into fresh arrays", () => {
+    const r1 = 1 / bc1, r2 = 1 / bc2;
+    const f0 = new Float32Array(N), f1 = new Float32Array(N);
+    const f2 = new Float32Array(N);
+    for (let i = 0; i < N; i++) {
+      const gi = g[i]!;
+      const a = b1 * m[i]! + c1 * gi;
+      const b = b2 * v[i]! + c2 * gi * gi;
+      f0[i] = a;
+      f1[i] = b;
+      f2[i] = a * r1 / (Math.sqrt(b * r2 + epsRoot) + eps) * lr + w[i]!;
+    }
+    sink = f0[N - 1]! + f1[N - 1]! + f2[N - 1]!;
+  }],
   ["roofline: 4 reads + 3 writes", () => {
     for (let i = 0; i < N; i++) {
       const gi = g[i]!;
@@ -91,3 +109,4 @@ LOOPS.forEach(([name], k) => {
   const t = median(times[k]!);
   console.log(`| ${name} | ${t.toFixed(1)} | ${(t / roof).toFixed(2)} |`);
 });
+if (Number.isNaN(sink)) console.log("(a fresh array's last value is NaN)");
