@@ -455,8 +455,9 @@ export async function runDemo(
   const table = renderTable(runs);
   write(`\n${table}\n`);
   write(
-    "(time: training and test passes only; each run's kernel compilation " +
-      "happened in its warm-up, shown above)\n",
+    "(time: the seconds of the training and test passes; steps/s: the mean " +
+      "of the epochs' training rates, test passes not counted; each run's " +
+      "kernel compilation happened in its warm-up, shown above)\n",
   );
   const title = `${
     runs.map((r) => r.label).join(" vs ")

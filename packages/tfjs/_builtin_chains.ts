@@ -70,6 +70,25 @@ function checkKind(where: string, key: string, kind: Kind, v: JsonValue): void {
   }
 }
 
+/** A JSON `learningRate`: a number, or a schedule's JSON object. */
+function learningRateOf(
+  where: string,
+  learningRate: unknown,
+): number | Schedule {
+  if (typeof learningRate === "number") return learningRate;
+  if (
+    learningRate !== null && typeof learningRate === "object" &&
+    !Array.isArray(learningRate)
+  ) {
+    return scheduleFromJson(where, learningRate as JsonObject);
+  }
+  throw new TypeError(
+    `${where}: learningRate must be a number or a schedule like { schedule: "cosineDecay", initValue, decaySteps }, got ${
+      JSON.stringify(learningRate)
+    }`,
+  );
+}
+
 /** Builds built-in chain `name` from its JSON options, or returns `undefined` for another name. */
 export function buildBuiltin(
   name: string,
@@ -79,21 +98,8 @@ export function buildBuiltin(
   if (b === undefined) return undefined;
   const where = `ChainOptimizer.from("${name}")`;
   const { learningRate, ...rest } = options;
-  let lr: number | Schedule;
-  if (typeof learningRate === "number") {
-    lr = learningRate;
-  } else if (
-    learningRate !== null && typeof learningRate === "object" &&
-    !Array.isArray(learningRate)
-  ) {
-    lr = scheduleFromJson(where, learningRate);
-  } else {
-    throw new TypeError(
-      `${where}: learningRate must be a number or a schedule like { schedule: "cosineDecay", initValue, decaySteps }, got ${
-        JSON.stringify(learningRate)
-      }`,
-    );
-  }
+  // every key checked first: a misspelled learningRate is an unknown
+  // option, not a missing rate
   const { own, keras } = splitKerasOptions(where, b, rest);
   for (const [k, v] of Object.entries(own)) {
     const kind = Object.hasOwn(b.options, k)
@@ -112,6 +118,7 @@ export function buildBuiltin(
     }
     checkKind(where, k, kind, v);
   }
+  const lr = learningRateOf(where, learningRate);
   const o = ownOptions(b, own, keras);
   const make = (lr: Hyper) => withKerasOptions(b.make(lr, o), lr, keras);
   // Build once now so that bad values fail here, not at the first step.

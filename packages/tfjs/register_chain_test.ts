@@ -124,6 +124,13 @@ Deno.test("buildChain() and registerChain() name what is wrong", () => {
     () => buildChain("sgd", {}),
     /learningRate must be a number or a schedule/,
   );
+  // a misspelled learningRate is an unknown option, not a missing rate
+  assert.throws(
+    () => buildChain("adamw", { learningRat: 1e-3 }),
+    (e: unknown) =>
+      e instanceof TypeError &&
+      /unknown option "learningRat" \(known: learningRate,/.test(e.message),
+  );
   assert.throws(
     () => buildChain("sgd", { learningRate: 0.1, momentum: "high" }),
     /momentum must be a number/,
