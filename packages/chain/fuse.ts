@@ -66,8 +66,9 @@ export interface FuseOptions {
   /**
    * On the cpu backend, round every intermediate to float32 where tfjs's
    * cpu kernels round, so that a fused step equals the op-by-op chain bit
-   * for bit (about 2.5 times the time of the default; docs/fuse.md,
-   * "Rounding"). Default `false`: each element's arithmetic runs in float64
+   * for bit (about 3 times the time of the default for GC + AdamW on
+   * ResNet-18's shapes: docs/benchmarks.md; docs/fuse.md, "Two
+   * roundings"). Default `false`: each element's arithmetic runs in float64
    * and is rounded to float32 once, when stored, which agrees with op by op
    * to float32 rounding (and is never less accurate). No effect on webgpu,
    * whose kernels compute in float32.
