@@ -33,6 +33,7 @@
 import "./tfjs_check.ts";
 import * as tf from "@tensorflow/tfjs";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
+import { checkOptions } from "./_check.ts";
 import { planOf } from "./_fuse_plan.ts";
 import { addTo, runPlan } from "./_fuse_run.ts";
 import { type CodeGenerator, generatorFor } from "./_generators.ts";
@@ -109,8 +110,8 @@ export interface FuseOptions {
  * @param options `exact` rounding (default `false`) and a kernel counter.
  * @returns A transformation with the same state and results, and a `step`.
  * @throws {TypeError} If `tx` is not a gradient transformation, or for
- * options that are not an object, an `exact` that is not a boolean or an
- * `onDispatches` that is not a function.
+ * options that are not a plain object, an unknown option, an `exact` that
+ * is not a boolean or an `onDispatches` that is not a function.
  *
  * @example AdamW with GC, fused, by update
  * ```ts
@@ -138,7 +139,7 @@ export function fuse<S>(
       `fuse: expected a gradient transformation, got ${String(tx)}`,
     );
   }
-  checkFuseOptions(options);
+  checkOptions("fuse", options, { exact: "boolean", onDispatches: "function" });
   const exact = options.exact ?? false;
   const plan = planOf(tx as GradientTransformation<unknown>);
   // each generator's kernels and plans, by what they compute: the same
@@ -180,34 +181,4 @@ export function fuse<S>(
     step: (updates: Updates, state: S, params: Params): [Params, S] =>
       run(updates, state, params, true),
   };
-}
-
-function checkFuseOptions(options: FuseOptions): void {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `fuse: options must be an object, got ${String(options)}`,
-    );
-  }
-  for (const key of Object.keys(options)) {
-    if (key !== "exact" && key !== "onDispatches") {
-      throw new TypeError(
-        `fuse: unknown option "${key}" (expected exact, onDispatches)`,
-      );
-    }
-  }
-  if (options.exact !== undefined && typeof options.exact !== "boolean") {
-    throw new TypeError(
-      `fuse: exact must be a boolean, got ${String(options.exact)}`,
-    );
-  }
-  if (
-    options.onDispatches !== undefined &&
-    typeof options.onDispatches !== "function"
-  ) {
-    throw new TypeError(
-      `fuse: onDispatches must be a function, got ${
-        String(options.onDispatches)
-      }`,
-    );
-  }
 }

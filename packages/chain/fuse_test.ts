@@ -620,3 +620,23 @@ cpuTest(
     }
   },
 );
+
+Deno.test("fuse() refuses bad options by name, before building anything", () => {
+  const tx = adam(0.1);
+  assert.throws(
+    () => fuse(tx, { exakt: true } as never),
+    (e: unknown) =>
+      e instanceof TypeError && /fuse: unknown option "exakt"/.test(e.message),
+  );
+  assert.throws(
+    () => fuse(tx, { exact: "yes" } as never),
+    (e: unknown) =>
+      e instanceof TypeError && /fuse: exact must be .*got yes/.test(e.message),
+  );
+  assert.throws(
+    () => fuse(tx, { onDispatches: 3 } as never),
+    (e: unknown) =>
+      e instanceof TypeError && /fuse: onDispatches must be/.test(e.message),
+  );
+  assert.throws(() => fuse(tx, null as never), TypeError);
+});
