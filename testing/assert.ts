@@ -30,3 +30,25 @@ export function assertClose(
     }
   }
 }
+
+/**
+ * The largest `max|a - b| / max|b|` over the tensors (normwise relative
+ * difference; 0 for tensors that are equal, NaN where a NaN or an infinity
+ * makes them incomparable).
+ */
+export function normwiseDiff(
+  a: readonly ArrayLike<number>[],
+  b: readonly ArrayLike<number>[],
+): number {
+  let m = 0;
+  a.forEach((x, i) => {
+    const y = b[i]!;
+    let diff = 0, size = 0;
+    for (let j = 0; j < x.length; j++) {
+      diff = Math.max(diff, Math.abs(x[j]! - y[j]!));
+      size = Math.max(size, Math.abs(y[j]!));
+    }
+    m = Math.max(m, diff === 0 ? 0 : diff / size);
+  });
+  return m;
+}

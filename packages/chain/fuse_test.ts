@@ -51,6 +51,7 @@ import {
   OPTIMIZER_ROWS,
 } from "@centra/testing/optimizer_table.ts";
 import { backendTest } from "@centra/testing/backends.ts";
+import { normwiseDiff } from "@centra/testing/assert.ts";
 import {
   disposeSides,
   scheduledChains,
@@ -217,21 +218,6 @@ cpuTest(
   },
 );
 
-/** The largest `max|a - b| / max|b|` over the tensors (normwise). */
-function worst(a: number[][], b: number[][]): number {
-  let m = 0;
-  a.forEach((x, i) => {
-    let diff = 0, size = 0;
-    x.forEach((v, j) => {
-      const w = b[i]![j]!;
-      diff = Object.is(v, w) ? diff : Math.max(diff, Math.abs(v - w));
-      size = Math.max(size, Math.abs(w));
-    });
-    m = Math.max(m, diff === 0 ? 0 : diff / size);
-  });
-  return m;
-}
-
 cpuTest(
   "fuse() on cpu, by default (float64 inside the loop, float32 at the store), agrees with op by op to float32 rounding for every optimizer of the table over 100 steps",
   () => {
@@ -239,7 +225,7 @@ cpuTest(
     const print = Deno.env.get("CENTRA_AGREEMENT") === "print";
     for (const [name, make] of CASES) {
       const { plain, fused } = sideBySide(make, 100, { exact: false });
-      const d = worst(fused, plain);
+      const d = normwiseDiff(fused, plain);
       if (print) console.log(`${name}: ${d.toExponential(2)}`);
       // each path rounds each op's result to float32 (half an ulp, 6e-8
       // relative) at most once per op and step, the default only at the
@@ -540,7 +526,7 @@ cpuTest(
       assert.deepEqual(pattern(fast.fused), pattern(fast.plain), name);
       const finite = (xs: number[][]) =>
         xs.map((x) => x.map((v) => Number.isFinite(v) ? v : 0));
-      const d = worst(finite(fast.fused), finite(fast.plain));
+      const d = normwiseDiff(finite(fast.fused), finite(fast.plain));
       assert.ok(d <= 1e-6, `${name}, hostile, by default: ${d}`);
     }
   },

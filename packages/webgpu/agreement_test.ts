@@ -23,7 +23,7 @@ import {
   warmupCosineDecaySchedule,
 } from "@centra/chain";
 import { fuse } from "./mod.ts";
-import { HAS_WEBGPU, read } from "@centra/testing/mod.ts";
+import { HAS_WEBGPU, normwiseDiff, read } from "@centra/testing/mod.ts";
 import {
   makeOptimizer,
   OPTIMIZER_ROWS,
@@ -98,20 +98,6 @@ async function train(
   return out;
 }
 
-/** The largest `max|a - b| / max|b|` over the weight tensors (normwise). */
-function worst(a: Float64Array[], b: Float64Array[]): number {
-  let m = 0;
-  a.forEach((x, i) => {
-    let diff = 0, size = 0;
-    x.forEach((v, j) => {
-      diff = Math.max(diff, Math.abs(v - b[i]![j]!));
-      size = Math.max(size, Math.abs(b[i]![j]!));
-    });
-    m = Math.max(m, diff / size);
-  });
-  return m;
-}
-
 Deno.test({
   name:
     "every optimizer gives the same weights on cpu and webgpu (op by op and fused) over 100 steps",
@@ -125,12 +111,12 @@ Deno.test({
       const cpu = await train(make, false);
       // the cpu generator's exact loops: the op-by-op numbers, bit for bit
       const cpuFused = await train(make, true);
-      const d0 = worst(cpuFused, cpu);
+      const d0 = normwiseDiff(cpuFused, cpu);
       if (d0 !== 0) failures.push(`${name} fused on cpu: ${d0} != 0`);
       await tf.setBackend("webgpu");
       const gpu = await train(make, false);
       const fused = await train(make, true);
-      const [d1, d2] = [worst(gpu, cpu), worst(fused, cpu)];
+      const [d1, d2] = [normwiseDiff(gpu, cpu), normwiseDiff(fused, cpu)];
       if (PRINT) {
         console.log(
           `${name}: webgpu op by op ${d1.toExponential(2)}, fused ${
@@ -172,6 +158,6 @@ Deno.test({
       return out;
     };
     const a = await run("cpu"), b = await run("webgpu");
-    console.log(`tf.train.adam: ${worst([b], [a]).toExponential(2)}`);
+    console.log(`tf.train.adam: ${normwiseDiff([b], [a]).toExponential(2)}`);
   },
 });
