@@ -53,7 +53,8 @@ export function zerosFor(shapes: readonly Shape[], value = 0): Float64Array[] {
 /** A learning rate that may depend on the 0-based count of finished steps. */
 export type Lr64 = number | ((count: number) => number);
 
-function lrAt(lr: Lr64, t: number): number {
+/** The learning rate of step `t` (1-based). */
+export function lrAt(lr: Lr64, t: number): number {
   return typeof lr === "number" ? lr : lr(t - 1);
 }
 

@@ -1,5 +1,6 @@
 // Helpers the rows of the optimizer test table share.
-import type { Options } from "../row_types.ts";
+import { cosineDecaySchedule } from "@centra/chain";
+import type { Options, RefLr } from "../row_types.ts";
 
 export const gcOf = (o: Options) => (o.gc ?? false) as boolean | "conv";
 export const num = (o: Options, k: string) => o[k] as number | undefined;
@@ -24,3 +25,12 @@ export function adamRefOptions(o: Options) {
     gcOn: (o.gcOn ?? "gradient") as "gradient" | "update",
   };
 }
+
+/**
+ * A cosine decay from `init` to 0 over `steps` steps, and its closed form
+ * in float64 for the reference (optax's `cosine_decay_schedule`).
+ */
+export const cosineLr = (init: number, steps: number): RefLr => ({
+  schedule: () => cosineDecaySchedule(init, { decaySteps: steps }),
+  at: (c) => init * 0.5 * (1 + Math.cos(Math.PI * Math.min(c, steps) / steps)),
+});

@@ -3,9 +3,9 @@
 // s = b2 s + (1 - b2) (g - m)² + epsRoot, m̂ = m / (1 - b1^t) (Nesterov: b1 m
 // / (1 - b1^(t+1)) + (1 - b1) g / (1 - b1^t)), ŝ = s / (1 - b2^t), w = w -
 // lr (m̂ / (sqrt(ŝ) + eps) + λ w); eps = epsRoot = 1e-16, no decay by default.
-import { cosineDecaySchedule } from "@centra/chain";
 import type { OptimizerRow } from "../row_types.ts";
 import { elementwiseRef, numOr } from "./_elementwise_ref.ts";
+import { cosineLr } from "./_shared.ts";
 
 export const adabeliefRow: OptimizerRow = {
   reference: (lr, o) => {
@@ -51,10 +51,7 @@ export const adabeliefRow: OptimizerRow = {
       name:
         'adabelief({ gc: true, gcOn: "update", weightDecay }) with a cosine-decay learning rate centralizes the scaled update, not the decay, and matches a float64 reference over 100 steps',
       seed: 153,
-      lr: {
-        schedule: () => cosineDecaySchedule(0.02, { decaySteps: 20 }),
-        at: (c) => 0.02 * 0.5 * (1 + Math.cos(Math.PI * Math.min(c, 20) / 20)),
-      },
+      lr: cosineLr(0.02, 20),
       options: { gc: true, gcOn: "update", weightDecay: 0.5, eps: 1e-8 },
     },
   ],

@@ -23,8 +23,7 @@ import {
   zerosFor,
 } from "../reference64.ts";
 import type { OptimizerRow, Options } from "../row_types.ts";
-
-const num = (o: Options, k: string) => o[k] as number | undefined;
+import { num } from "./_shared.ts";
 
 function rms64(x: Float64Array): number {
   let s = 0;

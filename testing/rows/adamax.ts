@@ -2,9 +2,9 @@
 // form, written here from optax's documented rule: m = b1 m + (1 - b1) g,
 // u = max(b2 u, |g| + eps), w = w - lr m / (1 - b1^t) / u.
 import * as tf from "@tensorflow/tfjs";
-import { cosineDecaySchedule } from "@centra/chain";
 import type { OptimizerRow } from "../row_types.ts";
 import { elementwiseRef, numOr } from "./_elementwise_ref.ts";
+import { cosineLr } from "./_shared.ts";
 
 export const adamaxRow: OptimizerRow = {
   reference: (lr, o) => {
@@ -41,10 +41,7 @@ export const adamaxRow: OptimizerRow = {
       name:
         'adamax({ gc: true, gcOn: "update" }) with a cosine-decay learning rate centralizes the scaled update and matches a float64 reference over 100 steps',
       seed: 103,
-      lr: {
-        schedule: () => cosineDecaySchedule(0.02, { decaySteps: 20 }),
-        at: (c) => 0.02 * 0.5 * (1 + Math.cos(Math.PI * Math.min(c, 20) / 20)),
-      },
+      lr: cosineLr(0.02, 20),
       options: { gc: true, gcOn: "update" },
     },
   ],

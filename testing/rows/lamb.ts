@@ -4,12 +4,10 @@
 // u = r + λ w, w = w - lr (‖w‖ / ‖u‖) u per tensor, the ratio 1 where a norm
 // is 0; GC on g, or on r (gcOn "update").
 import { cosineDecaySchedule } from "@centra/chain";
-import type { OptimizerRow, Options } from "../row_types.ts";
-import { gc64, gcApplies, type Lr64, zerosFor } from "../reference64.ts";
+import type { OptimizerRow } from "../row_types.ts";
+import { gc64, gcApplies, lrAt, zerosFor } from "../reference64.ts";
+import { cosineLr, gcOf, num } from "./_shared.ts";
 
-const gcOf = (o: Options) => (o.gc ?? false) as boolean | "conv";
-const num = (o: Options, k: string) => o[k] as number | undefined;
-const rateAt = (lr: Lr64, t: number) => typeof lr === "number" ? lr : lr(t - 1);
 const norm = (x: Float64Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0));
 
 /** lamb's test row. */
@@ -21,7 +19,7 @@ export const lambRow: OptimizerRow = {
     const onUpdate = o.gcOn === "update";
     const m = zerosFor(shapes), v = zerosFor(shapes);
     return (w, grads, t) => {
-      const rate = rateAt(lr, t);
+      const rate = lrAt(lr, t);
       shapes.forEach((shape, k) => {
         const gcHere = gcApplies(gcOf(o), shape);
         const g = gcHere && !onUpdate ? gc64(grads[k]!, shape) : grads[k]!;
@@ -76,10 +74,7 @@ export const lambRow: OptimizerRow = {
       name:
         "lamb() with a cosine-decay learning rate schedule and GC matches a float64 reference over 100 steps",
       seed: 174,
-      lr: {
-        schedule: () => cosineDecaySchedule(0.02, { decaySteps: 20 }),
-        at: (c) => 0.02 * 0.5 * (1 + Math.cos(Math.PI * Math.min(c, 20) / 20)),
-      },
+      lr: cosineLr(0.02, 20),
       options: { gc: true, weightDecay: 0.01 },
     },
   ],

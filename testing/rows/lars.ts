@@ -5,12 +5,10 @@
 // none outside the trust-ratio mask), m = μ m + d, w = w + m (Nesterov:
 // w = w + d + μ m); gcOn "update" centralizes the rescaled u.
 import { cosineDecaySchedule } from "@centra/chain";
-import type { OptimizerRow, Options } from "../row_types.ts";
-import { gc64, gcApplies, type Lr64, zerosFor } from "../reference64.ts";
+import type { OptimizerRow } from "../row_types.ts";
+import { gc64, gcApplies, lrAt, zerosFor } from "../reference64.ts";
+import { gcOf, num } from "./_shared.ts";
 
-const gcOf = (o: Options) => (o.gc ?? false) as boolean | "conv";
-const num = (o: Options, k: string) => o[k] as number | undefined;
-const rateAt = (lr: Lr64, t: number) => typeof lr === "number" ? lr : lr(t - 1);
 const norm = (x: Float64Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0));
 
 /** lars's test row. */
@@ -30,7 +28,7 @@ export const larsRow: OptimizerRow = {
     const onUpdate = o.gcOn === "update";
     const m = zerosFor(shapes);
     return (w, grads, t) => {
-      const rate = rateAt(lr, t);
+      const rate = lrAt(lr, t);
       shapes.forEach((shape, k) => {
         const gcHere = gcApplies(gcOf(o), shape);
         const wk = w[k]!, mk = m[k]!;

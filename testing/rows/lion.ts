@@ -4,12 +4,9 @@
 // GC on g (both c and m see Pg) or on sign(c) (gcOn "update"); the decay
 // term is never centralized.
 import { cosineDecaySchedule } from "@centra/chain";
-import type { OptimizerRow, Options } from "../row_types.ts";
-import { gc64, gcApplies, type Lr64, zerosFor } from "../reference64.ts";
-
-const gcOf = (o: Options) => (o.gc ?? false) as boolean | "conv";
-const num = (o: Options, k: string) => o[k] as number | undefined;
-const rateAt = (lr: Lr64, t: number) => typeof lr === "number" ? lr : lr(t - 1);
+import type { OptimizerRow } from "../row_types.ts";
+import { gc64, gcApplies, lrAt, zerosFor } from "../reference64.ts";
+import { cosineLr, gcOf, num } from "./_shared.ts";
 
 /** lion's test row. */
 export const lionRow: OptimizerRow = {
@@ -19,7 +16,7 @@ export const lionRow: OptimizerRow = {
     const onUpdate = o.gcOn === "update";
     const m = zerosFor(shapes);
     return (w, grads, t) => {
-      const rate = rateAt(lr, t);
+      const rate = lrAt(lr, t);
       shapes.forEach((shape, k) => {
         const gcHere = gcApplies(gcOf(o), shape);
         const g = gcHere && !onUpdate ? gc64(grads[k]!, shape) : grads[k]!;
@@ -62,10 +59,7 @@ export const lionRow: OptimizerRow = {
       name:
         "lion() with a cosine-decay learning rate schedule and GC matches a float64 reference over 100 steps",
       seed: 164,
-      lr: {
-        schedule: () => cosineDecaySchedule(0.02, { decaySteps: 20 }),
-        at: (c) => 0.02 * 0.5 * (1 + Math.cos(Math.PI * Math.min(c, 20) / 20)),
-      },
+      lr: cosineLr(0.02, 20),
       options: { gc: true, weightDecay: 0.1 },
     },
   ],

@@ -11,8 +11,7 @@ import {
   type Shape,
 } from "../reference64.ts";
 import type { OptimizerRow, Options } from "../row_types.ts";
-
-const num = (o: Options, k: string) => o[k] as number | undefined;
+import { num } from "./_shared.ts";
 
 /** Lookahead in float64 around any reference step. */
 export function lookaheadRef(

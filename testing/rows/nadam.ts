@@ -1,9 +1,8 @@
 // The test row of `nadam`: its float64 reference and the settings each
 // suite runs it with (see ../row_types.ts).
-import { cosineDecaySchedule } from "@centra/chain";
 import { gc64, gcApplies, zerosFor } from "../reference64.ts";
 import type { OptimizerRow } from "../row_types.ts";
-import { gcOf, num, quadBoth } from "./_shared.ts";
+import { cosineLr, gcOf, num, quadBoth } from "./_shared.ts";
 
 export const nadamRow: OptimizerRow = {
   // Dozat 2016 in optax's form (scale_by_adam(nesterov=True)), written here
@@ -61,10 +60,7 @@ export const nadamRow: OptimizerRow = {
       name:
         "nadam() with a cosine-decay learning rate schedule matches a float64 reference over 100 steps",
       seed: 38,
-      lr: {
-        schedule: () => cosineDecaySchedule(0.02, { decaySteps: 20 }),
-        at: (c) => 0.02 * 0.5 * (1 + Math.cos(Math.PI * Math.min(c, 20) / 20)),
-      },
+      lr: cosineLr(0.02, 20),
       options: { gc: true },
     },
   ],

@@ -3,9 +3,9 @@
 // b1) g, v = b2 v + (1 - b2) g², m̂ = b1 m / (1 - b1^(t+1)) + (1 - b1) g /
 // (1 - b1^t), v̂ = v / (1 - b2^t), w = w - lr (m̂ / (sqrt(v̂ + epsRoot) + eps)
 // + λ w), λ 1e-4 by default; GC on g or on the scaled update, never on λ w.
-import { cosineDecaySchedule } from "@centra/chain";
 import type { OptimizerRow } from "../row_types.ts";
 import { elementwiseRef, numOr } from "./_elementwise_ref.ts";
+import { cosineLr } from "./_shared.ts";
 
 export const nadamwRow: OptimizerRow = {
   reference: (lr, o) => {
@@ -45,10 +45,7 @@ export const nadamwRow: OptimizerRow = {
       name:
         'nadamw({ gc: true, gcOn: "update", weightDecay, epsRoot }) with a cosine-decay learning rate centralizes the scaled update, not the decay, and matches a float64 reference over 100 steps',
       seed: 133,
-      lr: {
-        schedule: () => cosineDecaySchedule(0.02, { decaySteps: 20 }),
-        at: (c) => 0.02 * 0.5 * (1 + Math.cos(Math.PI * Math.min(c, 20) / 20)),
-      },
+      lr: cosineLr(0.02, 20),
       options: { gc: true, gcOn: "update", weightDecay: 0.5, epsRoot: 0.5 },
     },
   ],

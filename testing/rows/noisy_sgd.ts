@@ -6,12 +6,9 @@
 // the suites give them); everything else is computed here. The generator's
 // statistics are tested in packages/chain/noisy_sgd_test.ts.
 import { cosineDecaySchedule, noiseSample } from "@centra/chain";
-import type { OptimizerRow, Options } from "../row_types.ts";
-import { gc64, gcApplies, type Lr64 } from "../reference64.ts";
-
-const gcOf = (o: Options) => (o.gc ?? false) as boolean | "conv";
-const num = (o: Options, k: string) => o[k] as number | undefined;
-const rateAt = (lr: Lr64, t: number) => typeof lr === "number" ? lr : lr(t - 1);
+import type { OptimizerRow } from "../row_types.ts";
+import { gc64, gcApplies, lrAt } from "../reference64.ts";
+import { gcOf, num } from "./_shared.ts";
 
 /** noisySgd's test row. */
 export const noisySgdRow: OptimizerRow = {
@@ -20,7 +17,7 @@ export const noisySgdRow: OptimizerRow = {
     const seed = num(o, "seed") ?? 0;
     const onUpdate = o.gcOn === "update";
     return (w, grads, t) => {
-      const rate = rateAt(lr, t);
+      const rate = lrAt(lr, t);
       const std = Math.sqrt(eta / Math.pow(t, gamma));
       shapes.forEach((shape, k) => {
         const gcHere = gcApplies(gcOf(o), shape);

@@ -5,9 +5,10 @@
 // b2^t); the update is m̂ while ρ_t < threshold, else r_t m̂ / (sqrt(v /
 // (1 - b2^t) + epsRoot) + eps) with r_t = sqrt((ρ_t - 4)(ρ_t - 2) ρ∞ /
 // ((ρ∞ - 4)(ρ∞ - 2) ρ_t)). ρ_t in float64 here.
-import { cosineDecaySchedule, piecewiseConstantSchedule } from "@centra/chain";
+import { piecewiseConstantSchedule } from "@centra/chain";
 import type { OptimizerRow } from "../row_types.ts";
 import { elementwiseRef, numOr } from "./_elementwise_ref.ts";
+import { cosineLr } from "./_shared.ts";
 
 export const radamRow: OptimizerRow = {
   reference: (lr, o) => {
@@ -59,10 +60,7 @@ export const radamRow: OptimizerRow = {
       name:
         'radam({ gc: true, gcOn: "update", threshold: 8, epsRoot }) with a cosine-decay learning rate matches a float64 reference over 100 steps',
       seed: 163,
-      lr: {
-        schedule: () => cosineDecaySchedule(0.02, { decaySteps: 20 }),
-        at: (c) => 0.02 * 0.5 * (1 + Math.cos(Math.PI * Math.min(c, 20) / 20)),
-      },
+      lr: cosineLr(0.02, 20),
       options: { gc: true, gcOn: "update", threshold: 8, epsRoot: 1e-4 },
     },
   ],

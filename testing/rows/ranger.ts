@@ -21,8 +21,7 @@ import {
 } from "../reference64.ts";
 import type { OptimizerRow, Options } from "../row_types.ts";
 import { lookaheadRef } from "./lookahead.ts";
-
-const num = (o: Options, k: string) => o[k] as number | undefined;
+import { num } from "./_shared.ts";
 
 /** Float64 RAdam (optax's rule) with GC and decoupled decay. */
 function radamRef(lr: Lr64, o: Options): RefFactory {

@@ -5,11 +5,9 @@
 // stays where s = 0; the update is δ sign(g), 0 where s < 0; w = w - update.
 // GC on g, or on the update (gcOn "update"). The update is the one just
 // computed (PyTorch), not optax 0.2.x's previous one (optax#1725).
-import type { OptimizerRow, Options } from "../row_types.ts";
+import type { OptimizerRow } from "../row_types.ts";
 import { gc64, gcApplies, zerosFor } from "../reference64.ts";
-
-const gcOf = (o: Options) => (o.gc ?? false) as boolean | "conv";
-const num = (o: Options, k: string) => o[k] as number | undefined;
+import { gcOf, num } from "./_shared.ts";
 
 /** rprop's test row. */
 export const rpropRow: OptimizerRow = {

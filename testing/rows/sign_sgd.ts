@@ -2,16 +2,14 @@
 // documented rule (Bernstein et al. 2018; optax's sign_sgd): u = sign(g),
 // w = w - lr u; GC on g before the sign, or on the signs (gcOn "update").
 import { cosineDecaySchedule } from "@centra/chain";
-import type { OptimizerRow, Options } from "../row_types.ts";
-import { gc64, gcApplies, type Lr64 } from "../reference64.ts";
-
-const gcOf = (o: Options) => (o.gc ?? false) as boolean | "conv";
-const rateAt = (lr: Lr64, t: number) => typeof lr === "number" ? lr : lr(t - 1);
+import type { OptimizerRow } from "../row_types.ts";
+import { gc64, gcApplies, lrAt } from "../reference64.ts";
+import { cosineLr, gcOf } from "./_shared.ts";
 
 /** signSgd's test row. */
 export const signSgdRow: OptimizerRow = {
   reference: (lr, o) => (shapes) => (w, grads, t) => {
-    const rate = rateAt(lr, t);
+    const rate = lrAt(lr, t);
     const onUpdate = o.gcOn === "update";
     shapes.forEach((shape, k) => {
       const gcHere = gcApplies(gcOf(o), shape);
@@ -48,10 +46,7 @@ export const signSgdRow: OptimizerRow = {
       name:
         "signSgd() with a cosine-decay learning rate schedule and GC matches a float64 reference over 100 steps",
       seed: 154,
-      lr: {
-        schedule: () => cosineDecaySchedule(0.02, { decaySteps: 20 }),
-        at: (c) => 0.02 * 0.5 * (1 + Math.cos(Math.PI * Math.min(c, 20) / 20)),
-      },
+      lr: cosineLr(0.02, 20),
       options: { gc: true },
     },
   ],

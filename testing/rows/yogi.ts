@@ -2,9 +2,9 @@
 // it, written here from that rule: m = b1 m + (1 - b1) g, v = v - (1 - b2)
 // sign(v - g²) g², both from initialAccumulatorValue (1e-6), w = w - lr m /
 // (1 - b1^t) / (sqrt(v / (1 - b2^t) + epsRoot) + eps), eps 1e-3.
-import { cosineDecaySchedule } from "@centra/chain";
 import type { OptimizerRow } from "../row_types.ts";
 import { elementwiseRef, numOr } from "./_elementwise_ref.ts";
+import { cosineLr } from "./_shared.ts";
 
 export const yogiRow: OptimizerRow = {
   reference: (lr, o) => {
@@ -45,10 +45,7 @@ export const yogiRow: OptimizerRow = {
       name:
         'yogi({ gc: true, gcOn: "update", epsRoot }) with a cosine-decay learning rate matches a float64 reference over 100 steps',
       seed: 143,
-      lr: {
-        schedule: () => cosineDecaySchedule(0.02, { decaySteps: 20 }),
-        at: (c) => 0.02 * 0.5 * (1 + Math.cos(Math.PI * Math.min(c, 20) / 20)),
-      },
+      lr: cosineLr(0.02, 20),
       options: { gc: true, gcOn: "update", epsRoot: 1e-3, b2: 0.9 },
     },
   ],
