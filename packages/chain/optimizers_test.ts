@@ -18,6 +18,7 @@ import {
 import {
   makeOptimizer,
   OPTIMIZER_ROWS,
+  rowFile,
 } from "@centra/testing/optimizer_table.ts";
 
 const CNN_SHAPES: Record<string, number[]> = {
@@ -108,12 +109,41 @@ for (const c of cases) {
   });
 }
 
-Deno.test("docs/chain.md lists every optimizer of OPTIMIZERS, and only those", async () => {
-  const doc = await Deno.readTextFile(
-    new URL("../../docs/chain.md", import.meta.url),
+// The optimizer pages of docs/: each one's title names its optimizers.
+const FAMILY_PAGES = [
+  "optimizers_core.md",
+  "optimizers_adam.md",
+  "large_batch_and_sign.md",
+  "other_optimizers.md",
+  "wrappers.md",
+];
+
+Deno.test("the titles of docs/' optimizer pages name every optimizer of OPTIMIZERS once, and only those; docs/chain.md links every page", async () => {
+  const docs = new URL("../../docs/", import.meta.url);
+  const named: string[] = [];
+  for (const page of FAMILY_PAGES) {
+    const text = await Deno.readTextFile(new URL(page, docs));
+    const title = /^# [^:\n]*: ([^\n]*)\n/.exec(text);
+    assert.ok(title, `the title of docs/${page}`);
+    named.push(...title[1]!.split(/,\s*/));
+  }
+  assert.deepEqual(named.toSorted(), Object.keys(OPTIMIZERS).toSorted());
+  const chain = await Deno.readTextFile(new URL("chain.md", docs));
+  for (const page of FAMILY_PAGES) {
+    assert.ok(chain.includes(`](${page})`), `docs/chain.md links ${page}`);
+  }
+});
+
+Deno.test("every optimizer's test row is rows/<its name in snake case>.ts, and every file of rows/ but the shared ones is a row", async () => {
+  const rows = new URL("../../testing/rows/", import.meta.url);
+  const files: string[] = [];
+  for await (const e of Deno.readDir(rows)) {
+    if (!e.name.startsWith("_")) files.push(e.name);
+  }
+  assert.deepEqual(
+    files.toSorted(),
+    Object.keys(OPTIMIZERS).map((n) => `${rowFile(n)}.ts`).toSorted(),
   );
-  const line = /every test\s+suite read it\):\s+([^.]*)\./.exec(doc);
-  assert.ok(line, "the optimizer list of docs/chain.md");
-  const listed = [...line[1]!.matchAll(/`(\w+)`/g)].map((m) => m[1]);
-  assert.deepEqual(listed, Object.keys(OPTIMIZERS));
+  assert.equal(rowFile("signSgd"), "sign_sgd");
+  assert.equal(rowFile("adam"), "adam");
 });
