@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { int, main, readFlags } from "../tools/cli.ts";
 
 const WEB = new URL("./", import.meta.url);
 const DATA = new URL("../packages/zoo/data/", import.meta.url);
@@ -127,27 +127,22 @@ export function serve(options: {
   };
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      port: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(
-      "deno task serve [--port N]\n\nBundles the demo page and serves it on 127.0.0.1 (default port 8000; 0: any free port).",
-    );
-    Deno.exit(0);
+const HELP =
+  "deno task serve [--port N]\n\nBundles the demo page and serves it on 127.0.0.1 (default port 8000; 0: any free port).";
+
+/** Reads `deno task serve`'s flags: the port, or `"help"`. */
+export function parseServeArgs(args: readonly string[]): number | "help" {
+  const values = readFlags(args, { values: ["port"], booleans: [] });
+  if (values.help) return "help";
+  const port = int("port", values.port, 8000, 0);
+  if (port > 65535) {
+    throw new RangeError(`--port must be at most 65535, got "${values.port}"`);
   }
-  const port = Number(values.port ?? 8000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(
-      `--port must be an integer in [0, 65535], got "${values.port}"`,
-    );
-    Deno.exit(2);
-  }
+  return port;
+}
+
+/** Bundles the page and serves it on `port` until Ctrl-C. */
+async function runServe(port: number): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "centra-web-" });
   console.log("bundling web/demo.ts for browsers…");
   await bundle(dir);
@@ -165,5 +160,14 @@ if (import.meta.main) {
     await server.close();
     await Deno.remove(dir, { recursive: true });
     Deno.exit(0);
+  });
+}
+
+if (import.meta.main) {
+  await main({
+    name: "serve",
+    parse: parseServeArgs,
+    help: HELP,
+    run: runServe,
   });
 }
