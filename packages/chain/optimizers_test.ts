@@ -109,7 +109,7 @@ for (const c of cases) {
   });
 }
 
-// The optimizer pages of docs/: each one's title names its optimizers.
+// The optimizer pages of docs/: each optimizer has its entry on one of them.
 const FAMILY_PAGES = [
   "optimizers_core.md",
   "optimizers_adam.md",
@@ -118,16 +118,17 @@ const FAMILY_PAGES = [
   "wrappers.md",
 ];
 
-Deno.test("the titles of docs/' optimizer pages name every optimizer of OPTIMIZERS once, and only those; docs/chain.md links every page", async () => {
+Deno.test("every optimizer of OPTIMIZERS has its entry on one of docs/' optimizer pages (a section or a table row), and docs/chain.md links every page", async () => {
   const docs = new URL("../../docs/", import.meta.url);
-  const named: string[] = [];
-  for (const page of FAMILY_PAGES) {
-    const text = await Deno.readTextFile(new URL(page, docs));
-    const title = /^# [^:\n]*: ([^\n]*)\n/.exec(text);
-    assert.ok(title, `the title of docs/${page}`);
-    named.push(...title[1]!.split(/,\s*/));
-  }
-  assert.deepEqual(named.toSorted(), Object.keys(OPTIMIZERS).toSorted());
+  const pages = await Promise.all(
+    FAMILY_PAGES.map((page) => Deno.readTextFile(new URL(page, docs))),
+  );
+  const undocumented = Object.keys(OPTIMIZERS).filter((name) =>
+    !pages.some((text) =>
+      text.includes(`\n## ${name}\n`) || text.includes(`\n| \`${name}\` `)
+    )
+  );
+  assert.deepEqual(undocumented, []);
   const chain = await Deno.readTextFile(new URL("chain.md", docs));
   for (const page of FAMILY_PAGES) {
     assert.ok(chain.includes(`](${page})`), `docs/chain.md links ${page}`);
