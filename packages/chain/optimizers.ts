@@ -31,6 +31,7 @@ import { nadamw, NADAMW_OPTIONS } from "./nadamw.ts";
 import { yogi, YOGI_OPTIONS } from "./yogi.ts";
 import { adabelief, ADABELIEF_OPTIONS } from "./adabelief.ts";
 import { radam, RADAM_OPTIONS } from "./radam.ts";
+import { adamaxw, ADAMAXW_OPTIONS } from "./adamaxw.ts";
 import type { GradientTransformation, ScalarOrSchedule } from "./types.ts";
 export type { GcOptions } from "./_optimizer.ts";
 export type { OptionKind };
@@ -58,6 +59,7 @@ export * from "./nadamw.ts";
 export * from "./yogi.ts";
 export * from "./adabelief.ts";
 export * from "./radam.ts";
+export * from "./adamaxw.ts";
 
 /** One row of {@linkcode OPTIMIZERS}. */
 export interface OptimizerEntry {
@@ -119,6 +121,7 @@ export const OPTIMIZERS = {
   yogi: { make: yogi, options: YOGI_OPTIONS },
   adabelief: { make: adabelief, options: ADABELIEF_OPTIONS },
   radam: { make: radam, options: RADAM_OPTIONS },
+  adamaxw: { make: adamaxw, options: ADAMAXW_OPTIONS },
 } as const satisfies Readonly<Record<string, OptimizerEntry>>;
 
 /** The name of an optimizer of {@linkcode OPTIMIZERS}. */
