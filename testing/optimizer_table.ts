@@ -51,14 +51,37 @@ async function loadRow(name: OptimizerName): Promise<OptimizerRow> {
 
 const NAMES = Object.keys(OPTIMIZERS) as OptimizerName[];
 
-/** The rows in table order (the order of `OPTIMIZERS`), with their names. */
+/**
+ * The optimizers the suites run: all of them, or those named in
+ * `CENTRA_OPTIMIZERS` (comma-separated, e.g. `CENTRA_OPTIMIZERS=adamaxw`), a
+ * contributor's quick loop over one new row. An unknown name is an error.
+ */
+function selected(): OptimizerName[] {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  const env = deno?.permissions.querySync?.({
+      name: "env",
+      variable: "CENTRA_OPTIMIZERS",
+    }).state === "granted"
+    ? deno.env.get("CENTRA_OPTIMIZERS")
+    : undefined;
+  if (env === undefined || env.trim() === "") return NAMES;
+  const wanted = env.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const unknown = wanted.filter((n) => !(NAMES as string[]).includes(n));
+  if (unknown.length > 0) {
+    throw new TypeError(
+      `CENTRA_OPTIMIZERS: unknown optimizer "${unknown[0]}" (known: ${
+        NAMES.join(", ")
+      })`,
+    );
+  }
+  return NAMES.filter((n) => wanted.includes(n));
+}
+
+/**
+ * The rows in table order (the order of `OPTIMIZERS`), with their names;
+ * only those of `CENTRA_OPTIMIZERS` when it is set.
+ */
 export const OPTIMIZER_ROWS:
   readonly (readonly [OptimizerName, OptimizerRow])[] = await Promise.all(
-    NAMES.map(async (n) => [n, await loadRow(n)] as const),
+    selected().map(async (n) => [n, await loadRow(n)] as const),
   );
-
-/** Every optimizer of @centra/chain's `OPTIMIZERS` with its test row. */
-export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
-  Object.fromEntries(OPTIMIZER_ROWS) as {
-    readonly [N in OptimizerName]: OptimizerRow;
-  };
