@@ -504,6 +504,28 @@ Deno.test("the new schedules refuse bad arguments with an error naming them", ()
       RangeError,
       /linearOnecycleSchedule: finalDivFactor must be in \(0, Infinity\], got 1e-46 \(0 in float32\)/,
     ],
+    // peakValue / divFactor = 1e41 is past float32: the interpolation's
+    // error, addressed to the one-cycle schedule that was called.
+    [
+      () =>
+        cosineOnecycleSchedule({
+          transitionSteps: 10,
+          peakValue: 1e38,
+          divFactor: 1e-3,
+        }),
+      RangeError,
+      /^cosineOnecycleSchedule: initValue must be finite in float32 .*got 1e\+41$/,
+    ],
+    [
+      () =>
+        linearOnecycleSchedule({
+          transitionSteps: 10,
+          peakValue: 1e38,
+          divFactor: 1e-3,
+        }),
+      RangeError,
+      /^linearOnecycleSchedule: initValue must be finite in float32 .*got 1e\+41$/,
+    ],
   ];
   for (const [fn, kind, message] of bad) {
     assert.throws(
