@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { withBounds } from "./_check.ts";
 import {
-  decayOptions,
+  decayScheduleOptions,
   finite,
   floorDiv,
   limitOf,
@@ -52,7 +52,7 @@ export function exponentialDecaySchedule(
   options: ExponentialDecayOptions,
 ): Schedule {
   const where = "exponentialDecaySchedule";
-  decayOptions(where, initValue, options, {
+  decayScheduleOptions(where, initValue, options, {
     transitionSteps: "number",
     decayRate: "number",
     transitionBegin: "number",

@@ -3,7 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { withBounds } from "./_check.ts";
 import {
-  decayOptions,
+  decayScheduleOptions,
   finite,
   floorDiv,
   nonNegativeInt,
@@ -125,7 +125,7 @@ export function inverseTimeDecaySchedule(
   options: InverseTimeDecayOptions,
 ): Schedule {
   const where = "inverseTimeDecaySchedule";
-  decayOptions(where, initValue, options, {
+  decayScheduleOptions(where, initValue, options, {
     decaySteps: "number",
     decayRate: "number",
     staircase: "boolean",

@@ -96,7 +96,9 @@ export function scheduleOptions(
  * finite in float32, and the period, the option `period`, a positive
  * integer.
  */
-export function decayOptions<S extends Parameters<typeof checkOptions>[2]>(
+export function decayScheduleOptions<
+  S extends Parameters<typeof checkOptions>[2],
+>(
   where: string,
   initValue: number,
   options: object,

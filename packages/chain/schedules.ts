@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { withBounds } from "./_check.ts";
 import {
   cosine,
-  decayOptions,
+  decayScheduleOptions,
   finite,
   floorDiv,
   limitOf,
@@ -53,7 +53,7 @@ export function stepDecaySchedule(
   options: StepDecayOptions,
 ): Schedule {
   const where = "stepDecaySchedule";
-  decayOptions(
+  decayScheduleOptions(
     where,
     initValue,
     options,
@@ -117,7 +117,7 @@ export function cosineDecaySchedule(
   options: CosineDecayOptions,
 ): Schedule {
   const where = "cosineDecaySchedule";
-  decayOptions(where, initValue, options, {
+  decayScheduleOptions(where, initValue, options, {
     decaySteps: "number",
     alpha: "number",
     exponent: "number",
