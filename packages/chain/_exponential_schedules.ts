@@ -4,12 +4,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { withBounds } from "./_check.ts";
 import {
+  decayScheduleOptions,
   finite,
   floorDiv,
   limitOf,
   nonNegativeInt,
-  positiveInt,
-  scheduleOptions,
 } from "./_schedule_checks.ts";
 import { bitProduct, powerFactors } from "./_pow_int.ts";
 import type { Schedule } from "./types.ts";
@@ -53,15 +52,13 @@ export function exponentialDecaySchedule(
   options: ExponentialDecayOptions,
 ): Schedule {
   const where = "exponentialDecaySchedule";
-  scheduleOptions(where, options, {
+  decayScheduleOptions(where, initValue, options, {
     transitionSteps: "number",
     decayRate: "number",
     transitionBegin: "number",
     staircase: "boolean",
     endValue: "number",
-  });
-  finite(where, "initValue", initValue);
-  positiveInt(where, "transitionSteps", options.transitionSteps);
+  }, "transitionSteps");
   finite(where, "decayRate", options.decayRate, { min: 0 });
   const begin = options.transitionBegin ?? 0;
   nonNegativeInt(where, "transitionBegin", begin);

@@ -148,32 +148,63 @@ export interface CosineOnecycleOptions {
   finalDivFactor?: number;
 }
 
-function onecycleChecks(
-  where: string,
-  o: CosineOnecycleOptions & { pctFinal?: number },
-): void {
-  positiveInt(where, "transitionSteps", o.transitionSteps);
-  finite(where, "peakValue", o.peakValue);
-  finite(where, "pctStart", o.pctStart ?? 0.3, {
-    min: 0,
-    max: 1,
-    maxOpen: true,
-  });
-  finite(where, "divFactor", o.divFactor ?? 25, { min: 0, minOpen: true });
-  finite(where, "finalDivFactor", o.finalDivFactor ?? 1e4, {
-    min: 0,
-    minOpen: true,
-  });
+/** A one-cycle schedule's options, checked, with their defaults. */
+interface Onecycle {
+  steps: number;
+  peakValue: number;
+  pctStart: number;
+  divFactor: number;
+  finalDivFactor: number;
 }
 
-/** A rethrown error of the inner interpolation, addressed to `where`. */
-function addressed(e: unknown, where: string): unknown {
-  if (!(e instanceof Error)) return e;
-  const message = e.message.replace(
-    "piecewiseInterpolateSchedule:",
-    `${where}:`,
-  );
-  return e instanceof RangeError ? new RangeError(message) : e;
+/**
+ * Checks the options both one-cycle schedules share (and the names of
+ * `extra`, the linear one's `pctFinal`) and fills in their defaults.
+ */
+function onecycleOptions(
+  where: string,
+  options: CosineOnecycleOptions,
+  extra: Readonly<Record<string, "number">> = {},
+): Onecycle {
+  scheduleOptions(where, options, {
+    transitionSteps: "number",
+    peakValue: "number",
+    pctStart: "number",
+    ...extra,
+    divFactor: "number",
+    finalDivFactor: "number",
+  });
+  const {
+    transitionSteps: steps,
+    peakValue,
+    pctStart = 0.3,
+    divFactor = 25,
+    finalDivFactor = 1e4,
+  } = options;
+  positiveInt(where, "transitionSteps", steps);
+  finite(where, "peakValue", peakValue);
+  finite(where, "pctStart", pctStart, { min: 0, max: 1, maxOpen: true });
+  finite(where, "divFactor", divFactor, { min: 0, minOpen: true });
+  finite(where, "finalDivFactor", finalDivFactor, { min: 0, minOpen: true });
+  return { steps, peakValue, pctStart, divFactor, finalDivFactor };
+}
+
+/**
+ * {@linkcode piecewiseInterpolateSchedule} for a one-cycle schedule, its
+ * errors addressed to `where`.
+ */
+function onecycleInterpolate(
+  where: string,
+  options: PiecewiseInterpolateOptions,
+): Schedule {
+  try {
+    return interpolate("piecewiseInterpolateSchedule", options);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new RangeError(
+      e.message.replace("piecewiseInterpolateSchedule:", `${where}:`),
+    );
+  }
 }
 
 /**
@@ -208,33 +239,16 @@ export function cosineOnecycleSchedule(
   options: CosineOnecycleOptions,
 ): Schedule {
   const where = "cosineOnecycleSchedule";
-  scheduleOptions(where, options, {
-    transitionSteps: "number",
-    peakValue: "number",
-    pctStart: "number",
-    divFactor: "number",
-    finalDivFactor: "number",
+  const { steps, peakValue, pctStart, divFactor, finalDivFactor } =
+    onecycleOptions(where, options);
+  return onecycleInterpolate(where, {
+    interpolateType: "cosine",
+    initValue: peakValue / divFactor,
+    boundariesAndScales: {
+      [Math.floor(pctStart * steps)]: divFactor,
+      [steps]: 1 / (divFactor * finalDivFactor),
+    },
   });
-  onecycleChecks(where, options);
-  const {
-    transitionSteps: steps,
-    peakValue,
-    pctStart = 0.3,
-    divFactor = 25,
-    finalDivFactor = 1e4,
-  } = options;
-  try {
-    return interpolate("piecewiseInterpolateSchedule", {
-      interpolateType: "cosine",
-      initValue: peakValue / divFactor,
-      boundariesAndScales: {
-        [Math.floor(pctStart * steps)]: divFactor,
-        [steps]: 1 / (divFactor * finalDivFactor),
-      },
-    });
-  } catch (e) {
-    throw addressed(e, where);
-  }
 }
 
 /** Options of {@linkcode linearOnecycleSchedule}. */
@@ -277,23 +291,9 @@ export function linearOnecycleSchedule(
   options: LinearOnecycleOptions,
 ): Schedule {
   const where = "linearOnecycleSchedule";
-  scheduleOptions(where, options, {
-    transitionSteps: "number",
-    peakValue: "number",
-    pctStart: "number",
-    pctFinal: "number",
-    divFactor: "number",
-    finalDivFactor: "number",
-  });
-  onecycleChecks(where, options);
-  const {
-    transitionSteps: steps,
-    peakValue,
-    pctStart = 0.3,
-    pctFinal = 0.85,
-    divFactor = 25,
-    finalDivFactor = 1e4,
-  } = options;
+  const { steps, peakValue, pctStart, divFactor, finalDivFactor } =
+    onecycleOptions(where, options, { pctFinal: "number" });
+  const { pctFinal = 0.85 } = options;
   finite(where, "pctFinal", pctFinal, { min: 0, max: 1, maxOpen: true });
   const up = Math.floor(pctStart * steps);
   const down = Math.floor(pctFinal * steps);
@@ -302,17 +302,13 @@ export function linearOnecycleSchedule(
       `${where}: floor(pctStart * transitionSteps) (${up}) < floor(pctFinal * transitionSteps) (${down}) < transitionSteps (${steps}) must hold, got pctStart ${pctStart}, pctFinal ${pctFinal}`,
     );
   }
-  try {
-    return interpolate("piecewiseInterpolateSchedule", {
-      interpolateType: "linear",
-      initValue: peakValue / divFactor,
-      boundariesAndScales: {
-        [up]: divFactor,
-        [down]: 1 / divFactor,
-        [steps]: 1 / finalDivFactor,
-      },
-    });
-  } catch (e) {
-    throw addressed(e, where);
-  }
+  return onecycleInterpolate(where, {
+    interpolateType: "linear",
+    initValue: peakValue / divFactor,
+    boundariesAndScales: {
+      [up]: divFactor,
+      [down]: 1 / divFactor,
+      [steps]: 1 / finalDivFactor,
+    },
+  });
 }

@@ -53,7 +53,7 @@ export const MOMENT_KINDS: Readonly<Record<string, OptionKind>> = {
   eps: "hyper",
   epsRoot: "hyper",
 };
-/** The kinds of a decoupled weight decay's options. */
+/** The kinds of a weight decay's options (decoupled or L2). */
 export const DECAY_KINDS: Readonly<Record<string, OptionKind>> = {
   weightDecay: "hyper",
   weightDecayMask: "mask",
@@ -63,19 +63,14 @@ export const DECAY_KINDS: Readonly<Record<string, OptionKind>> = {
 export const MOMENTUM_KINDS: Readonly<Record<string, OptionKind>> = {
   momentum: "hyper",
   nesterov: "boolean",
-  weightDecay: "hyper",
-  weightDecayMask: "mask",
+  ...DECAY_KINDS,
 };
 /** The kinds of Adam's options (shared by adam, adamw). */
 export const ADAM_KINDS: Readonly<Record<string, OptionKind>> = {
   ...GC_KINDS,
-  b1: "hyper",
-  b2: "hyper",
-  eps: "hyper",
-  epsRoot: "hyper",
+  ...MOMENT_KINDS,
   amsgrad: "boolean",
-  weightDecay: "hyper",
-  weightDecayMask: "mask",
+  ...DECAY_KINDS,
 };
 
 /** The GC transform an option asks for, or `null` when it is off. */

@@ -3,6 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { withBounds } from "./_check.ts";
 import {
+  decayScheduleOptions,
   finite,
   floorDiv,
   nonNegativeInt,
@@ -124,13 +125,11 @@ export function inverseTimeDecaySchedule(
   options: InverseTimeDecayOptions,
 ): Schedule {
   const where = "inverseTimeDecaySchedule";
-  scheduleOptions(where, options, {
+  decayScheduleOptions(where, initValue, options, {
     decaySteps: "number",
     decayRate: "number",
     staircase: "boolean",
-  });
-  finite(where, "initValue", initValue);
-  positiveInt(where, "decaySteps", options.decaySteps);
+  }, "decaySteps");
   finite(where, "decayRate", options.decayRate, { min: 0 });
   const { decaySteps, decayRate, staircase = false } = options;
   return withBounds(

@@ -91,6 +91,26 @@ export function scheduleOptions(
 }
 
 /**
+ * The checks a decay of `initValue` over a period of whole steps starts
+ * with: its options as {@linkcode scheduleOptions} reads them, `initValue`
+ * finite in float32, and the period, the option `period`, a positive
+ * integer.
+ */
+export function decayScheduleOptions<
+  S extends Parameters<typeof checkOptions>[2],
+>(
+  where: string,
+  initValue: number,
+  options: object,
+  schema: S,
+  period: keyof S & string,
+): void {
+  scheduleOptions(where, options, schema);
+  finite(where, "initValue", initValue);
+  positiveInt(where, period, (options as Record<string, number>)[period]!);
+}
+
+/**
  * `to + (from - to) c^exponent` with `c = (1 + cos(π min(max(count, 0),
  * steps) / steps)) / 2`: cosine decay from `from` to `to` over `steps`
  * (optax's `cosine_decay_schedule` in terms of its two end values).

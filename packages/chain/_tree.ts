@@ -18,6 +18,25 @@ export function collectTensors(
   return into;
 }
 
+/**
+ * The first node of a state tree, depth first (keys and indices in order),
+ * that `test` accepts, `x` itself included; tensors are leaves.
+ */
+export function findInState<T>(
+  x: unknown,
+  test: (node: unknown) => node is T,
+): T | undefined {
+  if (test(x)) return x;
+  if (x === null || typeof x !== "object" || x instanceof tf.Tensor) {
+    return undefined;
+  }
+  for (const v of Object.values(x)) {
+    const found = findInState(v, test);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** Maps `fn` over tensors paired by position in two states of the same shape. */
 export function zipTensors(
   a: unknown,

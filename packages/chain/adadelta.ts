@@ -8,11 +8,12 @@ import { checkOptions, checkPlainHyper, type OptionKind } from "./_check.ts";
 import { divUnlessZero, lerp, type PerParam } from "./_per_param.ts";
 import {
   build,
+  DECAY_KINDS,
   decayOptions,
   defined,
-  GC_KINDS,
   type GcOptions,
   on,
+  withGc,
 } from "./_optimizer.ts";
 import { addDecayedWeights } from "./add_decayed_weights.ts";
 import { add, elementwise, mul, sqrt, square, sub } from "./expr.ts";
@@ -121,15 +122,12 @@ export function scaleByAdadelta(
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const ADADELTA_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    rho: "hyper",
-    eps: "hyper",
-    tfjsCompat: "boolean",
-    weightDecay: "hyper",
-    weightDecayMask: "mask",
-  });
+export const ADADELTA_OPTIONS: Readonly<Record<string, OptionKind>> = withGc({
+  rho: "hyper",
+  eps: "hyper",
+  tfjsCompat: "boolean",
+  ...DECAY_KINDS,
+});
 
 /** Options of {@linkcode adadelta}. */
 export interface AdadeltaOptions extends ScaleByAdadeltaOptions, GcOptions {

@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { checkOptions, withBounds } from "./_check.ts";
 import { elementwise } from "./_elementwise.ts";
 import { lerp } from "./_per_param.ts";
+import { findInState } from "./_tree.ts";
 import { floorDiv } from "./_schedule_checks.ts";
 import { add, gt, mul, select, sub } from "./expr.ts";
 import type { GradientTransformation, Hyper, PerParam } from "./types.ts";
@@ -158,13 +159,5 @@ function isEmaState(x: unknown): x is EmaParamsState {
  * ```
  */
 export function findEmaParams(state: unknown): PerParam | undefined {
-  if (isEmaState(state)) return state.emaParams;
-  if (
-    state === null || typeof state !== "object" || state instanceof tf.Tensor
-  ) return undefined;
-  for (const v of Object.values(state)) {
-    const found = findEmaParams(v);
-    if (found !== undefined) return found;
-  }
-  return undefined;
+  return findInState(state, isEmaState)?.emaParams;
 }

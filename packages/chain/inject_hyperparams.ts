@@ -7,6 +7,7 @@ import {
   rememberHost,
 } from "./_check.ts";
 import { zeroCount } from "./_per_param.ts";
+import { findInState } from "./_tree.ts";
 import { type InnerRun, register } from "./fuser.ts";
 import type {
   GradientTransformation,
@@ -311,15 +312,7 @@ function isInjected(x: unknown): x is InjectHyperparamsState {
 
 /** The first `injectHyperparams` state inside a state tree, depth first. */
 function findInjected(state: unknown): InjectHyperparamsState | undefined {
-  if (isInjected(state)) return state;
-  if (
-    state === null || typeof state !== "object" || state instanceof tf.Tensor
-  ) return undefined;
-  for (const v of Object.values(state)) {
-    const found = findInjected(v);
-    if (found !== undefined) return found;
-  }
-  return undefined;
+  return findInState(state, isInjected);
 }
 
 /**

@@ -6,11 +6,13 @@
 import { checkOptions, checkPlainHyper, type OptionKind } from "./_check.ts";
 import {
   build,
+  DECAY_KINDS,
   decayOptions,
   defined,
-  GC_KINDS,
   type GcOptions,
+  MOMENT_KINDS,
   on,
+  withGc,
 } from "./_optimizer.ts";
 import { addDecayedWeights } from "./add_decayed_weights.ts";
 import { scaleByAdam } from "./scale_by_adam.ts";
@@ -28,16 +30,10 @@ import type {
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const LAMB_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    b1: "hyper",
-    b2: "hyper",
-    eps: "hyper",
-    epsRoot: "hyper",
-    weightDecay: "hyper",
-    weightDecayMask: "mask",
-  });
+export const LAMB_OPTIONS: Readonly<Record<string, OptionKind>> = withGc({
+  ...MOMENT_KINDS,
+  ...DECAY_KINDS,
+});
 
 /** Options of {@linkcode lamb}. */
 export interface LambOptions extends GcOptions {

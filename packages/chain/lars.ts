@@ -8,10 +8,11 @@ import { checkOptions, checkPlainHyper, type OptionKind } from "./_check.ts";
 import {
   build,
   checkMomentum,
+  DECAY_KINDS,
   decayOptions,
-  GC_KINDS,
   type GcOptions,
   on,
+  withGc,
 } from "./_optimizer.ts";
 import { addDecayedWeights } from "./add_decayed_weights.ts";
 import { scaleByLearningRate } from "./scale.ts";
@@ -29,17 +30,14 @@ import type {
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const LARS_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    weightDecay: "hyper",
-    weightDecayMask: "mask",
-    trustCoefficient: "hyper",
-    eps: "hyper",
-    trustRatioMask: "mask",
-    momentum: "hyper",
-    nesterov: "boolean",
-  });
+export const LARS_OPTIONS: Readonly<Record<string, OptionKind>> = withGc({
+  ...DECAY_KINDS,
+  trustCoefficient: "hyper",
+  eps: "hyper",
+  trustRatioMask: "mask",
+  momentum: "hyper",
+  nesterov: "boolean",
+});
 
 /** Options of {@linkcode lars}. */
 export interface LarsOptions extends GcOptions {

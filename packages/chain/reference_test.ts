@@ -42,7 +42,6 @@ import {
   runUpdate,
   scaleByLearningRate,
   scaleByTrustRatio,
-  type Schedule,
   sgd,
   skipLargeUpdates,
   stepDecaySchedule,
@@ -70,6 +69,11 @@ import {
   sizeOf,
   zerosFor,
 } from "@centra/testing/reference64.ts";
+import {
+  range,
+  type ScheduleCase,
+  testScheduleCases,
+} from "@centra/testing/schedule_cases.ts";
 
 // ---------------------------------------------------------------------------
 // Float64 reference building blocks (plain loops over Float64Array).
@@ -839,15 +843,6 @@ optimizerTest({
 // Schedules against their closed forms (optax / PyTorch semantics).
 // ---------------------------------------------------------------------------
 
-interface ScheduleCase {
-  name: string;
-  schedule: () => Schedule;
-  closedForm: (t: number) => number;
-  steps: number[];
-}
-
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-
 const cosineClosed =
   (init: number, decaySteps: number, alpha: number) => (t: number): number =>
     init *
@@ -988,20 +983,4 @@ const SCHEDULES: ScheduleCase[] = [
   },
 ];
 
-for (const c of SCHEDULES) {
-  testOnBackends(c.name, async () => {
-    const s = c.schedule();
-    // one read per schedule: webgpu readbacks are slow
-    const values = tf.tidy(() =>
-      tf.stack(c.steps.map((t) => s(tf.scalar(t, "float32"))))
-    );
-    const got = await read(values);
-    values.dispose();
-    // float32 values: rtol 1e-5 covers pow/cos in float32 (a few ulps)
-    assertClose(got, c.steps.map(c.closedForm), {
-      rtol: 1e-5,
-      atol: 1e-7,
-      what: c.name,
-    });
-  });
-}
+testScheduleCases(SCHEDULES);

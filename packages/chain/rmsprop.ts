@@ -9,9 +9,9 @@ import {
   build,
   checkMomentum,
   defined,
-  GC_KINDS,
   type GcOptions,
   on,
+  withGc,
 } from "./_optimizer.ts";
 import { scaleByLearningRate } from "./scale.ts";
 import { scaleByRms } from "./scale_by_rms.ts";
@@ -27,18 +27,14 @@ import type {
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const RMSPROP_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze(
-    {
-      ...GC_KINDS,
-      decay: "hyper",
-      eps: "hyper",
-      initialScale: "number",
-      centered: "boolean",
-      momentum: "hyper",
-      nesterov: "boolean",
-    },
-  );
+export const RMSPROP_OPTIONS: Readonly<Record<string, OptionKind>> = withGc({
+  decay: "hyper",
+  eps: "hyper",
+  initialScale: "number",
+  centered: "boolean",
+  momentum: "hyper",
+  nesterov: "boolean",
+});
 
 /** Options of {@linkcode rmsprop}. */
 export interface RmspropOptions extends GcOptions {

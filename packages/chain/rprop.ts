@@ -12,7 +12,7 @@ import {
   checkPlainHyper,
   type OptionKind,
 } from "./_check.ts";
-import { build, defined, GC_KINDS, type GcOptions } from "./_optimizer.ts";
+import { build, defined, type GcOptions, withGc } from "./_optimizer.ts";
 import {
   add,
   elementwise,
@@ -191,14 +191,12 @@ export function scaleByRprop(
  * `OPTIMIZER_OPTIONS`): an unknown key or a value of the wrong kind is a
  * `TypeError` naming it.
  */
-export const RPROP_OPTIONS: Readonly<Record<string, OptionKind>> = Object
-  .freeze({
-    ...GC_KINDS,
-    etaMinus: "hyper",
-    etaPlus: "hyper",
-    minStepSize: "hyper",
-    maxStepSize: "hyper",
-  });
+export const RPROP_OPTIONS: Readonly<Record<string, OptionKind>> = withGc({
+  etaMinus: "hyper",
+  etaPlus: "hyper",
+  minStepSize: "hyper",
+  maxStepSize: "hyper",
+});
 
 /** Options of {@linkcode rprop}. */
 export interface RpropOptions extends ScaleByRpropOptions, GcOptions {}

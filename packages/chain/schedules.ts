@@ -8,11 +8,10 @@ import * as tf from "@tensorflow/tfjs";
 import { withBounds } from "./_check.ts";
 import {
   cosine,
+  decayScheduleOptions,
   finite,
   floorDiv,
   limitOf,
-  positiveInt,
-  scheduleOptions,
 } from "./_schedule_checks.ts";
 import { bitProduct, powerFactors } from "./_pow_int.ts";
 import type { Schedule } from "./types.ts";
@@ -54,9 +53,13 @@ export function stepDecaySchedule(
   options: StepDecayOptions,
 ): Schedule {
   const where = "stepDecaySchedule";
-  scheduleOptions(where, options, { stepSize: "number", gamma: "number" });
-  finite(where, "initValue", initValue);
-  positiveInt(where, "stepSize", options.stepSize);
+  decayScheduleOptions(
+    where,
+    initValue,
+    options,
+    { stepSize: "number", gamma: "number" },
+    "stepSize",
+  );
   const gamma = options.gamma ?? 0.1;
   finite(where, "gamma", gamma, { min: 0 });
   // gamma^k by @centra/chain/expr's powInt: the same on every backend
@@ -114,13 +117,11 @@ export function cosineDecaySchedule(
   options: CosineDecayOptions,
 ): Schedule {
   const where = "cosineDecaySchedule";
-  scheduleOptions(where, options, {
+  decayScheduleOptions(where, initValue, options, {
     decaySteps: "number",
     alpha: "number",
     exponent: "number",
-  });
-  finite(where, "initValue", initValue);
-  positiveInt(where, "decaySteps", options.decaySteps);
+  }, "decaySteps");
   const alpha = options.alpha ?? 0;
   finite(where, "alpha", alpha);
   const exponent = options.exponent ?? 1;

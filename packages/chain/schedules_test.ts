@@ -17,9 +17,12 @@ import {
   warmupExponentialDecaySchedule,
 } from "./schedules.ts";
 import type { Schedule } from "./types.ts";
-import { assertClose, read, testOnBackends } from "@centra/testing/mod.ts";
-
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+import { read, testOnBackends } from "@centra/testing/mod.ts";
+import {
+  range,
+  type ScheduleCase,
+  testScheduleCases,
+} from "@centra/testing/schedule_cases.ts";
 
 /** optax: `init ((1 - α) ((1 + cos(π min(t, T) / T)) / 2)^p + α)`. */
 const cosine64 =
@@ -71,14 +74,7 @@ function interpolate64(
   };
 }
 
-interface Case {
-  name: string;
-  schedule: () => Schedule;
-  closedForm: (t: number) => number;
-  steps: number[];
-}
-
-const CASES: Case[] = [
+const CASES: ScheduleCase[] = [
   {
     name:
       "polynomialSchedule() is (init - end)(1 - τ)^power + end, held before transitionBegin and after the transition",
@@ -294,22 +290,7 @@ const CASES: Case[] = [
   },
 ];
 
-for (const c of CASES) {
-  testOnBackends(c.name, async () => {
-    const s = c.schedule();
-    // one read per schedule: webgpu readbacks are slow
-    const values = tf.tidy(() =>
-      tf.stack(c.steps.map((t) => s(tf.scalar(t, "float32"))))
-    );
-    const got = await read(values);
-    values.dispose();
-    assertClose(got, c.steps.map(c.closedForm), {
-      rtol: 1e-5,
-      atol: 1e-7,
-      what: c.name,
-    });
-  });
-}
+testScheduleCases(CASES);
 
 Deno.test("the new schedules refuse bad arguments with an error naming them", () => {
   const ok = { initValue: 0, peakValue: 1, warmupSteps: 2, decaySteps: 5 };
@@ -503,6 +484,28 @@ Deno.test("the new schedules refuse bad arguments with an error naming them", ()
         }),
       RangeError,
       /linearOnecycleSchedule: finalDivFactor must be in \(0, Infinity\], got 1e-46 \(0 in float32\)/,
+    ],
+    // peakValue / divFactor = 1e41 is past float32: the interpolation's
+    // error, addressed to the one-cycle schedule that was called.
+    [
+      () =>
+        cosineOnecycleSchedule({
+          transitionSteps: 10,
+          peakValue: 1e38,
+          divFactor: 1e-3,
+        }),
+      RangeError,
+      /^cosineOnecycleSchedule: initValue must be finite in float32 .*got 1e\+41$/,
+    ],
+    [
+      () =>
+        linearOnecycleSchedule({
+          transitionSteps: 10,
+          peakValue: 1e38,
+          divFactor: 1e-3,
+        }),
+      RangeError,
+      /^linearOnecycleSchedule: initValue must be finite in float32 .*got 1e\+41$/,
     ],
   ];
   for (const [fn, kind, message] of bad) {

@@ -1,28 +1,25 @@
-// Private: an optimizer's state and its checkpoint format, apart from the
-// step. `ChainOptimizer` owns one `StateCheckpoint`; what is here is the
-// whole of how a chain's state is named when saved (`getWeights`), taken
+// Private: an optimizer's state between steps, apart from the step.
+// `ChainOptimizer` owns one `StateCheckpoint`; it holds the state keyed by
+// variable name and the saved state not yet claimed, names the state when
+// saved (`getWeights`), and builds it for new variables (the shared step
+// counts and hyperparameters before the first step). Reading a checkpoint
 // back (`setWeights`, restored at the first step, also after tfjs renamed
-// the variables `<name>_<n>`), and built before the first step (the shared
-// step counts and hyperparameters).
+// the variables `<name>_<n>`) is `_saved_state.ts`.
 import * as tf from "@tensorflow/tfjs";
 import { disposeReplaced, disposeState } from "@centra/chain/dispose-state";
 import { initState } from "@centra/chain/run-update";
 import type { GradientTransformation, Params } from "@centra/chain/types";
+import { type NamedLeaf, namedLeaves } from "./_state_tree.ts";
 import {
-  looseRenames,
-  mapLeaves,
-  matchSavedNames,
-  type NamedLeaf,
-  namedLeaves,
-} from "./_state_tree.ts";
+  checkWeights,
+  initEmpty,
+  ITER,
+  type NamedTensor,
+  restoreLeaves,
+  restoreShared,
+} from "./_saved_state.ts";
 
-/** A tensor with the name it is saved or applied under (as tfjs's `NamedTensor`). */
-export interface NamedTensor {
-  /** The name. */
-  name: string;
-  /** The tensor. */
-  tensor: tf.Tensor;
-}
+export type { NamedTensor } from "./_saved_state.ts";
 
 /** The state a step runs on, from {@linkcode StateCheckpoint.prepare}. */
 export interface Prepared {
@@ -33,9 +30,6 @@ export interface Prepared {
   /** Saved tensors `state` took, to forget once the step is committed. */
   claimed: string[];
 }
-
-/** The saved step count's name, first in a checkpoint (tfjs's layout). */
-const ITER = "iter";
 
 /**
  * An optimizer's state keyed by variable name, with the saved state not yet
@@ -264,6 +258,10 @@ export class StateCheckpoint {
    * `built` with each tensor taken from the current state (same name and
    * kind) or the saved one (through the renames), else kept fresh.
    */
+  /**
+   * `built` with each tensor taken from the current state (same name and
+   * kind) or the saved one (through the renames), else kept fresh.
+   */
   #restoreInto(
     built: unknown,
     ctx: {
@@ -278,135 +276,15 @@ export class StateCheckpoint {
         old.set(l.name, l.tensor);
       }
     }
-    const saved = this.#saved ?? new Map<string, tf.Tensor>();
     // On the first step after load every tensor must come from the saved
     // state (the shared ones may have been restored already, into the
     // current state); later, a new variable takes its saved state if any.
-    const strict = this.#restoring && this.#saved !== null;
-    const renames = strict
-      ? matchSavedNames(ctx.leaves, saved)
-      : looseRenames(ctx.leaves, saved, old, this.#known);
-    return mapLeaves(built, ctx.paramNames, (leaf) => {
-      const prev = old.get(leaf.name);
-      if (prev !== undefined && sameKind(prev, leaf.tensor)) return prev;
-      const savedName = leaf.varName === null
-        ? (strict ? leaf.name : undefined)
-        : renames.has(leaf.varName)
-        ? `${renames.get(leaf.varName)}/${leaf.rest}`
-        : undefined;
-      if (savedName === undefined) return leaf.tensor;
-      const s = saved.get(savedName);
-      if (s === undefined) {
-        if (!strict) return leaf.tensor;
-        throw new TypeError(
-          `ChainOptimizer: the saved state has no "${savedName}" (needed for "${leaf.name}")`,
-        );
-      }
-      if (!sameKind(s, leaf.tensor)) {
-        throw new TypeError(
-          `ChainOptimizer: saved "${savedName}" is ${s.dtype} [${s.shape}] but this chain needs ${leaf.tensor.dtype} [${leaf.tensor.shape}] for "${leaf.name}"`,
-        );
-      }
-      ctx.claimed.push(savedName);
-      return s;
+    return restoreLeaves(built, {
+      ...ctx,
+      old,
+      saved: this.#saved ?? new Map<string, tf.Tensor>(),
+      strict: this.#restoring && this.#saved !== null,
+      known: this.#known,
     });
   }
-}
-
-/**
- * Checks a checkpoint's entries (a list of live, uniquely named tensors)
- * and reads its step count (0 if it has none).
- */
-async function checkWeights(weightValues: NamedTensor[]): Promise<number> {
-  if (!Array.isArray(weightValues)) {
-    throw new TypeError(
-      `ChainOptimizer.setWeights: expected a list of { name, tensor }, got ${
-        String(weightValues)
-      }`,
-    );
-  }
-  const seen = new Set<string>();
-  let iterations = 0;
-  for (const w of weightValues) {
-    if (
-      w === null || typeof w !== "object" || typeof w.name !== "string" ||
-      !(w.tensor instanceof tf.Tensor)
-    ) {
-      throw new TypeError(
-        `ChainOptimizer.setWeights: every entry must be { name, tensor }, got ${
-          String(w)
-        }`,
-      );
-    }
-    if (w.tensor.isDisposed) {
-      throw new TypeError(
-        `ChainOptimizer.setWeights: "${w.name}" is disposed`,
-      );
-    }
-    if (seen.has(w.name)) {
-      throw new TypeError(
-        `ChainOptimizer.setWeights: "${w.name}" appears twice`,
-      );
-    }
-    seen.add(w.name);
-    if (w.name === ITER) iterations = (await w.tensor.data())[0]!;
-  }
-  return iterations;
-}
-
-const MISMATCH = Symbol("mismatch");
-
-/**
- * `init` for no parameters, or `null` when the chain refuses an empty set
- * (one that needs its variables to start, a mask that names one): a
- * TypeError or RangeError. Anything else (a backend that is not ready, say)
- * is the caller's to see.
- */
-function initEmpty(tx: GradientTransformation<unknown>): unknown {
-  try {
-    return initState(tx, {});
-  } catch (e) {
-    if (e instanceof TypeError || e instanceof RangeError) return null;
-    throw e;
-  }
-}
-
-/**
- * The state for no variables with its shared tensors (step counts,
- * hyperparameters) taken from `saved` (and removed from it), so that they
- * can be read before the first step; `null` when the chain cannot be
- * initialised without variables (the next step then takes them from
- * `saved`). A checkpoint with per-variable state must hold every shared
- * tensor, of the same dtype and shape; when it does not, `null` too, and
- * the next step names what is missing.
- */
-function restoreShared(
-  tx: GradientTransformation<unknown>,
-  saved: Map<string, tf.Tensor>,
-): unknown {
-  const fresh = initEmpty(tx);
-  if (fresh === null) return null;
-  const leaves = namedLeaves(fresh, new Set());
-  const claimed: string[] = [];
-  let restored: unknown;
-  try {
-    restored = mapLeaves(fresh, new Set(), (leaf) => {
-      const s = saved.get(leaf.name);
-      if (s === undefined && saved.size === 0) return leaf.tensor;
-      if (s === undefined || !sameKind(s, leaf.tensor)) throw MISMATCH;
-      claimed.push(leaf.name);
-      return s;
-    });
-  } catch (e) {
-    disposeState(fresh);
-    if (e === MISMATCH) return null;
-    throw e;
-  }
-  for (const l of leaves) if (claimed.includes(l.name)) l.tensor.dispose();
-  for (const name of claimed) saved.delete(name);
-  return restored;
-}
-
-function sameKind(a: tf.Tensor, b: tf.Tensor): boolean {
-  return a.dtype === b.dtype && tf.util.arraysEqual(a.shape, b.shape);
 }

@@ -1,6 +1,7 @@
-// Private helpers for this package's tests: tiny seeded models, data, and an
-// in-memory save handler.
+// Private helpers for this package's tests: tiny seeded models, data, an
+// in-memory save handler, and an optimizer saved and loaded back.
 import * as tf from "@tensorflow/tfjs";
+import { ChainOptimizer } from "./chain_optimizer.ts";
 
 let modelCount = 0;
 
@@ -100,4 +101,32 @@ export function release(...items: Array<tf.Tensor | tf.LayersModel>): void {
     if (x instanceof tf.Tensor) x.dispose();
     else x.dispose();
   }
+}
+
+/**
+ * `opt.getWeights()` with every tensor cloned, as a save holds them after
+ * the optimizer is gone; the caller disposes the clones.
+ */
+export async function savedWeights(
+  opt: ChainOptimizer,
+): Promise<Array<{ name: string; tensor: tf.Tensor }>> {
+  return (await opt.getWeights()).map((x) => ({
+    name: x.name,
+    tensor: x.tensor.clone(),
+  }));
+}
+
+/**
+ * `a` as a new process would load it: its weights saved, `a` disposed, a
+ * new optimizer built from `a.getConfig()` by `ChainOptimizer.fromConfig`,
+ * and the weights set on it (the saved copies then freed).
+ */
+export async function reloaded(a: ChainOptimizer): Promise<ChainOptimizer> {
+  const saved = await savedWeights(a);
+  const config = a.getConfig();
+  a.dispose();
+  const b = ChainOptimizer.fromConfig(ChainOptimizer, config) as ChainOptimizer;
+  await b.setWeights(saved);
+  tf.dispose(saved.map((s) => s.tensor));
+  return b;
 }

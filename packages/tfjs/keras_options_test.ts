@@ -22,6 +22,7 @@ import {
 import type { RefStep, Shape } from "@centra/testing/reference64.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import type { JsonObject } from "./_json.ts";
+import { reloaded } from "./_test_utils.ts";
 
 const SHAPES: readonly Shape[] = [[3, 4], [4]];
 const ROLES = ["kernel", "bias"];
@@ -320,18 +321,7 @@ testOnBackends(
         const w = tf.variable(start, true, `keras_resume_${id++}/w`);
         const a = ChainOptimizer.from(name, json);
         go(a, w, 0, j);
-        const saved = (await a.getWeights()).map((x) => ({
-          name: x.name,
-          tensor: x.tensor.clone(),
-        }));
-        const config = a.getConfig();
-        a.dispose();
-        const b = ChainOptimizer.fromConfig(
-          ChainOptimizer,
-          config,
-        ) as ChainOptimizer;
-        await b.setWeights(saved);
-        tf.dispose(saved.map((s) => s.tensor));
+        const b = await reloaded(a);
         go(b, w, j, STEPS);
         assert.deepEqual(
           [await bits(w), await bits(findEmaParams(b.state)![w.name]!)],

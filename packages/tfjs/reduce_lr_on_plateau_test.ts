@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { ChainOptimizer } from "./chain_optimizer.ts";
+import { reloaded } from "./_test_utils.ts";
 import {
   reduceLrOnPlateau,
   type ReduceLrOnPlateauOptions,
@@ -138,18 +139,7 @@ Deno.test("reduceLrOnPlateau() counters saved with the optimizer: a run resumed 
       reduceOnPlateau: true,
     });
     const first = await rates(a, OPTIONS, LOSSES.slice(0, j));
-    const saved = (await a.getWeights()).map((w) => ({
-      name: w.name,
-      tensor: w.tensor.clone(),
-    }));
-    const config = a.getConfig();
-    a.dispose();
-    const b = ChainOptimizer.fromConfig(
-      ChainOptimizer,
-      config,
-    ) as ChainOptimizer;
-    await b.setWeights(saved);
-    tf.dispose(saved.map((s) => s.tensor));
+    const b = await reloaded(a);
     // a new callback, as a new process would make
     const rest = await rates(b, OPTIONS, LOSSES.slice(j), "val_loss", j);
     assert.deepEqual([...first, ...rest], WANT, `resumed after ${j} epochs`);

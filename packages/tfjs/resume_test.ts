@@ -16,7 +16,7 @@ import { assertClose, testOnBackends } from "@centra/testing/mod.ts";
 import { OPTIMIZER_ROWS } from "@centra/testing/optimizer_table.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { type JsonObject, registerChain } from "./register_chain.ts";
-import { memoryIO, tinyData, tinyModel } from "./_test_utils.ts";
+import { memoryIO, savedWeights, tinyData, tinyModel } from "./_test_utils.ts";
 
 registerChain(
   "resume/multiSteps2",
@@ -105,10 +105,7 @@ testOnBackends(
         const w = tf.variable(start, true, `resume_a${id}_${j}/w`);
         const a = ChainOptimizer.from(name, options);
         steps(a, w, 0, j);
-        const saved = (await a.getWeights()).map((x) => ({
-          name: x.name,
-          tensor: x.tensor.clone(),
-        }));
+        const saved = await savedWeights(a);
         a.dispose();
         const b = ChainOptimizer.from(name, options);
         await b.setWeights(saved);
@@ -207,10 +204,7 @@ testOnBackends(
         const w = tf.variable(start, true, `resume_x${id}_${saveFused}/w`);
         const a = ChainOptimizer.from(name, options, { fused: saveFused });
         steps(a, w, 0, j);
-        const saved = (await a.getWeights()).map((x) => ({
-          name: x.name,
-          tensor: x.tensor.clone(),
-        }));
+        const saved = await savedWeights(a);
         layouts.push(
           saved.map((s) =>
             `${s.name.replace(/^resume_x\d+_\w+\//, "")} [${s.tensor.shape}]`

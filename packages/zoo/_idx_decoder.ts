@@ -33,15 +33,72 @@ export interface IdxArray {
   data: IdxData;
 }
 
-/** Type codes of the IDX format and their element sizes. */
-export const TYPES: Record<number, { dtype: IdxDtype; size: number }> = {
-  0x08: { dtype: "uint8", size: 1 },
-  0x09: { dtype: "int8", size: 1 },
-  0x0b: { dtype: "int16", size: 2 },
-  0x0c: { dtype: "int32", size: 4 },
-  0x0d: { dtype: "float32", size: 4 },
-  0x0e: { dtype: "float64", size: 8 },
+/** How one IDX element type is stored and read. */
+export interface IdxType {
+  /** The type code, the header's third byte. */
+  code: number;
+  /** Bytes per element. */
+  size: number;
+  /** The typed array that holds it. */
+  array: new (n: number) => IdxData;
+  /** Reads the big-endian element at byte `at`. */
+  get(view: DataView, at: number): number;
+  /** Writes `v` big-endian at byte `at`. */
+  set(view: DataView, at: number, v: number): void;
+}
+
+/** The element types of the IDX format, by name: the one table of them. */
+export const IDX_TYPES: Readonly<Record<IdxDtype, IdxType>> = {
+  uint8: {
+    code: 0x08,
+    size: 1,
+    array: Uint8Array,
+    get: (view, at) => view.getUint8(at),
+    set: (view, at, v) => view.setUint8(at, v),
+  },
+  int8: {
+    code: 0x09,
+    size: 1,
+    array: Int8Array,
+    get: (view, at) => view.getInt8(at),
+    set: (view, at, v) => view.setInt8(at, v),
+  },
+  int16: {
+    code: 0x0b,
+    size: 2,
+    array: Int16Array,
+    get: (view, at) => view.getInt16(at),
+    set: (view, at, v) => view.setInt16(at, v),
+  },
+  int32: {
+    code: 0x0c,
+    size: 4,
+    array: Int32Array,
+    get: (view, at) => view.getInt32(at),
+    set: (view, at, v) => view.setInt32(at, v),
+  },
+  float32: {
+    code: 0x0d,
+    size: 4,
+    array: Float32Array,
+    get: (view, at) => view.getFloat32(at),
+    set: (view, at, v) => view.setFloat32(at, v),
+  },
+  float64: {
+    code: 0x0e,
+    size: 8,
+    array: Float64Array,
+    get: (view, at) => view.getFloat64(at),
+    set: (view, at, v) => view.setFloat64(at, v),
+  },
 };
+
+/** {@linkcode IDX_TYPES} by type code, with each type's name. */
+const BY_CODE: ReadonlyMap<number, { dtype: IdxDtype; size: number }> = new Map(
+  (Object.entries(IDX_TYPES) as [IdxDtype, IdxType][]).map((
+    [dtype, t],
+  ) => [t.code, { dtype, size: t.size }]),
+);
 
 /** Bytes of inflated output pako hands over at a time. */
 export const INFLATE_CHUNK = 64 * 1024;
@@ -76,7 +133,7 @@ export function parseHeader(bytes: Uint8Array, end: boolean): IdxHeader | null {
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const type = TYPES[bytes[2]!];
+  const type = BY_CODE.get(bytes[2]!);
   if (
     bytes[0] !== 0 || bytes[1] !== 0 || type === undefined || bytes[3] === 0
   ) {
@@ -115,32 +172,17 @@ export function decode(
   n: number,
   dtype: IdxDtype,
 ): IdxData {
-  switch (dtype) {
-    case "uint8":
-      return new Uint8Array(view.buffer, view.byteOffset + at, n);
-    case "int8":
-      return new Int8Array(view.buffer, view.byteOffset + at, n);
-    case "int16": {
-      const out = new Int16Array(n);
-      for (let i = 0; i < n; i++) out[i] = view.getInt16(at + 2 * i);
-      return out;
-    }
-    case "int32": {
-      const out = new Int32Array(n);
-      for (let i = 0; i < n; i++) out[i] = view.getInt32(at + 4 * i);
-      return out;
-    }
-    case "float32": {
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = view.getFloat32(at + 4 * i);
-      return out;
-    }
-    case "float64": {
-      const out = new Float64Array(n);
-      for (let i = 0; i < n; i++) out[i] = view.getFloat64(at + 8 * i);
-      return out;
-    }
+  // one-byte types need no byte swap: a view on the bytes, not a copy
+  if (dtype === "uint8") {
+    return new Uint8Array(view.buffer, view.byteOffset + at, n);
   }
+  if (dtype === "int8") {
+    return new Int8Array(view.buffer, view.byteOffset + at, n);
+  }
+  const type = IDX_TYPES[dtype];
+  const out = new type.array(n);
+  for (let i = 0; i < n; i++) out[i] = type.get(view, at + type.size * i);
+  return out;
 }
 
 /** The array a whole IDX file in `view` holds, as its header describes. */

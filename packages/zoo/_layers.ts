@@ -319,6 +319,24 @@ export class Builder {
     );
   }
 
+  /**
+   * The end of a residual block (He et al.'s ResNet, ResNeXt): `y`, the
+   * block's branch, plus the shortcut from its input `x`, then ReLU
+   * (`<id>_add`, `<id>_relu`). The shortcut is `x` itself, or a strided 1x1
+   * convolution with batch norm (`<id>_down_conv`, `<id>_down_bn`) where the
+   * stride or the channel count changes.
+   */
+  residual(x: Sym, y: Sym, id: string, stride: number): Sym {
+    const out = y.shape[3]!;
+    const shortcut = stride !== 1 || x.shape[3] !== out
+      ? this.convBnRelu(x, `${id}_down`, out, 1, {
+        strides: stride,
+        relu: false,
+      })
+      : x;
+    return this.relu(this.add([y, shortcut], `${id}_add`), `${id}_relu`);
+  }
+
   model(input: Sym, output: Sym): tf.LayersModel {
     return tf.model({ inputs: input, outputs: output, name: this.opts.name });
   }

@@ -1,21 +1,12 @@
 import {
+  IDX_TYPES,
   type IdxArray,
   idxArray,
   IdxDecoder,
   parseHeader,
-  TYPES,
 } from "./_idx_decoder.ts";
 
 export type { IdxArray, IdxData, IdxDtype } from "./_idx_decoder.ts";
-
-const CODES: Record<string, number> = {
-  uint8: 0x08,
-  int8: 0x09,
-  int16: 0x0b,
-  int32: 0x0c,
-  float32: 0x0d,
-  float64: 0x0e,
-};
 
 function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -108,8 +99,8 @@ export function readIdx(bytes: Uint8Array): IdxArray {
  */
 export function writeIdx(array: IdxArray): Uint8Array {
   const { dtype, shape, data } = array;
-  const code = Object.hasOwn(CODES, dtype) ? CODES[dtype] : undefined;
-  if (code === undefined) {
+  const type = Object.hasOwn(IDX_TYPES, dtype) ? IDX_TYPES[dtype] : undefined;
+  if (type === undefined) {
     throw new TypeError(`writeIdx: unknown dtype "${dtype}"`);
   }
   if (
@@ -126,40 +117,19 @@ export function writeIdx(array: IdxArray): Uint8Array {
       `writeIdx: data has ${data.length} elements but shape [${shape}] needs ${count}`,
     );
   }
-  const size = TYPES[code]!.size;
+  const size = type.size;
   const header = 4 + 4 * shape.length;
   const out = new Uint8Array(header + count * size);
   const view = new DataView(out.buffer);
-  out[2] = code;
+  out[2] = type.code;
   out[3] = shape.length;
   shape.forEach((d, i) => view.setUint32(4 + 4 * i, d));
-  if (data instanceof Uint8Array) {
+  // bytes given for a one-byte type are its elements as they are (int8
+  // wraps as setInt8 would); for a wider type each value is converted
+  if (type.size === 1 && data instanceof Uint8Array) {
     out.set(data, header);
     return out;
   }
-  for (let i = 0; i < count; i++) {
-    const v = data[i]!;
-    const at = header + i * size;
-    switch (dtype) {
-      case "uint8":
-        view.setUint8(at, v);
-        break;
-      case "int8":
-        view.setInt8(at, v);
-        break;
-      case "int16":
-        view.setInt16(at, v);
-        break;
-      case "int32":
-        view.setInt32(at, v);
-        break;
-      case "float32":
-        view.setFloat32(at, v);
-        break;
-      case "float64":
-        view.setFloat64(at, v);
-        break;
-    }
-  }
+  for (let i = 0; i < count; i++) type.set(view, header + i * size, data[i]!);
   return out;
 }

@@ -165,6 +165,51 @@ Deno.test("readIdx() reports bytes after the data", () => {
   );
 });
 
+Deno.test("writeIdx() converts data of another array type to the dtype's values", () => {
+  // What a typed array of the dtype holds for the same values (JavaScript's
+  // own conversion: wrap for integers, round to float32) is what must come
+  // back, whatever array the values came in; bytes given for float32 once
+  // were copied as raw bytes.
+  const arrays = {
+    uint8: Uint8Array,
+    int8: Int8Array,
+    int16: Int16Array,
+    int32: Int32Array,
+    float32: Float32Array,
+    float64: Float64Array,
+  } as const;
+  const values = [0, 1, 2, 200, 255];
+  for (const [dtype, Want] of Object.entries(arrays)) {
+    for (const Given of [Uint8Array, Float64Array, Int32Array]) {
+      const back = readIdx(
+        writeIdx({
+          dtype: dtype as keyof typeof arrays,
+          shape: [values.length],
+          data: new Given(values),
+        }),
+      );
+      assert.equal(back.dtype, dtype);
+      assert.deepEqual(
+        Array.from(back.data),
+        Array.from(new Want(values)),
+        `${dtype} from ${Given.name}`,
+      );
+    }
+  }
+  assert.deepEqual(
+    Array.from(
+      readIdx(
+        writeIdx({
+          dtype: "int8",
+          shape: [2],
+          data: new Float64Array([-1.5, 300]),
+        }),
+      ).data,
+    ),
+    [-1, 44],
+  );
+});
+
 Deno.test("writeIdx() checks that data and shape agree", () => {
   assert.throws(
     () => writeIdx({ dtype: "uint8", shape: [2, 2], data: new Uint8Array(3) }),

@@ -32,16 +32,9 @@ function basicBlock(
   planes: number,
   stride: number,
 ): Sym {
-  const inChannels = x.shape[3];
   let y = b.convBnRelu(x, id, planes, 3, { index: 1, strides: stride });
   y = b.convBnRelu(y, id, planes, 3, { index: 2, relu: false });
-  const shortcut = stride !== 1 || inChannels !== planes
-    ? b.convBnRelu(x, `${id}_down`, planes, 1, {
-      strides: stride,
-      relu: false,
-    })
-    : x;
-  return b.relu(b.add([y, shortcut], `${id}_add`), `${id}_relu`);
+  return b.residual(x, y, id, stride);
 }
 
 // torchvision's "ResNet v1.5": the stride sits on the 3x3 convolution.
@@ -52,15 +45,10 @@ function bottleneck(
   planes: number,
   stride: number,
 ): Sym {
-  const inChannels = x.shape[3];
-  const out = planes * 4;
   let y = b.convBnRelu(x, id, planes, 1, { index: 1 });
   y = b.convBnRelu(y, id, planes, 3, { index: 2, strides: stride });
-  y = b.convBnRelu(y, id, out, 1, { index: 3, relu: false });
-  const shortcut = stride !== 1 || inChannels !== out
-    ? b.convBnRelu(x, `${id}_down`, out, 1, { strides: stride, relu: false })
-    : x;
-  return b.relu(b.add([y, shortcut], `${id}_add`), `${id}_relu`);
+  y = b.convBnRelu(y, id, planes * 4, 1, { index: 3, relu: false });
+  return b.residual(x, y, id, stride);
 }
 
 function resnet(

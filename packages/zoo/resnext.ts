@@ -74,7 +74,6 @@ export function resnext29(options: ResNeXtOptions = {}): tf.LayersModel {
     for (let i = 0; i < 3; i++) {
       const id = `stage${s + 1}_block${i}`;
       const stride = s > 0 && i === 0 ? 2 : 1;
-      const inChannels = x.shape[3];
       let y = b.convBnRelu(x, id, groupWidth, 1, { index: 1 });
       y = b.convBnRelu(y, id, groupWidth, 3, {
         index: 2,
@@ -82,13 +81,7 @@ export function resnext29(options: ResNeXtOptions = {}): tf.LayersModel {
         groups: cardinality,
       });
       y = b.convBnRelu(y, id, out, 1, { index: 3, relu: false });
-      const shortcut = stride !== 1 || inChannels !== out
-        ? b.convBnRelu(x, `${id}_down`, out, 1, {
-          strides: stride,
-          relu: false,
-        })
-        : x;
-      x = b.relu(b.add([y, shortcut], `${id}_add`), `${id}_relu`);
+      x = b.residual(x, y, id, stride);
     }
   }
   x = b.globalPool(x);
