@@ -77,11 +77,20 @@ function selected(): OptimizerName[] {
   return NAMES.filter((n) => wanted.includes(n));
 }
 
+const ALL: readonly (readonly [OptimizerName, OptimizerRow])[] = await Promise
+  .all(NAMES.map(async (n) => [n, await loadRow(n)] as const));
+
 /**
- * The rows in table order (the order of `OPTIMIZERS`), with their names;
- * only those of `CENTRA_OPTIMIZERS` when it is set.
+ * Every optimizer of @centra/chain's `OPTIMIZERS` with its test row, by name
+ * (all of them, whatever `CENTRA_OPTIMIZERS` says).
+ */
+export const OPTIMIZER_TABLE: { readonly [N in OptimizerName]: OptimizerRow } =
+  Object.fromEntries(ALL) as { readonly [N in OptimizerName]: OptimizerRow };
+
+/**
+ * The rows in table order (the order of `OPTIMIZERS`), with their names, for
+ * the suites' loops; only those of `CENTRA_OPTIMIZERS` when it is set.
  */
 export const OPTIMIZER_ROWS:
-  readonly (readonly [OptimizerName, OptimizerRow])[] = await Promise.all(
-    selected().map(async (n) => [n, await loadRow(n)] as const),
-  );
+  readonly (readonly [OptimizerName, OptimizerRow])[] =
+    ((names) => ALL.filter(([n]) => names.includes(n)))(selected());
