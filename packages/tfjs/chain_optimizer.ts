@@ -1,6 +1,6 @@
 import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
-import { runStep } from "@centra/chain/run-step";
+import { runCheckedStep } from "@centra/chain/driver";
 import type { GradientTransformation, Updates } from "@centra/chain/types";
 import { type JsonObject, toJsonObject } from "./_json.ts";
 import { type NamedTensor, StateCheckpoint } from "./_state_checkpoint.ts";
@@ -226,7 +226,14 @@ export class ChainOptimizer extends tf.Optimizer {
     try {
       // Atomic: if it throws, the variables and prepared.state are as they
       // were, and only what prepare built for new variables must go.
-      next = runStep(this.#run, grads, prepared.state, variables);
+      // readGradients checked the gradients against the variables and the
+      // state prepare built for them: they are not checked again.
+      next = runCheckedStep(this.#run, {
+        grads,
+        state: prepared.state,
+        variables,
+        where: "ChainOptimizer.applyGradients",
+      });
     } catch (e) {
       this.#checkpoint.discard(prepared.state);
       throw e;
