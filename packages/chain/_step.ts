@@ -15,6 +15,14 @@ import { collectTensors } from "./_tree.ts";
 import { disposeReplaced } from "./dispose_state.ts";
 import type { GradientTransformation, Params, Updates } from "./types.ts";
 
+/** A step's checked input: gradients, state, variables and what was found. */
+export interface CheckedInput<S> {
+  grads: Updates;
+  state: S;
+  variables: Readonly<Record<string, tf.Variable>>;
+  facts: StepFacts;
+}
+
 /**
  * Runs `tx` on checked input as the step `facts` describe: its `step` in a
  * tidy, the new values assigned to the variables; without one, runUpdate
@@ -23,11 +31,9 @@ import type { GradientTransformation, Params, Updates } from "./types.ts";
  */
 export function stepWith<S>(
   tx: GradientTransformation<S>,
-  grads: Updates,
-  state: S,
-  variables: Readonly<Record<string, tf.Variable>>,
-  facts: StepFacts,
+  input: CheckedInput<S>,
 ): S {
+  const { grads, state, variables, facts } = input;
   const params = variables as Params;
   if (typeof tx.step !== "function") {
     // runUpdate then applyUpdates, trusting this entry's check: the updates
@@ -51,7 +57,13 @@ export function stepWith<S>(
     }
     return next;
   }
+  return ownStep(tx, input);
+}
 
+/** `stepWith` for a transformation with a `step` of its own. */
+function ownStep<S>(tx: GradientTransformation<S>, input: CheckedInput<S>): S {
+  const { grads, state, variables, facts } = input;
+  const params = variables as Params;
   const inputs = new Set(Object.values(grads));
   // Tensors the step may hand back that this driver must not dispose.
   const foreign = new Set<tf.Tensor>([

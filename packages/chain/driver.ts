@@ -119,11 +119,12 @@ export function runCheckedStep<S>(
   checkTransformation(where, tx);
   const walk = walkState(state);
   checkStateLive(where, walk);
-  return stepWith(tx, grads, state, variables, {
+  const facts = {
     updates: grads,
     params: variables,
     paramsFit: true,
     fits: true,
     nodes: walk.nodes,
-  });
+  };
+  return stepWith(tx, { grads, state, variables, facts });
 }

@@ -102,5 +102,5 @@ export function runStep<S>(
     what: "gradients",
     label: (name) => `the gradient of "${name}"`,
   });
-  return stepWith(tx, grads, state, variables, facts);
+  return stepWith(tx, { grads, state, variables, facts });
 }

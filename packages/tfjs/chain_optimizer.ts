@@ -48,7 +48,8 @@ const CLASS_NAME = "centra.ChainOptimizer";
  * they were.
  *
  * Fused by default: steps run `fuse(tx)` (from `@centra/webgpu`) through
- * `runStep` from `@centra/chain`, so on the webgpu and cpu backends the
+ * `@centra/chain`'s `runStep` (as `runCheckedStep`, trusting this optimizer's
+ * own check of the gradients), so on the webgpu and cpu backends the
  * elementwise parts of the chain are one generated kernel per tensor that
  * writes the new weight and every state slot (elsewhere, and for parts it
  * cannot fuse, `fuse` runs op by op). `{ fused: false }` runs the chain op
@@ -226,8 +227,7 @@ export class ChainOptimizer extends tf.Optimizer {
     try {
       // Atomic: if it throws, the variables and prepared.state are as they
       // were, and only what prepare built for new variables must go.
-      // readGradients checked the gradients against the variables and the
-      // state prepare built for them: they are not checked again.
+      // readGradients checked the gradients: they are not checked again.
       next = runCheckedStep(this.#run, {
         grads,
         state: prepared.state,

@@ -10,7 +10,6 @@ import {
   makeOptimizer,
   OPTIMIZER_ROWS,
 } from "@centra/testing/optimizer_table.ts";
-import type { OptimizerName } from "@centra/chain/optimizers";
 import { checkPasses } from "@centra/chain/driver";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 
@@ -34,18 +33,6 @@ async function snapshot(
   const values = await Promise.all([...vars, ...weights].map(read));
   return JSON.stringify(values.map((v) => [...v]));
 }
-
-/**
- * The optimizers the webgpu run covers (llvmpipe is slow; the counts do not
- * depend on the backend): adamw, and those that once checked more than once.
- */
-const ON_WEBGPU: readonly OptimizerName[] = [
-  "adamw",
-  "novograd",
-  "noisySgd",
-  "adafactor",
-  "ranger",
-];
 
 /** `call` throws a TypeError matching `message`, and nothing changes. */
 async function refused(
@@ -73,7 +60,8 @@ testOnBackends(
   async (backend) => {
     const names = backend === "cpu"
       ? OPTIMIZER_ROWS.map(([name]) => name)
-      : ON_WEBGPU;
+      // llvmpipe is slow: adamw, and those that once checked more than once
+      : ["adamw", "novograd", "noisySgd", "adafactor", "ranger"] as const;
     for (const name of names) {
       for (const fused of [false, true]) {
         const vars = makeVars();
