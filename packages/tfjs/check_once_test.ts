@@ -147,3 +147,52 @@ testOnBackends(
     }
   },
 );
+
+testOnBackends(
+  "ChainOptimizer refuses a step on a state with a disposed tensor, naming itself and the tensor's path, changing nothing",
+  async () => {
+    const vars = makeVars();
+    const [k, b] = vars as [tf.Variable, tf.Variable];
+    const opt = new ChainOptimizer(makeOptimizer("adamw", 1e-2, { gc: true }));
+    const grads = () => ({
+      [k.name]: tf.onesLike(k),
+      [b.name]: tf.onesLike(b),
+    });
+    const g0 = grads();
+    opt.applyGradients(g0);
+    tf.dispose(Object.values(g0));
+    // a slot of the state disposed by hand: the first tensor of the kernel's
+    // shape
+    const find = (x: unknown): tf.Tensor | undefined => {
+      if (x instanceof tf.Tensor) return x.rank === 2 ? x : undefined;
+      if (x === null || typeof x !== "object") return undefined;
+      for (const v of Object.values(x)) {
+        const t = find(v);
+        if (t !== undefined) return t;
+      }
+      return undefined;
+    };
+    find(opt.state)!.dispose();
+    const before = JSON.stringify(
+      (await Promise.all(vars.map(read))).map((v) => [...v]),
+    );
+    const g = grads();
+    const n = tf.memory().numTensors;
+    assert.throws(
+      () => opt.applyGradients(g),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        /^ChainOptimizer\.applyGradients: the state tensor at state\S* is disposed/
+          .test(e.message),
+    );
+    assert.equal(tf.memory().numTensors, n, "tensors");
+    assert.equal(opt.iterations, 1, "iterations");
+    const after = JSON.stringify(
+      (await Promise.all(vars.map(read))).map((v) => [...v]),
+    );
+    assert.equal(after, before, "values");
+    tf.dispose(Object.values(g));
+    opt.dispose();
+    tf.dispose(vars);
+  },
+);
