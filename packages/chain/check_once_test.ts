@@ -7,11 +7,15 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
   adamw,
+  applyIfFinite,
   applyUpdates,
   chain,
+  clipByGlobalNorm,
   disposeState,
   type GradientTransformation,
   initState,
+  injectHyperparams,
+  multiSteps,
   type OptimizerName,
   runStep,
   runUpdate,
@@ -130,6 +134,46 @@ testOnBackends(
     const cases = settings(names);
     assert.ok(cases.length >= names.length, "every optimizer has a case");
     for (const [label, make] of cases) {
+      for (const mode of ["op", "fused", "update"] as const) {
+        // runUpdate and applyUpdates are two entry points: one check each
+        const want = mode === "update" ? 2 : 1;
+        assert.deepEqual(
+          passesPerStep(make, mode),
+          [want, want, want],
+          `${label}, ${mode}`,
+        );
+      }
+    }
+    assert.equal(tf.memory().numTensors, n, "tensors after the steps");
+  },
+);
+
+/**
+ * adamw with GC inside the wrappers that hand it the driver's map, or a map
+ * of the same names and shapes, as `[label, build]`.
+ */
+const WRAPPERS: [string, () => GradientTransformation<unknown>][] = (() => {
+  const inner = () => adamw(1e-2, { gc: true });
+  return [
+    [
+      "injectHyperparams",
+      () =>
+        injectHyperparams(
+          (h) => adamw(h.learningRate!, { gc: true }),
+          { learningRate: 1e-2 },
+        ) as GradientTransformation<unknown>,
+    ],
+    ["applyIfFinite", () => applyIfFinite(inner())],
+    ["multiSteps", () => multiSteps(inner(), 2)],
+    ["clipByGlobalNorm", () => chain(clipByGlobalNorm(1), inner())],
+  ];
+})();
+
+testOnBackends(
+  "an optimizer inside a wrapper that hands it the driver's map, or a map of the same names and shapes, checks its gradients once too: injectHyperparams, applyIfFinite, multiSteps, a chain after clipByGlobalNorm",
+  () => {
+    const n = tf.memory().numTensors;
+    for (const [label, make] of WRAPPERS) {
       for (const mode of ["op", "fused", "update"] as const) {
         // runUpdate and applyUpdates are two entry points: one check each
         const want = mode === "update" ? 2 : 1;
@@ -283,7 +327,7 @@ testOnBackends(
 );
 
 testOnBackends(
-  "every optimizer of the table refuses, by name and changing nothing, a step on a state built for other shapes or for fewer parameters: runStep op by op and fused, runUpdate (the entry's vouch holds only where the gradients fit the state)",
+  "every optimizer of the table, and adamw in each wrapper, refuses, by name and changing nothing, a step on a state built for other shapes or for fewer parameters: runStep op by op and fused, runUpdate (the entry's vouch holds only where the gradients fit the state)",
   async (backend) => {
     const names = backend === "cpu"
       ? OPTIMIZER_ROWS.map(([name]) => name)
@@ -292,8 +336,17 @@ testOnBackends(
     const [k, b] = Object.keys(vars) as [string, string];
     const K = k.replace(/[/]/g, "\\/");
     const g = gradsFor(vars, 0);
-    for (const name of names) {
-      const tx = makeOptimizer(name, 1e-2, { gc: true });
+    const txs: [string, () => GradientTransformation<unknown>][] = [
+      ...names.map((name) =>
+        [name, () => makeOptimizer(name, 1e-2, { gc: true })] as [
+          string,
+          () => GradientTransformation<unknown>,
+        ]
+      ),
+      ...WRAPPERS,
+    ];
+    for (const [name, make] of txs) {
+      const tx = make();
       const fused = fuse(tx);
       const states: [string, unknown, RegExp][] = [
         [
