@@ -1,5 +1,23 @@
+/**
+ * `runStep`, the driver that runs one step of a transformation and writes it
+ * into the variables ({@linkcode runStep}, also exported by `@centra/chain`),
+ * and, for drivers that own their state and check each step's gradients
+ * themselves (as `@centra/tfjs`'s `ChainOptimizer` does), the same step
+ * without its entry check ({@linkcode runCheckedStep}) and the count of
+ * name-by-name checks of a step's gradients ({@linkcode checkPasses}, the
+ * driver's own included; tests assert one per step). Those two are not part
+ * of `@centra/chain`'s main entry.
+ *
+ * @module
+ */
 import type * as tf from "@tensorflow/tfjs";
-import { checkStepInput, checkTransformation } from "./_drive.ts";
+import {
+  checkStateLive,
+  checkStepInput,
+  checkTransformation,
+  walkState,
+} from "./_drive.ts";
+import { checkPasses } from "./_structure.ts";
 import { stepWith } from "./_step.ts";
 import type { GradientTransformation, Updates } from "./types.ts";
 
@@ -102,5 +120,90 @@ export function runStep<S>(
     what: "gradients",
     label: (name) => `the gradient of "${name}"`,
   });
+  return stepWith(tx, { grads, state, variables, facts });
+}
+
+export { checkPasses };
+
+/**
+ * One step's input for {@linkcode runCheckedStep}, already checked by the
+ * driver.
+ *
+ * @typeParam S The transformation's state.
+ */
+export interface CheckedStep<S> {
+  /**
+   * Gradients keyed by variable name: each a live float32 tensor naming a
+   * live float32 variable of `variables`, of its shape.
+   */
+  grads: Updates;
+  /**
+   * The state, built by the transformation's `init` (or restored tensor by
+   * tensor at the same shapes) for parameters that include every name of
+   * `grads`, at its variable's shape; do not use it after this call.
+   */
+  state: S;
+  /**
+   * The variables, keyed by their names (live `tf.Variable`s, none under
+   * two names): those to update, and any others the transformation should
+   * see as parameters.
+   */
+  variables: Readonly<Record<string, tf.Variable>>;
+  /** Names the driver in the messages of what is still checked here. */
+  where: string;
+}
+
+/**
+ * `runStep` for a driver that has checked the step's gradients itself, as
+ * {@linkcode CheckedStep} says, and counted that check in
+ * {@linkcode checkPasses}: the gradients are not checked again, here or by
+ * any part of the transformation (the optimizer's guard, a wrapper's state,
+ * a stage's state), since the driver built the state for them. What is not
+ * a check of the gradients still runs: `tx` is a transformation, every
+ * tensor of the state is alive (a `TypeError` naming `where` and the
+ * tensor's path otherwise), and a result that does not fit the gradients
+ * is refused, changing nothing, as `runStep` refuses it.
+ *
+ * @typeParam S The transformation's state.
+ * @param tx The transformation (a fused one included).
+ * @param step The checked gradients, the state and the variables.
+ * @returns The new state; the tensors of the old one that it no longer
+ * holds are disposed.
+ * @throws {TypeError} If `tx` is not a transformation, for a disposed tensor
+ * in the state, or a result that does not fit the gradients.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { adam, initState } from "@centra/chain";
+ * import { runCheckedStep } from "@centra/chain/run-step";
+ * import assert from "node:assert/strict";
+ *
+ * const w = tf.variable(tf.zeros([2]), true, "driver_doc/w2");
+ * const variables = { [w.name]: w };
+ * const tx = adam(0.1);
+ * const grads = { [w.name]: tf.tensor1d([1, -1]) };
+ * runCheckedStep(tx, { grads, state: initState(tx, variables), variables, where: "mine" });
+ * // Adam's first step is lr times the sign of the gradient
+ * const got = Array.from(await w.data());
+ * assert.ok(Math.abs(got[0]! + 0.1) < 1e-6 && Math.abs(got[1]! - 0.1) < 1e-6);
+ * tf.dispose(grads);
+ * ```
+ */
+export function runCheckedStep<S>(
+  tx: GradientTransformation<S>,
+  step: CheckedStep<S>,
+): S {
+  const { grads, state, variables, where } = step;
+  checkTransformation(where, tx);
+  const walk = walkState(state);
+  checkStateLive(where, walk);
+  const facts = {
+    updates: grads,
+    params: variables,
+    paramsFit: true,
+    fits: true,
+    nodes: walk.nodes,
+  };
   return stepWith(tx, { grads, state, variables, facts });
 }

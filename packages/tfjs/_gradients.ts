@@ -3,7 +3,7 @@
 // check of its gradients: the step runs through `runCheckedStep`, which
 // trusts it (the state is the optimizer's own, built for these variables).
 import * as tf from "@tensorflow/tfjs";
-import { checkPasses } from "@centra/chain/driver";
+import { checkPasses } from "@centra/chain/run-step";
 import type { Updates } from "@centra/chain/types";
 import type { NamedTensor } from "./_state_checkpoint.ts";
 

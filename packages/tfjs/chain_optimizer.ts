@@ -1,6 +1,6 @@
 import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
-import { runCheckedStep } from "@centra/chain/driver";
+import { runCheckedStep } from "@centra/chain/run-step";
 import type { GradientTransformation, Updates } from "@centra/chain/types";
 import { type JsonObject, toJsonObject } from "./_json.ts";
 import { type NamedTensor, StateCheckpoint } from "./_state_checkpoint.ts";

@@ -10,7 +10,7 @@ import {
   makeOptimizer,
   OPTIMIZER_ROWS,
 } from "@centra/testing/optimizer_table.ts";
-import { checkPasses } from "@centra/chain/driver";
+import { checkPasses } from "@centra/chain/run-step";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 
 let id = 0;
