@@ -124,6 +124,8 @@ export function runStep<S>(
 }
 
 export { checkPasses };
+// Re-exported so that the types the drivers take are documented with them.
+export type { GradientTransformation, Params, Updates } from "./types.ts";
 
 /**
  * One step's input for {@linkcode runCheckedStep}, already checked by the
