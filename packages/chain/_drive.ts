@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { collectTensors } from "./_tree.ts";
 import { show } from "./_check.ts";
-import { fitsGuard, isGuardState } from "./_guard.ts";
+import { fitsGuard, type GuardState, isGuardState } from "./_guard.ts";
 import {
   checkPasses,
   inStep,
@@ -104,32 +104,53 @@ function checkFloat32(where: string, label: string, t: unknown): void {
   }
 }
 
+/** What a walk of a step's state found (see {@linkcode walkState}). */
+export interface StateWalk {
+  /** Every object and list of the state. */
+  nodes: Set<object>;
+  /** The first optimizer's guard state met, depth first, if any. */
+  guard: GuardState | undefined;
+  /** The path of the first disposed tensor, if any. */
+  disposed: string | undefined;
+}
+
 /**
- * Throws unless every tensor of `state` is alive, naming the path of the
- * first disposed one: a state used after a step replaced it, or disposed by
- * hand. Adds every object and list of `state` to `nodes`, if given.
+ * Walks `state` once: its objects and lists, the first guard state in it
+ * (depth first, in key order: an optimizer's own, or the one inside a
+ * wrapper such as Lookahead) and the first disposed tensor, if any.
  */
-export function checkStateLive(
-  where: string,
-  state: unknown,
-  nodes?: Set<object>,
-): void {
+export function walkState(state: unknown): StateWalk {
+  const found: StateWalk = {
+    nodes: new Set(),
+    guard: undefined,
+    disposed: undefined,
+  };
   const visit = (x: unknown, path: string): void => {
     if (x instanceof tf.Tensor) {
-      if (x.isDisposed) {
-        throw new TypeError(
-          `${where}: the state tensor at ${path} is disposed (a state must not be used again after a step returned a new one)`,
-        );
-      }
+      if (x.isDisposed) found.disposed ??= path;
     } else if (Array.isArray(x)) {
-      nodes?.add(x);
+      found.nodes.add(x);
       x.forEach((v, i) => visit(v, `${path}[${i}]`));
     } else if (x !== null && typeof x === "object") {
-      nodes?.add(x);
+      found.nodes.add(x);
+      if (found.guard === undefined && isGuardState(x)) found.guard = x;
       for (const [k, v] of Object.entries(x)) visit(v, `${path}.${k}`);
     }
   };
-  visit(state, "state");
+  if (state !== undefined) visit(state, "state");
+  return found;
+}
+
+/**
+ * Throws if the walk found a disposed tensor in the state, naming its path:
+ * a state used after a step replaced it, or disposed by hand.
+ */
+export function checkStateLive(where: string, walk: StateWalk): void {
+  if (walk.disposed !== undefined) {
+    throw new TypeError(
+      `${where}: the state tensor at ${walk.disposed} is disposed (a state must not be used again after a step returned a new one)`,
+    );
+  }
 }
 
 /**
@@ -144,9 +165,9 @@ export function checkStateLive(
  *
  * Returns what it found, for the transformation's step to trust (see
  * `_structure.ts`): whether every tensor names a parameter (or variable) of
- * its shape, the optimizer's guard state at the head of `state` if the
- * tensors pass that guard too (found in the same pass; a guard they do not
- * pass checks, and names the fault, itself), and the objects of `state`.
+ * its shape, whether the tensors pass the first guard of `state` too (found
+ * in the same pass; a guard they do not pass checks, and names the fault,
+ * itself), and the objects of `state`.
  */
 export function checkStepInput(
   where: string,
@@ -167,10 +188,10 @@ export function checkStepInput(
   if (vars !== undefined) checkVariables(where, map, vars);
   const params = options.params;
   if (params !== undefined) checkTensorMap(where, "params", params);
-  const head = Array.isArray(options.state) ? options.state[0] : undefined;
-  let guard = isGuardState(head) ? head : undefined;
+  const walk = walkState(options.state);
   const against = (vars ?? params) as Params | undefined;
   let paramsFit = against !== undefined;
+  let fits = walk.guard !== undefined;
   for (const [name, t] of Object.entries(map)) {
     const [target, what] = vars !== undefined
       ? [variableOf(where, name, vars), "the variable"]
@@ -181,16 +202,16 @@ export function checkStepInput(
     } else {
       paramsFit = false;
     }
-    if (
-      guard !== undefined &&
-      !fitsGuard(guard, name, (t as tf.Tensor).shape, against)
-    ) guard = undefined;
+    fits &&= fitsGuard(walk.guard!, name, (t as tf.Tensor).shape, against);
   }
-  const nodes = new Set<object>();
-  if (options.state !== undefined) {
-    checkStateLive(where, options.state, nodes);
-  }
-  return { updates: map as Updates, params: against, paramsFit, guard, nodes };
+  checkStateLive(where, walk);
+  return {
+    updates: map as Updates,
+    params: against,
+    paramsFit,
+    fits,
+    nodes: walk.nodes,
+  };
 }
 
 /**

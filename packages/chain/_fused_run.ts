@@ -4,6 +4,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import { add, type Expr, hyper, input, substitute } from "./_expr.ts";
 import { nextState, stageInput } from "./fuser.ts";
+import { passOn } from "./_structure.ts";
 import type { Hyper, Params, Updates } from "./types.ts";
 import type { Stage } from "./_fuse_plan.ts";
 import type { StepContext } from "./_generators.ts";
@@ -122,8 +123,12 @@ export function fusedRun(
   });
   const values = r.values;
   ctx.counter.count += r.dispatches;
+  const out = updatesOf(run, updates, params, outputs, values, apply);
+  // the updates have the names and shapes of the incoming ones (new values
+  // with `apply` end the step): a vouch holds for both, as op by op
+  if (!apply) passOn(updates, out);
   return [
-    updatesOf(run, updates, params, outputs, values, apply),
+    out,
     run.map(([leaf, s], j) =>
       nextState(leaf.spec, s, steps[j]!.rest, slotsOf(j, outputs, values))
     ),

@@ -3,14 +3,14 @@
 // with a clear error before any arithmetic, whatever the rest of the chain.
 // Within a driver's step it vouches for the gradients it passes on, so the
 // stages after it do not check them again; when the driver's entry check
-// already found them to fit this very state (`fitsGuard`), or a wrapper
-// around the optimizer vouched for them, it does not check them either.
+// already found them to fit the step's state (`fitsGuard`, against the first
+// guard in it), or a wrapper around the optimizer vouched for them, it does
+// not check them either.
 import {
   checkStateMap,
   knownNames,
   paramsTrusted,
   sameShape,
-  stepFacts,
   trusted,
   vouch,
 } from "./_structure.ts";
@@ -21,17 +21,19 @@ export interface GuardState {
 }
 
 /**
- * Whether `x` looks like a guard's state (an object whose `shapes` is a
- * map). Where it is not one, no guard is given it, so no check is skipped
- * on its account.
+ * Whether `x` looks like a guard's state (an object whose only key,
+ * `shapes`, is a plain object: not a per-parameter map that happens to have
+ * a parameter named "shapes"). Where it is not one, no guard is given it, so
+ * no check is skipped on its account.
  */
 export function isGuardState(x: unknown): x is GuardState {
   if (x === null || typeof x !== "object" || !Object.hasOwn(x, "shapes")) {
     return false;
   }
   const shapes = (x as { shapes: unknown }).shapes;
-  return shapes !== null && typeof shapes === "object" &&
-    !Array.isArray(shapes);
+  return Object.keys(x).length === 1 && shapes !== null &&
+    typeof shapes === "object" &&
+    Object.getPrototypeOf(shapes) === Object.prototype;
 }
 
 /**
@@ -62,11 +64,10 @@ export function guard(where: string): GradientTransformation<GuardState> {
       state: GuardState,
       params?: Params,
     ): [Updates, GuardState] {
-      const f = stepFacts();
-      const checked = f !== null && f.guard === state &&
-          f.updates === updates && f.params === params ||
-        trusted(updates, state) !== undefined &&
-          (params === undefined || paramsTrusted(updates, params));
+      // the driver's map fits this state (vouched for at entry), or a
+      // wrapper around the optimizer vouched for the map it passes in
+      const checked = trusted(updates, state) !== undefined &&
+        (params === undefined || paramsTrusted(updates, params));
       if (!checked) check(where, updates, state, params);
       vouch(updates, state);
       return [updates, state];

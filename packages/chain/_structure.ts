@@ -3,13 +3,16 @@
 // `checkStepInput` (`_drive.ts`), the optimizers' guard and every elementwise
 // stage (`_stage_spec.ts`) use these; nothing else compares shapes by hand.
 //
-// Check once: a driver (`runStep`, `runUpdate`) checks a step's input at
-// entry and records what it found (`StepFacts`) while the transformation
-// runs. An optimizer's guard vouches for the map of gradients it passes on
-// (their names and shapes fit the state of its chain), elementwise stages
-// pass the vouch on to the map they return, and the checks below skip what a
-// vouched map has already shown. Outside a driver's step (a transformation's
-// `update` called by hand) nothing is vouched for and every check runs.
+// Check once: a driver (`runStep`, `runUpdate`, `ChainOptimizer` through
+// `runCheckedStep`) checks a step's input at entry and records what it found
+// (`StepFacts`) while the transformation runs. When the gradients fit the
+// step's state (they pass the first guard in it), the driver's map is vouched
+// for from the start; else an optimizer's guard vouches for the map of
+// gradients it passes on (their names and shapes fit the state of its chain).
+// Elementwise stages and fused runs pass the vouch on to the map they return,
+// and the checks below skip what a vouched map has already shown. Outside a
+// driver's step (a transformation's `update` called by hand) nothing is
+// vouched for and every check runs.
 import "./tfjs_check.ts";
 import type * as tf from "@tensorflow/tfjs";
 import { show } from "./_check.ts";
@@ -18,16 +21,18 @@ import type { Params, Updates } from "./types.ts";
 /**
  * What a driver's entry check found about the step it runs: the map of
  * gradients it checked, the parameters it checked them against, whether
- * every gradient names a parameter of its shape (`paramsFit`), and the guard
- * state at the head of the state that they fit as the guard would check
- * (`guard`), if any, and every object and list of the step's state
- * (`nodes`): a vouch holds only for a part of that state.
+ * every gradient names a parameter of its shape (`paramsFit`), whether the
+ * map fits the step's state (`fits`: every gradient passes the first
+ * optimizer's guard found in the state, as that guard would check, or the
+ * driver built the state itself for these gradients' names and shapes), and
+ * every object and list of the step's state (`nodes`): a vouch holds only
+ * for a part of that state.
  */
 export interface StepFacts {
   readonly updates: Updates;
   readonly params: Params | undefined;
   readonly paramsFit: boolean;
-  readonly guard: object | undefined;
+  readonly fits: boolean;
   readonly nodes: Set<object>;
 }
 
@@ -37,16 +42,23 @@ let current: StepFacts | null = null;
 const vouched = new WeakMap<Updates, StepFacts>();
 
 /**
- * Test-only: how many times a step's gradients were checked name by name
- * (a driver's entry check, a guard's, a transformation's against its state
- * or the parameters). `check_once_test.ts` asserts one per driver step.
+ * How many times a step's gradients were checked name by name (a driver's
+ * entry check or its own, a guard's, a transformation's against its state
+ * or the parameters), for tests: `check_once_test.ts` asserts one per driver
+ * step. A driver that checks its gradients itself adds one per check.
  */
 export const checkPasses = { count: 0 };
 
-/** Runs `fn` (a transformation's update or step) as the step `facts` describe. */
+/**
+ * Runs `fn` (a transformation's update or step) as the step `facts` describe;
+ * a map of gradients that fits the state is vouched for from the start, so
+ * that no part of the step (a wrapper's state, the guard, a stage) checks it
+ * again.
+ */
 export function inStep<T>(facts: StepFacts, fn: () => T): T {
   const outer = current;
   current = facts;
+  if (facts.fits) vouched.set(facts.updates, facts);
   try {
     return fn();
   } finally {

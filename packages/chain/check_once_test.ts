@@ -7,24 +7,29 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
   adamw,
+  applyIfFinite,
   applyUpdates,
   chain,
+  clipByGlobalNorm,
   disposeState,
   type GradientTransformation,
   initState,
+  injectHyperparams,
+  multiSteps,
+  type OptimizerName,
   runStep,
   runUpdate,
   scaleByAdam,
   type Updates,
 } from "./mod.ts";
 import { fuse } from "./fuse.ts";
-import { OPTIMIZERS } from "./optimizers.ts";
-import { generatorFor } from "./_generators.ts";
 import { checkPasses } from "./_structure.ts";
 import { collectTensors } from "./_tree.ts";
 import { read, testOnBackends } from "@centra/testing/mod.ts";
-
-type Name = keyof typeof OPTIMIZERS;
+import {
+  makeOptimizer,
+  OPTIMIZER_ROWS,
+} from "@centra/testing/optimizer_table.ts";
 
 let id = 0;
 /** Two variables (a [4,3] kernel, GC's case, and a bias) with unique names. */
@@ -55,43 +60,38 @@ function gradsFor(vars: Record<string, tf.Variable>, step: number): Updates {
 }
 
 /**
- * The checks per step that a driver step of the table still makes above
- * one, and why; every other optimizer and mode checks exactly once.
+ * Each optimizer of the table with GC: its defaults, and each of its fused
+ * variants (Lookahead's period, Adafactor's factored moments, weight decay
+ * that reads the parameters, ...), as `[label, build]`.
  */
-const MORE: Partial<
-  Record<Name, { op?: number; fused?: number; update?: number; why: string }>
-> = {
-  lookahead: {
-    op: 2,
-    fused: 2,
-    update: 3,
-    why:
-      "lookahead checks its slow weights, a state the entry check does not see, before the optimizer inside",
-  },
-  ranger: {
-    op: 2,
-    fused: 2,
-    update: 3,
-    why: "as lookahead",
-  },
-  novograd: {
-    fused: 2,
-    why: "a fused run returns a map the fuser does not pass a vouch on to",
-  },
-  noisySgd: { fused: 2, why: "as novograd" },
-  adafactor: { fused: 3, why: "as novograd, twice" },
-};
+function settings(
+  names: readonly OptimizerName[],
+): [string, () => GradientTransformation<unknown>][] {
+  const out: [string, () => GradientTransformation<unknown>][] = [];
+  for (const [name, row] of OPTIMIZER_ROWS) {
+    if (!names.includes(name)) continue;
+    out.push([name, () => makeOptimizer(name, 1e-2, { gc: true })]);
+    for (const v of row.fused) {
+      out.push([
+        `${name} (${JSON.stringify(v.options)})`,
+        () => makeOptimizer(name, v.lr, { ...v.options, gc: true }),
+      ]);
+    }
+  }
+  return out;
+}
 
 type Mode = "op" | "fused" | "update";
 
-/** Checks per step of `name` with GC, over three steps, in `mode`. */
-function passesPerStep(name: Name, mode: Mode): number[] {
+/** Checks per step of `make()` over three steps, in `mode`. */
+function passesPerStep(
+  make: () => GradientTransformation<unknown>,
+  mode: Mode,
+): number[] {
   const vars = makeVars();
-  const made = OPTIMIZERS[name].make(1e-2, { gc: true });
-  const tx = mode === "fused"
-    ? fuse(made as GradientTransformation<unknown>)
-    : made;
-  let state = initState(tx as GradientTransformation<unknown>, vars);
+  const made = make();
+  const tx = mode === "fused" ? fuse(made) : made;
+  let state = initState(tx, vars);
   const counts: number[] = [];
   for (let step = 0; step < 3; step++) {
     const grads = gradsFor(vars, step);
@@ -112,26 +112,75 @@ function passesPerStep(name: Name, mode: Mode): number[] {
   return counts;
 }
 
+/**
+ * The optimizers the webgpu run covers (llvmpipe is slow; the counts do not
+ * depend on the backend): adamw, and those that once checked more than once.
+ */
+const ON_WEBGPU: readonly OptimizerName[] = [
+  "adamw",
+  "novograd",
+  "noisySgd",
+  "adafactor",
+  "ranger",
+];
+
 testOnBackends(
-  "a driver step of every optimizer (GC on) checks its gradients once: runStep op by op and fused, runUpdate and applyUpdates once each",
+  "a driver step of every optimizer of the table (GC on) checks its gradients once: runStep op by op and fused, runUpdate and applyUpdates once each",
   (backend) => {
     const n = tf.memory().numTensors;
-    // the counts do not depend on the backend; webgpu (llvmpipe) is slow
     const names = backend === "cpu"
-      ? Object.keys(OPTIMIZERS) as Name[]
-      : ["adamw", "novograd"] as Name[];
-    for (const name of names) {
+      ? OPTIMIZER_ROWS.map(([name]) => name)
+      : ON_WEBGPU;
+    const cases = settings(names);
+    assert.ok(cases.length >= names.length, "every optimizer has a case");
+    for (const [label, make] of cases) {
       for (const mode of ["op", "fused", "update"] as const) {
-        // runUpdate and applyUpdates are two entry points: one check each;
-        // with no code generator for the backend, fuse runs op by op
-        const as = mode === "fused" && generatorFor(backend) === undefined
-          ? "op"
-          : mode;
-        const want = MORE[name]?.[as] ?? (mode === "update" ? 2 : 1);
+        // runUpdate and applyUpdates are two entry points: one check each
+        const want = mode === "update" ? 2 : 1;
         assert.deepEqual(
-          passesPerStep(name, mode),
+          passesPerStep(make, mode),
           [want, want, want],
-          `${name}, ${mode}${MORE[name] ? ` (${MORE[name]!.why})` : ""}`,
+          `${label}, ${mode}`,
+        );
+      }
+    }
+    assert.equal(tf.memory().numTensors, n, "tensors after the steps");
+  },
+);
+
+/**
+ * adamw with GC inside the wrappers that hand it the driver's map, or a map
+ * of the same names and shapes, as `[label, build]`.
+ */
+const WRAPPERS: [string, () => GradientTransformation<unknown>][] = (() => {
+  const inner = () => adamw(1e-2, { gc: true });
+  return [
+    [
+      "injectHyperparams",
+      () =>
+        injectHyperparams(
+          (h) => adamw(h.learningRate!, { gc: true }),
+          { learningRate: 1e-2 },
+        ) as GradientTransformation<unknown>,
+    ],
+    ["applyIfFinite", () => applyIfFinite(inner())],
+    ["multiSteps", () => multiSteps(inner(), 2)],
+    ["clipByGlobalNorm", () => chain(clipByGlobalNorm(1), inner())],
+  ];
+})();
+
+testOnBackends(
+  "an optimizer inside a wrapper that hands it the driver's map, or a map of the same names and shapes, checks its gradients once too: injectHyperparams, applyIfFinite, multiSteps, a chain after clipByGlobalNorm",
+  () => {
+    const n = tf.memory().numTensors;
+    for (const [label, make] of WRAPPERS) {
+      for (const mode of ["op", "fused", "update"] as const) {
+        // runUpdate and applyUpdates are two entry points: one check each
+        const want = mode === "update" ? 2 : 1;
+        assert.deepEqual(
+          passesPerStep(make, mode),
+          [want, want, want],
+          `${label}, ${mode}`,
         );
       }
     }
@@ -273,6 +322,65 @@ testOnBackends(
     tf.dispose(Object.values(g0));
     disposeState(state);
     disposeState(stageState);
+    tf.dispose(Object.values(vars));
+  },
+);
+
+testOnBackends(
+  "every optimizer of the table, and adamw in each wrapper, refuses, by name and changing nothing, a step on a state built for other shapes or for fewer parameters: runStep op by op and fused, runUpdate (the entry's vouch holds only where the gradients fit the state)",
+  async (backend) => {
+    const names = backend === "cpu"
+      ? OPTIMIZER_ROWS.map(([name]) => name)
+      : ON_WEBGPU;
+    const vars = makeVars();
+    const [k, b] = Object.keys(vars) as [string, string];
+    const K = k.replace(/[/]/g, "\\/");
+    const g = gradsFor(vars, 0);
+    const txs: [string, () => GradientTransformation<unknown>][] = [
+      ...names.map((name) =>
+        [name, () => makeOptimizer(name, 1e-2, { gc: true })] as [
+          string,
+          () => GradientTransformation<unknown>,
+        ]
+      ),
+      ...WRAPPERS,
+    ];
+    for (const [name, make] of txs) {
+      const tx = make();
+      const fused = fuse(tx);
+      const states: [string, unknown, RegExp][] = [
+        [
+          "a state built for a [12] kernel",
+          initState(tx, { [k]: tf.zeros([12]), [b]: vars[b]! }),
+          new RegExp(
+            `^\\w+: update "${K}" has shape \\[4,3\\] but (the parameter|its state) has (shape )?\\[12\\]`,
+          ),
+        ],
+        [
+          "a state built for the bias only",
+          initState(tx, { [b]: vars[b]! }),
+          new RegExp(`^\\w+: unknown parameter name "${K}"`),
+        ],
+      ];
+      for (const [what, state, message] of states) {
+        const calls: [string, () => unknown][] = [
+          ["runStep", () => runStep(tx, g, state, vars)],
+          ["fused", () => runStep(fused, g, state, vars)],
+          ["runUpdate", () => runUpdate(tx, g, state, vars)],
+        ];
+        for (const [entry, call] of calls) {
+          await refused(
+            `${name}, ${what}, ${entry}`,
+            call,
+            message,
+            vars,
+            state,
+          );
+        }
+        disposeState(state);
+      }
+    }
+    tf.dispose(Object.values(g));
     tf.dispose(Object.values(vars));
   },
 );

@@ -27,7 +27,7 @@
 export * from "./tfjs_check.ts";
 export * from "./types.ts";
 export * from "./run_update.ts";
-export * from "./run_step.ts";
+export { runStep } from "./run_step.ts";
 export * from "./dispose_state.ts";
 export * from "./chain.ts";
 export * from "./identity.ts";

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { show } from "./_check.ts";
-import { checkAgainst, checkStateMap } from "./_structure.ts";
+import { checkAgainst, checkStateMap, passOn } from "./_structure.ts";
 import { checkTransformation } from "./_drive.ts";
 import { selectState } from "./_tree.ts";
 import { carry, fillLike, type PerParam, zeroCount } from "./_per_param.ts";
@@ -108,6 +108,7 @@ function multiStepsUpdate<S>(
     (g, name) => tf.add(state.acc[name]!, g),
   );
   const mean = mapUpdates(summed, (s) => tf.div(s, everyK));
+  passOn(updates, mean); // same names and shapes
   const [u, s] = inner.update(mean, state.inner, params);
   const next = tf.add(count, 1);
   // the last mini-step of a window: take the inner step, restart the sum

@@ -1,18 +1,25 @@
-import * as tf from "@tensorflow/tfjs";
+/**
+ * `runStep`, the driver that runs one step of a transformation and writes it
+ * into the variables ({@linkcode runStep}, also exported by `@centra/chain`),
+ * and, for drivers that own their state and check each step's gradients
+ * themselves (as `@centra/tfjs`'s `ChainOptimizer` does), the same step
+ * without its entry check ({@linkcode runCheckedStep}) and the count of
+ * name-by-name checks of a step's gradients ({@linkcode checkPasses}, the
+ * driver's own included; tests assert one per step). Those two are not part
+ * of `@centra/chain`'s main entry.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
 import {
-  addUpdates,
+  checkStateLive,
   checkStepInput,
   checkTransformation,
-  cloneWhere,
-  disposeCreated,
-  keepAll,
-  mismatch,
-  updateOwned,
+  walkState,
 } from "./_drive.ts";
-import { inStep } from "./_structure.ts";
-import { collectTensors } from "./_tree.ts";
-import { disposeReplaced } from "./dispose_state.ts";
-import type { GradientTransformation, Params, Updates } from "./types.ts";
+import { checkPasses } from "./_structure.ts";
+import { stepWith } from "./_step.ts";
+import type { GradientTransformation, Updates } from "./types.ts";
 
 /**
  * Runs one step of a transformation and writes the result into the
@@ -113,111 +120,92 @@ export function runStep<S>(
     what: "gradients",
     label: (name) => `the gradient of "${name}"`,
   });
-  const params = variables as Params;
-  if (typeof tx.step !== "function") {
-    // runUpdate then applyUpdates, trusting this entry's check: the updates
-    // fit the gradients (updateOwned refuses them otherwise), and the
-    // gradients the variables. Only their dtype is left to see, before the
-    // old state is touched.
-    const [updates, next] = updateOwned(
-      "runUpdate",
-      tx,
-      grads,
-      state,
-      params,
-      facts,
-      notFloat32,
-    );
-    disposeReplaced(state, next);
-    try {
-      addUpdates(variables, updates);
-    } finally {
-      tf.dispose(Object.values(updates));
-    }
-    return next;
-  }
+  return stepWith(tx, { grads, state, variables, facts });
+}
 
-  const inputs = new Set(Object.values(grads));
-  // Tensors the step may hand back that this driver must not dispose.
-  const foreign = new Set<tf.Tensor>([
-    ...inputs,
-    ...Object.values(variables),
-    ...collectTensors(state),
-  ]);
-  const [out, next] = keepAll(() => {
-    const [values, s] = inStep(facts, () => tx.step!(grads, state, params));
-    const held = collectTensors(s);
-    // As in runUpdate, a state tensor that is an input gradient is cloned
-    // (the clone shares the buffer: nothing is copied).
-    const ownedState = cloneWhere(s, (t) => inputs.has(t));
-    const ownedValues = ownValues(
-      values,
-      (t) => foreign.has(t) || held.has(t) || t instanceof tf.Variable,
-    );
-    return [ownedValues, ownedState] as [unknown, S];
-  });
-  const bad = mismatch(grads, out, "a new value") ??
-    incomplete(grads, out as Params, variables);
-  if (bad !== null) {
-    disposeCreated([out, next], foreign);
-    throw new TypeError(`runStep: the transformation's step returned ${bad}`);
-  }
-  // Every tensor of `out` is this driver's alone, so once a variable has
-  // taken its buffer it can go.
-  const values = out as Params;
-  for (const [k, t] of Object.entries(values)) variables[k]!.assign(t);
-  tf.dispose(Object.values(values));
-  disposeReplaced(state, next);
-  return next;
+export { checkPasses };
+// Re-exported so that the types the drivers take are documented with them.
+export type { GradientTransformation, Params, Updates } from "./types.ts";
+
+/**
+ * One step's input for {@linkcode runCheckedStep}, already checked by the
+ * driver.
+ *
+ * @typeParam S The transformation's state.
+ */
+export interface CheckedStep<S> {
+  /**
+   * Gradients keyed by variable name: each a live float32 tensor naming a
+   * live float32 variable of `variables`, of its shape.
+   */
+  grads: Updates;
+  /**
+   * The state, built by the transformation's `init` (or restored tensor by
+   * tensor at the same shapes) for parameters that include every name of
+   * `grads`, at its variable's shape; do not use it after this call.
+   */
+  state: S;
+  /**
+   * The variables, keyed by their names (live `tf.Variable`s, none under
+   * two names): those to update, and any others the transformation should
+   * see as parameters.
+   */
+  variables: Readonly<Record<string, tf.Variable>>;
+  /** Names the driver in the messages of what is still checked here. */
+  where: string;
 }
 
 /**
- * The step's new values, each tensor the driver does not own alone (`shared`
- * picks them, and a tensor returned for a second name) replaced by a clone,
- * so that every variable can take a buffer of its own and the tensor be
- * disposed. Anything else is passed on for `mismatch` to name.
+ * `runStep` for a driver that has checked the step's gradients itself, as
+ * {@linkcode CheckedStep} says, and counted that check in
+ * {@linkcode checkPasses}: the gradients are not checked again, here or by
+ * any part of the transformation (the optimizer's guard, a wrapper's state,
+ * a stage's state), since the driver built the state for them. What is not
+ * a check of the gradients still runs: `tx` is a transformation, every
+ * tensor of the state is alive (a `TypeError` naming `where` and the
+ * tensor's path otherwise), and a result that does not fit the gradients
+ * is refused, changing nothing, as `runStep` refuses it.
+ *
+ * @typeParam S The transformation's state.
+ * @param tx The transformation (a fused one included).
+ * @param step The checked gradients, the state and the variables.
+ * @returns The new state; the tensors of the old one that it no longer
+ * holds are disposed.
+ * @throws {TypeError} If `tx` is not a transformation, for a disposed tensor
+ * in the state, or a result that does not fit the gradients.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { adam, initState } from "@centra/chain";
+ * import { runCheckedStep } from "@centra/chain/run-step";
+ * import assert from "node:assert/strict";
+ *
+ * const w = tf.variable(tf.zeros([2]), true, "driver_doc/w2");
+ * const variables = { [w.name]: w };
+ * const tx = adam(0.1);
+ * const grads = { [w.name]: tf.tensor1d([1, -1]) };
+ * runCheckedStep(tx, { grads, state: initState(tx, variables), variables, where: "mine" });
+ * // Adam's first step is lr times the sign of the gradient
+ * const got = Array.from(await w.data());
+ * assert.ok(Math.abs(got[0]! + 0.1) < 1e-6 && Math.abs(got[1]! - 0.1) < 1e-6);
+ * tf.dispose(grads);
+ * ```
  */
-function ownValues(
-  values: unknown,
-  shared: (t: tf.Tensor) => boolean,
-): unknown {
-  if (values === null || typeof values !== "object") return values;
-  const taken = new Set<tf.Tensor>();
-  const out: Record<string, unknown> = {};
-  for (const [k, t] of Object.entries(values)) {
-    if (t instanceof tf.Tensor && !t.isDisposed) {
-      out[k] = shared(t) || taken.has(t) ? t.clone() : t;
-      taken.add(t);
-    } else {
-      out[k] = t;
-    }
-  }
-  return out;
-}
-
-/** Names a gradient left without a new value, or a value of the wrong dtype. */
-function incomplete(
-  grads: Updates,
-  values: Params,
-  variables: Readonly<Record<string, tf.Variable>>,
-): string | null {
-  for (const k of Object.keys(grads)) {
-    const t = Object.hasOwn(values, k) ? values[k] : undefined;
-    if (t === undefined) return `no new value for "${k}"`;
-    const v = variables[k]!;
-    if (t.dtype !== v.dtype) {
-      return `a new value of dtype ${t.dtype} for "${k}", whose variable is ${v.dtype}`;
-    }
-  }
-  return null;
-}
-
-/** Names the first update that is not float32, as `applyUpdates` would. */
-function notFloat32(updates: Updates): string | null {
-  for (const [k, u] of Object.entries(updates)) {
-    if (u.dtype !== "float32") {
-      return `applyUpdates: update "${k}" is ${u.dtype}; only float32 is trained`;
-    }
-  }
-  return null;
+export function runCheckedStep<S>(
+  tx: GradientTransformation<S>,
+  step: CheckedStep<S>,
+): S {
+  const { grads, state, variables, where } = step;
+  checkTransformation(where, tx);
+  const walk = walkState(state);
+  checkStateLive(where, walk);
+  const facts = {
+    updates: grads,
+    params: variables,
+    paramsFit: true,
+    fits: true,
+    nodes: walk.nodes,
+  };
+  return stepWith(tx, { grads, state, variables, facts });
 }

@@ -1,6 +1,9 @@
 // Private: what `ChainOptimizer.applyGradients` accepts, checked before
-// anything changes, and the variables it updates.
+// anything changes, and the variables it updates. This is the step's one
+// check of its gradients: the step runs through `runCheckedStep`, which
+// trusts it (the state is the optimizer's own, built for these variables).
 import * as tf from "@tensorflow/tfjs";
+import { checkPasses } from "@centra/chain/run-step";
 import type { Updates } from "@centra/chain/types";
 import type { NamedTensor } from "./_state_checkpoint.ts";
 
@@ -9,8 +12,9 @@ const WHERE = "ChainOptimizer.applyGradients";
 /**
  * The gradients to apply, by variable name: each a live float32 tensor of
  * its registered float32 variable's shape (and of the shape the state was
- * built for, `stateShape(name)`, if any). `null` or `undefined` gradients
- * are skipped, as in tfjs.
+ * built for, `stateShape(name)`, if any), no name twice. `null` or
+ * `undefined` gradients are skipped, as in tfjs. What `runCheckedStep`
+ * asks of its gradients; counted in `checkPasses`.
  *
  * @throws {TypeError} Naming the first bad entry.
  */
@@ -18,6 +22,7 @@ export function readGradients(
   variableGradients: tf.NamedTensorMap | NamedTensor[],
   stateShape: (name: string) => readonly number[] | undefined,
 ): Updates {
+  checkPasses.count++;
   const registered = tf.engine().registeredVariables;
   const grads: Updates = {};
   for (const [name, g] of entriesOf(variableGradients)) {
@@ -26,7 +31,7 @@ export function readGradients(
       throw new TypeError(`${WHERE}: "${name}" appears twice`);
     }
     const v = Object.hasOwn(registered, name) ? registered[name] : undefined;
-    if (v === undefined) {
+    if (v === undefined || v.isDisposed) {
       throw new TypeError(`${WHERE}: no variable named "${name}"`);
     }
     checkGradient(name, g, v, stateShape(name));
