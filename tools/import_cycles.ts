@@ -13,21 +13,9 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { sourceFiles } from "./_sources.ts";
 
 const ROOTS = ["packages", "testing"];
-
-async function sources(dir: string, out: string[]): Promise<void> {
-  for await (const e of Deno.readDir(dir)) {
-    const path = `${dir}/${e.name}`;
-    if (e.isDirectory) {
-      if (e.name !== "node_modules" && e.name !== "data") {
-        await sources(path, out);
-      }
-    } else if (path.endsWith(".ts")) {
-      out.push(path);
-    }
-  }
-}
 
 interface InfoModule {
   specifier: string;
@@ -110,8 +98,7 @@ function cycles(graph: Map<string, string[]>): string[][] {
 }
 
 Deno.test(`no import cycle in ${ROOTS.join(", ")}`, async () => {
-  const files: string[] = [];
-  for (const root of ROOTS) await sources(root, files);
+  const files = await sourceFiles(ROOTS);
   const graph = await importGraph(files.sort());
   const root = new URL(`file://${Deno.cwd()}/`).href;
   const found = cycles(graph).map((c) =>

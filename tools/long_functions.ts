@@ -13,6 +13,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { sourceFiles } from "./_sources.ts";
 
 const LIMIT = Number(Deno.env.get("LIMIT") ?? 60);
 const ROOTS = (Deno.env.get("ROOTS") ?? "packages").split(",");
@@ -70,25 +71,11 @@ const plugin: Deno.lint.Plugin = {
   },
 };
 
-async function sources(dir: string, out: string[]): Promise<void> {
-  for await (const e of Deno.readDir(dir)) {
-    const path = `${dir}/${e.name}`;
-    if (e.isDirectory) {
-      if (e.name !== "node_modules" && e.name !== "data") {
-        await sources(path, out);
-      }
-    } else if (
-      path.endsWith(".ts") && !path.endsWith("_test.ts") &&
-      !path.endsWith("_test_utils.ts")
-    ) {
-      out.push(path);
-    }
-  }
-}
-
 Deno.test(`no function over ${LIMIT} lines in ${ROOTS.join(", ")}`, async () => {
-  const files: string[] = [];
-  for (const root of ROOTS) await sources(root, files);
+  const files = await sourceFiles(
+    ROOTS,
+    (path) => !path.endsWith("_test.ts") && !path.endsWith("_test_utils.ts"),
+  );
   for (const f of files.sort()) {
     Deno.lint.runPlugin(plugin, f, await Deno.readTextFile(f));
   }

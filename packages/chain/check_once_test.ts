@@ -83,6 +83,25 @@ function settings(
 
 type Mode = "op" | "fused" | "update";
 
+/**
+ * Each of `cases` checks its gradients once per step, op by op and fused
+ * (`runUpdate` then `applyUpdates`: once at each entry).
+ */
+function assertOncePerStep(
+  cases: readonly (readonly [string, () => GradientTransformation<unknown>])[],
+): void {
+  for (const [label, make] of cases) {
+    for (const mode of ["op", "fused", "update"] as const) {
+      const want = mode === "update" ? 2 : 1;
+      assert.deepEqual(
+        passesPerStep(make, mode),
+        [want, want, want],
+        `${label}, ${mode}`,
+      );
+    }
+  }
+}
+
 /** Checks per step of `make()` over three steps, in `mode`. */
 function passesPerStep(
   make: () => GradientTransformation<unknown>,
@@ -133,17 +152,7 @@ testOnBackends(
       : ON_WEBGPU;
     const cases = settings(names);
     assert.ok(cases.length >= names.length, "every optimizer has a case");
-    for (const [label, make] of cases) {
-      for (const mode of ["op", "fused", "update"] as const) {
-        // runUpdate and applyUpdates are two entry points: one check each
-        const want = mode === "update" ? 2 : 1;
-        assert.deepEqual(
-          passesPerStep(make, mode),
-          [want, want, want],
-          `${label}, ${mode}`,
-        );
-      }
-    }
+    assertOncePerStep(cases);
     assert.equal(tf.memory().numTensors, n, "tensors after the steps");
   },
 );
@@ -173,17 +182,7 @@ testOnBackends(
   "an optimizer inside a wrapper that hands it the driver's map, or a map of the same names and shapes, checks its gradients once too: injectHyperparams, applyIfFinite, multiSteps, a chain after clipByGlobalNorm",
   () => {
     const n = tf.memory().numTensors;
-    for (const [label, make] of WRAPPERS) {
-      for (const mode of ["op", "fused", "update"] as const) {
-        // runUpdate and applyUpdates are two entry points: one check each
-        const want = mode === "update" ? 2 : 1;
-        assert.deepEqual(
-          passesPerStep(make, mode),
-          [want, want, want],
-          `${label}, ${mode}`,
-        );
-      }
-    }
+    assertOncePerStep(WRAPPERS);
     assert.equal(tf.memory().numTensors, n, "tensors after the steps");
   },
 );
