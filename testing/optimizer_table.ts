@@ -74,7 +74,13 @@ function selected(): OptimizerName[] {
       })`,
     );
   }
-  return NAMES.filter((n) => wanted.includes(n));
+  const chosen = NAMES.filter((n) => wanted.includes(n));
+  console.error(
+    `CENTRA_OPTIMIZERS: the table's suites run on ${chosen.length} of ${NAMES.length} optimizers (${
+      chosen.join(", ")
+    })`,
+  );
+  return chosen;
 }
 
 const ALL: readonly (readonly [OptimizerName, OptimizerRow])[] = await Promise

@@ -1,6 +1,6 @@
 /**
- * The command-line entry shared by `deno task demo` (examples/demo.ts) and
- * `deno task repro` (repro/main.ts): flags read with `node:util`'s
+ * The command-line entry shared by `deno task demo` (examples/demo.ts),
+ * `deno task repro` (repro/main.ts) and `deno task serve` (web/serve.ts): flags read with `node:util`'s
  * `parseArgs` and errors in the commands' own words, value checks that name
  * the flag and the value, and the `--help` / exit-2 main.
  *

@@ -130,7 +130,12 @@ export function serve(options: {
 const HELP =
   "deno task serve [--port N]\n\nBundles the demo page and serves it on 127.0.0.1 (default port 8000; 0: any free port).";
 
-/** Reads `deno task serve`'s flags: the port, or `"help"`. */
+/**
+ * Reads `deno task serve`'s flags: the port, or `"help"`.
+ *
+ * @throws {TypeError} For an unknown flag, a missing value or a stray argument.
+ * @throws {RangeError} For a port that is not an integer in [0, 65535].
+ */
 export function parseServeArgs(args: readonly string[]): number | "help" {
   const values = readFlags(args, { values: ["port"], booleans: [] });
   if (values.help) return "help";

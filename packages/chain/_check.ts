@@ -268,7 +268,8 @@ export type OptionKind =
   | "gc"
   | "gcOn"
   | "object"
-  | "variables";
+  | "variables"
+  | "string";
 
 function fits(kind: OptionKind, v: unknown): boolean {
   const isTensor = typeof v === "object" && v !== null && "dtype" in v &&
@@ -294,6 +295,8 @@ function fits(kind: OptionKind, v: unknown): boolean {
       return isPlainObject(v);
     case "variables":
       return Array.isArray(v);
+    case "string":
+      return typeof v === "string" && v !== "";
   }
 }
 
@@ -308,6 +311,7 @@ const WANT: Readonly<Record<OptionKind, string>> = {
   gcOn: '"gradient" or "update"',
   object: "a plain object",
   variables: "a list of tf.Variable",
+  string: "a non-empty string",
 };
 
 /**
@@ -340,7 +344,7 @@ export function checkOptions(
     if (!fits(kind, v)) {
       throw new TypeError(
         `${where}: ${k} must be ${WANT[kind]}, got ${
-          typeof v === "string" ? v : show(v)
+          typeof v === "string" && v !== "" ? v : show(v)
         }`,
       );
     }

@@ -1,6 +1,5 @@
 // Private: one step of a transformation written into the variables, once
-// the step's input is checked (`runStep`'s entry check, or the driver's own
-// for `runCheckedStep`): what both drivers run.
+// `runStep`'s entry check has passed: the step body `runStep` runs.
 import * as tf from "@tensorflow/tfjs";
 import {
   addUpdates,

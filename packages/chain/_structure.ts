@@ -3,8 +3,8 @@
 // `checkStepInput` (`_drive.ts`), the optimizers' guard and every elementwise
 // stage (`_stage_spec.ts`) use these; nothing else compares shapes by hand.
 //
-// Check once: a driver (`runStep`, `runUpdate`, `ChainOptimizer` through
-// `runCheckedStep`) checks a step's input at entry and records what it found
+// Check once: a driver (`runStep`, `runUpdate`; `ChainOptimizer` through
+// `runStep`) checks a step's input at entry and records what it found
 // (`StepFacts`) while the transformation runs. When the gradients fit the
 // step's state (they pass the first guard in it), the driver's map is vouched
 // for from the start; else an optimizer's guard vouches for the map of

@@ -335,6 +335,7 @@ testOnBackends(
     const [k, b] = Object.keys(vars) as [string, string];
     const K = k.replace(/[/]/g, "\\/");
     const g = gradsFor(vars, 0);
+    const n = tf.memory().numTensors;
     const txs: [string, () => GradientTransformation<unknown>][] = [
       ...names.map((name) =>
         [name, () => makeOptimizer(name, 1e-2, { gc: true })] as [
@@ -347,10 +348,11 @@ testOnBackends(
     for (const [name, make] of txs) {
       const tx = make();
       const fused = fuse(tx);
+      const k12 = tf.zeros([12]);
       const states: [string, unknown, RegExp][] = [
         [
           "a state built for a [12] kernel",
-          initState(tx, { [k]: tf.zeros([12]), [b]: vars[b]! }),
+          initState(tx, { [k]: k12, [b]: vars[b]! }),
           new RegExp(
             `^\\w+: update "${K}" has shape \\[4,3\\] but (the parameter|its state) has (shape )?\\[12\\]`,
           ),
@@ -378,7 +380,9 @@ testOnBackends(
         }
         disposeState(state);
       }
+      k12.dispose();
     }
+    assert.equal(tf.memory().numTensors, n, "tensors after the refusals");
     tf.dispose(Object.values(g));
     tf.dispose(Object.values(vars));
   },

@@ -40,7 +40,7 @@
 //   (AdamW's and SGDW's decaying as (1 - lr λ)^t); asserted for all rows.
 //
 // Learning rates and step counts were tuned per optimizer (the achieved
-// values, noted in each row of testing/rows/, leave at least ~3x
+// values, noted in the rows of testing/rows/ where measured, leave at least ~3x
 // margin on every threshold):
 // plain-gradient Rosenbrock needs lr below 2 / λmax(Hessian) ≈ 0.002 for
 // SGD and thousands of steps to crawl along the valley; with GC the problem

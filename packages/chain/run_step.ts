@@ -1,23 +1,14 @@
 /**
  * `runStep`, the driver that runs one step of a transformation and writes it
- * into the variables ({@linkcode runStep}, also exported by `@centra/chain`),
- * and, for drivers that own their state and check each step's gradients
- * themselves (as `@centra/tfjs`'s `ChainOptimizer` does), the same step
- * without its entry check ({@linkcode runCheckedStep}) and the count of
- * name-by-name checks of a step's gradients ({@linkcode checkPasses}, the
- * driver's own included; tests assert one per step). Those two are not part
- * of `@centra/chain`'s main entry.
+ * into the variables ({@linkcode runStep}, also exported by `@centra/chain`).
+ * A driver of its own (as `@centra/tfjs`'s `ChainOptimizer`) calls it with
+ * its name as `where`, so that what `runStep` refuses names that driver.
  *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import {
-  checkStateLive,
-  checkStepInput,
-  checkTransformation,
-  walkState,
-} from "./_drive.ts";
-import { checkPasses } from "./_structure.ts";
+import { checkStepInput, checkTransformation } from "./_drive.ts";
+import { checkOptions } from "./_check.ts";
 import { stepWith } from "./_step.ts";
 import type { GradientTransformation, Updates } from "./types.ts";
 
@@ -50,9 +41,12 @@ import type { GradientTransformation, Updates } from "./types.ts";
  * @param state The current state; do not use it after this call.
  * @param variables The variables, keyed by name: those to update, and any
  * others the transformation should see as parameters.
+ * @param options `where`, the name every error message begins with
+ * (default `"runStep"`; a driver built on `runStep` gives its own).
  * @returns The new state.
- * @throws {TypeError} For input that does not fit (see above), or a step
- * that returns values that do not fit the gradients.
+ * @throws {TypeError} For input that does not fit (see above), a step
+ * that returns values that do not fit the gradients, or an unknown option
+ * or a `where` that is not a non-empty string.
  *
  * @example One step of SGD
  * ```ts
@@ -112,9 +106,12 @@ export function runStep<S>(
   grads: Updates,
   state: S,
   variables: Readonly<Record<string, tf.Variable>>,
+  options: RunStepOptions = {},
 ): S {
-  checkTransformation("runStep", tx);
-  const facts = checkStepInput("runStep", grads, {
+  checkOptions("runStep", options, { where: "string" });
+  const where = options.where ?? "runStep";
+  checkTransformation(where, tx);
+  const facts = checkStepInput(where, grads, {
     variables,
     state,
     what: "gradients",
@@ -123,89 +120,15 @@ export function runStep<S>(
   return stepWith(tx, { grads, state, variables, facts });
 }
 
-export { checkPasses };
+/** Options of {@linkcode runStep}. */
+export interface RunStepOptions {
+  /**
+   * The name that begins every error message (default `"runStep"`): a
+   * driver built on `runStep` gives its own, e.g.
+   * `"ChainOptimizer.applyGradients"`.
+   */
+  where?: string;
+}
+
 // Re-exported so that the types the drivers take are documented with them.
 export type { GradientTransformation, Params, Updates } from "./types.ts";
-
-/**
- * One step's input for {@linkcode runCheckedStep}, already checked by the
- * driver.
- *
- * @typeParam S The transformation's state.
- */
-export interface CheckedStep<S> {
-  /**
-   * Gradients keyed by variable name: each a live float32 tensor naming a
-   * live float32 variable of `variables`, of its shape.
-   */
-  grads: Updates;
-  /**
-   * The state, built by the transformation's `init` (or restored tensor by
-   * tensor at the same shapes) for parameters that include every name of
-   * `grads`, at its variable's shape; do not use it after this call.
-   */
-  state: S;
-  /**
-   * The variables, keyed by their names (live `tf.Variable`s, none under
-   * two names): those to update, and any others the transformation should
-   * see as parameters.
-   */
-  variables: Readonly<Record<string, tf.Variable>>;
-  /** Names the driver in the messages of what is still checked here. */
-  where: string;
-}
-
-/**
- * `runStep` for a driver that has checked the step's gradients itself, as
- * {@linkcode CheckedStep} says, and counted that check in
- * {@linkcode checkPasses}: the gradients are not checked again, here or by
- * any part of the transformation (the optimizer's guard, a wrapper's state,
- * a stage's state), since the driver built the state for them. What is not
- * a check of the gradients still runs: `tx` is a transformation, every
- * tensor of the state is alive (a `TypeError` naming `where` and the
- * tensor's path otherwise), and a result that does not fit the gradients
- * is refused, changing nothing, as `runStep` refuses it.
- *
- * @typeParam S The transformation's state.
- * @param tx The transformation (a fused one included).
- * @param step The checked gradients, the state and the variables.
- * @returns The new state; the tensors of the old one that it no longer
- * holds are disposed.
- * @throws {TypeError} If `tx` is not a transformation, for a disposed tensor
- * in the state, or a result that does not fit the gradients.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { adam, initState } from "@centra/chain";
- * import { runCheckedStep } from "@centra/chain/run-step";
- * import assert from "node:assert/strict";
- *
- * const w = tf.variable(tf.zeros([2]), true, "driver_doc/w2");
- * const variables = { [w.name]: w };
- * const tx = adam(0.1);
- * const grads = { [w.name]: tf.tensor1d([1, -1]) };
- * runCheckedStep(tx, { grads, state: initState(tx, variables), variables, where: "mine" });
- * // Adam's first step is lr times the sign of the gradient
- * const got = Array.from(await w.data());
- * assert.ok(Math.abs(got[0]! + 0.1) < 1e-6 && Math.abs(got[1]! - 0.1) < 1e-6);
- * tf.dispose(grads);
- * ```
- */
-export function runCheckedStep<S>(
-  tx: GradientTransformation<S>,
-  step: CheckedStep<S>,
-): S {
-  const { grads, state, variables, where } = step;
-  checkTransformation(where, tx);
-  const walk = walkState(state);
-  checkStateLive(where, walk);
-  const facts = {
-    updates: grads,
-    params: variables,
-    paramsFit: true,
-    fits: true,
-    nodes: walk.nodes,
-  };
-  return stepWith(tx, { grads, state, variables, facts });
-}

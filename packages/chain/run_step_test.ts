@@ -466,3 +466,62 @@ testOnBackends(
     tf.dispose([w, g[w.name]!]);
   },
 );
+
+testOnBackends(
+  "runStep's where option names the driver in every refusal, and a bad option is refused before anything changes",
+  async () => {
+    const w = tf.variable(tf.ones([2, 3]), true, uniq("w"));
+    const W = w.name.replace(/\//g, "\\/");
+    const tx = sgd(0.1, { momentum: 0.9 });
+    const state = initState(tx, { [w.name]: w });
+    const n = tf.memory().numTensors;
+    const bad: [Updates, RegExp][] = [
+      [
+        { ghost: tf.ones([3]) },
+        /^TypeError: Mine\.step: no variable named "ghost"/,
+      ],
+      [
+        { [w.name]: tf.ones([6]) },
+        new RegExp(
+          `^TypeError: Mine\\.step: the gradient of "${W}" has shape \\[6\\] but the variable has \\[2,3\\]`,
+        ),
+      ],
+      [
+        { [w.name]: tf.ones([2, 3], "int32") },
+        new RegExp(`^TypeError: Mine\\.step: the gradient of "${W}" is int32`),
+      ],
+    ];
+    for (const [grads, message] of bad) {
+      const before = tf.memory().numTensors;
+      assert.throws(
+        () =>
+          runStep(tx, grads, state, { [w.name]: w }, { where: "Mine.step" }),
+        (e: unknown) => {
+          assert.match(String(e), message);
+          return true;
+        },
+      );
+      assert.equal(tf.memory().numTensors, before);
+      tf.dispose(Object.values(grads));
+    }
+    const g = { [w.name]: tf.ones([2, 3]) };
+    for (
+      const [options, message] of [
+        [{ where: "" }, /runStep: where must be a non-empty string, got ""/],
+        [{ where: 3 }, /runStep: where must be a non-empty string, got 3/],
+        [{ wher: "x" }, /runStep: unknown option "wher"/],
+        [null, /runStep: options must be a plain object, got null/],
+      ] as const
+    ) {
+      assert.throws(
+        () => runStep(tx, g, state, { [w.name]: w }, options as never),
+        (e: unknown) => e instanceof TypeError && message.test(e.message),
+      );
+    }
+    assert.deepEqual(Array.from(await w.data()), [1, 1, 1, 1, 1, 1]);
+    assert.equal(tf.memory().numTensors, n + 1);
+    tf.dispose(g);
+    disposeState(state);
+    w.dispose();
+  },
+);

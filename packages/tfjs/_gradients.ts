@@ -1,9 +1,10 @@
 // Private: what `ChainOptimizer.applyGradients` accepts, checked before
-// anything changes, and the variables it updates. This is the step's one
-// check of its gradients: the step runs through `runCheckedStep`, which
-// trusts it (the state is the optimizer's own, built for these variables).
+// anything changes, and the variables it updates: tfjs's forms (a map or a
+// list of named gradients, null skipped), the registered variables, and the
+// shapes a restored checkpoint holds before the state is built, which
+// @centra/chain cannot see. The step then runs through `runStep` (naming
+// ChainOptimizer), whose entry check is @centra/chain's one check.
 import * as tf from "@tensorflow/tfjs";
-import { checkPasses } from "@centra/chain/run-step";
 import type { Updates } from "@centra/chain/types";
 import type { NamedTensor } from "./_state_checkpoint.ts";
 
@@ -13,8 +14,7 @@ const WHERE = "ChainOptimizer.applyGradients";
  * The gradients to apply, by variable name: each a live float32 tensor of
  * its registered float32 variable's shape (and of the shape the state was
  * built for, `stateShape(name)`, if any), no name twice. `null` or
- * `undefined` gradients are skipped, as in tfjs. What `runCheckedStep`
- * asks of its gradients; counted in `checkPasses`.
+ * `undefined` gradients are skipped, as in tfjs.
  *
  * @throws {TypeError} Naming the first bad entry.
  */
@@ -22,7 +22,6 @@ export function readGradients(
   variableGradients: tf.NamedTensorMap | NamedTensor[],
   stateShape: (name: string) => readonly number[] | undefined,
 ): Updates {
-  checkPasses.count++;
   const registered = tf.engine().registeredVariables;
   const grads: Updates = {};
   for (const [name, g] of entriesOf(variableGradients)) {

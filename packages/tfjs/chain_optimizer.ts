@@ -1,6 +1,6 @@
 import "@centra/chain/tfjs-check";
 import * as tf from "@tensorflow/tfjs";
-import { runCheckedStep } from "@centra/chain/run-step";
+import { runStep } from "@centra/chain/run-step";
 import type { GradientTransformation, Updates } from "@centra/chain/types";
 import { type JsonObject, toJsonObject } from "./_json.ts";
 import { type NamedTensor, StateCheckpoint } from "./_state_checkpoint.ts";
@@ -48,8 +48,8 @@ const CLASS_NAME = "centra.ChainOptimizer";
  * they were.
  *
  * Fused by default: steps run `fuse(tx)` (from `@centra/webgpu`) through
- * `@centra/chain`'s `runStep` (as `runCheckedStep`, trusting this optimizer's
- * own check of the gradients), so on the webgpu and cpu backends the
+ * `@centra/chain`'s `runStep` (with this optimizer's name in its messages),
+ * so on the webgpu and cpu backends the
  * elementwise parts of the chain are one generated kernel per tensor that
  * writes the new weight and every state slot (elsewhere, and for parts it
  * cannot fuse, `fuse` runs op by op). `{ fused: false }` runs the chain op
@@ -227,11 +227,7 @@ export class ChainOptimizer extends tf.Optimizer {
     try {
       // Atomic: if it throws, the variables and prepared.state are as they
       // were, and only what prepare built for new variables must go.
-      // readGradients checked the gradients: they are not checked again.
-      next = runCheckedStep(this.#run, {
-        grads,
-        state: prepared.state,
-        variables,
+      next = runStep(this.#run, grads, prepared.state, variables, {
         where: "ChainOptimizer.applyGradients",
       });
     } catch (e) {

@@ -1,8 +1,10 @@
-// ChainOptimizer's step checks its gradients once (issue 14, item 4):
-// `checkPasses` counts every name-by-name check of a step's gradients,
-// `readGradients` (this package's own, with its own messages) included;
-// `runCheckedStep` trusts it, and nothing in @centra/chain checks them
-// again. A bad gradient is still refused by name, changing nothing.
+// ChainOptimizer's step checks its gradients in @centra/chain once (issue
+// 14, item 4): `checkPasses` counts @centra/chain's name-by-name checks of a
+// step's gradients; ChainOptimizer's step is `runStep`, whose entry check
+// is the one. (`readGradients`, this package's own reading of tfjs's forms
+// against the registered variables and a restored checkpoint's shapes, runs
+// before it, with its own messages.) A bad gradient is refused by name,
+// changing nothing.
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { read, testOnBackends } from "@centra/testing/mod.ts";
@@ -10,7 +12,7 @@ import {
   makeOptimizer,
   OPTIMIZER_ROWS,
 } from "@centra/testing/optimizer_table.ts";
-import { checkPasses } from "@centra/chain/run-step";
+import { checkPasses } from "../chain/_structure.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 
 let id = 0;
