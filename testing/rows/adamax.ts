@@ -3,24 +3,28 @@
 // u = max(b2 u, |g| + eps), w = w - lr m / (1 - b1^t) / u.
 import * as tf from "@tensorflow/tfjs";
 import type { OptimizerRow } from "../row_types.ts";
-import { elementwiseRef, numOr } from "./_elementwise_ref.ts";
+import {
+  type ElementRule,
+  elementwiseRef,
+  numOr,
+  type Options,
+} from "./_elementwise_ref.ts";
 import { cosineLr } from "./_shared.ts";
 
+/** Adamax's rule for one element, with `o`'s b1, b2 and eps (optax's defaults). */
+export function adamaxRule(o: Options): ElementRule {
+  const b1 = numOr(o, "b1", 0.9), b2 = numOr(o, "b2", 0.999);
+  const eps = numOr(o, "eps", 1e-8);
+  return (g, [m, u], i, t) => {
+    m![i] = b1 * m![i]! + (1 - b1) * g;
+    u![i] = Math.max(b2 * u![i]!, Math.abs(g) + eps);
+    return m![i]! / (1 - Math.pow(b1, t)) / u![i]!;
+  };
+}
+
 export const adamaxRow: OptimizerRow = {
-  reference: (lr, o) => {
-    const b1 = numOr(o, "b1", 0.9), b2 = numOr(o, "b2", 0.999);
-    const eps = numOr(o, "eps", 1e-8);
-    return elementwiseRef({
-      lr,
-      options: o,
-      slots: [0, 0],
-      rule: (g, [m, u], i, t) => {
-        m![i] = b1 * m![i]! + (1 - b1) * g;
-        u![i] = Math.max(b2 * u![i]!, Math.abs(g) + eps);
-        return m![i]! / (1 - Math.pow(b1, t)) / u![i]!;
-      },
-    });
-  },
+  reference: (lr, o) =>
+    elementwiseRef({ lr, options: o, slots: [0, 0], rule: adamaxRule(o) }),
   referenceCases: [
     {
       name:

@@ -6,24 +6,18 @@
 // the scaled update, never on λ w.
 import type { OptimizerRow } from "../row_types.ts";
 import { elementwiseRef, numOr } from "./_elementwise_ref.ts";
+import { adamaxRule } from "./adamax.ts";
 import { cosineLr } from "./_shared.ts";
 
 export const adamaxwRow: OptimizerRow = {
-  reference: (lr, o) => {
-    const b1 = numOr(o, "b1", 0.9), b2 = numOr(o, "b2", 0.999);
-    const eps = numOr(o, "eps", 1e-8);
-    return elementwiseRef({
+  reference: (lr, o) =>
+    elementwiseRef({
       lr,
       options: o,
       slots: [0, 0],
       decoupled: numOr(o, "weightDecay", 1e-4),
-      rule: (g, [m, u], i, t) => {
-        m![i] = b1 * m![i]! + (1 - b1) * g;
-        u![i] = Math.max(b2 * u![i]!, Math.abs(g) + eps);
-        return m![i]! / (1 - Math.pow(b1, t)) / u![i]!;
-      },
-    });
-  },
+      rule: adamaxRule(o),
+    }),
   referenceCases: [
     {
       name:
