@@ -11,9 +11,10 @@ import type { NamedTensor } from "./_state_checkpoint.ts";
 const WHERE = "ChainOptimizer.applyGradients";
 
 /**
- * The gradients to apply, by variable name: each a live float32 tensor of
- * its registered float32 variable's shape (and of the shape the state was
- * built for, `stateShape(name)`, if any), no name twice. `null` or
+ * The gradients to apply, by variable name: each a live float32 tensor
+ * naming a registered float32 variable, whose shape is the one the state was
+ * built for (`stateShape(name)`, if any), no name twice. That each gradient
+ * has its variable's shape is `runStep`'s entry check (the same message). `null` or
  * `undefined` gradients are skipped, as in tfjs.
  *
  * @throws {TypeError} Naming the first bad entry.
@@ -72,11 +73,6 @@ function checkGradient(
   if (!(g instanceof tf.Tensor) || g.isDisposed) {
     throw new TypeError(
       `${WHERE}: the gradient of "${name}" is not a live tensor`,
-    );
-  }
-  if (!tf.util.arraysEqual(g.shape, v.shape)) {
-    throw new TypeError(
-      `${WHERE}: the gradient of "${name}" has shape [${g.shape}] but the variable has [${v.shape}]`,
     );
   }
   if (g.dtype !== "float32" || v.dtype !== "float32") {
