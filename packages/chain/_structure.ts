@@ -23,8 +23,7 @@ import type { Params, Updates } from "./types.ts";
  * gradients it checked, the parameters it checked them against, whether
  * every gradient names a parameter of its shape (`paramsFit`), whether the
  * map fits the step's state (`fits`: every gradient passes the first
- * optimizer's guard found in the state, as that guard would check, or the
- * driver built the state itself for these gradients' names and shapes), and
+ * optimizer's guard found in the state, as that guard would check), and
  * every object and list of the step's state (`nodes`): a vouch holds only
  * for a part of that state.
  */
@@ -45,7 +44,7 @@ const vouched = new WeakMap<Updates, StepFacts>();
  * How many times a step's gradients were checked name by name (a driver's
  * entry check or its own, a guard's, a transformation's against its state
  * or the parameters), for tests: `check_once_test.ts` asserts one per driver
- * step. A driver that checks its gradients itself adds one per check.
+ * step.
  */
 export const checkPasses = { count: 0 };
 
@@ -66,11 +65,6 @@ export function inStep<T>(facts: StepFacts, fn: () => T): T {
     // nothing trusts these facts once the step is over
     facts.nodes.clear();
   }
-}
-
-/** The facts of the driver's step in progress, or `null` outside one. */
-export function stepFacts(): StepFacts | null {
-  return current;
 }
 
 /**

@@ -416,27 +416,14 @@ testOnBackends(
       `scaleByAdam: update "${K}" has shape \\[4,3\\] but its state has shape \\[12\\]`,
     );
     const only = { [k]: vars[k]! };
-    await refused(
-      "runStep",
-      () => runStep(tx, g, other, only),
-      guardSays,
-      vars,
-      other,
-    );
-    await refused(
-      "fused",
-      () => runStep(fuse(tx), g, other, only),
-      guardSays,
-      vars,
-      other,
-    );
-    await refused(
-      "runUpdate",
-      () => runUpdate(tx, g, other, only),
-      guardSays,
-      vars,
-      other,
-    );
+    const entries: [string, () => unknown][] = [
+      ["runStep", () => runStep(tx, g, other, only)],
+      ["fused", () => runStep(fuse(tx), g, other, only)],
+      ["runUpdate", () => runUpdate(tx, g, other, only)],
+    ];
+    for (const [entry, call] of entries) {
+      await refused(entry, call, guardSays, vars, other);
+    }
 
     // inside a step, a stage given a map no guard vouched for checks it
     const stage = scaleByAdam();
