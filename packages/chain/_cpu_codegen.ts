@@ -124,6 +124,16 @@ ${body}`;
   };
 }
 
+/** Rows a default-rounding reduction reads per pass (see `rowsAtOnce`). */
+const ROWS = 4;
+
+/** `(a + b) + (c + d)`: a sum of names as a balanced tree of adds. */
+function pairwise(xs: readonly string[]): string {
+  if (xs.length === 1) return xs[0]!;
+  const h = Math.ceil(xs.length / 2);
+  return `(${pairwise(xs.slice(0, h))} + ${pairwise(xs.slice(h))})`;
+}
+
 /** A number as JavaScript source, exactly (`-0`, NaN and infinities too). */
 function literal(v: number): string {
   if (Object.is(v, -0)) return "-0";
@@ -209,6 +219,20 @@ class Source {
       // tf.sum of a scalar is that scalar
       return this.assemble([], [`return F(${v});`]);
     }
+    if (!this.exact) {
+      // ROWS rows at a time into as many float64 sums, so that no add waits
+      // for the one before it
+      // (named apart from the shared scalars `s…`)
+      const sums = Array.from({ length: ROWS }, (_, k) => `acc${k}`);
+      const loop = this.rowsAtOnce(
+        v,
+        (vs) => vs.map((x, k) => `${sums[k]} += ${x};`),
+      );
+      return this.assemble(
+        [`let ${sums.map((x) => `${x} = 0`).join(", ")};`, ...loop],
+        [`return F(${pairwise(sums)});`],
+      );
+    }
     const loop = this.loop([...this.body, `s += ${v};`]);
     return this.assemble(["let s = 0;", ...loop], ["return F(s);"]);
   }
@@ -216,6 +240,18 @@ class Source {
   private mean(node: Expr): string {
     const arg = node.args[0]!;
     const v = this.value(arg);
+    if (columnMean(this.shape, node.axes) && !this.exact) {
+      // each unit's float64 sum over the rows, ROWS rows at a time, divided
+      // by the row count
+      const loop = this.rowsAtOnce(v, (vs) => [`b[j] += ${pairwise(vs)};`]);
+      return this.assemble([
+        "const m = new Float32Array(units), b = new Float64Array(units);",
+        ...loop,
+      ], [
+        "for (let j = 0; j < units; j++) m[j] = b[j] / rows;",
+        "return m;",
+      ]);
+    }
     if (columnMean(this.shape, node.axes)) {
       // unitMean on cpu: matMul(ones[1, rows], x[rows, units]) / rows; the
       // matMul sums each block of rows in float64 into a float32 total
@@ -267,6 +303,48 @@ class Source {
       "  for (let j = 0; j < units; j++) {",
       "    const i = base + j;",
       ...lines.map((l) => `    ${l}`),
+      "  }",
+      "}",
+    ];
+  }
+
+  /**
+   * A loop over every element that takes `ROWS` rows per pass: the body
+   * once per row (row `k`'s values renamed `v…_k`, its index `ik`), then
+   * `use` of the ROWS values of `v`; the rows left over one at a time.
+   */
+  private rowsAtOnce(v: string, use: (vs: string[]) => string[]): string[] {
+    // only what the body declares is per row (uniform values are in `pre`)
+    const local = new Set(
+      this.body.map((l) => /^const (v\d+) =/.exec(l)?.[1]).filter((x) =>
+        x !== undefined
+      ),
+    );
+    const rename = (k: number) => (code: string) =>
+      k === 0
+        ? code
+        : code.replace(/\bv\d+\b/g, (x) => local.has(x) ? `${x}_${k}` : x)
+          .replace(/\bi\b/g, `i${k}`);
+    const copy = (k: number) =>
+      k === 0
+        ? this.body
+        : [`const i${k} = i + ${k} * units;`, ...this.body.map(rename(k))];
+    const ks = Array.from({ length: ROWS }, (_, k) => k);
+    const inner = [...ks.flatMap(copy), ...use(ks.map((k) => rename(k)(v)))];
+    return [
+      "let r = 0;",
+      `for (; r + ${ROWS - 1} < rows; r += ${ROWS}) {`,
+      "  const base = r * units;",
+      "  for (let j = 0; j < units; j++) {",
+      "    const i = base + j;",
+      ...inner.map((l) => `    ${l}`),
+      "  }",
+      "}",
+      "for (; r < rows; r++) {",
+      "  const base = r * units;",
+      "  for (let j = 0; j < units; j++) {",
+      "    const i = base + j;",
+      ...[...this.body, ...use([v])].map((l) => `    ${l}`),
       "  }",
       "}",
     ];

@@ -12,6 +12,7 @@ import "./tfjs_check.ts";
 import * as tf from "@tensorflow/tfjs";
 import { type Kernel, type KernelTask, makeKernel } from "./_cpu_codegen.ts";
 import { meanIndex } from "./_cpu_means.ts";
+import { cpuArray, OutputPool } from "./_cpu_pool.ts";
 import { hostOp } from "./_evaluate.ts";
 import { type Expr, type ExprOp, powTwo } from "./_expr.ts";
 import {
@@ -73,14 +74,23 @@ class CpuStep {
   private readonly parts = new Map<string, [string, Expr][]>();
   private readonly reductions = new Map<string, number | Float32Array>();
   private readonly block: number;
+  private readonly pool: OutputPool;
   loops = 0;
 
   constructor(
     private readonly outputs: StepOutputs,
     private readonly ctx: GeneratorContext,
   ) {
-    const b = (tf.backend() as unknown as { blockSize?: unknown }).blockSize;
+    const backend = tf.backend();
+    const b = (backend as unknown as { blockSize?: unknown }).blockSize;
     this.block = typeof b === "number" && b >= 1 ? b : 48;
+    // one pool per fuse(...) result and backend (tfjs's data ids are the
+    // backend's own)
+    let pool = ctx.cache.get("cpu|pool") as OutputPool | undefined;
+    if (pool?.backend !== backend) {
+      ctx.cache.set("cpu|pool", pool = new OutputPool(backend));
+    }
+    this.pool = pool;
     // every parameter's part of each global sum, in the order op by op
     // (`evaluate`) adds them
     for (const [param, exprs] of outputs) {
@@ -100,15 +110,26 @@ class CpuStep {
   }
 
   run(): Map<string, tf.Tensor[]> {
+    this.pool.collect();
     const arrays = new Map<string, (Float32Array | null)[]>();
-    for (const [param, exprs] of this.outputs) {
-      const computed = exprs.filter((e) => e.op !== "input");
-      const shape = this.shapeOf(param);
-      const n = shape.reduce((p, d) => p * d, 1);
-      const outs = computed.map(() => new Float32Array(n));
-      this.exec(param, { kind: "outputs", exprs: computed }, outs);
-      let k = 0;
-      arrays.set(param, exprs.map((e) => e.op === "input" ? null : outs[k++]!));
+    try {
+      for (const [param, exprs] of this.outputs) {
+        const computed = exprs.filter((e) => e.op !== "input");
+        const shape = this.shapeOf(param);
+        const n = shape.reduce((p, d) => p * d, 1);
+        const outs = computed.map(() => this.pool.take(n));
+        let k = 0;
+        arrays.set(
+          param,
+          exprs.map((e) => e.op === "input" ? null : outs[k++]!),
+        );
+        this.exec(param, { kind: "outputs", exprs: computed }, outs);
+      }
+    } catch (e) {
+      for (const list of arrays.values()) {
+        this.pool.giveBack(list.filter((a) => a !== null));
+      }
+      throw e;
     }
     return this.wrap(arrays);
   }
@@ -128,7 +149,7 @@ class CpuStep {
           list.map((a, k) => {
             if (a === null) return this.ctx.inputs(param, exprs[k]!.name);
             fault("wrap");
-            const t = tf.tensor(a, shape, "float32");
+            const t = this.pool.store((x) => tf.tensor(x, shape, "float32"), a);
             made.push(t);
             return t;
           }),
@@ -199,7 +220,7 @@ class CpuStep {
 
   private read(param: string, name: string): ArrayLike<number> {
     // the cpu backend's own array of the tensor: read, never written
-    return this.ctx.inputs(param, name).dataSync() as ArrayLike<number>;
+    return cpuArray(this.pool.backend, this.ctx.inputs(param, name));
   }
 
   /** A `sumAll` (a number) or `mean` (per unit) of `param`, computed once. */

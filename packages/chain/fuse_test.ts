@@ -175,6 +175,19 @@ const CASES: [string, () => GradientTransformation<unknown>][] = [
   // GC's mean of the update reads a division by a shared number: the
   // default loop's reciprocal must not clash with the mean kernel's names
   ["adam, GC on the update", () => adam(0.01, { gc: true, gcOn: "update" })],
+  // GC's mean of an update scaled by the trust ratio, a number per tensor
+  // computed before the loop: the default mean kernel reads several rows per
+  // pass, and its copies of the body must not rename that number
+  [
+    "lars, GC on the update",
+    () =>
+      makeOptimizer("lars", 0.1, {
+        weightDecay: 1e-4,
+        trustCoefficient: 0.002,
+        gc: true,
+        gcOn: "update",
+      }),
+  ],
   [
     "clipByGlobalNorm + adamw + GC, warmup cosine",
     () =>
