@@ -10,6 +10,8 @@ import { cpuReuse } from "../chain/_cpu_pool.ts";
 import { backendTest } from "@centra/testing/backends.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { withEmaWeights } from "./ema_weights.ts";
+import { fileSystem } from "./file_system.ts";
+import { lrRangeTest } from "./lr_range.ts";
 import { memoryIO, tinyData, tinyModel } from "./_test_utils.ts";
 
 function cpuTest(name: string, fn: () => void | Promise<void>): void {
@@ -271,6 +273,100 @@ cpuTest(
         state: (await optimizer.getWeights()).map((w) =>
           Array.from(w.tensor.dataSync())
         ),
+      });
+      model.dispose();
+      optimizer.dispose();
+    }
+    assert.deepEqual(out[1], out[0]);
+    tf.dispose([xs, ys]);
+  },
+);
+
+cpuTest(
+  "a save to disk with fileSystem, steps taken before it is awaited, loads back the weights of when it started",
+  async () => {
+    const { xs, ys } = tinyData(16, 13);
+    const dir = await Deno.makeTempDir();
+    const loaded = [];
+    try {
+      for (const enabled of [false, true]) {
+        cpuReuse.enabled = enabled;
+        const { model, optimizer } = compiled(`holesdisk${enabled}`);
+        await model.fit(xs, ys, {
+          epochs: 2,
+          batchSize: 4,
+          verbose: 0,
+          shuffle: false,
+        });
+        const snapshot = model.getWeights().map(copyOf);
+        const path = `${dir}/m${enabled}`;
+        const saving = model.save(fileSystem(path), { includeOptimizer: true });
+        const reused0 = cpuReuse.reused;
+        for (let k = 0; k < 4; k++) {
+          optimizer.minimize(() =>
+            tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor)
+          );
+        }
+        if (enabled) {
+          assert.ok(cpuReuse.reused > reused0, "no array was reused");
+        }
+        await saving;
+        const back = await tf.loadLayersModel(fileSystem(path));
+        const values = back.getWeights().map((w) => Array.from(w.dataSync()));
+        assert.deepEqual(values, snapshot);
+        const opt = back.optimizer as ChainOptimizer;
+        const state = (await opt.getWeights()).map((w) =>
+          Array.from(w.tensor.dataSync())
+        );
+        loaded.push({ values, state });
+        back.optimizer?.dispose();
+        back.dispose();
+        model.dispose();
+        optimizer.dispose();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    assert.deepEqual(loaded[1], loaded[0]);
+    tf.dispose([xs, ys]);
+  },
+);
+
+cpuTest(
+  "lrRangeTest with a fused optimizer puts back the weights it started from, and training after it gives fresh arrays' numbers",
+  async () => {
+    const { xs, ys } = tinyData(32, 17);
+    const out = [];
+    for (const enabled of [false, true]) {
+      cpuReuse.enabled = enabled;
+      const { model, optimizer } = compiled(`holeslr${enabled}`);
+      await model.fit(xs, ys, {
+        epochs: 1,
+        batchSize: 8,
+        verbose: 0,
+        shuffle: false,
+      });
+      const before = model.getWeights().map(copyOf);
+      const reused0 = cpuReuse.reused;
+      const r = await lrRangeTest(model, { xs, ys }, {
+        minLr: 1e-4,
+        maxLr: 1,
+        steps: 12,
+        batchSize: 8,
+      });
+      if (enabled) {
+        assert.ok(cpuReuse.reused > reused0, "no array was reused");
+      }
+      assert.deepEqual(model.getWeights().map(copyOf), before);
+      await model.fit(xs, ys, {
+        epochs: 2,
+        batchSize: 8,
+        verbose: 0,
+        shuffle: false,
+      });
+      out.push({
+        losses: r.losses,
+        weights: model.getWeights().map((w) => Array.from(w.dataSync())),
       });
       model.dispose();
       optimizer.dispose();
