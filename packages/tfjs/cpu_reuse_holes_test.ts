@@ -375,3 +375,57 @@ cpuTest(
     tf.dispose([xs, ys]);
   },
 );
+
+cpuTest(
+  "two ChainOptimizers on one chain (one fused form, one pool) training the same variables in turn, one disposed midway, give fresh arrays' numbers",
+  () => {
+    const before = tf.memory().numTensors;
+    const out = [];
+    for (const enabled of [false, true]) {
+      cpuReuse.enabled = enabled;
+      const tx = ChainOptimizer.from("adamw", {
+        learningRate: 0.05,
+        gc: true,
+      }).tx;
+      const vars = tf.tidy(() =>
+        [[3, 3, 2, 4], [10, 4], [4]].map((s, k) =>
+          tf.variable(
+            tf.randomNormal(s, 0, 1, "float32", 40 + k),
+            true,
+            `holestwo${enabled}/${k}`,
+          )
+        )
+      );
+      const a = new ChainOptimizer(tx), b = new ChainOptimizer(tx);
+      const held = tf.keep(tf.clone(vars[0]!));
+      const seen = copyOf(held);
+      const reused0 = cpuReuse.reused;
+      for (let k = 0; k < 12; k++) {
+        const g = tf.tidy(() =>
+          Object.fromEntries(
+            vars.map((v, i) => [
+              v.name,
+              tf.add(
+                tf.mul(v, 0.3),
+                tf.randomNormal(v.shape, 0, 0.2, "float32", 1000 + 100 * k + i),
+              ),
+            ]),
+          )
+        );
+        (k % 2 === 0 || k > 7 ? a : b).applyGradients(g);
+        tf.dispose(Object.values(g));
+        if (k === 7) b.dispose();
+      }
+      if (enabled) {
+        assert.ok(cpuReuse.reused > reused0, "no array was reused");
+      }
+      assert.deepEqual(Array.from(held.dataSync()), seen);
+      out.push(vars.map((v) => Array.from(v.dataSync())));
+      held.dispose();
+      a.dispose();
+      tf.dispose(vars);
+    }
+    assert.deepEqual(out[1], out[0]);
+    assert.equal(tf.memory().numTensors, before);
+  },
+);
