@@ -341,3 +341,33 @@ cpuTest(
     run.dispose();
   },
 );
+
+cpuTest(
+  "training on after tfjs's cpu backend is removed and registered anew (a new instance, the data moved over lazily) gives fresh arrays' numbers, and held tensors keep theirs",
+  async () => {
+    const Cpu = tf.findBackend("cpu")!.constructor as new () =>
+    tf.KernelBackend;
+    const results = [];
+    for (const enabled of [false, true]) {
+      cpuReuse.enabled = enabled;
+      const run = new Run();
+      run.step(3);
+      const held = [tf.clone(moment(run)), tf.reshape(weight(run), [-1])];
+      const seen = held.map(copyOf);
+      const reused0 = cpuReuse.reused;
+      // a new cpu instance under the same name (the kernels stay registered)
+      tf.removeBackend("cpu");
+      tf.registerBackend("cpu", () => new Cpu());
+      await tf.setBackend("cpu");
+      run.step(6);
+      if (enabled) assert.ok(cpuReuse.reused > reused0, "no array reused");
+      held.forEach((t, k) =>
+        assert.deepEqual(Array.from(t.dataSync()), seen[k], `held ${k}`)
+      );
+      tf.dispose(held);
+      results.push(run.values());
+      run.dispose();
+    }
+    assert.deepEqual(results[1], results[0]);
+  },
+);
