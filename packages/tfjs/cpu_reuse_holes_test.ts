@@ -1,0 +1,431 @@
+// Adversarial tests of the cpu output pool (`@centra/chain`'s
+// `_cpu_pool.ts`) through tfjs-layers and `ChainOptimizer`: training with
+// `model.fit` while callbacks read the weights, saves started mid-training,
+// weights cloned across `fit`, an optimizer's weights saved and set back.
+// Each compares a run that reuses arrays with one into fresh arrays
+// (`cpuReuse.enabled = false`) and checks that arrays were reused in it.
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { cpuReuse } from "../chain/_cpu_pool.ts";
+import { backendTest } from "@centra/testing/backends.ts";
+import { ChainOptimizer } from "./chain_optimizer.ts";
+import { withEmaWeights } from "./ema_weights.ts";
+import { fileSystem } from "./file_system.ts";
+import { lrRangeTest } from "./lr_range.ts";
+import { memoryIO, tinyData, tinyModel } from "./_test_utils.ts";
+
+function cpuTest(name: string, fn: () => void | Promise<void>): void {
+  backendTest("cpu", `${name} [cpu]`, fn, () => {
+    cpuReuse.enabled = true;
+  });
+}
+
+/** A seeded model compiled with a fused AdamW (GC, EMA of the weights). */
+function compiled(prefix: string): {
+  model: tf.Sequential;
+  optimizer: ChainOptimizer;
+} {
+  const model = tinyModel(4, prefix);
+  const optimizer = ChainOptimizer.from("adamw", {
+    learningRate: 0.02,
+    weightDecay: 0.01,
+    gc: true,
+    useEma: true,
+  });
+  assert.equal(optimizer.fused, true);
+  model.compile({ optimizer, loss: "categoricalCrossentropy" });
+  return { model, optimizer };
+}
+
+/** Values copied by a kernel, without reading `t` itself out. */
+function copyOf(t: tf.Tensor): number[] {
+  const c = tf.mul(t, 1);
+  const v = Array.from(c.dataSync());
+  c.dispose();
+  return v;
+}
+
+/** The artifacts' weight bytes as one float32 array. */
+function weightFloats(a: tf.io.ModelArtifacts): number[] {
+  const d = a.weightData!;
+  const parts = Array.isArray(d) ? d : [d];
+  return parts.flatMap((p) => Array.from(new Float32Array(p)));
+}
+
+cpuTest(
+  "model.fit with callbacks that read the weights (sync and async) gives fresh arrays' weights, losses and reads, and every read array keeps its values",
+  async () => {
+    const before = tf.memory().numTensors;
+    const { xs, ys } = tinyData(16, 3);
+    const out = [];
+    for (const enabled of [false, true]) {
+      cpuReuse.enabled = enabled;
+      const { model, optimizer } = compiled(`holesfit${enabled}`);
+      const reads: { a: ArrayLike<number>; seen: number[] }[] = [];
+      const pending: Promise<void>[] = [];
+      const reused0 = cpuReuse.reused;
+      const history = await model.fit(xs, ys, {
+        epochs: 4,
+        batchSize: 4,
+        shuffle: false,
+        verbose: 0,
+        callbacks: {
+          onBatchEnd: async (batch) => {
+            if (batch % 3 === 0) {
+              // a sync read of one layer's kernel
+              const a = model.layers[2]!.getWeights()[0]!.dataSync();
+              reads.push({ a, seen: Array.from(a) });
+            } else if (batch % 3 === 1) {
+              // an awaited read of the output bias
+              const a = await model.layers[3]!.getWeights()[1]!.data();
+              reads.push({ a, seen: Array.from(a) });
+            } else {
+              // a read not awaited by the callback
+              pending.push(
+                model.layers[0]!.getWeights()[0]!.data().then((a) => {
+                  reads.push({ a, seen: Array.from(a) });
+                }),
+              );
+            }
+          },
+        },
+      });
+      await Promise.all(pending);
+      if (enabled) {
+        assert.ok(cpuReuse.reused > reused0, "no array was reused");
+      }
+      reads.forEach(({ a, seen }, k) =>
+        assert.deepEqual(Array.from(a), seen, `read ${k}`)
+      );
+      const state = (await optimizer.getWeights()).map((w) =>
+        Array.from(w.tensor.dataSync())
+      );
+      out.push({
+        loss: history.history.loss,
+        weights: model.getWeights().map((w) => Array.from(w.dataSync())),
+        state,
+        reads: reads.map((r) => r.seen),
+      });
+      model.dispose();
+      optimizer.dispose();
+    }
+    assert.deepEqual(out[1], out[0]);
+    tf.dispose([xs, ys]);
+    assert.equal(tf.memory().numTensors, before);
+  },
+);
+
+cpuTest(
+  "model.save started during training, with steps taken before it is awaited, saves the weights of when it started, as with fresh arrays",
+  async () => {
+    const { xs, ys } = tinyData(16, 5);
+    const saved = [];
+    for (const enabled of [false, true]) {
+      cpuReuse.enabled = enabled;
+      const { model, optimizer } = compiled(`holessave${enabled}`);
+      await model.fit(xs, ys, {
+        epochs: 2,
+        batchSize: 4,
+        verbose: 0,
+        shuffle: false,
+      });
+      const io = memoryIO();
+      const snapshot = model.getWeights().flatMap(copyOf);
+      const saving = model.save(io.save, { includeOptimizer: true });
+      // steps before the save is awaited (its reads started at the call)
+      const reused0 = cpuReuse.reused;
+      for (let k = 0; k < 4; k++) {
+        optimizer.minimize(
+          () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor),
+        );
+      }
+      if (enabled) {
+        assert.ok(cpuReuse.reused > reused0, "no array was reused");
+      }
+      await saving;
+      const floats = weightFloats(io.artifacts());
+      assert.deepEqual(floats.slice(0, snapshot.length), snapshot);
+      // and a save during fit, from a callback that does not await it
+      const io2 = memoryIO();
+      let second: Promise<unknown> | undefined;
+      let atSave: number[] = [];
+      await model.fit(xs, ys, {
+        epochs: 2,
+        batchSize: 4,
+        verbose: 0,
+        shuffle: false,
+        callbacks: {
+          onBatchEnd: (batch) => {
+            if (batch === 1 && second === undefined) {
+              atSave = model.getWeights().flatMap(copyOf);
+              second = model.save(io2.save);
+            }
+          },
+        },
+      });
+      await second;
+      assert.deepEqual(weightFloats(io2.artifacts()), atSave);
+      saved.push([floats, atSave]);
+      model.dispose();
+      optimizer.dispose();
+    }
+    assert.deepEqual(saved[1], saved[0]);
+    tf.dispose([xs, ys]);
+  },
+);
+
+cpuTest(
+  "clones of a model's weights taken before fit keep their values, and EMA swaps during fit give fresh arrays' results",
+  async () => {
+    const { xs, ys } = tinyData(16, 9);
+    const out = [];
+    for (const enabled of [false, true]) {
+      cpuReuse.enabled = enabled;
+      const { model, optimizer } = compiled(`holesclone${enabled}`);
+      await model.fit(xs, ys, {
+        epochs: 1,
+        batchSize: 4,
+        verbose: 0,
+        shuffle: false,
+      });
+      const clones = model.getWeights().map((w) => tf.clone(w));
+      const seen = clones.map(copyOf);
+      const evals: number[] = [];
+      const reused0 = cpuReuse.reused;
+      await model.fit(xs, ys, {
+        epochs: 3,
+        batchSize: 4,
+        verbose: 0,
+        shuffle: false,
+        callbacks: {
+          onEpochEnd: async () => {
+            evals.push(
+              await withEmaWeights(
+                optimizer,
+                () => (model.evaluate(xs, ys) as tf.Scalar).dataSync()[0]!,
+              ),
+            );
+          },
+        },
+      });
+      if (enabled) {
+        assert.ok(cpuReuse.reused > reused0, "no array was reused");
+      }
+      clones.forEach((c, k) =>
+        assert.deepEqual(Array.from(c.dataSync()), seen[k], `clone ${k}`)
+      );
+      tf.dispose(clones);
+      out.push({
+        evals,
+        weights: model.getWeights().map((w) => Array.from(w.dataSync())),
+      });
+      model.dispose();
+      optimizer.dispose();
+    }
+    assert.deepEqual(out[1], out[0]);
+    tf.dispose([xs, ys]);
+  },
+);
+
+cpuTest(
+  "an optimizer's weights set back mid-training (getWeights, more steps, setWeights) give fresh arrays' numbers",
+  async () => {
+    const { xs, ys } = tinyData(16, 11);
+    const out = [];
+    for (const enabled of [false, true]) {
+      cpuReuse.enabled = enabled;
+      const { model, optimizer } = compiled(`holesset${enabled}`);
+      await model.fit(xs, ys, {
+        epochs: 1,
+        batchSize: 4,
+        verbose: 0,
+        shuffle: false,
+      });
+      // what a checkpoint holds: clones of the optimizer's weights
+      const held = (await optimizer.getWeights()).map((w) => ({
+        name: w.name,
+        tensor: tf.clone(w.tensor),
+      }));
+      const seen = held.map((w) => copyOf(w.tensor));
+      const reused0 = cpuReuse.reused;
+      await model.fit(xs, ys, {
+        epochs: 2,
+        batchSize: 4,
+        verbose: 0,
+        shuffle: false,
+      });
+      if (enabled) {
+        assert.ok(cpuReuse.reused > reused0, "no array was reused");
+      }
+      held.forEach((w, k) =>
+        assert.deepEqual(Array.from(w.tensor.dataSync()), seen[k], w.name)
+      );
+      await optimizer.setWeights(held);
+      tf.dispose(held.map((w) => w.tensor));
+      await model.fit(xs, ys, {
+        epochs: 2,
+        batchSize: 4,
+        verbose: 0,
+        shuffle: false,
+      });
+      out.push({
+        weights: model.getWeights().map((w) => Array.from(w.dataSync())),
+        state: (await optimizer.getWeights()).map((w) =>
+          Array.from(w.tensor.dataSync())
+        ),
+      });
+      model.dispose();
+      optimizer.dispose();
+    }
+    assert.deepEqual(out[1], out[0]);
+    tf.dispose([xs, ys]);
+  },
+);
+
+cpuTest(
+  "a save to disk with fileSystem, steps taken before it is awaited, loads back the weights of when it started",
+  async () => {
+    const { xs, ys } = tinyData(16, 13);
+    const dir = await Deno.makeTempDir();
+    const loaded = [];
+    try {
+      for (const enabled of [false, true]) {
+        cpuReuse.enabled = enabled;
+        const { model, optimizer } = compiled(`holesdisk${enabled}`);
+        await model.fit(xs, ys, {
+          epochs: 2,
+          batchSize: 4,
+          verbose: 0,
+          shuffle: false,
+        });
+        const snapshot = model.getWeights().map(copyOf);
+        const path = `${dir}/m${enabled}`;
+        const saving = model.save(fileSystem(path), { includeOptimizer: true });
+        const reused0 = cpuReuse.reused;
+        for (let k = 0; k < 4; k++) {
+          optimizer.minimize(() =>
+            tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor)
+          );
+        }
+        if (enabled) {
+          assert.ok(cpuReuse.reused > reused0, "no array was reused");
+        }
+        await saving;
+        const back = await tf.loadLayersModel(fileSystem(path));
+        const values = back.getWeights().map((w) => Array.from(w.dataSync()));
+        assert.deepEqual(values, snapshot);
+        const opt = back.optimizer as ChainOptimizer;
+        const state = (await opt.getWeights()).map((w) =>
+          Array.from(w.tensor.dataSync())
+        );
+        loaded.push({ values, state });
+        back.optimizer?.dispose();
+        back.dispose();
+        model.dispose();
+        optimizer.dispose();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    assert.deepEqual(loaded[1], loaded[0]);
+    tf.dispose([xs, ys]);
+  },
+);
+
+cpuTest(
+  "lrRangeTest with a fused optimizer puts back the weights it started from, and training after it gives fresh arrays' numbers",
+  async () => {
+    const { xs, ys } = tinyData(32, 17);
+    const out = [];
+    for (const enabled of [false, true]) {
+      cpuReuse.enabled = enabled;
+      const { model, optimizer } = compiled(`holeslr${enabled}`);
+      await model.fit(xs, ys, {
+        epochs: 1,
+        batchSize: 8,
+        verbose: 0,
+        shuffle: false,
+      });
+      const before = model.getWeights().map(copyOf);
+      const reused0 = cpuReuse.reused;
+      const r = await lrRangeTest(model, { xs, ys }, {
+        minLr: 1e-4,
+        maxLr: 1,
+        steps: 12,
+        batchSize: 8,
+      });
+      if (enabled) {
+        assert.ok(cpuReuse.reused > reused0, "no array was reused");
+      }
+      assert.deepEqual(model.getWeights().map(copyOf), before);
+      await model.fit(xs, ys, {
+        epochs: 2,
+        batchSize: 8,
+        verbose: 0,
+        shuffle: false,
+      });
+      out.push({
+        losses: r.losses,
+        weights: model.getWeights().map((w) => Array.from(w.dataSync())),
+      });
+      model.dispose();
+      optimizer.dispose();
+    }
+    assert.deepEqual(out[1], out[0]);
+    tf.dispose([xs, ys]);
+  },
+);
+
+cpuTest(
+  "two ChainOptimizers on one chain (one fused form, one pool) training the same variables in turn, one disposed midway, give fresh arrays' numbers",
+  () => {
+    const before = tf.memory().numTensors;
+    const out = [];
+    for (const enabled of [false, true]) {
+      cpuReuse.enabled = enabled;
+      const tx = ChainOptimizer.from("adamw", {
+        learningRate: 0.05,
+        gc: true,
+      }).tx;
+      const vars = tf.tidy(() =>
+        [[3, 3, 2, 4], [10, 4], [4]].map((s, k) =>
+          tf.variable(
+            tf.randomNormal(s, 0, 1, "float32", 40 + k),
+            true,
+            `holestwo${enabled}/${k}`,
+          )
+        )
+      );
+      const a = new ChainOptimizer(tx), b = new ChainOptimizer(tx);
+      const held = tf.keep(tf.clone(vars[0]!));
+      const seen = copyOf(held);
+      const reused0 = cpuReuse.reused;
+      for (let k = 0; k < 12; k++) {
+        const g = tf.tidy(() =>
+          Object.fromEntries(
+            vars.map((v, i) => [
+              v.name,
+              tf.add(
+                tf.mul(v, 0.3),
+                tf.randomNormal(v.shape, 0, 0.2, "float32", 1000 + 100 * k + i),
+              ),
+            ]),
+          )
+        );
+        (k % 2 === 0 || k > 7 ? a : b).applyGradients(g);
+        tf.dispose(Object.values(g));
+        if (k === 7) b.dispose();
+      }
+      if (enabled) {
+        assert.ok(cpuReuse.reused > reused0, "no array was reused");
+      }
+      assert.deepEqual(Array.from(held.dataSync()), seen);
+      out.push(vars.map((v) => Array.from(v.dataSync())));
+      held.dispose();
+      a.dispose();
+      tf.dispose(vars);
+    }
+    assert.deepEqual(out[1], out[0]);
+    assert.equal(tf.memory().numTensors, before);
+  },
+);
