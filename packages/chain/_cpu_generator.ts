@@ -139,6 +139,9 @@ class CpuStep {
     arrays: ReadonlyMap<string, (Float32Array | null)[]>,
   ): Map<string, tf.Tensor[]> {
     const made: tf.Tensor[] = [];
+    // each output's place (parameter and expression); every output but the
+    // last (the update or new weight) is a state slot
+    const places: { t: tf.Tensor; key: string; slot: boolean }[] = [];
     try {
       const values = new Map<string, tf.Tensor[]>();
       for (const [param, list] of arrays) {
@@ -149,12 +152,19 @@ class CpuStep {
           list.map((a, k) => {
             if (a === null) return this.ctx.inputs(param, exprs[k]!.name);
             fault("wrap");
-            const t = this.pool.store((x) => tf.tensor(x, shape, "float32"), a);
+            const key = `${param}\u0000${exprs[k]!.id}`;
+            const t = this.pool.store(
+              (x) => tf.tensor(x, shape, "float32"),
+              a,
+              key,
+            );
             made.push(t);
+            places.push({ t, key, slot: k < list.length - 1 });
             return t;
           }),
         );
       }
+      this.pool.newValues(places);
       return values;
     } catch (e) {
       tf.dispose(made);

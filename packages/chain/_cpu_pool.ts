@@ -27,6 +27,7 @@ interface CpuBackend {
     has(id: object): boolean;
   };
   readSync(id: object): unknown;
+  disposeData(id: object, force?: boolean): boolean;
   write(values: unknown, shape: number[], dtype: string): object;
   move(
     id: object,
@@ -45,7 +46,30 @@ export const cpuReuse = { enabled: true, reused: 0 };
 
 /** Memory of arrays read out or viewed by someone, per backend watched. */
 const seen = new WeakSet<ArrayBufferLike>();
+/** Where a pool's output is: its parameter and expression, and whether a state slot. */
+interface Place {
+  pool: OutputPool;
+  key: string;
+  slot: boolean;
+}
+
+/** For the data of each output a pool made: where it is. */
+const placeOf = new WeakMap<object, Place>();
 const watched = new WeakSet<object>();
+/** Every pool, for `idleArrays` (test-only). */
+const pools = new Set<WeakRef<OutputPool>>();
+
+/** Test-only: arrays all pools hold that no tensor uses. */
+export function idleArrays(): number {
+  let n = 0;
+  for (const ref of pools) {
+    const pool = ref.deref();
+    if (pool === undefined) pools.delete(ref);
+    else n += pool.idleArrays();
+  }
+  return n;
+}
+
 /** Set while the generator stores its own arrays (not a view by someone). */
 let storing = false;
 
@@ -56,7 +80,7 @@ function note(values: unknown): void {
 function watch(b: CpuBackend): void {
   if (watched.has(b)) return;
   watched.add(b);
-  const { readSync, write, move } = b;
+  const { readSync, write, move, disposeData } = b;
   b.readSync = function (id) {
     note(this.data.get(id)?.values);
     return readSync.call(this, id);
@@ -68,6 +92,11 @@ function watch(b: CpuBackend): void {
   b.move = function (id, values, shape, dtype, refCount) {
     note(values);
     return move.call(this, id, values, shape, dtype, refCount);
+  };
+  b.disposeData = function (id, force) {
+    const freed = disposeData.call(this, id, force);
+    if (!this.data.has(id)) placeOf.get(id)?.pool.outputFreed(id);
+    return freed;
   };
 }
 
@@ -86,8 +115,8 @@ export function cpuArray(backend: unknown, t: tf.Tensor): ArrayLike<number> {
  * out again once tfjs has freed their tensors, unless someone saw them.
  */
 export class OutputPool {
-  /** Outputs made, by tensor data, until tfjs frees them. */
-  private live: { id: object; array: Float32Array }[] = [];
+  /** Outputs made, by tensor data, until tfjs frees them, and where they are. */
+  private live: { id: object; array: Float32Array; key: string }[] = [];
   /** Freed arrays nobody saw, by length, with the `collect` that freed them. */
   private readonly free = new Map<
     number,
@@ -95,9 +124,12 @@ export class OutputPool {
   >();
   /** How many times `collect` has run. */
   private collects = 0;
+  /** Per output place, the data of its newest value. */
+  private readonly newest = new Map<string, object>();
 
   constructor(readonly backend: unknown) {
     watch(backend as CpuBackend);
+    pools.add(new WeakRef(this));
   }
 
   /**
@@ -138,10 +170,14 @@ export class OutputPool {
     }
   }
 
-  /** A tensor over `array`, whose array the pool takes back once it is freed. */
+  /**
+   * A tensor over `array`, whose array the pool takes back once it is freed;
+   * `key` names its place (parameter and expression).
+   */
   store(
     make: (a: Float32Array) => tf.Tensor,
     array: Float32Array,
+    key: string,
   ): tf.Tensor {
     storing = true;
     let t: tf.Tensor;
@@ -150,7 +186,49 @@ export class OutputPool {
     } finally {
       storing = false;
     }
-    this.live.push({ id: t.dataId, array });
+    if (cpuReuse.enabled) this.live.push({ id: t.dataId, array, key });
     return t;
+  }
+
+  /**
+   * Marks a step's outputs, once all are made, as the newest values of
+   * their places (`slot`: a state slot, not the update or new weight).
+   */
+  newValues(
+    made: readonly { t: tf.Tensor; key: string; slot: boolean }[],
+  ): void {
+    if (!cpuReuse.enabled) return;
+    for (const { t, key, slot } of made) {
+      this.newest.set(key, t.dataId);
+      placeOf.set(t.dataId, { pool: this, key, slot });
+    }
+  }
+
+  /**
+   * An output's data was freed. A step frees old values only after it has
+   * made the new ones, so the newest value of a place freed means it was
+   * disposed, not replaced: the pool lets go of the arrays of that place that
+   * no tensor uses, and, for a state slot (the state disposed: training is
+   * over or starts again), of every array it holds that no tensor uses.
+   * (Updates are freed at every step by whoever applied them: their places
+   * let go of their own arrays only.)
+   */
+  outputFreed(id: object): void {
+    const { key, slot } = placeOf.get(id)!;
+    if (this.newest.get(key) !== id) return;
+    this.newest.delete(key);
+    this.free.clear();
+    const data = (this.backend as CpuBackend).data;
+    this.live = this.live.filter((e) =>
+      data.has(e.id) || (!slot && e.key !== key)
+    );
+  }
+
+  /** Test-only: arrays the pool holds that no tensor uses. */
+  idleArrays(): number {
+    const data = (this.backend as CpuBackend).data;
+    let n = this.live.filter(({ id }) => !data.has(id)).length;
+    for (const list of this.free.values()) n += list.length;
+    return n;
   }
 }

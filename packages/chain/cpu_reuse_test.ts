@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
   adamw,
+  applyUpdates,
   chain,
   clipByGlobalNorm,
   disposeState,
@@ -17,9 +18,10 @@ import {
   type GradientTransformation,
   initState,
   runStep,
+  runUpdate,
   sgd,
 } from "@centra/chain";
-import { cpuReuse } from "./_cpu_pool.ts";
+import { cpuReuse, idleArrays } from "./_cpu_pool.ts";
 import { cpuFaults } from "./_cpu_generator.ts";
 import { collectTensors } from "./_tree.ts";
 import { backendTest } from "@centra/testing/backends.ts";
@@ -290,6 +292,56 @@ cpuTest(
     other.step(5);
     run.step(5);
     other.dispose();
+    run.dispose();
+    assert.equal(tf.memory().numTensors, before);
+  },
+);
+
+cpuTest(
+  "a fused cpu run holds freed arrays between steps and lets go of them when its state is disposed, the weights kept",
+  () => {
+    const base = idleArrays();
+    const run = new Run();
+    run.step(5);
+    // the arrays the last step replaced wait for the next one
+    assert.ok(idleArrays() > base, "nothing held between steps");
+    disposeState(run.state);
+    assert.equal(idleArrays(), base);
+    tf.dispose(Object.values(run.vars));
+    assert.equal(idleArrays(), base);
+  },
+);
+
+cpuTest(
+  "with reuse off, a fused cpu run holds no arrays",
+  () => {
+    cpuReuse.enabled = false;
+    const base = idleArrays();
+    const run = new Run();
+    run.step(5);
+    assert.equal(idleArrays(), base);
+    run.dispose();
+  },
+);
+
+cpuTest(
+  "updates disposed after every runUpdate do not stop reuse (only a disposed state does)",
+  () => {
+    const before = tf.memory().numTensors;
+    const run = new Run();
+    const reused0 = cpuReuse.reused;
+    for (let step = 0; step < 8; step++) {
+      const g = gradsFor(run.vars, step);
+      const [u, next] = runUpdate(run.tx, g, run.state, run.vars);
+      run.state = next;
+      applyUpdates(run.vars, u);
+      tf.dispose([...Object.values(g), ...Object.values(u)]);
+    }
+    // 4 tensors x 2 moments from the third step on, at least
+    assert.ok(
+      cpuReuse.reused - reused0 >= 4 * 2 * 6,
+      `reused ${cpuReuse.reused - reused0}`,
+    );
     run.dispose();
     assert.equal(tf.memory().numTensors, before);
   },

@@ -323,26 +323,6 @@ cpuTest(
 );
 
 cpuTest(
-  "an array taken straight from the cpu backend's data map keeps its values",
-  () => {
-    // `tf.backend().data.get(dataId).values`: the public `data` field of
-    // tfjs's MathBackendCPU, the way cpu custom kernels read their inputs
-    const run = new Run();
-    run.step(3);
-    const data = (tf.backend() as unknown as {
-      data: { get(id: object): { values: Float32Array } };
-    }).data;
-    const a = data.get(moment(run).dataId).values;
-    const seen = Array.from(a);
-    const reused0 = cpuReuse.reused;
-    run.step(6);
-    assert.ok(cpuReuse.reused > reused0, "no array was reused");
-    assert.deepEqual(Array.from(a), seen);
-    run.dispose();
-  },
-);
-
-cpuTest(
   "training on after tfjs's cpu backend is removed and registered anew (a new instance, the data moved over lazily) gives fresh arrays' numbers, and held tensors keep theirs",
   async () => {
     const Cpu = tf.findBackend("cpu")!.constructor as new () =>

@@ -6,7 +6,7 @@
 // (`cpuReuse.enabled = false`) and checks that arrays were reused in it.
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { cpuReuse } from "../chain/_cpu_pool.ts";
+import { cpuReuse, idleArrays } from "../chain/_cpu_pool.ts";
 import { backendTest } from "@centra/testing/backends.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { withEmaWeights } from "./ema_weights.ts";
@@ -427,5 +427,29 @@ cpuTest(
     }
     assert.deepEqual(out[1], out[0]);
     assert.equal(tf.memory().numTensors, before);
+  },
+);
+
+cpuTest(
+  "ChainOptimizer.dispose() lets go of the arrays its fused steps kept for reuse, the model kept",
+  async () => {
+    const base = idleArrays();
+    const { xs, ys } = tinyData(16, 3);
+    const { model, optimizer } = compiled("holesdispose");
+    const reused0 = cpuReuse.reused;
+    await model.fit(xs, ys, { epochs: 2, batchSize: 4, verbose: 0 });
+    assert.ok(cpuReuse.reused > reused0, "no array was reused");
+    assert.ok(idleArrays() > base, "nothing held between steps");
+    optimizer.dispose();
+    assert.equal(idleArrays(), base);
+    // the model trains on with a new optimizer
+    model.compile({
+      optimizer: ChainOptimizer.from("adam", { learningRate: 0.01 }),
+      loss: "categoricalCrossentropy",
+    });
+    await model.fit(xs, ys, { epochs: 1, batchSize: 4, verbose: 0 });
+    (model.optimizer as ChainOptimizer).dispose();
+    model.dispose();
+    tf.dispose([xs, ys]);
   },
 );
