@@ -4,9 +4,10 @@
 // to float32 (`Math.fround`, as `fuse(tx, { exact: true })` does, so that it
 // equals tfjs's op-by-op kernels bit for bit); the same formula in float64
 // rounded once at the store; that with its two divisions by per-step scalars
-// made multiplications (what `fuse` does by default), into preallocated arrays
-// and into fresh ones (as a fused step's outputs are); and the roofline loop
-// (read four arrays, write three). Prints each loop's median and its ratio to
+// made multiplications (what `fuse` does by default), into arrays it already
+// has (as a fused step writes into the arrays of its freed earlier outputs,
+// `_cpu_pool.ts`) and into fresh ones (as it did before, and still does when
+// no freed array fits); and the roofline loop (read four arrays, write three). Prints each loop's median and its ratio to
 // the roofline. `deno task bench:cpu-rounding`; docs/benchmarks.md quotes it.
 const N = 11_700_000;
 const ROUNDS = 7;
@@ -64,8 +65,7 @@ const LOOPS: [string, () => void][] = [
       o2[i] = a * r1 / (Math.sqrt(b * r2 + epsRoot) + eps) * lr + w[i]!;
     }
   }],
-  // what a fused step must also do: its outputs become new tensors, so it
-  // writes fresh arrays (zeroed by the runtime) instead of reusing buffers
+  // what fresh outputs cost: arrays the runtime zeroes (and faults in) first
   ["Adam in float64, one division, into fresh arrays", () => {
     const r1 = 1 / bc1, r2 = 1 / bc2;
     const f0 = new Float32Array(N), f1 = new Float32Array(N);
