@@ -156,10 +156,21 @@ export const median = (xs: number[]): number => {
 };
 
 /**
+ * A full garbage collection where the runtime allows one (`deno bench
+ * --v8-flags=--expose-gc`, as the bench tasks run): called before each
+ * sample, so that one row's garbage (an op-by-op step leaves hundreds of
+ * megabytes) is not collected, or its memory returned, in the next row's
+ * time.
+ */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/**
  * Median milliseconds per step of each row, over `rounds` rounds that visit
  * the rows in turn (so that a machine whose load drifts slows every row
  * alike), each sample `steps` steps ended by {@linkcode settle} (or the
- * row's own `settle`).
+ * row's own `settle`), after {@linkcode collectGarbage}.
  */
 export async function interleavedMedians(
   made: readonly Pick<Made, "step" | "settle">[],
@@ -175,6 +186,7 @@ export async function interleavedMedians(
   const times: number[][] = made.map(() => []);
   for (let round = 0; round < rounds; round++) {
     for (const [i, m] of made.entries()) {
+      collectGarbage();
       const t0 = performance.now();
       for (let k = 0; k < steps; k++) m.step();
       await end(m);

@@ -252,7 +252,11 @@ async function kernelsOf(step: Step): Promise<number> {
 
 const bandwidth: string[] = [];
 console.log(
-  `\nOne optimizer step, rows interleaved, backend ${backend}\n`,
+  `\nOne optimizer step, rows interleaved, backend ${backend}${
+    typeof (globalThis as { gc?: unknown }).gc === "function"
+      ? ", a full garbage collection before each sample"
+      : ""
+  }\n`,
 );
 console.log(
   `| model | row | ${
