@@ -2,7 +2,8 @@
 // webgpu's fuse_test.ts, failure_test.ts and agreement_test.ts): seeded
 // variables, a quadratic and its noisy gradients, one step by either driver,
 // op by op and fused trained side by side, and the chains whose scalars
-// change at every step.
+// change at every step; a run of one transformation over its own variables
+// (the cpu output pool's suites).
 import * as tf from "@tensorflow/tfjs";
 import {
   adamw,
@@ -17,6 +18,7 @@ import {
   runUpdate,
   warmupCosineDecaySchedule,
 } from "@centra/chain";
+import { collectTensors } from "../packages/chain/_tree.ts";
 
 /** Variables by name. */
 export type Vars = Record<string, tf.Variable>;
@@ -198,4 +200,65 @@ export function scheduledChains(): [
         ),
     ],
   ];
+}
+
+/**
+ * A quadratic's gradient plus seeded noise at `step` (`½ w + N(0.1, 0.5)`,
+ * seeds `seedBase + 10 step` on): made by kernels, so that nothing is read
+ * out of the variables.
+ */
+export function noisyGrads(vars: Vars, step: number, seedBase: number): Grads {
+  return tf.tidy(() => {
+    const out: Grads = {};
+    let seed = seedBase + 10 * step;
+    for (const [k, v] of Object.entries(vars)) {
+      out[k] = tf.add(
+        tf.mul(v, 0.5),
+        tf.randomNormal(v.shape, 0.1, 0.5, "float32", seed++),
+      );
+    }
+    return out;
+  });
+}
+
+/**
+ * A run of `tx` over its own seeded variables, stepped with `runStep` on
+ * {@linkcode noisyGrads} (seeds from `seedBase`).
+ */
+export class SeededRun {
+  // (in a tidy: seededVariables leaves its random initial values behind)
+  readonly vars: Vars;
+  state: unknown;
+  steps = 0;
+  constructor(
+    readonly tx: GradientTransformation<unknown>,
+    shapes: Record<string, number[]>,
+    prefix: string,
+    private readonly seedBase: number,
+  ) {
+    this.vars = tf.tidy(() => seededVariables(shapes, prefix, 3));
+    this.state = initState(tx, this.vars);
+  }
+  step(n = 1): void {
+    for (let k = 0; k < n; k++) {
+      const g = noisyGrads(this.vars, this.steps++, this.seedBase);
+      try {
+        this.state = runStep(this.tx, g, this.state, this.vars);
+      } finally {
+        tf.dispose(Object.values(g));
+      }
+    }
+  }
+  /** The variables, then every state tensor. */
+  tensors(): tf.Tensor[] {
+    return [...Object.values(this.vars), ...collectTensors(this.state)];
+  }
+  /** What {@linkcode tensors} hold, read out. */
+  values(): number[][] {
+    return this.tensors().map((t) => Array.from(t.dataSync()));
+  }
+  dispose(): void {
+    disposeState(this.state);
+    tf.dispose(Object.values(this.vars));
+  }
 }

@@ -11,16 +11,14 @@ import {
   adamw,
   chain,
   clipByGlobalNorm,
-  disposeState,
   fuse,
   type GradientTransformation,
-  initState,
   runStep,
 } from "@centra/chain";
 import { cpuReuse } from "./_cpu_pool.ts";
 import { collectTensors } from "./_tree.ts";
 import { backendTest } from "@centra/testing/backends.ts";
-import { seededVariables } from "@centra/testing/fused_drivers.ts";
+import { noisyGrads, SeededRun } from "@centra/testing/fused_drivers.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 4, 8],
@@ -42,50 +40,10 @@ const makeTx = (): GradientTransformation<unknown> =>
     ) as GradientTransformation<unknown>,
   );
 
-/** Seeded gradients made by kernels (nothing read out). */
-function gradsFor(
-  vars: Record<string, tf.Variable>,
-  step: number,
-): Record<string, tf.Tensor> {
-  return tf.tidy(() => {
-    const out: Record<string, tf.Tensor> = {};
-    let seed = 900 + 10 * step;
-    for (const [k, v] of Object.entries(vars)) {
-      out[k] = tf.add(
-        tf.mul(v, 0.5),
-        tf.randomNormal(v.shape, 0.1, 0.5, "float32", seed++),
-      );
-    }
-    return out;
-  });
-}
-
-class Run {
-  readonly vars = tf.tidy(() => seededVariables(SHAPES, "cpuholes", 5));
-  state: unknown;
-  steps = 0;
-  constructor(readonly tx = makeTx()) {
-    this.state = initState(tx, this.vars);
-  }
-  step(n = 1): void {
-    for (let k = 0; k < n; k++) {
-      const g = gradsFor(this.vars, this.steps++);
-      try {
-        this.state = runStep(this.tx, g, this.state, this.vars);
-      } finally {
-        tf.dispose(Object.values(g));
-      }
-    }
-  }
-  tensors(): tf.Tensor[] {
-    return [...Object.values(this.vars), ...collectTensors(this.state)];
-  }
-  values(): number[][] {
-    return this.tensors().map((t) => Array.from(t.dataSync()));
-  }
-  dispose(): void {
-    disposeState(this.state);
-    tf.dispose(Object.values(this.vars));
+/** A run of the fused chain over this file's shapes. */
+class Run extends SeededRun {
+  constructor(tx = makeTx()) {
+    super(tx, SHAPES, "cpuholes", 900);
   }
 }
 
@@ -205,7 +163,7 @@ cpuTest(
       run.step(3);
       const reused0 = cpuReuse.reused;
       for (let k = 0; k < 6; k++) {
-        const g = gradsFor(run.vars, run.steps++);
+        const g = noisyGrads(run.vars, run.steps++, 900);
         // the conv kernel's gradient is its own first moment
         tf.dispose(g["conv/kernel"]!);
         g["conv/kernel"] = moment(run);

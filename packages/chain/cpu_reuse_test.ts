@@ -16,7 +16,6 @@ import {
   disposeState,
   fuse,
   type GradientTransformation,
-  initState,
   runStep,
   runUpdate,
   sgd,
@@ -25,7 +24,7 @@ import { cpuReuse, idleArrays } from "./_cpu_pool.ts";
 import { cpuFaults } from "./_cpu_generator.ts";
 import { collectTensors } from "./_tree.ts";
 import { backendTest } from "@centra/testing/backends.ts";
-import { seededVariables } from "@centra/testing/fused_drivers.ts";
+import { noisyGrads, SeededRun } from "@centra/testing/fused_drivers.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 4, 8],
@@ -50,51 +49,10 @@ const makeTx = (): GradientTransformation<unknown> =>
     ) as GradientTransformation<unknown>,
   );
 
-/** Seeded gradients for a step, made by kernels (they read no array out). */
-function gradsFor(
-  vars: Record<string, tf.Variable>,
-  step: number,
-): Record<string, tf.Tensor> {
-  return tf.tidy(() => {
-    const out: Record<string, tf.Tensor> = {};
-    let seed = 500 + 10 * step;
-    for (const [k, v] of Object.entries(vars)) {
-      out[k] = tf.add(
-        tf.mul(v, 0.5),
-        tf.randomNormal(v.shape, 0.1, 0.5, "float32", seed++),
-      );
-    }
-    return out;
-  });
-}
-
-/** A run of `tx` over its own seeded variables. */
-class Run {
-  // (in a tidy: seededVariables leaves its random initial values behind)
-  readonly vars = tf.tidy(() => seededVariables(SHAPES, "cpureuse", 3));
-  state: unknown;
-  steps = 0;
-  constructor(readonly tx = makeTx()) {
-    this.state = initState(tx, this.vars);
-  }
-  step(n = 1): void {
-    for (let k = 0; k < n; k++) {
-      const g = gradsFor(this.vars, this.steps++);
-      try {
-        this.state = runStep(this.tx, g, this.state, this.vars);
-      } finally {
-        tf.dispose(Object.values(g));
-      }
-    }
-  }
-  values(): number[][] {
-    return [...Object.values(this.vars), ...collectTensors(this.state)].map((
-      t,
-    ) => Array.from(t.dataSync()));
-  }
-  dispose(): void {
-    disposeState(this.state);
-    tf.dispose(Object.values(this.vars));
+/** A run of the fused chain over this file's shapes. */
+class Run extends SeededRun {
+  constructor(tx = makeTx()) {
+    super(tx, SHAPES, "cpureuse", 500);
   }
 }
 
@@ -242,7 +200,7 @@ cpuTest(
             tf.mul(t, 1)
           )
         );
-        const g = gradsFor(run.vars, run.steps);
+        const g = noisyGrads(run.vars, run.steps, 500);
         cpuFaults.point = point;
         cpuFaults.skip = skip;
         assert.throws(
@@ -331,7 +289,7 @@ cpuTest(
     const run = new Run();
     const reused0 = cpuReuse.reused;
     for (let step = 0; step < 8; step++) {
-      const g = gradsFor(run.vars, step);
+      const g = noisyGrads(run.vars, step, 500);
       const [u, next] = runUpdate(run.tx, g, run.state, run.vars);
       run.state = next;
       applyUpdates(run.vars, u);
