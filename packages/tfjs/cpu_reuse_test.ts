@@ -52,6 +52,22 @@ function weightFloats(a: tf.io.ModelArtifacts): number[] {
   return parts.flatMap((p) => Array.from(new Float32Array(p)));
 }
 
+/** `model.fit` quietly, batches in order. */
+async function fitInOrder(
+  model: tf.LayersModel,
+  xs: tf.Tensor,
+  ys: tf.Tensor,
+  epochs: number,
+  batchSize: number,
+): Promise<tf.History> {
+  return await model.fit(xs, ys, {
+    epochs,
+    batchSize,
+    verbose: 0,
+    shuffle: false,
+  });
+}
+
 /** What `freshThenReused` hands each run of its body. */
 interface ReuseRun {
   /** Whether this run reuses arrays (the second run). */
@@ -156,12 +172,7 @@ cpuTest(
     const { xs, ys } = tinyData(16, 5);
     await freshThenReused(async ({ enabled, start, check }) => {
       const { model, optimizer } = compiled(`holessave${enabled}`);
-      await model.fit(xs, ys, {
-        epochs: 2,
-        batchSize: 4,
-        verbose: 0,
-        shuffle: false,
-      });
+      await fitInOrder(model, xs, ys, 2, 4);
       const io = memoryIO();
       const snapshot = model.getWeights().flatMap(copyOf);
       const saving = model.save(io.save, { includeOptimizer: true });
@@ -211,12 +222,7 @@ cpuTest(
     const { xs, ys } = tinyData(16, 9);
     await freshThenReused(async ({ enabled, start, check }) => {
       const { model, optimizer } = compiled(`holesclone${enabled}`);
-      await model.fit(xs, ys, {
-        epochs: 1,
-        batchSize: 4,
-        verbose: 0,
-        shuffle: false,
-      });
+      await fitInOrder(model, xs, ys, 1, 4);
       const clones = model.getWeights().map((w) => tf.clone(w));
       const seen = clones.map(copyOf);
       const evals: number[] = [];
@@ -260,12 +266,7 @@ cpuTest(
     const { xs, ys } = tinyData(16, 11);
     await freshThenReused(async ({ enabled, start, check }) => {
       const { model, optimizer } = compiled(`holesset${enabled}`);
-      await model.fit(xs, ys, {
-        epochs: 1,
-        batchSize: 4,
-        verbose: 0,
-        shuffle: false,
-      });
+      await fitInOrder(model, xs, ys, 1, 4);
       // what a checkpoint holds: clones of the optimizer's weights
       const held = (await optimizer.getWeights()).map((w) => ({
         name: w.name,
@@ -273,24 +274,14 @@ cpuTest(
       }));
       const seen = held.map((w) => copyOf(w.tensor));
       start();
-      await model.fit(xs, ys, {
-        epochs: 2,
-        batchSize: 4,
-        verbose: 0,
-        shuffle: false,
-      });
+      await fitInOrder(model, xs, ys, 2, 4);
       check();
       held.forEach((w, k) =>
         assert.deepEqual(Array.from(w.tensor.dataSync()), seen[k], w.name)
       );
       await optimizer.setWeights(held);
       tf.dispose(held.map((w) => w.tensor));
-      await model.fit(xs, ys, {
-        epochs: 2,
-        batchSize: 4,
-        verbose: 0,
-        shuffle: false,
-      });
+      await fitInOrder(model, xs, ys, 2, 4);
       const result = {
         weights: model.getWeights().map((w) => Array.from(w.dataSync())),
         state: (await optimizer.getWeights()).map((w) =>
@@ -313,12 +304,7 @@ cpuTest(
     try {
       await freshThenReused(async ({ enabled, start, check }) => {
         const { model, optimizer } = compiled(`holesdisk${enabled}`);
-        await model.fit(xs, ys, {
-          epochs: 2,
-          batchSize: 4,
-          verbose: 0,
-          shuffle: false,
-        });
+        await fitInOrder(model, xs, ys, 2, 4);
         const snapshot = model.getWeights().map(copyOf);
         const path = `${dir}/m${enabled}`;
         const saving = model.save(fileSystem(path), { includeOptimizer: true });
@@ -357,12 +343,7 @@ cpuTest(
     const { xs, ys } = tinyData(32, 17);
     await freshThenReused(async ({ enabled, start, check }) => {
       const { model, optimizer } = compiled(`holeslr${enabled}`);
-      await model.fit(xs, ys, {
-        epochs: 1,
-        batchSize: 8,
-        verbose: 0,
-        shuffle: false,
-      });
+      await fitInOrder(model, xs, ys, 1, 8);
       const before = model.getWeights().map(copyOf);
       start();
       const r = await lrRangeTest(model, { xs, ys }, {
@@ -373,12 +354,7 @@ cpuTest(
       });
       check();
       assert.deepEqual(model.getWeights().map(copyOf), before);
-      await model.fit(xs, ys, {
-        epochs: 2,
-        batchSize: 8,
-        verbose: 0,
-        shuffle: false,
-      });
+      await fitInOrder(model, xs, ys, 2, 8);
       const result = {
         losses: r.losses,
         weights: model.getWeights().map((w) => Array.from(w.dataSync())),
