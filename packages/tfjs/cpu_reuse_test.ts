@@ -52,18 +52,71 @@ function weightFloats(a: tf.io.ModelArtifacts): number[] {
   return parts.flatMap((p) => Array.from(new Float32Array(p)));
 }
 
+/** `model.fit` quietly, batches in order. */
+async function fitInOrder(
+  model: tf.LayersModel,
+  xs: tf.Tensor,
+  ys: tf.Tensor,
+  epochs: number,
+  batchSize: number,
+): Promise<tf.History> {
+  return await model.fit(xs, ys, {
+    epochs,
+    batchSize,
+    verbose: 0,
+    shuffle: false,
+  });
+}
+
+/** What `freshThenReused` hands each run of its body. */
+interface ReuseRun {
+  /** Whether this run reuses arrays (the second run). */
+  enabled: boolean;
+  /** Starts counting reused arrays. */
+  start(): void;
+  /** In the run that reuses arrays, asserts one was reused since `start()`. */
+  check(): void;
+}
+
+/**
+ * Runs `body` into fresh arrays (`cpuReuse.enabled = false`), then reusing
+ * arrays, and asserts both runs return deepEqual results. The body calls
+ * `start()` and `check()` around the steps that must reuse arrays.
+ */
+async function freshThenReused<T>(
+  body: (run: ReuseRun) => T | Promise<T>,
+): Promise<void> {
+  const out: T[] = [];
+  for (const enabled of [false, true]) {
+    cpuReuse.enabled = enabled;
+    let reused0 = NaN; // check() before start() fails
+    out.push(
+      await body({
+        enabled,
+        start: () => {
+          reused0 = cpuReuse.reused;
+        },
+        check: () => {
+          if (enabled) {
+            assert.ok(cpuReuse.reused > reused0, "no array was reused");
+          }
+        },
+      }),
+    );
+  }
+  assert.deepEqual(out[1], out[0]);
+}
+
 cpuTest(
   "model.fit with callbacks that read the weights (sync and async) gives fresh arrays' weights, losses and reads, and every read array keeps its values",
   async () => {
     const before = tf.memory().numTensors;
     const { xs, ys } = tinyData(16, 3);
-    const out = [];
-    for (const enabled of [false, true]) {
-      cpuReuse.enabled = enabled;
+    await freshThenReused(async ({ enabled, start, check }) => {
       const { model, optimizer } = compiled(`holesfit${enabled}`);
       const reads: { a: ArrayLike<number>; seen: number[] }[] = [];
       const pending: Promise<void>[] = [];
-      const reused0 = cpuReuse.reused;
+      start();
       const history = await model.fit(xs, ys, {
         epochs: 4,
         batchSize: 4,
@@ -91,25 +144,23 @@ cpuTest(
         },
       });
       await Promise.all(pending);
-      if (enabled) {
-        assert.ok(cpuReuse.reused > reused0, "no array was reused");
-      }
+      check();
       reads.forEach(({ a, seen }, k) =>
         assert.deepEqual(Array.from(a), seen, `read ${k}`)
       );
       const state = (await optimizer.getWeights()).map((w) =>
         Array.from(w.tensor.dataSync())
       );
-      out.push({
+      const result = {
         loss: history.history.loss,
         weights: model.getWeights().map((w) => Array.from(w.dataSync())),
         state,
         reads: reads.map((r) => r.seen),
-      });
+      };
       model.dispose();
       optimizer.dispose();
-    }
-    assert.deepEqual(out[1], out[0]);
+      return result;
+    });
     tf.dispose([xs, ys]);
     assert.equal(tf.memory().numTensors, before);
   },
@@ -119,29 +170,20 @@ cpuTest(
   "model.save started during training, with steps taken before it is awaited, saves the weights of when it started, as with fresh arrays",
   async () => {
     const { xs, ys } = tinyData(16, 5);
-    const saved = [];
-    for (const enabled of [false, true]) {
-      cpuReuse.enabled = enabled;
+    await freshThenReused(async ({ enabled, start, check }) => {
       const { model, optimizer } = compiled(`holessave${enabled}`);
-      await model.fit(xs, ys, {
-        epochs: 2,
-        batchSize: 4,
-        verbose: 0,
-        shuffle: false,
-      });
+      await fitInOrder(model, xs, ys, 2, 4);
       const io = memoryIO();
       const snapshot = model.getWeights().flatMap(copyOf);
       const saving = model.save(io.save, { includeOptimizer: true });
       // steps before the save is awaited (its reads started at the call)
-      const reused0 = cpuReuse.reused;
+      start();
       for (let k = 0; k < 4; k++) {
         optimizer.minimize(
           () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor),
         );
       }
-      if (enabled) {
-        assert.ok(cpuReuse.reused > reused0, "no array was reused");
-      }
+      check();
       await saving;
       const floats = weightFloats(io.artifacts());
       assert.deepEqual(floats.slice(0, snapshot.length), snapshot);
@@ -165,11 +207,11 @@ cpuTest(
       });
       await second;
       assert.deepEqual(weightFloats(io2.artifacts()), atSave);
-      saved.push([floats, atSave]);
+      const result = [floats, atSave];
       model.dispose();
       optimizer.dispose();
-    }
-    assert.deepEqual(saved[1], saved[0]);
+      return result;
+    });
     tf.dispose([xs, ys]);
   },
 );
@@ -178,20 +220,13 @@ cpuTest(
   "clones of a model's weights taken before fit keep their values, and EMA swaps during fit give fresh arrays' results",
   async () => {
     const { xs, ys } = tinyData(16, 9);
-    const out = [];
-    for (const enabled of [false, true]) {
-      cpuReuse.enabled = enabled;
+    await freshThenReused(async ({ enabled, start, check }) => {
       const { model, optimizer } = compiled(`holesclone${enabled}`);
-      await model.fit(xs, ys, {
-        epochs: 1,
-        batchSize: 4,
-        verbose: 0,
-        shuffle: false,
-      });
+      await fitInOrder(model, xs, ys, 1, 4);
       const clones = model.getWeights().map((w) => tf.clone(w));
       const seen = clones.map(copyOf);
       const evals: number[] = [];
-      const reused0 = cpuReuse.reused;
+      start();
       await model.fit(xs, ys, {
         epochs: 3,
         batchSize: 4,
@@ -208,21 +243,19 @@ cpuTest(
           },
         },
       });
-      if (enabled) {
-        assert.ok(cpuReuse.reused > reused0, "no array was reused");
-      }
+      check();
       clones.forEach((c, k) =>
         assert.deepEqual(Array.from(c.dataSync()), seen[k], `clone ${k}`)
       );
       tf.dispose(clones);
-      out.push({
+      const result = {
         evals,
         weights: model.getWeights().map((w) => Array.from(w.dataSync())),
-      });
+      };
       model.dispose();
       optimizer.dispose();
-    }
-    assert.deepEqual(out[1], out[0]);
+      return result;
+    });
     tf.dispose([xs, ys]);
   },
 );
@@ -231,53 +264,34 @@ cpuTest(
   "an optimizer's weights set back mid-training (getWeights, more steps, setWeights) give fresh arrays' numbers",
   async () => {
     const { xs, ys } = tinyData(16, 11);
-    const out = [];
-    for (const enabled of [false, true]) {
-      cpuReuse.enabled = enabled;
+    await freshThenReused(async ({ enabled, start, check }) => {
       const { model, optimizer } = compiled(`holesset${enabled}`);
-      await model.fit(xs, ys, {
-        epochs: 1,
-        batchSize: 4,
-        verbose: 0,
-        shuffle: false,
-      });
+      await fitInOrder(model, xs, ys, 1, 4);
       // what a checkpoint holds: clones of the optimizer's weights
       const held = (await optimizer.getWeights()).map((w) => ({
         name: w.name,
         tensor: tf.clone(w.tensor),
       }));
       const seen = held.map((w) => copyOf(w.tensor));
-      const reused0 = cpuReuse.reused;
-      await model.fit(xs, ys, {
-        epochs: 2,
-        batchSize: 4,
-        verbose: 0,
-        shuffle: false,
-      });
-      if (enabled) {
-        assert.ok(cpuReuse.reused > reused0, "no array was reused");
-      }
+      start();
+      await fitInOrder(model, xs, ys, 2, 4);
+      check();
       held.forEach((w, k) =>
         assert.deepEqual(Array.from(w.tensor.dataSync()), seen[k], w.name)
       );
       await optimizer.setWeights(held);
       tf.dispose(held.map((w) => w.tensor));
-      await model.fit(xs, ys, {
-        epochs: 2,
-        batchSize: 4,
-        verbose: 0,
-        shuffle: false,
-      });
-      out.push({
+      await fitInOrder(model, xs, ys, 2, 4);
+      const result = {
         weights: model.getWeights().map((w) => Array.from(w.dataSync())),
         state: (await optimizer.getWeights()).map((w) =>
           Array.from(w.tensor.dataSync())
         ),
-      });
+      };
       model.dispose();
       optimizer.dispose();
-    }
-    assert.deepEqual(out[1], out[0]);
+      return result;
+    });
     tf.dispose([xs, ys]);
   },
 );
@@ -287,29 +301,20 @@ cpuTest(
   async () => {
     const { xs, ys } = tinyData(16, 13);
     const dir = await Deno.makeTempDir();
-    const loaded = [];
     try {
-      for (const enabled of [false, true]) {
-        cpuReuse.enabled = enabled;
+      await freshThenReused(async ({ enabled, start, check }) => {
         const { model, optimizer } = compiled(`holesdisk${enabled}`);
-        await model.fit(xs, ys, {
-          epochs: 2,
-          batchSize: 4,
-          verbose: 0,
-          shuffle: false,
-        });
+        await fitInOrder(model, xs, ys, 2, 4);
         const snapshot = model.getWeights().map(copyOf);
         const path = `${dir}/m${enabled}`;
         const saving = model.save(fileSystem(path), { includeOptimizer: true });
-        const reused0 = cpuReuse.reused;
+        start();
         for (let k = 0; k < 4; k++) {
           optimizer.minimize(() =>
             tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor)
           );
         }
-        if (enabled) {
-          assert.ok(cpuReuse.reused > reused0, "no array was reused");
-        }
+        check();
         await saving;
         const back = await tf.loadLayersModel(fileSystem(path));
         const values = back.getWeights().map((w) => Array.from(w.dataSync()));
@@ -318,16 +323,16 @@ cpuTest(
         const state = (await opt.getWeights()).map((w) =>
           Array.from(w.tensor.dataSync())
         );
-        loaded.push({ values, state });
+        const result = { values, state };
         back.optimizer?.dispose();
         back.dispose();
         model.dispose();
         optimizer.dispose();
-      }
+        return result;
+      });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
-    assert.deepEqual(loaded[1], loaded[0]);
     tf.dispose([xs, ys]);
   },
 );
@@ -336,53 +341,37 @@ cpuTest(
   "lrRangeTest with a fused optimizer puts back the weights it started from, and training after it gives fresh arrays' numbers",
   async () => {
     const { xs, ys } = tinyData(32, 17);
-    const out = [];
-    for (const enabled of [false, true]) {
-      cpuReuse.enabled = enabled;
+    await freshThenReused(async ({ enabled, start, check }) => {
       const { model, optimizer } = compiled(`holeslr${enabled}`);
-      await model.fit(xs, ys, {
-        epochs: 1,
-        batchSize: 8,
-        verbose: 0,
-        shuffle: false,
-      });
+      await fitInOrder(model, xs, ys, 1, 8);
       const before = model.getWeights().map(copyOf);
-      const reused0 = cpuReuse.reused;
+      start();
       const r = await lrRangeTest(model, { xs, ys }, {
         minLr: 1e-4,
         maxLr: 1,
         steps: 12,
         batchSize: 8,
       });
-      if (enabled) {
-        assert.ok(cpuReuse.reused > reused0, "no array was reused");
-      }
+      check();
       assert.deepEqual(model.getWeights().map(copyOf), before);
-      await model.fit(xs, ys, {
-        epochs: 2,
-        batchSize: 8,
-        verbose: 0,
-        shuffle: false,
-      });
-      out.push({
+      await fitInOrder(model, xs, ys, 2, 8);
+      const result = {
         losses: r.losses,
         weights: model.getWeights().map((w) => Array.from(w.dataSync())),
-      });
+      };
       model.dispose();
       optimizer.dispose();
-    }
-    assert.deepEqual(out[1], out[0]);
+      return result;
+    });
     tf.dispose([xs, ys]);
   },
 );
 
 cpuTest(
   "two ChainOptimizers on one chain (one fused form, one pool) training the same variables in turn, one disposed midway, give fresh arrays' numbers",
-  () => {
+  async () => {
     const before = tf.memory().numTensors;
-    const out = [];
-    for (const enabled of [false, true]) {
-      cpuReuse.enabled = enabled;
+    await freshThenReused(({ enabled, start, check }) => {
       const tx = ChainOptimizer.from("adamw", {
         learningRate: 0.05,
         gc: true,
@@ -399,7 +388,7 @@ cpuTest(
       const a = new ChainOptimizer(tx), b = new ChainOptimizer(tx);
       const held = tf.keep(tf.clone(vars[0]!));
       const seen = copyOf(held);
-      const reused0 = cpuReuse.reused;
+      start();
       for (let k = 0; k < 12; k++) {
         const g = tf.tidy(() =>
           Object.fromEntries(
@@ -416,16 +405,14 @@ cpuTest(
         tf.dispose(Object.values(g));
         if (k === 7) b.dispose();
       }
-      if (enabled) {
-        assert.ok(cpuReuse.reused > reused0, "no array was reused");
-      }
+      check();
       assert.deepEqual(Array.from(held.dataSync()), seen);
-      out.push(vars.map((v) => Array.from(v.dataSync())));
+      const result = vars.map((v) => Array.from(v.dataSync()));
       held.dispose();
       a.dispose();
       tf.dispose(vars);
-    }
-    assert.deepEqual(out[1], out[0]);
+      return result;
+    });
     assert.equal(tf.memory().numTensors, before);
   },
 );
