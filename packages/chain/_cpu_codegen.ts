@@ -124,7 +124,7 @@ ${body}`;
   };
 }
 
-/** Rows a default-rounding reduction reads per pass (see `rowsAtOnce`). */
+/** Rows (parts of the tensor) a default-rounding reduction reads per pass (see `rowsAtOnce`). */
 const ROWS = 4;
 
 /** `(a + b) + (c + d)`: a sum of names as a balanced tree of adds. */
@@ -309,9 +309,11 @@ class Source {
   }
 
   /**
-   * A loop over every element that takes `ROWS` rows per pass: the body
-   * once per row (row `k`'s values renamed `v…_k`, its index `ik`), then
-   * `use` of the ROWS values of `v`; the rows left over one at a time.
+   * A loop over every element that takes `ROWS` rows per pass, one from
+   * each of `ROWS` equal parts of the tensor (so that it reads as many
+   * streams from memory at once, which a single stream does not keep busy):
+   * the body once per row (row `k`'s values renamed `v…_k`, its index `ik`),
+   * then `use` of the ROWS values of `v`; the rows left over one at a time.
    */
   private rowsAtOnce(v: string, use: (vs: string[]) => string[]): string[] {
     // only what the body declares is per row (uniform values are in `pre`)
@@ -328,19 +330,20 @@ class Source {
     const copy = (k: number) =>
       k === 0
         ? this.body
-        : [`const i${k} = i + ${k} * units;`, ...this.body.map(rename(k))];
+        : [`const i${k} = i + ${k} * span;`, ...this.body.map(rename(k))];
     const ks = Array.from({ length: ROWS }, (_, k) => k);
     const inner = [...ks.flatMap(copy), ...use(ks.map((k) => rename(k)(v)))];
     return [
+      `const part = Math.floor(rows / ${ROWS}), span = part * units;`,
       "let r = 0;",
-      `for (; r + ${ROWS - 1} < rows; r += ${ROWS}) {`,
+      "for (; r < part; r++) {",
       "  const base = r * units;",
       "  for (let j = 0; j < units; j++) {",
       "    const i = base + j;",
       ...inner.map((l) => `    ${l}`),
       "  }",
       "}",
-      "for (; r < rows; r++) {",
+      `for (r = ${ROWS} * part; r < rows; r++) {`,
       "  const base = r * units;",
       "  for (let j = 0; j < units; j++) {",
       "    const i = base + j;",
