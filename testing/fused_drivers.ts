@@ -11,6 +11,7 @@ import {
   chain,
   clipByGlobalNorm,
   disposeState,
+  fuse,
   type GradientTransformation,
   initState,
   injectHyperparams,
@@ -220,6 +221,18 @@ export function noisyGrads(vars: Vars, step: number, seedBase: number): Grads {
     return out;
   });
 }
+
+/**
+ * Fused GC + AdamW after clipping (a global sum, per-unit means and two
+ * slots): the cpu reuse suites' chain.
+ */
+export const fusedGcAdamwClip = (): GradientTransformation<unknown> =>
+  fuse(
+    chain(
+      clipByGlobalNorm(1),
+      adamw(0.05, { weightDecay: 0.01, gc: true }),
+    ) as GradientTransformation<unknown>,
+  );
 
 /**
  * A run of `tx` over its own seeded variables, stepped with `runStep` on

@@ -7,18 +7,15 @@
 // the read itself would protect the array.
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import {
-  adamw,
-  chain,
-  clipByGlobalNorm,
-  fuse,
-  type GradientTransformation,
-  runStep,
-} from "@centra/chain";
+import { runStep } from "@centra/chain";
 import { cpuReuse } from "./_cpu_pool.ts";
 import { collectTensors } from "./_tree.ts";
 import { backendTest } from "@centra/testing/backends.ts";
-import { noisyGrads, SeededRun } from "@centra/testing/fused_drivers.ts";
+import {
+  fusedGcAdamwClip,
+  noisyGrads,
+  SeededRun,
+} from "@centra/testing/fused_drivers.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 4, 8],
@@ -32,17 +29,9 @@ function cpuTest(name: string, fn: () => void | Promise<void>): void {
   });
 }
 
-const makeTx = (): GradientTransformation<unknown> =>
-  fuse(
-    chain(
-      clipByGlobalNorm(1),
-      adamw(0.05, { weightDecay: 0.01, gc: true }),
-    ) as GradientTransformation<unknown>,
-  );
-
 /** A run of the fused chain over this file's shapes. */
 class Run extends SeededRun {
-  constructor(tx = makeTx()) {
+  constructor(tx = fusedGcAdamwClip()) {
     super(tx, SHAPES, "cpuholes", 900);
   }
 }

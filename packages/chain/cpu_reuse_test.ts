@@ -9,10 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
-  adamw,
   applyUpdates,
-  chain,
-  clipByGlobalNorm,
   disposeState,
   fuse,
   type GradientTransformation,
@@ -24,7 +21,11 @@ import { cpuReuse, idleArrays } from "./_cpu_pool.ts";
 import { cpuFaults } from "./_cpu_generator.ts";
 import { collectTensors } from "./_tree.ts";
 import { backendTest } from "@centra/testing/backends.ts";
-import { noisyGrads, SeededRun } from "@centra/testing/fused_drivers.ts";
+import {
+  fusedGcAdamwClip,
+  noisyGrads,
+  SeededRun,
+} from "@centra/testing/fused_drivers.ts";
 
 const SHAPES: Record<string, number[]> = {
   "conv/kernel": [3, 3, 4, 8],
@@ -40,18 +41,9 @@ function cpuTest(name: string, fn: () => void | Promise<void>): void {
   });
 }
 
-/** GC + AdamW after clipping: a global sum, per-unit means and two slots. */
-const makeTx = (): GradientTransformation<unknown> =>
-  fuse(
-    chain(
-      clipByGlobalNorm(1),
-      adamw(0.05, { weightDecay: 0.01, gc: true }),
-    ) as GradientTransformation<unknown>,
-  );
-
 /** A run of the fused chain over this file's shapes. */
 class Run extends SeededRun {
-  constructor(tx = makeTx()) {
+  constructor(tx = fusedGcAdamwClip()) {
     super(tx, SHAPES, "cpureuse", 500);
   }
 }
