@@ -3,7 +3,7 @@
 // by the current backend's code generator (`_generators.ts`).
 import type * as tf from "@tensorflow/tfjs";
 import { add, type Expr, hyper, input, substitute } from "./_expr.ts";
-import { nextState, stageInput } from "./fuser.ts";
+import { nextState, type StageMath, stageInput } from "./fuser.ts";
 import { passOn } from "./_structure.ts";
 import type { Hyper, Params, Updates } from "./types.ts";
 import type { Stage } from "./_fuse_plan.ts";
@@ -16,74 +16,116 @@ type OutputKey =
 
 /** A fused run's outputs: per parameter, what each is and its expression. */
 interface RunOutputs {
-  keys: Map<string, OutputKey[]>;
-  exprs: Map<string, Expr[]>;
+  keys: Map<string, readonly OutputKey[]>;
+  exprs: Map<string, readonly Expr[]>;
 }
 
 /**
  * Where a stage's own inputs and hyperparameters appear in the composed
- * expressions: one name per stage and name, looked up, never parsed.
+ * expressions: one name per stage and name, looked up, never parsed. The
+ * names depend only on the stage's place in its run and its own name, so
+ * one table serves every run (and every cached composition).
  */
-class StageNames {
-  private readonly inputs = new Map<string, { stage: number; name: string }>();
+const STAGE_INPUTS = new Map<string, { stage: number; name: string }>();
+const names = {
   input(stage: number, name: string): string {
     const id = `stage ${stage} input ${name}`;
-    this.inputs.set(id, { stage, name });
+    if (!STAGE_INPUTS.has(id)) STAGE_INPUTS.set(id, { stage, name });
     return id;
-  }
-  hyper(stage: number, name: string): string {
-    return `stage ${stage} hyper ${name}`;
-  }
-  global(stage: number, tag: string): string {
-    return `stage ${stage} global ${tag}`;
-  }
+  },
+  hyper: (stage: number, name: string): string =>
+    `stage ${stage} hyper ${name}`,
+  global: (stage: number, tag: string): string =>
+    `stage ${stage} global ${tag}`,
   /** The stage and its own name for a composed input name. */
-  stageInput(id: string): { stage: number; name: string } | undefined {
-    return this.inputs.get(id);
+  stageInput: (id: string): { stage: number; name: string } | undefined =>
+    STAGE_INPUTS.get(id),
+};
+
+/** One parameter's composed outputs: what each is and its expression. */
+interface Composed {
+  readonly keys: readonly OutputKey[];
+  readonly exprs: readonly Expr[];
+}
+
+/**
+ * Compositions already made, by the ids of the stages' math (expressions are
+ * interned, so equal ids mean equal math) and `apply`. The stages' math is
+ * still asked for every step; only rebuilding the composed expressions from
+ * it is skipped, which on small models was a third of a fused cpu step.
+ */
+const COMPOSED = new Map<string, Composed>();
+
+/** The cache key of one parameter's stage math (`null`: passed through). */
+function mathKey(maths: readonly (StageMath | null)[], apply: boolean): string {
+  let key = apply ? "apply" : "update";
+  for (const m of maths) {
+    key += m === null ? "|-" : `|${m.update.id}`;
+    if (m !== null && m.slots !== undefined) {
+      for (const [slot, x] of Object.entries(m.slots)) {
+        key += ` ${JSON.stringify(slot)}=${x.id}`;
+      }
+    }
   }
+  return key;
+}
+
+/** One parameter's stages composed (the update last), from their math. */
+function compose(
+  maths: readonly (StageMath | null)[],
+  apply: boolean,
+): Composed {
+  const key = mathKey(maths, apply);
+  const found = COMPOSED.get(key);
+  if (found !== undefined) return found;
+  let cur: Expr = input("g");
+  const keys: OutputKey[] = [], exprs: Expr[] = [];
+  maths.forEach((m, j) => {
+    if (m === null) return;
+    const memo = new Map<Expr, Expr>();
+    const upstream = cur;
+    const map = {
+      input: (n: string) =>
+        n === "g"
+          ? upstream
+          : n === "p"
+          ? input("p")
+          : input(names.input(j, n)),
+      hyper: (n: string) => hyper(names.hyper(j, n)),
+      global: (tag: string) => names.global(j, tag),
+    };
+    cur = substitute(m.update, map, memo);
+    for (const [slot, x] of Object.entries(m.slots ?? {})) {
+      keys.push({ kind: "slot", stage: j, slot });
+      exprs.push(substitute(x, map, memo));
+    }
+  });
+  // the update last: one output per dispatch, it reads the slots
+  keys.push({ kind: "update" });
+  exprs.push(apply ? add(cur, input("p")) : cur);
+  const made = { keys, exprs };
+  COMPOSED.set(key, made);
+  return made;
 }
 
 /** Per parameter, every stage's math composed: the update and each state slot. */
 function composeRun(
   run: readonly Stage[],
   updates: Updates,
-  names: StageNames,
   apply: boolean,
 ): RunOutputs {
-  const keys = new Map<string, OutputKey[]>();
-  const exprs = new Map<string, Expr[]>();
+  const keys = new Map<string, readonly OutputKey[]>();
+  const exprs = new Map<string, readonly Expr[]>();
   for (const [param, g] of Object.entries(updates)) {
     // a tensor with no elements passes through every stage (no kernel: on
     // webgpu a dispatch of 0 workgroups, or a binding of 0 bytes, is invalid)
     if (g.size === 0) continue;
-    let cur: Expr = input("g");
-    const k: OutputKey[] = [], e: Expr[] = [];
-    run.forEach(([leaf], j) => {
-      const m = leaf.spec.math(param, g.shape);
-      if (m === null) return;
-      const memo = new Map<Expr, Expr>();
-      const upstream = cur;
-      const map = {
-        input: (n: string) =>
-          n === "g"
-            ? upstream
-            : n === "p"
-            ? input("p")
-            : input(names.input(j, n)),
-        hyper: (n: string) => hyper(names.hyper(j, n)),
-        global: (tag: string) => names.global(j, tag),
-      };
-      cur = substitute(m.update, map, memo);
-      for (const [slot, x] of Object.entries(m.slots ?? {})) {
-        k.push({ kind: "slot", stage: j, slot });
-        e.push(substitute(x, map, memo));
-      }
-    });
-    // the update last: one output per dispatch, it reads the slots
-    k.push({ kind: "update" });
-    e.push(apply ? add(cur, input("p")) : cur);
-    keys.set(param, k);
-    exprs.set(param, e);
+    const c = compose(
+      run.map(([leaf]) => leaf.spec.math(param, g.shape)),
+      apply,
+    );
+    keys.set(param, c.keys);
+    exprs.set(param, c.exprs);
   }
   return { keys, exprs };
 }
@@ -102,14 +144,13 @@ export function fusedRun(
   const params = ctx.params;
   for (const [leaf, s] of run) leaf.spec.check(updates, s, params);
   const steps = run.map(([leaf, s]) => leaf.spec.step(s));
-  const names = new StageNames();
   const hypers: Record<string, Hyper> = {};
   steps.forEach((st, j) => {
     for (const [k, v] of Object.entries(st.hypers)) {
       hypers[names.hyper(j, k)] = v;
     }
   });
-  const outputs = composeRun(run, updates, names, apply);
+  const outputs = composeRun(run, updates, apply);
   const inputs = (param: string, name: string): tf.Tensor => {
     const own = names.stageInput(name);
     const [leaf, s] = run[own?.stage ?? 0]!;
