@@ -67,6 +67,29 @@ function tensorOp(op: ExprOp, x: number[]): number {
   }
 }
 
+/**
+ * The global sums an expression list reads, as (tag, summed expression) in
+ * the order of a depth-first walk, found once per list: a fused run hands
+ * the same (cached) list every step while the stages' math stays the same.
+ */
+const GLOBAL_PARTS = new WeakMap<readonly Expr[], [string, Expr][]>();
+
+function globalParts(exprs: readonly Expr[]): [string, Expr][] {
+  let found = GLOBAL_PARTS.get(exprs);
+  if (found !== undefined) return found;
+  const parts: [string, Expr][] = [];
+  const seen = new Set<number>();
+  const walk = (e: Expr) => {
+    if (seen.has(e.id)) return;
+    seen.add(e.id);
+    if (e.op === "globalSum") parts.push([e.name, e.args[0]!]);
+    e.args.forEach(walk);
+  };
+  exprs.forEach(walk);
+  GLOBAL_PARTS.set(exprs, found = parts);
+  return found;
+}
+
 /** One fused run on cpu: its memos of scalars and reductions. */
 class CpuStep {
   private readonly scalars = new Map<number, Scalar>();
@@ -94,18 +117,11 @@ class CpuStep {
     // every parameter's part of each global sum, in the order op by op
     // (`evaluate`) adds them
     for (const [param, exprs] of outputs) {
-      const seen = new Set<number>();
-      const walk = (e: Expr) => {
-        if (seen.has(e.id)) return;
-        seen.add(e.id);
-        if (e.op === "globalSum") {
-          const list = this.parts.get(e.name) ?? [];
-          list.push([param, e.args[0]!]);
-          this.parts.set(e.name, list);
-        }
-        e.args.forEach(walk);
-      };
-      exprs.forEach(walk);
+      for (const [tag, x] of globalParts(exprs)) {
+        const list = this.parts.get(tag) ?? [];
+        list.push([param, x]);
+        this.parts.set(tag, list);
+      }
     }
   }
 
