@@ -47,7 +47,13 @@ export type KernelTask =
   /** `Σ arg` over the tensor, in float64, rounded once (tf.sum on cpu). */
   | { kind: "sum"; arg: Expr }
   /** A `mean` node: its argument averaged over `axes`, kept shape. */
-  | { kind: "mean"; node: Expr };
+  | { kind: "mean"; node: Expr }
+  /**
+   * Default rounding only: a `sum` and per-unit `mean` nodes (over every
+   * axis but the last) of the same tensor in one pass, as the two kernels
+   * compute them apart; the kernel gives `[sum, ...means]`.
+   */
+  | { kind: "sumAndMeans"; arg: Expr; means: readonly Expr[] };
 
 /** A compiled kernel for one task, with what it reads. */
 export interface Kernel {
@@ -60,7 +66,7 @@ export interface Kernel {
   /** Per-unit reductions (`mean`) read, in order. */
   readonly means: readonly Expr[];
   /** Runs the kernel (see `KernelArgs`). */
-  readonly fn: (a: KernelArgs) => number | Float32Array | void;
+  readonly fn: (a: KernelArgs) => KernelResult;
 }
 
 /** Everything a kernel reads at run time. */
@@ -81,7 +87,14 @@ export interface KernelArgs {
   shape: readonly number[];
 }
 
-type KernelFn = (H: Helpers, a: KernelArgs) => number | Float32Array | void;
+/** A sum, a mean, both (`sumAndMeans`), or nothing (outputs are written). */
+export type KernelResult =
+  | number
+  | Float32Array
+  | (number | Float32Array)[]
+  | void;
+
+type KernelFn = (H: Helpers, a: KernelArgs) => KernelResult;
 
 /** Functions the generated code calls. */
 interface Helpers {
@@ -162,6 +175,7 @@ class Source {
   task(t: KernelTask): string {
     if (t.kind === "outputs") return this.outputs(t.exprs);
     if (t.kind === "sum") return this.sum(t.arg);
+    if (t.kind === "sumAndMeans") return this.sumAndMeans(t.arg, t.means);
     return this.mean(t.node);
   }
 
@@ -189,8 +203,8 @@ class Source {
       // (named apart from the shared scalars `s…`)
       const sums = Array.from({ length: ROWS }, (_, k) => `acc${k}`);
       const loop = this.rowsAtOnce(
-        v,
-        (vs) => vs.map((x, k) => `${sums[k]} += ${x};`),
+        [v],
+        (rs) => rs.map(([x], k) => `${sums[k]} += ${x};`),
       );
       return this.assemble(
         [`let ${sums.map((x) => `${x} = 0`).join(", ")};`, ...loop],
@@ -201,13 +215,52 @@ class Source {
     return this.assemble(["let s = 0;", ...loop], ["return F(s);"]);
   }
 
+  /**
+   * A sum and per-unit means in one pass: each accumulated exactly as
+   * `sum` and the default `mean` accumulate it alone (the same float64
+   * sums in the same order), so only the reads are shared.
+   */
+  private sumAndMeans(arg: Expr, means: readonly Expr[]): string {
+    const args = means.map((m) => m.args[0]!);
+    if (
+      this.exact || [arg, ...args].some((e) => this.uniform(e)) ||
+      !means.every((m) => columnMean(this.shape, m.axes))
+    ) {
+      throw new Error("sumAndMeans: per-element values, default rounding");
+    }
+    const v = this.value(arg);
+    const ws = args.map((e) => this.value(e));
+    const sums = Array.from({ length: ROWS }, (_, k) => `acc${k}`);
+    const loop = this.rowsAtOnce([v, ...ws], (rs) => [
+      ...rs.map(([x], k) => `${sums[k]} += ${x};`),
+      ...ws.map((_, q) =>
+        `mb${q}[j] += ${pairwise(rs.map((r) => r[q + 1]!))};`
+      ),
+    ]);
+    return this.assemble([
+      `let ${sums.map((x) => `${x} = 0`).join(", ")};`,
+      ...ws.map((_, q) => `const mb${q} = new Float64Array(units);`),
+      ...loop,
+    ], [
+      ...ws.map((_, q) =>
+        `const mm${q} = new Float32Array(units); for (let j = 0; j < units; j++) mm${q}[j] = mb${q}[j] / rows;`
+      ),
+      `return [F(${pairwise(sums)}), ${
+        ws.map((_, q) => `mm${q}`).join(", ")
+      }];`,
+    ]);
+  }
+
   private mean(node: Expr): string {
     const arg = node.args[0]!;
     const v = this.value(arg);
     if (columnMean(this.shape, node.axes) && !this.exact) {
       // each unit's float64 sum over the rows, ROWS rows at a time, divided
       // by the row count
-      const loop = this.rowsAtOnce(v, (vs) => [`b[j] += ${pairwise(vs)};`]);
+      const loop = this.rowsAtOnce(
+        [v],
+        (rs) => [`b[j] += ${pairwise(rs.map((r) => r[0]!))};`],
+      );
       return this.assemble([
         "const m = new Float32Array(units), b = new Float64Array(units);",
         ...loop,
@@ -277,9 +330,13 @@ class Source {
    * each of `ROWS` equal parts of the tensor (so that it reads as many
    * streams from memory at once, which a single stream does not keep busy):
    * the body once per row (row `k`'s values renamed `v…_k`, its index `ik`),
-   * then `use` of the ROWS values of `v`; the rows left over one at a time.
+   * then `use` of each row's `values` (one list per row, in row order); the
+   * rows left over one at a time (`use` of one list).
    */
-  private rowsAtOnce(v: string, use: (vs: string[]) => string[]): string[] {
+  private rowsAtOnce(
+    values: readonly string[],
+    use: (rows: string[][]) => string[],
+  ): string[] {
     // only what the body declares is per row (uniform values are in `pre`)
     const local = new Set(
       this.body.map((l) => /^const (v\d+) =/.exec(l)?.[1]).filter((x) =>
@@ -296,7 +353,10 @@ class Source {
         ? this.body
         : [`const i${k} = i + ${k} * span;`, ...this.body.map(rename(k))];
     const ks = Array.from({ length: ROWS }, (_, k) => k);
-    const inner = [...ks.flatMap(copy), ...use(ks.map((k) => rename(k)(v)))];
+    const inner = [
+      ...ks.flatMap(copy),
+      ...use(ks.map((k) => values.map(rename(k)))),
+    ];
     return [
       `const part = Math.floor(rows / ${ROWS}), span = part * units;`,
       "let r = 0;",
@@ -311,7 +371,7 @@ class Source {
       "  const base = r * units;",
       "  for (let j = 0; j < units; j++) {",
       "    const i = base + j;",
-      ...[...this.body, ...use([v])].map((l) => `    ${l}`),
+      ...[...this.body, ...use([[...values]])].map((l) => `    ${l}`),
       "  }",
       "}",
     ];

@@ -10,8 +10,13 @@
 // has run, so a failure leaves nothing behind.
 import "./tfjs_check.ts";
 import * as tf from "@tensorflow/tfjs";
-import { type Kernel, type KernelTask, makeKernel } from "./_cpu_codegen.ts";
-import { meanIndex } from "./_cpu_means.ts";
+import {
+  type Kernel,
+  type KernelResult,
+  type KernelTask,
+  makeKernel,
+} from "./_cpu_codegen.ts";
+import { columnMean, hoistSharedFactors, meanIndex } from "./_cpu_means.ts";
 import { cpuArray, OutputPool } from "./_cpu_pool.ts";
 import { hostOp } from "./_evaluate.ts";
 import { type Expr, type ExprOp, powTwo } from "./_expr.ts";
@@ -90,6 +95,53 @@ function globalParts(exprs: readonly Expr[]): [string, Expr][] {
   return found;
 }
 
+const MEANS = new WeakMap<readonly Expr[], Expr[]>();
+
+/** The `mean` nodes an expression list reads (found once per list). */
+function unitMeans(exprs: readonly Expr[]): Expr[] {
+  let found = MEANS.get(exprs);
+  if (found !== undefined) return found;
+  found = [];
+  const seen = new Set<number>();
+  const walk = (e: Expr) => {
+    if (seen.has(e.id)) return;
+    seen.add(e.id);
+    if (e.op === "mean") found!.push(e);
+    e.args.forEach(walk);
+  };
+  exprs.forEach(walk);
+  MEANS.set(exprs, found);
+  return found;
+}
+
+const DIRECT = new Map<number, boolean>();
+
+/**
+ * Whether `e` is per element and computed from inputs and step-wide
+ * numbers alone: no reduction of its own tensor (`mean`, `sumAll`) and no
+ * global sum, so it can be summed in any pass over the tensor.
+ */
+function direct(e: Expr): boolean {
+  let d = DIRECT.get(e.id);
+  if (d !== undefined) return d;
+  d = e.perParam && directOrShared(e);
+  DIRECT.set(e.id, d);
+  return d;
+}
+
+const UNREDUCED = new Map<number, boolean>();
+
+/** Whether `e` reads no reduction (`mean`, `sumAll`, `globalSum`). */
+function directOrShared(e: Expr): boolean {
+  let u = UNREDUCED.get(e.id);
+  if (u === undefined) {
+    u = e.op !== "mean" && e.op !== "sumAll" && e.op !== "globalSum" &&
+      e.args.every(directOrShared);
+    UNREDUCED.set(e.id, u);
+  }
+  return u;
+}
+
 /** One fused run on cpu: its memos of scalars and reductions. */
 class CpuStep {
   private readonly scalars = new Map<number, Scalar>();
@@ -100,10 +152,14 @@ class CpuStep {
   private readonly pool: OutputPool;
   loops = 0;
 
-  constructor(
-    private readonly outputs: StepOutputs,
-    private readonly ctx: GeneratorContext,
-  ) {
+  private readonly outputs: StepOutputs;
+
+  constructor(outputs: StepOutputs, private readonly ctx: GeneratorContext) {
+    // default rounding: means taken out of step-wide factors, so that they
+    // can share a pass with the global sums (`sumWithMeans`)
+    this.outputs = ctx.exact ? outputs : new Map(
+      [...outputs].map(([param, exprs]) => [param, hoistSharedFactors(exprs)]),
+    );
     const backend = tf.backend();
     const b = (backend as unknown as { blockSize?: unknown }).blockSize;
     this.block = typeof b === "number" && b >= 1 ? b : 48;
@@ -116,7 +172,7 @@ class CpuStep {
     this.pool = pool;
     // every parameter's part of each global sum, in the order op by op
     // (`evaluate`) adds them
-    for (const [param, exprs] of outputs) {
+    for (const [param, exprs] of this.outputs) {
       for (const [tag, x] of globalParts(exprs)) {
         const list = this.parts.get(tag) ?? [];
         list.push([param, x]);
@@ -197,7 +253,7 @@ class CpuStep {
     param: string,
     task: KernelTask,
     outs: Float32Array[] = [],
-  ): number | Float32Array | void {
+  ): KernelResult {
     const shape = this.shapeOf(param);
     const kernel = this.kernel(task, shape);
     const args = {
@@ -223,6 +279,8 @@ class CpuStep {
   private kernel(task: KernelTask, shape: readonly number[]): Kernel {
     const ids = task.kind === "outputs"
       ? task.exprs.map((e) => e.id)
+      : task.kind === "sumAndMeans"
+      ? [task.arg.id, ...task.means.map((m) => m.id)]
       : [task.kind === "sum" ? task.arg.id : task.node.id];
     const key = `cpu|${task.kind}|${shape}|${ids}|${this.ctx.exact}`;
     let k = this.ctx.cache.get(key) as Kernel | undefined;
@@ -267,14 +325,40 @@ class CpuStep {
     let total = this.globals.get(tag);
     if (total !== undefined) return total;
     const sums = (this.parts.get(tag) ?? []).map(([param, x]) =>
-      x.perParam
-        ? this.exec(param, { kind: "sum", arg: x }) as number
-        : Math.fround(this.scalar(x).v)
+      x.perParam ? this.sumWithMeans(param, x) : Math.fround(this.scalar(x).v)
     );
     total = 0;
     for (const s of sums) total = Math.fround(total + s);
     this.globals.set(tag, total);
     return total;
+  }
+
+  /**
+   * `param`'s part of a global sum; with the default rounding, in the same
+   * pass as those of its per-unit means that read nothing else to be
+   * reduced first (GC after `clipByGlobalNorm`: one read of the gradient
+   * for both), each kept for the loops that read it.
+   */
+  private sumWithMeans(param: string, x: Expr): number {
+    const shape = this.shapeOf(param);
+    const means = this.ctx.exact || !direct(x)
+      ? []
+      : unitMeans(this.outputs.get(param)!).filter((m) =>
+        columnMean(shape, m.axes) && direct(m.args[0]!) &&
+        !this.reductions.has(`${param}\u0000${m.id}`)
+      );
+    if (means.length === 0) {
+      return this.exec(param, { kind: "sum", arg: x }) as number;
+    }
+    const [sum, ...found] = this.exec(param, {
+      kind: "sumAndMeans",
+      arg: x,
+      means,
+    }) as [number, ...Float32Array[]];
+    means.forEach((m, q) =>
+      this.reductions.set(`${param}\u0000${m.id}`, found[q]!)
+    );
+    return sum;
   }
 
   /** A value shared by every parameter, as op by op computes it. */

@@ -1,7 +1,9 @@
 // Private: GC's per-unit means on the cpu generator's side, computed as
 // tfjs's cpu backend computes them op by op (`_cpu_codegen.ts` emits the
-// per-unit case inline; the others go through `meanAxes`), and where each
-// element finds its mean.
+// per-unit case inline; the others go through `meanAxes`), where each
+// element finds its mean, and (default rounding only) means taken out of a
+// factor the whole step shares, so that they need no global sum first.
+import { type Expr, mean, mul, withArgs } from "./_expr.ts";
 
 /** Whether GC's mean `axes` of `shape` take `unitMean`'s cpu path. */
 export function columnMean(
@@ -79,5 +81,49 @@ export function meanIndex(
     }
     out[i] = o;
   }
+  return out;
+}
+
+const HOISTED = new WeakMap<readonly Expr[], readonly Expr[]>();
+
+/**
+ * `exprs` with every mean of a product by a step-wide factor (one that is
+ * not per parameter: a clipping factor from a global norm, a
+ * hyperparameter) rewritten as the factor times the mean:
+ * `mean(c · x) = c · mean(x)`. Equal in exact arithmetic; in the default
+ * rounding the per-unit mean is then rounded to float32 before the product
+ * instead of after it, one rounding of the same size. What it buys: the
+ * mean no longer waits for the global sum, so the cpu generator computes it
+ * in the same pass over the gradient as the tensor's part of that sum (GC
+ * after `clipByGlobalNorm`). Found once per (cached) expression list.
+ */
+export function hoistSharedFactors(exprs: readonly Expr[]): readonly Expr[] {
+  let out = HOISTED.get(exprs);
+  if (out === undefined) {
+    const memo = new Map<Expr, Expr>();
+    out = exprs.map((e) => hoist(e, memo));
+    HOISTED.set(exprs, out);
+  }
+  return out;
+}
+
+function hoist(e: Expr, memo: Map<Expr, Expr>): Expr {
+  const seen = memo.get(e);
+  if (seen !== undefined) return seen;
+  let out = e;
+  if (e.args.length > 0) {
+    const args = e.args.map((a) => hoist(a, memo));
+    out = args.every((a, k) => a === e.args[k]) ? e : withArgs(e, args);
+    const x = args[0]!;
+    if (e.op === "mean" && x.op === "mul") {
+      const [a, b] = x.args as [Expr, Expr];
+      // the factor's mean goes first, then the product (as written)
+      if (!b.perParam && a.perParam) out = mul(hoist(mean(a, e.axes), memo), b);
+      else if (!a.perParam && b.perParam) {
+        out = mul(a, hoist(mean(b, e.axes), memo));
+      }
+    }
+  }
+  memo.set(e, out);
   return out;
 }

@@ -77,6 +77,11 @@ function node(
   return made;
 }
 
+/** `e` with its operands replaced (interned; private to the generators). */
+export function withArgs(e: Expr, args: readonly Expr[]): Expr {
+  return node(e.op, args, { name: e.name, value: e.value, axes: e.axes });
+}
+
 /** An operand: an expression or a number (a constant). */
 export type Operand = Expr | number;
 

@@ -3,7 +3,7 @@
 // by the current backend's code generator (`_generators.ts`).
 import type * as tf from "@tensorflow/tfjs";
 import { add, type Expr, hyper, input, substitute } from "./_expr.ts";
-import { nextState, type StageMath, stageInput } from "./fuser.ts";
+import { nextState, stageInput, type StageMath } from "./fuser.ts";
 import { passOn } from "./_structure.ts";
 import type { Hyper, Params, Updates } from "./types.ts";
 import type { Stage } from "./_fuse_plan.ts";

@@ -271,6 +271,56 @@ cpuTest(
 );
 
 cpuTest(
+  "fuse() on cpu, by default, takes GC's per-unit means after clipByGlobalNorm in the same pass as each tensor's part of the norm, and its update is the float64 rule's",
+  () => {
+    const vars = variables(SHAPES);
+    const counts: number[] = [];
+    const tx = fuse(chain(clipByGlobalNorm(0.5), centralize()), {
+      onDispatches: (n) => counts.push(n),
+    });
+    const state = initState(tx, vars);
+    const g = gradsFor(vars, 3);
+    const before = tf.memory().numTensors;
+    const [u, next] = tx.update(g, state, vars);
+    // per tensor: its part of the norm (with its means, if centralized),
+    // then its loop; exact rounding takes a third kernel per centralized one
+    assert.deepEqual(counts, [4 * 2]);
+    // the published rule in float64: c = min(1, maxNorm / ‖g‖), then each
+    // output unit's c·g less its mean over the other axes
+    const host = Object.fromEntries(
+      Object.entries(g).map(([k, t]) => [k, Array.from(t.dataSync())]),
+    );
+    const norm = Math.sqrt(
+      Object.values(host).flat().reduce((s, x) => s + x * x, 0),
+    );
+    assert.ok(norm > 0.5, `the norm (${norm}) must be clipped`);
+    const c = 0.5 / norm;
+    for (const [k, t] of Object.entries(g)) {
+      const x = host[k]!, units = t.shape[t.shape.length - 1]!;
+      const rows = x.length / units;
+      const want = x.map((v, i) => {
+        if (t.rank < 2) return c * v;
+        let m = 0;
+        for (let r = 0; r < rows; r++) m += c * x[r * units + (i % units)]!;
+        return c * v - m / rows;
+      });
+      const got = Array.from(u[k]!.dataSync());
+      got.forEach((v, i) =>
+        assert.ok(
+          Math.abs(v - want[i]!) <= 1e-6 * (1 + Math.abs(want[i]!)),
+          `${k}[${i}]: ${v} vs ${want[i]}`,
+        )
+      );
+    }
+    tf.dispose(Object.values(u));
+    assert.equal(tf.memory().numTensors, before);
+    disposeState(next);
+    tf.dispose(Object.values(g));
+    tf.dispose(Object.values(vars));
+  },
+);
+
+cpuTest(
   "fuse() on cpu compiles its loops once: not again over 60 steps of a schedule, also inside injectHyperparams",
   () => {
     const cases = scheduledChains();
