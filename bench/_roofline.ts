@@ -14,9 +14,11 @@ export const ROOFLINE_BYTES_PER_PARAM = 28;
  * What one step of an optimizer must move at least, in bytes, for parameter
  * tensors of these shapes: one pass that reads the gradient, the weight and
  * each state slot and writes the weight and each state slot (`slots`), plus
- * one more read of the gradient for each reduction that must finish before
- * that pass: GC's per-unit means (on the tensors GC changes: rank 2 or more,
- * more than one element per unit, the default axes) and a global norm.
+ * one more read of the gradient where a reduction must finish before that
+ * pass: GC's per-unit means (on the tensors GC changes: rank 2 or more, more
+ * than one element per unit, the default axes), a global norm, or both (one
+ * pass can compute both: a clipped gradient's mean is the clipping factor
+ * times the gradient's mean).
  */
 export function bytesMoved(
   shapes: Record<string, number[]>,
@@ -30,8 +32,8 @@ export function bytesMoved(
   for (const shape of Object.values(shapes)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const perUnit = shape.length >= 2 ? n / shape[shape.length - 1]! : 1;
-    const reads = 2 + slots + (gc && perUnit > 1 ? 1 : 0) +
-      (globalNorm ? 1 : 0);
+    // the reductions can share one read (the fused cpu step does)
+    const reads = 2 + slots + ((gc && perUnit > 1) || globalNorm ? 1 : 0);
     const writes = 1 + slots;
     bytes += 4 * n * (reads + writes);
   }
@@ -54,32 +56,62 @@ function filled(n: number, seed: number): Float32Array {
   return a;
 }
 
+/** The cpu roofline's loop: `w' = w + g`, `m' = m + g`, `v' = v + g`. */
+function rooflineLoop(
+  g: Float32Array,
+  w: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  w2: Float32Array,
+  m2: Float32Array,
+  v2: Float32Array,
+): void {
+  const n = g.length;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i]!;
+    w2[i] = w[i]! + gi;
+    m2[i] = m[i]! + gi;
+    v2[i] = v[i]! + gi;
+  }
+}
+
 /**
  * The cpu roofline: one JavaScript loop over the model's size that reads
  * four Float32Arrays and writes three (`w' = w + g`, `m' = m + g`,
- * `v' = v + g`), into arrays allocated once.
+ * `v' = v + g`), into arrays allocated once. Before it is timed, the loop
+ * runs 2,000 times over the arrays' first 4,096 elements, so that V8 has
+ * compiled it for good: timed from cold, a loop this long is compiled while
+ * it runs (on-stack replacement), and one of its first calls can then run
+ * whole in the interpreter, ten times slower (the third sample of
+ * `CENTRA_BENCH_MODELS="ResNet-50" deno task bench:fused:cpu` at 0aa44c5:
+ * 489 ms against about 80; docs/benchmarks.md). The fused loops are called
+ * once per tensor, tens of times per step, and compile in the warm-up step.
  */
 function cpuRoofline(n: number): Made {
-  const [g, w, m, v] = [1, 2, 3, 4].map((s) => filled(n, s)) as [
+  const arrays = [
+    ...[1, 2, 3, 4].map((s) => filled(n, s)),
+    ...[0, 0, 0].map(() => new Float32Array(n)),
+  ] as [
+    Float32Array,
+    Float32Array,
+    Float32Array,
     Float32Array,
     Float32Array,
     Float32Array,
     Float32Array,
   ];
-  const [w2, m2, v2] = [0, 0, 0].map(() => new Float32Array(n)) as [
+  const head = arrays.map((a) => a.subarray(0, Math.min(n, 4096))) as [
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
     Float32Array,
     Float32Array,
     Float32Array,
   ];
+  for (let r = 0; r < 2000; r++) rooflineLoop(...head);
   return {
-    step() {
-      for (let i = 0; i < n; i++) {
-        const gi = g[i]!;
-        w2[i] = w[i]! + gi;
-        m2[i] = m[i]! + gi;
-        v2[i] = v[i]! + gi;
-      }
-    },
+    step: () => rooflineLoop(...arrays),
     dispose() {},
   };
 }

@@ -314,7 +314,7 @@ for (const [name, shapes] of MODELS) {
 console.log(
   `\nEffective bandwidth, backend ${backend}: the bytes a step must move (one ` +
     "pass reading gradient, weight and state and writing weight and state, " +
-    "plus a read of the gradient for GC's means and one for a global norm), " +
+    "plus one read of the gradient for GC's means, a global norm or both), " +
     "over its median time above, as a fraction of the roofline row's " +
     "(28 bytes per parameter over its median time)\n",
 );
