@@ -81,11 +81,11 @@ function rooflineLoop(
  * `v' = v + g`), into arrays allocated once. Before it is timed, the loop
  * runs 2,000 times over the arrays' first 4,096 elements, so that V8 has
  * compiled it for good: timed from cold, a loop this long is compiled while
- * it runs (on-stack replacement), and one of its first calls can then run
- * whole in the interpreter, ten times slower (the third sample of
- * `CENTRA_BENCH_MODELS="ResNet-50" deno task bench:fused:cpu` at 0aa44c5:
- * 489 ms against about 80; docs/benchmarks.md). The fused loops are called
- * once per tensor, tens of times per step, and compile in the warm-up step.
+ * it runs, and the first calls of a freshly made loop can take several times
+ * as long as later ones (`CENTRA_BENCH_MODELS="ResNet-50" deno task
+ * bench:fused:cpu` at 0aa44c5: a median of 489 ms where later samples took
+ * 76 to 119; docs/benchmarks.md). The fused loops are called once per
+ * tensor, tens of times per step, and compile in the warm-up step.
  */
 function cpuRoofline(n: number): Made {
   const arrays = [
