@@ -7,9 +7,9 @@
 //
 // Two roundings. By default (`exact` false) each element's arithmetic runs
 // in float64 and is rounded to float32 once, when the Float32Array stores
-// it, and a division by a number the whole tensor shares is a
-// multiplication by its reciprocal (computed once): the fastest loop, and
-// never less accurate than op by op. With `exact`, every intermediate is
+// it, a division by a number the whole tensor shares is a multiplication
+// by its reciprocal (computed once), and GC's per-unit means stay in float64:
+// the fastest loop, and never less accurate than op by op. With `exact`, every intermediate is
 // rounded to float32 (`Math.fround`) exactly where tfjs's cpu kernels round,
 // so that a fused step gives the op-by-op step's numbers bit for bit:
 //
@@ -74,7 +74,7 @@ export interface KernelArgs {
   ins: readonly ArrayLike<number>[];
   sc: readonly number[];
   rs: readonly number[];
-  ms: readonly Float32Array[];
+  ms: readonly UnitMeans[];
   /** Per mean of `ms`: element index to mean index, or null for `j` (per unit). */
   maps: readonly (Int32Array | null)[];
   rows: number;
@@ -87,11 +87,17 @@ export interface KernelArgs {
   shape: readonly number[];
 }
 
+/**
+ * A mean's values: float32 as tfjs rounds them (`exact`, and means over
+ * other axes), or float64 where the default rounding keeps them unrounded.
+ */
+export type UnitMeans = Float32Array | Float64Array;
+
 /** A sum, a mean, both (`sumAndMeans`), or nothing (outputs are written). */
 export type KernelResult =
   | number
-  | Float32Array
-  | (number | Float32Array)[]
+  | UnitMeans
+  | (number | UnitMeans)[]
   | void;
 
 type KernelFn = (H: Helpers, a: KernelArgs) => KernelResult;
@@ -242,11 +248,9 @@ class Source {
       ...ws.map((_, q) => `const mb${q} = new Float64Array(units);`),
       ...loop,
     ], [
-      ...ws.map((_, q) =>
-        `const mm${q} = new Float32Array(units); for (let j = 0; j < units; j++) mm${q}[j] = mb${q}[j] / rows;`
-      ),
+      ...ws.map((_, q) => `for (let j = 0; j < units; j++) mb${q}[j] /= rows;`),
       `return [F(${pairwise(sums)}), ${
-        ws.map((_, q) => `mm${q}`).join(", ")
+        ws.map((_, q) => `mb${q}`).join(", ")
       }];`,
     ]);
   }
@@ -262,11 +266,11 @@ class Source {
         (rs) => [`b[j] += ${pairwise(rs.map((r) => r[0]!))};`],
       );
       return this.assemble([
-        "const m = new Float32Array(units), b = new Float64Array(units);",
+        "const b = new Float64Array(units);",
         ...loop,
       ], [
-        "for (let j = 0; j < units; j++) m[j] = b[j] / rows;",
-        "return m;",
+        "for (let j = 0; j < units; j++) b[j] /= rows;",
+        "return b;",
       ]);
     }
     if (columnMean(this.shape, node.axes)) {

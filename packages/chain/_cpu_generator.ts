@@ -15,6 +15,7 @@ import {
   type KernelResult,
   type KernelTask,
   makeKernel,
+  type UnitMeans,
 } from "./_cpu_codegen.ts";
 import { columnMean, hoistSharedFactors, meanIndex } from "./_cpu_means.ts";
 import { cpuArray, OutputPool } from "./_cpu_pool.ts";
@@ -147,7 +148,7 @@ class CpuStep {
   private readonly scalars = new Map<number, Scalar>();
   private readonly globals = new Map<string, number>();
   private readonly parts = new Map<string, [string, Expr][]>();
-  private readonly reductions = new Map<string, number | Float32Array>();
+  private readonly reductions = new Map<string, number | UnitMeans>();
   private readonly block: number;
   private readonly pool: OutputPool;
   loops = 0;
@@ -260,7 +261,7 @@ class CpuStep {
       ins: kernel.inputs.map((name) => this.read(param, name)),
       sc: kernel.shared.map((e) => Math.fround(this.scalar(e).v)),
       rs: kernel.sums.map((e) => this.reduction(param, e) as number),
-      ms: kernel.means.map((e) => this.reduction(param, e) as Float32Array),
+      ms: kernel.means.map((e) => this.reduction(param, e) as UnitMeans),
       maps: kernel.means.map((e) => this.indexOf(shape, e.axes)),
       rows: shape.length === 0 ? 1 : shape.slice(0, -1).reduce(
         (p, d) => p * d,
@@ -308,13 +309,13 @@ class CpuStep {
   }
 
   /** A `sumAll` (a number) or `mean` (per unit) of `param`, computed once. */
-  private reduction(param: string, e: Expr): number | Float32Array {
+  private reduction(param: string, e: Expr): number | UnitMeans {
     const key = `${param}\u0000${e.id}`;
     let v = this.reductions.get(key);
     if (v === undefined) {
       v = e.op === "sumAll"
         ? this.exec(param, { kind: "sum", arg: e.args[0]! }) as number
-        : this.exec(param, { kind: "mean", node: e }) as Float32Array;
+        : this.exec(param, { kind: "mean", node: e }) as UnitMeans;
       this.reductions.set(key, v);
     }
     return v;
@@ -354,7 +355,7 @@ class CpuStep {
       kind: "sumAndMeans",
       arg: x,
       means,
-    }) as [number, ...Float32Array[]];
+    }) as [number, ...UnitMeans[]];
     means.forEach((m, q) =>
       this.reductions.set(`${param}\u0000${m.id}`, found[q]!)
     );
