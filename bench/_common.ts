@@ -166,11 +166,15 @@ export function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
+/** Steps each row runs before it is timed (see interleavedMedians). */
+export const WARM_UP_STEPS = 2;
+
 /**
  * Median milliseconds per step of each row, over `rounds` rounds that visit
  * the rows in turn (so that a machine whose load drifts slows every row
  * alike), each sample `steps` steps ended by {@linkcode settle} (or the
- * row's own `settle`), after {@linkcode collectGarbage}.
+ * row's own `settle`), after {@linkcode collectGarbage}; every row first
+ * runs {@linkcode WARM_UP_STEPS} steps untimed.
  */
 export async function interleavedMedians(
   made: readonly Pick<Made, "step" | "settle">[],
@@ -179,8 +183,11 @@ export async function interleavedMedians(
   steps: number,
 ): Promise<number[]> {
   const end = (m: Pick<Made, "settle">) => m.settle?.() ?? settle(vars);
+  // warm up: shaders, kernels, state, and the fused cpu steps' reuse of
+  // their freed output arrays, which a training loop is in from its third
+  // step on (a step's outputs come free when the next step replaces them)
   for (const m of made) {
-    m.step(); // warm up: shaders, kernels, state
+    for (let k = 0; k < WARM_UP_STEPS; k++) m.step();
     await end(m);
   }
   const times: number[][] = made.map(() => []);
