@@ -456,7 +456,9 @@ export async function runDemo(
   write(`\n${table}\n`);
   write(
     "(time: the seconds of the training and test passes; steps/s: the mean " +
-      "of the epochs' training rates, test passes not counted; each run's " +
+      "of the epochs' training rates, test passes not counted, where the " +
+      "epoch lines above time each whole epoch, its test pass included; " +
+      "each run's " +
       "kernel compilation happened in its warm-up, shown above)\n",
   );
   const title = `${
