@@ -73,75 +73,54 @@ function tensorOp(op: ExprOp, x: number[]): number {
   }
 }
 
-/**
- * The global sums an expression list reads, as (tag, summed expression) in
- * the order of a depth-first walk, found once per list: a fused run hands
- * the same (cached) list every step while the stages' math stays the same.
- */
-const GLOBAL_PARTS = new WeakMap<readonly Expr[], [string, Expr][]>();
+const NODES = new WeakMap<readonly Expr[], Map<ExprOp, Expr[]>>();
 
-function globalParts(exprs: readonly Expr[]): [string, Expr][] {
-  let found = GLOBAL_PARTS.get(exprs);
+/**
+ * The nodes of an operation (`globalSum`, `mean`) an expression list reads,
+ * each once, in the order of a depth-first walk; found once per list and
+ * operation, since a fused run hands the same (cached) list every step
+ * while the stages' math stays the same.
+ */
+function nodesOf(exprs: readonly Expr[], op: ExprOp): Expr[] {
+  let byOp = NODES.get(exprs);
+  if (byOp === undefined) NODES.set(exprs, byOp = new Map());
+  let found = byOp.get(op);
   if (found !== undefined) return found;
-  const parts: [string, Expr][] = [];
+  const list: Expr[] = [];
   const seen = new Set<number>();
   const walk = (e: Expr) => {
     if (seen.has(e.id)) return;
     seen.add(e.id);
-    if (e.op === "globalSum") parts.push([e.name, e.args[0]!]);
+    if (e.op === op) list.push(e);
     e.args.forEach(walk);
   };
   exprs.forEach(walk);
-  GLOBAL_PARTS.set(exprs, found = parts);
+  byOp.set(op, found = list);
   return found;
-}
-
-const MEANS = new WeakMap<readonly Expr[], Expr[]>();
-
-/** The `mean` nodes an expression list reads (found once per list). */
-function unitMeans(exprs: readonly Expr[]): Expr[] {
-  let found = MEANS.get(exprs);
-  if (found !== undefined) return found;
-  found = [];
-  const seen = new Set<number>();
-  const walk = (e: Expr) => {
-    if (seen.has(e.id)) return;
-    seen.add(e.id);
-    if (e.op === "mean") found!.push(e);
-    e.args.forEach(walk);
-  };
-  exprs.forEach(walk);
-  MEANS.set(exprs, found);
-  return found;
-}
-
-const DIRECT = new Map<number, boolean>();
-
-/**
- * Whether `e` is per element and computed from inputs and step-wide
- * numbers alone: no reduction of its own tensor (`mean`, `sumAll`) and no
- * global sum, so it can be summed in any pass over the tensor.
- */
-function direct(e: Expr): boolean {
-  let d = DIRECT.get(e.id);
-  if (d !== undefined) return d;
-  d = e.perParam && directOrShared(e);
-  DIRECT.set(e.id, d);
-  return d;
 }
 
 const UNREDUCED = new Map<number, boolean>();
 
 /** Whether `e` reads no reduction (`mean`, `sumAll`, `globalSum`). */
-function directOrShared(e: Expr): boolean {
+function unreduced(e: Expr): boolean {
   let u = UNREDUCED.get(e.id);
   if (u === undefined) {
     u = e.op !== "mean" && e.op !== "sumAll" && e.op !== "globalSum" &&
-      e.args.every(directOrShared);
+      e.args.every(unreduced);
     UNREDUCED.set(e.id, u);
   }
   return u;
 }
+
+/**
+ * Whether `e` is per element and computed from inputs and step-wide numbers
+ * alone, so that it can be summed in any pass over its tensor.
+ */
+const direct = (e: Expr): boolean => e.perParam && unreduced(e);
+
+/** Where a step keeps `param`'s value of the reduction `e`. */
+const reductionKey = (param: string, e: Expr): string =>
+  `${param}\u0000${e.id}`;
 
 /** One fused run on cpu: its memos of scalars and reductions. */
 class CpuStep {
@@ -174,10 +153,10 @@ class CpuStep {
     // every parameter's part of each global sum, in the order op by op
     // (`evaluate`) adds them
     for (const [param, exprs] of this.outputs) {
-      for (const [tag, x] of globalParts(exprs)) {
-        const list = this.parts.get(tag) ?? [];
-        list.push([param, x]);
-        this.parts.set(tag, list);
+      for (const g of nodesOf(exprs, "globalSum")) {
+        const list = this.parts.get(g.name) ?? [];
+        list.push([param, g.args[0]!]);
+        this.parts.set(g.name, list);
       }
     }
   }
@@ -310,7 +289,7 @@ class CpuStep {
 
   /** A `sumAll` (a number) or `mean` (per unit) of `param`, computed once. */
   private reduction(param: string, e: Expr): number | UnitMeans {
-    const key = `${param}\u0000${e.id}`;
+    const key = reductionKey(param, e);
     let v = this.reductions.get(key);
     if (v === undefined) {
       v = e.op === "sumAll"
@@ -344,9 +323,9 @@ class CpuStep {
     const shape = this.shapeOf(param);
     const means = this.ctx.exact || !direct(x)
       ? []
-      : unitMeans(this.outputs.get(param)!).filter((m) =>
+      : nodesOf(this.outputs.get(param)!, "mean").filter((m) =>
         columnMean(shape, m.axes) && direct(m.args[0]!) &&
-        !this.reductions.has(`${param}\u0000${m.id}`)
+        !this.reductions.has(reductionKey(param, m))
       );
     if (means.length === 0) {
       return this.exec(param, { kind: "sum", arg: x }) as number;
@@ -357,7 +336,7 @@ class CpuStep {
       means,
     }) as [number, ...UnitMeans[]];
     means.forEach((m, q) =>
-      this.reductions.set(`${param}\u0000${m.id}`, found[q]!)
+      this.reductions.set(reductionKey(param, m), found[q]!)
     );
     return sum;
   }

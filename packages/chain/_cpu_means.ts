@@ -90,9 +90,10 @@ const HOISTED = new WeakMap<readonly Expr[], readonly Expr[]>();
  * `exprs` with every mean of a product by a step-wide factor (one that is
  * not per parameter: a clipping factor from a global norm, a
  * hyperparameter) rewritten as the factor times the mean:
- * `mean(c · x) = c · mean(x)`. Equal in exact arithmetic; in the default
- * rounding the per-unit mean is then rounded to float32 before the product
- * instead of after it, one rounding of the same size. What it buys: the
+ * `mean(c · x) = c · mean(x)`. Equal in exact arithmetic; the default
+ * rounding keeps per-unit means in float64, where the two differ by a
+ * float64 rounding (a general mean is float32, as tfjs's, and moves one
+ * float32 rounding). What it buys: the
  * mean no longer waits for the global sum, so the cpu generator computes it
  * in the same pass over the gradient as the tensor's part of that sum (GC
  * after `clipByGlobalNorm`). Found once per (cached) expression list.
