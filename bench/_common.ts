@@ -75,11 +75,17 @@ export function makeGrads(
  * all the work submitted so far, by reading back the largest variable. (A
  * small one would not do on webgpu: tfjs runs ops on tensors under 1,000
  * elements on the cpu when their data is there, so reading one can return
- * before the queued GPU work of the others has run.)
+ * before the queued GPU work of the others has run.) On the cpu and wasm
+ * backends, whose kernels have finished when the op returns, it reads
+ * nothing: a training loop does not read its weights back every step, and
+ * a weight read out is one the fused cpu step may no longer write in place
+ * (`_cpu_pool.ts`), so each sample would pay a fresh array for the largest
+ * weight (95% of the small CNN's parameters, 20% of ResNet-18's).
  */
 export async function settle(
   vars: Record<string, tf.Variable>,
 ): Promise<void> {
+  if (SYNCHRONOUS.has(tf.getBackend())) return;
   let largest: tf.Variable | undefined;
   for (const v of Object.values(vars)) {
     if (largest === undefined || v.size > largest.size) largest = v;
@@ -166,38 +172,72 @@ export function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-/** Steps each row runs before it is timed (see interleavedMedians). */
-export const WARM_UP_STEPS = 2;
+/** Backends whose kernels run to the end before an op returns. */
+const SYNCHRONOUS = new Set(["cpu", "wasm"]);
+
+/**
+ * How long a row runs untimed, and how long each timed sample is at least.
+ *
+ * - **Warm-up**: at least `warmUpSteps` steps and `warmUpMs` milliseconds.
+ *   Two steps, so that a fused cpu step reuses its freed output arrays (a
+ *   training loop does from its third step on: a step's outputs come free
+ *   when the next step replaces them); half a second, so that V8 has
+ *   optimized a fast row's JavaScript as it will be in a long run (a fused
+ *   step of the small CNN on cpu, under a millisecond, is still getting
+ *   faster after its first hundred steps).
+ * - **Samples**: at least the caller's steps and, on a synchronous backend
+ *   (cpu, wasm), `sampleMs` milliseconds. Each sample follows a full
+ *   garbage collection, after which a fast step runs slower for a while; a
+ *   training loop collects that way rarely, so a sample of a fast row spans
+ *   many steps, as a real run's would. (On webgpu the loop's own time is
+ *   only the submission's, so samples are counted in steps there.)
+ */
+export const PACE = { warmUpSteps: 2, warmUpMs: 500, sampleMs: 50 };
+
+/** {@linkcode PACE} for a smoke run: it checks that a bench runs, no more. */
+export const SMOKE_PACE = { warmUpSteps: 2, warmUpMs: 0, sampleMs: 0 };
 
 /**
  * Median milliseconds per step of each row, over `rounds` rounds that visit
  * the rows in turn (so that a machine whose load drifts slows every row
- * alike), each sample `steps` steps ended by {@linkcode settle} (or the
- * row's own `settle`), after {@linkcode collectGarbage}; every row first
- * runs {@linkcode WARM_UP_STEPS} steps untimed.
+ * alike), each sample at least `steps` steps (and as `pace` says) ended by
+ * {@linkcode settle} (or the row's own `settle`), after
+ * {@linkcode collectGarbage}; every row first runs untimed as `pace` says.
  */
 export async function interleavedMedians(
   made: readonly Pick<Made, "step" | "settle">[],
   vars: Record<string, tf.Variable>,
   rounds: number,
   steps: number,
+  pace: typeof PACE = PACE,
 ): Promise<number[]> {
   const end = (m: Pick<Made, "settle">) => m.settle?.() ?? settle(vars);
-  // warm up: shaders, kernels, state, and the fused cpu steps' reuse of
-  // their freed output arrays, which a training loop is in from its third
-  // step on (a step's outputs come free when the next step replaces them)
+  // warm up: shaders, kernels, state, the fused cpu steps' reuse of their
+  // output arrays, and V8's optimized code
   for (const m of made) {
-    for (let k = 0; k < WARM_UP_STEPS; k++) m.step();
-    await end(m);
+    const t0 = performance.now();
+    for (
+      let k = 0;
+      k < pace.warmUpSteps || performance.now() - t0 < pace.warmUpMs;
+      k++
+    ) {
+      m.step();
+      await end(m);
+    }
   }
+  const sampleMs = SYNCHRONOUS.has(tf.getBackend()) ? pace.sampleMs : 0;
   const times: number[][] = made.map(() => []);
   for (let round = 0; round < rounds; round++) {
     for (const [i, m] of made.entries()) {
       collectGarbage();
       const t0 = performance.now();
-      for (let k = 0; k < steps; k++) m.step();
+      let k = 0;
+      while (k < steps || performance.now() - t0 < sampleMs) {
+        m.step();
+        k++;
+      }
       await end(m);
-      times[i]!.push((performance.now() - t0) / steps);
+      times[i]!.push((performance.now() - t0) / k);
     }
   }
   return times.map(median);

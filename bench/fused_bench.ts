@@ -54,9 +54,11 @@ import {
   makeVars,
   type ModelName,
   MODELS as BUILDERS,
+  PACE,
   type Row,
   settle,
   shapesOf,
+  SMOKE_PACE,
   type Step,
   TWO_TABLES_NOTE,
 } from "./_common.ts";
@@ -285,6 +287,7 @@ for (const [name, shapes] of MODELS) {
     vars,
     ROUNDS[name]!,
     STEPS[name]!,
+    smoke ? SMOKE_PACE : PACE,
   );
   const base = medians[0]!;
   ROWS.forEach((row, i) => {

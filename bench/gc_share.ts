@@ -24,7 +24,9 @@ import {
   interleavedMedians,
   makeGrads,
   median,
+  PACE,
   settle,
+  SMOKE_PACE,
 } from "./_common.ts";
 
 const backend = Deno.env.get("CENTRA_BACKEND") ?? "webgpu";
@@ -106,6 +108,7 @@ async function measure(subject: Subject): Promise<string[]> {
     copies,
     ROUNDS,
     1,
+    smoke ? SMOKE_PACE : PACE,
   );
   made.forEach((m) => m.dispose());
   tf.dispose([Object.values(copies), Object.values(grads)]);

