@@ -137,6 +137,40 @@ export function centraRow(
   };
 }
 
+/**
+ * Sets each row up on its own copy of `vars` (a `settle` that reads its own
+ * copy, unless it has one; `dispose` frees the copy too), as a training run
+ * owns its model. Rows that stepped shared variables would each replace the
+ * weights the others made, and a fused cpu step whose newest weights
+ * someone else has disposed lets go of the output arrays it would otherwise
+ * write again (`_cpu_pool.ts`): its samples would time fresh arrays, a cost
+ * no training loop pays.
+ */
+export function setUpApart(
+  rows: readonly Row[],
+  vars: Record<string, tf.Variable>,
+  grads: Record<string, tf.Tensor>,
+): Made[] {
+  return rows.map((row) => {
+    const id = `apart${uid++}`;
+    const own: Record<string, tf.Variable> = {};
+    for (const [k, v] of Object.entries(vars)) {
+      const copy = v.clone();
+      own[k] = tf.variable(copy, true, `${id}/${k}`);
+      copy.dispose();
+    }
+    const made = row.setup(own, grads);
+    return {
+      step: made.step,
+      settle: made.settle ?? (() => settle(own)),
+      dispose() {
+        made.dispose();
+        tf.dispose(Object.values(own));
+      },
+    };
+  });
+}
+
 /** A row that steps one of tfjs's own optimizers. */
 export function builtinRow(name: string, make: () => tf.Optimizer): Row {
   return {

@@ -57,6 +57,7 @@ import {
   PACE,
   type Row,
   settle,
+  setUpApart,
   shapesOf,
   SMOKE_PACE,
   type Step,
@@ -270,7 +271,7 @@ for (const [name, shapes] of MODELS) {
   release();
   const vars = makeVars(shapes);
   model = { name, vars, grads: makeGrads(vars) };
-  const made = ROWS.map((row) => row.setup(vars, model!.grads));
+  const made = setUpApart(ROWS, vars, model.grads);
   const counts: string[] = [];
   for (const [i, m] of made.entries()) {
     if (backend === "webgpu") m.step(); // compile first: count a warm step

@@ -26,6 +26,7 @@ import {
   median,
   PACE,
   settle,
+  setUpApart,
   SMOKE_PACE,
 } from "./_common.ts";
 
@@ -100,9 +101,9 @@ async function measure(subject: Subject): Promise<string[]> {
     centraRow("fused AdamW + clip", () => fuse(optimizer(false))),
     centraRow("fused GC + AdamW + clip", () => fuse(optimizer(true))),
   ];
-  const made = rows.map((r) => r.setup(copies, grads));
+  const made = setUpApart(rows, copies, grads);
   for (const m of made) m.step();
-  await settle(copies);
+  for (const m of made) await m.settle!();
   const [without, withGc] = await interleavedMedians(
     made,
     copies,
