@@ -99,6 +99,26 @@ function nodesOf(exprs: readonly Expr[], op: ExprOp): Expr[] {
   return found;
 }
 
+const COMPUTED = new WeakMap<readonly Expr[], readonly Expr[]>();
+
+/** The outputs of a (cached) list a loop computes: all but stage inputs. */
+function computedOf(exprs: readonly Expr[]): readonly Expr[] {
+  let c = COMPUTED.get(exprs);
+  if (c === undefined) {
+    COMPUTED.set(exprs, c = exprs.filter((e) => e.op !== "input"));
+  }
+  return c;
+}
+
+const IDS = new WeakMap<readonly Expr[], string>();
+
+/** The ids of a (cached) list, as one string for a kernel's cache key. */
+function idsOf(exprs: readonly Expr[]): string {
+  let ids = IDS.get(exprs);
+  if (ids === undefined) IDS.set(exprs, ids = exprs.map((e) => e.id).join());
+  return ids;
+}
+
 const UNREDUCED = new Map<number, boolean>();
 
 /** Whether `e` reads no reduction (`mean`, `sumAll`, `globalSum`). */
@@ -122,9 +142,45 @@ const direct = (e: Expr): boolean => e.perParam && unreduced(e);
 const reductionKey = (param: string, e: Expr): string =>
   `${param}\u0000${e.id}`;
 
+/** A shared value of hyperparameters alone, and theirs it was computed from. */
+interface Kept {
+  hypers: readonly Scalar[];
+  s: Scalar;
+}
+
+const HYPERS_READ = new Map<number, readonly string[] | null>();
+
+/**
+ * The hyperparameters a shared value reads, each once; `null` when it reads
+ * a global sum (a number of this step's gradients).
+ */
+function hypersRead(e: Expr): readonly string[] | null {
+  let found = HYPERS_READ.get(e.id);
+  if (found !== undefined) return found;
+  if (e.op === "globalSum") found = null;
+  else if (e.op === "hyper") found = [e.name];
+  else {
+    const names = new Set<string>();
+    for (const a of e.args) {
+      const r = hypersRead(a);
+      if (r === null) {
+        HYPERS_READ.set(e.id, null);
+        return null;
+      }
+      r.forEach((n) => names.add(n));
+    }
+    found = [...names];
+  }
+  HYPERS_READ.set(e.id, found);
+  return found;
+}
+
 /** One fused run on cpu: its memos of scalars and reductions. */
 class CpuStep {
   private readonly scalars = new Map<number, Scalar>();
+  private readonly hypers = new Map<string, Scalar>();
+  /** Values of hyperparameters alone, from earlier steps (see `scalar`). */
+  private readonly kept: Map<number, Kept>;
   private readonly globals = new Map<string, number>();
   private readonly parts = new Map<string, [string, Expr][]>();
   private readonly reductions = new Map<string, number | UnitMeans>();
@@ -150,6 +206,9 @@ class CpuStep {
       ctx.cache.set("cpu|pool", pool = new OutputPool(backend));
     }
     this.pool = pool;
+    let kept = ctx.cache.get("cpu|kept") as Map<number, Kept> | undefined;
+    if (kept === undefined) ctx.cache.set("cpu|kept", kept = new Map());
+    this.kept = kept;
     // every parameter's part of each global sum, in the order op by op
     // (`evaluate`) adds them
     for (const [param, exprs] of this.outputs) {
@@ -166,7 +225,7 @@ class CpuStep {
     const arrays = new Map<string, (Float32Array | null)[]>();
     try {
       for (const [param, exprs] of this.outputs) {
-        const computed = exprs.filter((e) => e.op !== "input");
+        const computed = computedOf(exprs);
         const shape = this.shapeOf(param);
         const n = shape.reduce((p, d) => p * d, 1);
         const outs = computed.map(() => this.pool.take(n));
@@ -258,10 +317,10 @@ class CpuStep {
 
   private kernel(task: KernelTask, shape: readonly number[]): Kernel {
     const ids = task.kind === "outputs"
-      ? task.exprs.map((e) => e.id)
+      ? idsOf(task.exprs)
       : task.kind === "sumAndMeans"
-      ? [task.arg.id, ...task.means.map((m) => m.id)]
-      : [task.kind === "sum" ? task.arg.id : task.node.id];
+      ? [task.arg.id, ...task.means.map((m) => m.id)].join()
+      : `${task.kind === "sum" ? task.arg.id : task.node.id}`;
     const key = `cpu|${task.kind}|${shape}|${ids}|${this.ctx.exact}`;
     let k = this.ctx.cache.get(key) as Kernel | undefined;
     if (k === undefined) {
@@ -341,13 +400,32 @@ class CpuStep {
     return sum;
   }
 
-  /** A value shared by every parameter, as op by op computes it. */
+  /**
+   * A value shared by every parameter, as op by op computes it; one of
+   * hyperparameters alone (the powers of `b1` behind a bias correction) is
+   * computed again only when one of them has changed since it last was.
+   */
   private scalar(e: Expr): Scalar {
     let s = this.scalars.get(e.id);
-    if (s === undefined) {
-      s = this.computeScalar(e);
-      this.scalars.set(e.id, s);
+    if (s !== undefined) return s;
+    const reads = hypersRead(e);
+    if (reads === null) s = this.computeScalar(e);
+    else {
+      const now = reads.map((name) => this.hyper(name));
+      const before = this.kept.get(e.id);
+      if (
+        before !== undefined &&
+        before.hypers.every((h, k) =>
+          Object.is(h.v, now[k]!.v) && h.tensor === now[k]!.tensor
+        )
+      ) {
+        s = before.s;
+      } else {
+        s = this.computeScalar(e);
+        this.kept.set(e.id, { hypers: now, s });
+      }
     }
+    this.scalars.set(e.id, s);
     return s;
   }
 
@@ -394,12 +472,17 @@ class CpuStep {
   }
 
   private hyper(name: string): Scalar {
+    let s = this.hypers.get(name);
+    if (s !== undefined) return s;
     const h = this.ctx.hypers[name];
     if (h === undefined) {
       throw new TypeError(`fuse: no value for hyperparameter "${name}"`);
     }
-    if (typeof h === "number") return { v: h, tensor: false };
-    return { v: h.dataSync()[0]!, tensor: true };
+    s = typeof h === "number"
+      ? { v: h, tensor: false }
+      : { v: h.dataSync()[0]!, tensor: true };
+    this.hypers.set(name, s);
+    return s;
   }
 }
 

@@ -56,16 +56,26 @@ interface Composed {
  */
 const COMPOSED = new Map<string, Composed>();
 
+/** Each stage math's part of a {@linkcode mathKey}, made once per math. */
+const KEY_PARTS = new WeakMap<StageMath, string>();
+
 /** The cache key of one parameter's stage math (`null`: passed through). */
 function mathKey(maths: readonly (StageMath | null)[], apply: boolean): string {
   let key = apply ? "apply" : "update";
   for (const m of maths) {
-    key += m === null ? "|-" : `|${m.update.id}`;
-    if (m !== null && m.slots !== undefined) {
-      for (const [slot, x] of Object.entries(m.slots)) {
-        key += ` ${JSON.stringify(slot)}=${x.id}`;
-      }
+    if (m === null) {
+      key += "|-";
+      continue;
     }
+    let part = KEY_PARTS.get(m);
+    if (part === undefined) {
+      part = `|${m.update.id}`;
+      for (const [slot, x] of Object.entries(m.slots ?? {})) {
+        part += ` ${JSON.stringify(slot)}=${x.id}`;
+      }
+      KEY_PARTS.set(m, part);
+    }
+    key += part;
   }
   return key;
 }

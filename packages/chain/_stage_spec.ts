@@ -108,7 +108,8 @@ export interface ElementwiseDefinition<
   /**
    * The math, called once when the stage is built: the same output for
    * every parameter, or a function of a parameter's name and shape that
-   * gives its output (`null` passes its update through).
+   * gives its output (`null` passes its update through), called once per
+   * name and shape.
    */
   math(
     x: StageInputs<H, K>,
@@ -267,6 +268,9 @@ function checked(d: Declared, out: StageOutput<string>): Checked {
   return { math: out as StageMath, readsP, readsCount };
 }
 
+/** Parameters (name and shape) whose math a stage keeps made at once. */
+const MADE_LIMIT = 4096;
+
 /**
  * The spec of a definition: everything `elementwise` needs, derived from
  * the names it declares and what its math reads.
@@ -282,7 +286,7 @@ export function deriveSpec(
     : undefined;
   const counts = def.counts === true || d.schedules ||
     (fixed?.readsCount ?? false);
-  const mathOf = (name: string, shape: readonly number[]): Checked | null => {
+  const make = (name: string, shape: readonly number[]): Checked | null => {
     if (def.mask !== undefined && !inMask(def.mask, name, shape)) return null;
     if (fixed !== undefined) return fixed;
     const out = perParam!(name, shape);
@@ -292,6 +296,21 @@ export function deriveSpec(
       throw new TypeError(
         `${d.where}: math per parameter reads count, which only a stage with a schedule or with the same math for every parameter has`,
       );
+    }
+    return c;
+  };
+  // made once per parameter name and shape (the math is a function of
+  // them), not at every step of every parameter: a fused step asks for it
+  // each step; bounded, so that a stage reused over many models stays small
+  const kept = new Map<string, Checked | null>();
+  const mathOf = (name: string, shape: readonly number[]): Checked | null => {
+    if (fixed !== undefined && def.mask === undefined) return fixed;
+    const key = `${name}\u0000${shape}`;
+    let c = kept.get(key);
+    if (c === undefined) {
+      c = make(name, shape);
+      if (kept.size >= MADE_LIMIT) kept.clear();
+      kept.set(key, c);
     }
     return c;
   };
