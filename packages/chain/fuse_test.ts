@@ -17,6 +17,7 @@ import {
   type GradientTransformation,
   initState,
   injectHyperparams,
+  linearSchedule,
   runStep,
   sgd,
   warmupCosineDecaySchedule,
@@ -210,6 +211,23 @@ const CASES: [string, () => GradientTransformation<unknown>][] = [
       injectHyperparams(
         (hp) => sgd(hp.learningRate!, { momentum: 0.9, gc: true }),
         { learningRate: 0.05 },
+      ),
+  ],
+  // b1 changes every step: the bias correction's powers of b1, kept from
+  // step to step while b1 stays, must be computed again
+  [
+    "injectHyperparams adam, b1 on a schedule",
+    () =>
+      injectHyperparams(
+        (hp) => adam(hp.learningRate!, { b1: hp.b1! }),
+        {
+          learningRate: 0.01,
+          b1: linearSchedule({
+            initValue: 0.5,
+            endValue: 0.95,
+            transitionSteps: 60,
+          }),
+        },
       ),
   ],
 ];
