@@ -61,8 +61,8 @@ export function meanPrograms(
 ): MeanColumns {
   const small = c.rows <= ONE_PASS_ROWS &&
     c.rows * c.units <= ONE_PASS_ELEMENTS;
-  return (small && meanColumnsProgram(host, param, c)) ||
-    meanPartialsProgram(host, param, c);
+  const one = small ? meanColumnsProgram(host, param, c) : null;
+  return one ?? meanPartialsProgram(host, param, c);
 }
 
 /**
@@ -83,7 +83,7 @@ export function meanColumnsProgram(
   // slots before the pack is built
   const k = new Kernel(host, param, vec, "pack");
   const value = k.valueFunction(mean.args[0]!);
-  // the pack, unless the value reads it already
+  // room for the pack it copies (the value may have bound it already)
   if (k.bindings.length + 1 > host.maxInputs) return null;
   const program = (slots: number): Recipe => {
     const packed = slots > 0 ? k.bind("pack", { kind: "pack" }) : "";
