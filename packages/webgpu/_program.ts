@@ -26,8 +26,9 @@ export const ROWS_PER_THREAD = 16;
 /**
  * GC's per-unit mean takes one pass (`CentraMeanColumns`: a thread sums a
  * whole column) instead of two when the tensor has at most this many rows
- * and `ONE_PASS_ELEMENTS` elements: then a second dispatch costs more than
- * the loop it saves (docs/fuse.md, "The webgpu generator's GC means").
+ * and `ONE_PASS_ELEMENTS` elements: then a second dispatch would cost more
+ * than the one pass's longer loops (docs/fuse.md, "The webgpu generator's GC
+ * means").
  */
 export const ONE_PASS_ROWS = 256;
 /** See `ONE_PASS_ROWS`: the one pass's limit on the tensor's size. */
