@@ -3,8 +3,9 @@
 // of its own, so the totals are larger than an unprofiled step; compare the
 // shares, not the sums with bench/fused_bench.ts). Fused kernels are named by
 // what they do (CentraFusedStep: one tensor's new weight and state;
-// CentraMeanPartials/CentraMeanTotal: GC's per-unit means; CentraSum: the
-// global norm; CentraScalars: the step's shared scalars).
+// CentraMeanColumns, or CentraMeanPartials/CentraMeanTotal on larger
+// tensors: GC's per-unit means; CentraSum: the global norm; CentraScalars:
+// the step's shared scalars).
 //
 //   deno run -A bench/webgpu_profile.ts            (ResNet-18)
 //   CENTRA_BENCH_MODELS="ResNet-50" deno run -A bench/webgpu_profile.ts

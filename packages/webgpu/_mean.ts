@@ -1,17 +1,22 @@
 // Private: the programs behind per-unit means (Gradient Centralization).
 // A fused step reads a mean over all axes but the last (`rows` x `units` in
-// memory) from two small passes that read the tensor in memory order
-// (`CentraMeanPartials`, then `CentraMeanTotal`, which also appends the
-// step's packed scalars); any other mean is one pass (`CentraMean`).
+// memory), followed by the step's packed scalars, from one buffer: written
+// by one pass over whole columns on small tensors (`CentraMeanColumns`),
+// else by two that read the tensor in memory order (`CentraMeanPartials`,
+// then `CentraMeanTotal`). Any other mean is one pass (`CentraMean`).
 import type { Expr } from "./_chain.ts";
 import { columnsOf, gather, groupsOf } from "./_groups.ts";
 import {
   ELEMENTWISE_WG,
   makeRecipe,
   type MeanColumns,
+  ONE_PASS_ELEMENTS,
+  ONE_PASS_ROWS,
+  type OnePassMean,
   type ProgramHost,
   type Recipe,
   ROWS_PER_THREAD,
+  type TwoPassMean,
 } from "./_program.ts";
 import {
   elementType,
@@ -44,6 +49,84 @@ export function columnMean(
 }
 
 /**
+ * The programs of `param`'s per-unit mean `c` (`columnMean`): one pass
+ * (`meanColumnsProgram`) when the tensor is small (`ONE_PASS_ROWS`,
+ * `ONE_PASS_ELEMENTS`), else two (`meanPartialsProgram`, then
+ * `meanTotalProgram`).
+ */
+export function meanPrograms(
+  host: ProgramHost,
+  param: string,
+  c: { mean: Expr; rows: number; units: number },
+): MeanColumns {
+  const small = c.rows <= ONE_PASS_ROWS &&
+    c.rows * c.units <= ONE_PASS_ELEMENTS;
+  const one = small ? meanColumnsProgram(host, param, c) : null;
+  return one ?? meanPartialsProgram(host, param, c);
+}
+
+/**
+ * `CentraMeanColumns`: the buffer `CentraMeanTotal` writes, in one pass.
+ * Thread `j` of the first `units` (`units / 4` in vec4 kernels) sums column
+ * `j` over every row and divides by `rows`; the threads after them copy the
+ * step's packed scalars, up to whole vec4s. `null` where it would bind more
+ * buffers than a shader may.
+ */
+export function meanColumnsProgram(
+  host: ProgramHost,
+  param: string,
+  { mean, rows, units }: { mean: Expr; rows: number; units: number },
+): OnePassMean | null {
+  const vec = units % 4 === 0;
+  const width = vec ? units / 4 : units;
+  // generated now, so that the step's packed scalars it reads get their
+  // slots before the pack is built
+  const k = new Kernel(host, param, vec, "pack");
+  const value = k.valueFunction(mean.args[0]!);
+  // room for the pack it copies (the value may have bound it already)
+  if (k.bindings.length + 1 > host.maxInputs) return null;
+  const program = (slots: number): Recipe => {
+    const packed = slots > 0 ? k.bind("pack", { kind: "pack" }) : "";
+    const type = elementType(vec);
+    // the packed scalars, 0 past the last (vec4 threads write four)
+    const scalar = (j: string) =>
+      `select(0.0, ${packed}[min(${j}, ${slots - 1})], ${j} < ${slots})`;
+    const copy = slots === 0 ? "" : vec
+      ? ` else {
+    let s = (index - ${width}) * 4;
+    setOutputAtIndex(index, vec4<f32>(${
+        [0, 1, 2, 3].map((l) => scalar(`s + ${l}`)).join(", ")
+      }));
+  }`
+      : ` else if (index < ${units + slots}) {
+    setOutputAtIndex(index, ${packed}[index - ${units}]);
+  }`;
+    const code = `${k.functions()}
+${value}
+${mainHeader()} {
+  if (index >= uniforms.size) { return; }
+  if (index < ${width}) {
+    var acc = ${type}(0.0);
+    for (var r = 0; r < ${rows}; r++) {
+      acc += centraValue(r * ${width} + index);
+    }
+    setOutputAtIndex(index, acc / ${f32Literal(rows)});
+  }${copy}
+}`;
+    // whole vec4s, for kernels that read it as vec4s
+    const size = Math.ceil((units + slots) / 4) * 4;
+    const threads = vec ? size / 4 : size;
+    return makeRecipe(k, code, {
+      name: "CentraMeanColumns",
+      size,
+      workgroup: ELEMENTWISE_WG,
+      groups: Math.ceil(threads / ELEMENTWISE_WG),
+    });
+  };
+  return { passes: 1, mean, rows, units, program };
+}
+
+/**
  * `CentraMeanPartials`: each thread sums one column (four units in vec4
  * kernels) over a block of rows, so neighbouring threads read neighbouring
  * memory; `CentraMeanTotal` adds the blocks up.
@@ -52,7 +135,7 @@ export function meanPartialsProgram(
   host: ProgramHost,
   param: string,
   { mean, rows, units }: { mean: Expr; rows: number; units: number },
-): MeanColumns {
+): TwoPassMean {
   const vec = units % 4 === 0;
   const width = vec ? units / 4 : units;
   // a thread sums ROWS_PER_THREAD rows: loops that short are unrolled,
@@ -84,7 +167,7 @@ ${
     workgroup: ELEMENTWISE_WG,
     groups: Math.ceil((blocks * width) / ELEMENTWISE_WG),
   });
-  return { mean, rows, units, blocks, partials };
+  return { passes: 2, mean, rows, units, blocks, partials };
 }
 
 /**
@@ -93,7 +176,7 @@ ${
  */
 export function meanTotalProgram(
   host: ProgramHost,
-  { units, blocks, rows }: MeanColumns,
+  { units, blocks, rows }: TwoPassMean,
   slots: number,
 ): Recipe {
   const k = new Kernel(host, null, false, "none");

@@ -219,13 +219,21 @@ class Planner implements ProgramHost {
     return this.means.set(param, e.id, s);
   }
 
-  /** A per-unit mean in two passes, followed by the packed scalars. */
+  /** A per-unit mean in one pass or two, followed by the packed scalars. */
   private meanColumns(param: string, columns: MeanColumns): Source {
     const id = columns.mean.id;
     const known = this.columns.get(param, id);
     if (known !== undefined) return known;
+    const slots = this.packList.length;
+    if (columns.passes === 1) {
+      return this.columns.set(
+        param,
+        id,
+        this.launch(columns.program(slots), null)!,
+      );
+    }
     const partials = this.launch(columns.partials, null)!;
-    const total = meanTotalProgram(this, columns, this.packList.length);
+    const total = meanTotalProgram(this, columns, slots);
     return this.columns.set(param, id, this.launch(total, partials, true)!);
   }
 

@@ -23,11 +23,22 @@ export const ELEMENTWISE_WG = 64;
 export const REDUCE_WG = 64;
 /** Elements a thread of a reduction reads (`_mean.ts`, `_sum.ts`). */
 export const ROWS_PER_THREAD = 16;
+/**
+ * GC's per-unit mean takes one pass (`CentraMeanColumns`: a thread sums a
+ * whole column) instead of two when the tensor has at most this many rows
+ * and `ONE_PASS_ELEMENTS` elements: then a second dispatch would cost more
+ * than the one pass's longer loops (docs/fuse.md, "The webgpu generator's GC
+ * means").
+ */
+export const ONE_PASS_ROWS = 256;
+/** See `ONE_PASS_ROWS`: the one pass's limit on the tensor's size. */
+export const ONE_PASS_ELEMENTS = 16384;
 
 /** The fused programs' names, as `tf.time`'s per-kernel profile lists them. */
 export type KernelName =
   | "CentraScalars"
   | "CentraScalar"
+  | "CentraMeanColumns"
   | "CentraMeanPartials"
   | "CentraMeanTotal"
   | "CentraMean"
@@ -50,13 +61,31 @@ export interface ProgramHost {
   readonly maxInputs: number;
 }
 
-/** How a fused step gets a per-unit mean over all axes but the last. */
-export interface MeanColumns {
+/**
+ * How a fused step gets a per-unit mean over all axes but the last, followed
+ * by the step's packed scalars (`_mean.ts`): in one pass or in two.
+ */
+export type MeanColumns = OnePassMean | TwoPassMean;
+
+/** A per-unit mean over `rows` x `units` in memory. */
+interface ColumnsOf {
   mean: Expr;
   rows: number;
   units: number;
+}
+
+/** One program sums whole columns (`CentraMeanColumns`). */
+export interface OnePassMean extends ColumnsOf {
+  passes: 1;
+  /** The program, once the step's `slots` packed scalars are known. */
+  program(slots: number): Recipe;
+}
+
+/** Sums of blocks of rows (`CentraMeanPartials`), then their total. */
+export interface TwoPassMean extends ColumnsOf {
+  passes: 2;
   blocks: number;
-  /** The first pass: sums of blocks of rows (`_mean.ts`). */
+  /** The first pass: sums of blocks of rows. */
   partials: Recipe;
 }
 

@@ -3,7 +3,7 @@
 // through `_dispatch.ts`; where that cannot be had, `CentraElementwise`
 // writes one output per dispatch through tfjs's `runWebGPUProgram`.
 import type { Expr } from "./_chain.ts";
-import { columnMean, meanPartialsProgram } from "./_mean.ts";
+import { columnMean, meanPrograms } from "./_mean.ts";
 import {
   ELEMENTWISE_WG,
   makeRecipe,
@@ -19,8 +19,8 @@ import { Kernel, multiOutputShader, valueMain } from "./_wgsl.ts";
  * `CentraFusedStep`: one program that writes each of `exprs` for every
  * element of `param`, or `null` when it would bind more buffers than a
  * shader may. When `param` is centralized over all axes but its last (the
- * layout of every tfjs kernel), its per-unit mean comes from two small
- * passes (`columns`, `_mean.ts`), and the program reads the step's packed
+ * layout of every tfjs kernel), its per-unit mean comes from one small pass
+ * or two (`columns`, `_mean.ts`), and the program reads the step's packed
  * scalars from the same buffer, after the means.
  */
 export function fusedStepProgram(
@@ -34,7 +34,7 @@ export function fusedStepProgram(
   const k = new Kernel(host, param, vec, "pack");
   let columns: MeanColumns | null = null;
   if (mean !== null) {
-    columns = meanPartialsProgram(host, param, mean);
+    columns = meanPrograms(host, param, mean);
     k.columns = {
       mean: mean.mean.id,
       units: mean.units,

@@ -39,7 +39,13 @@ import { ChainOptimizer } from "@centra/tfjs";
 type PerParam = Record<string, tf.Tensor>;
 import { dispatchStats, fuse } from "./mod.ts";
 import { forceSingleOutput, pipelineCount } from "./_dispatch.ts";
-import { assertClose, read, testOnBackends } from "@centra/testing/mod.ts";
+import { ONE_PASS_ELEMENTS, ONE_PASS_ROWS } from "./_program.ts";
+import {
+  assertClose,
+  randn,
+  read,
+  testOnBackends,
+} from "@centra/testing/mod.ts";
 import {
   makeOptimizer,
   OPTIMIZER_ROWS,
@@ -360,7 +366,7 @@ Deno.test("fuse() on cpu (its exact JavaScript loops) gives identical results", 
 });
 
 webgpuTest(
-  "fuse() makes one kernel per tensor that writes its weight and state, plus two small passes per centralized one [webgpu]",
+  "fuse() makes one kernel per tensor that writes its weight and state, plus one small pass per small centralized one [webgpu]",
   () => {
     const { vars, targets } = problem();
     const counts: number[] = [];
@@ -373,11 +379,11 @@ webgpuTest(
     state = fz.result;
     // once per step: one kernel for the scalars every tensor shares (Adam's
     // two bias corrections); per centralized kernel: its per-unit means in
-    // two passes (sums over blocks of rows, then their total) and one kernel
-    // that writes the new weight and both moments; per bias: that kernel
-    // alone. Nothing else: no separate kernel adds the updates to the weights.
-    assert.deepEqual(counts, [1 + 2 * 3 + 1]);
-    assert.equal(fz.dispatches, 1 + 2 * 3 + 1);
+    // one pass (these kernels are small: 18 and 6 rows) and one kernel that
+    // writes the new weight and both moments; per bias: that kernel alone.
+    // Nothing else: no separate kernel adds the updates to the weights.
+    assert.deepEqual(counts, [1 + 2 * 2 + 1]);
+    assert.equal(fz.dispatches, 1 + 2 * 2 + 1);
     const plain = adamw(0.01, { gc: true });
     const s0 = initState(plain, vars);
     const op = dispatchStats(() => runStep(plain, g, s0, vars));
@@ -632,5 +638,273 @@ testOnBackends(
     plain.forEach((p, i) =>
       assertClose(fused[i]!, p, { rtol: 1e-4, atol: 1e-5, what: "switch" })
     );
+  },
+);
+
+// GC's per-unit means on small tensors: one pass (`CentraMeanColumns`)
+
+/** The trainable weights of @centra/zoo's `smallCnn()` (bench/'s small CNN). */
+const SMALL_CNN: Record<string, number[]> = {
+  "conv1/kernel": [3, 3, 1, 16],
+  "bn1/gamma": [16],
+  "bn1/beta": [16],
+  "conv2/kernel": [3, 3, 16, 32],
+  "bn2/gamma": [32],
+  "bn2/beta": [32],
+  "fc1/kernel": [1568, 64],
+  "fc1/bias": [64],
+  "fc/kernel": [64, 10],
+  "fc/bias": [10],
+};
+
+/** Dispatches of the second fused `runStep` of `make()` on fresh `shapes`. */
+function stepDispatches(
+  make: () => GradientTransformation<unknown>,
+  shapes: Record<string, number[]>,
+): number {
+  const { vars, targets } = problem(shapes);
+  const tx = fuse(make());
+  let state = initState(tx, vars);
+  let dispatches = 0;
+  for (let step = 0; step < 2; step++) {
+    const g = grads(vars, targets, step);
+    const st = dispatchStats(() => runStep(tx, g, state, vars));
+    assert.equal(st.aliased, 0);
+    state = st.result;
+    dispatches = st.dispatches;
+    tf.dispose(g);
+  }
+  disposeState(state);
+  tf.dispose([Object.values(vars), Object.values(targets)]);
+  return dispatches;
+}
+
+webgpuTest(
+  "fuse() computes a small tensor's GC means in one dispatch and a larger one's in two [webgpu]",
+  () => {
+    const withGc = () => sgd(0.05, { momentum: 0.9, gc: true });
+    const withoutGc = () => sgd(0.05, { momentum: 0.9 });
+    // [rows x units]: at most ONE_PASS_ROWS rows and ONE_PASS_ELEMENTS
+    // elements take one pass, four units at a time or one
+    const rows = ONE_PASS_ROWS, units = ONE_PASS_ELEMENTS / ONE_PASS_ROWS;
+    const cases: [number[], number][] = [
+      [[3, 3, 16, 32], 1],
+      [[64, 10], 1],
+      [[3, 3, 1, 16], 1],
+      [[rows, 8], 1],
+      [[rows, 7], 1],
+      [[rows / 2, units * 2], 1],
+      [[rows + 1, 8], 2],
+      [[rows + 1, 7], 2],
+      [[rows / 2, units * 2 + 4], 2],
+      [[1568, 64], 2],
+    ];
+    for (const [shape, passes] of cases) {
+      const shapes = { "one/kernel": shape };
+      // the same chain without GC: one kernel, no scalars to share
+      const plain = stepDispatches(withoutGc, shapes);
+      assert.equal(plain, 1);
+      assert.equal(
+        stepDispatches(withGc, shapes) - plain,
+        passes,
+        `mean dispatches of [${shape}]`,
+      );
+    }
+    // the small CNN: one pass for three kernels, two for fc1's [1568, 64];
+    // SGD momentum + GC: 2 dispatches for each of those three, 3 for fc1,
+    // 1 per vector (18 with two passes everywhere)
+    const momentum = stepDispatches(withGc, SMALL_CNN);
+    assert.equal(momentum, 3 * 2 + 3 + 6, "sgd momentum + GC, small CNN");
+    assert.equal(momentum - stepDispatches(withoutGc, SMALL_CNN), 3 + 2);
+    // GC + AdamW + clip: GC adds the same 5 (19 in all, 22 with two passes)
+    const clipped = (gc: boolean) => () =>
+      chain(clipByGlobalNorm(1), adamw(1e-3, { weightDecay: 1e-4, gc }));
+    assert.equal(
+      stepDispatches(clipped(true), SMALL_CNN) -
+        stepDispatches(clipped(false), SMALL_CNN),
+      3 + 2,
+      "clipByGlobalNorm + adamw + GC, small CNN",
+    );
+  },
+);
+
+/**
+ * A float32 gradient whose units have means of their own (GC has something
+ * to remove) and whose centralized values are at least 0.5 from 0 (rows in
+ * pairs, `x` and `-x` about the unit's mean), so that Adam's `m / sqrt(v)`
+ * does not magnify the float32 rounding of a value near 0.
+ */
+function unitMeanGradient(
+  shape: readonly number[],
+  seed: number,
+): Float32Array {
+  const units = shape.at(-1)!;
+  const z = randn(tf.util.sizeFromShape([...shape]), seed);
+  return Float32Array.from(z, (_, k) => {
+    const row = Math.floor(k / units), j = k % units;
+    const x = z[(row - row % 2) * units + j]!;
+    const c = (x < 0 ? -1 : 1) * (0.5 + Math.abs(x));
+    return 0.5 + j / units + (row % 2 === 0 ? c : -c);
+  });
+}
+
+/** Float64 GC: each unit's (last axis) mean over the other axes subtracted. */
+function centralize64(g: Float64Array, shape: readonly number[]): Float64Array {
+  if (shape.length < 2) return g.slice();
+  const units = shape[shape.length - 1]!, rows = g.length / units;
+  const out = new Float64Array(g.length);
+  for (let j = 0; j < units; j++) {
+    let sum = 0;
+    for (let r = 0; r < rows; r++) sum += g[r * units + j]!;
+    for (let r = 0; r < rows; r++) {
+      out[r * units + j] = g[r * units + j]! - sum / rows;
+    }
+  }
+  return out;
+}
+
+/** A float64 update rule over every parameter: updates from gradients. */
+type Rule64 = (g: Float64Array[], t: number) => Float64Array[];
+
+/** SGD with momentum `m = βm + g`, GC on the gradient, in float64. */
+function sgdGc64(
+  shapes: readonly number[][],
+  lr: number,
+  beta: number,
+): Rule64 {
+  // the hyperparameters as the float32 numbers the kernels read
+  [lr, beta] = [Math.fround(lr), Math.fround(beta)];
+  const m = shapes.map((s) => new Float64Array(tf.util.sizeFromShape(s)));
+  return (g) =>
+    g.map((gi, i) => {
+      const c = centralize64(gi, shapes[i]!), mi = m[i]!;
+      return mi.map((_, k) => -lr * (mi[k] = beta * mi[k]! + c[k]!));
+    });
+}
+
+/**
+ * Adam (Kingma and Ba 2015, Algorithm 1), GC on the gradient, in float64,
+ * with `b1 = 7/8` and `b2 = 15/16`: their powers up to the fourth are exact
+ * in float32, so the bias corrections `1 - bᵗ` (which cancel digits) are
+ * exact on both sides, and what differs is the rounding per element.
+ */
+function adamGc64(shapes: readonly number[][], lr: number): Rule64 {
+  const b1 = 7 / 8, b2 = 15 / 16, eps = Math.fround(1e-8);
+  // the learning rate as the float32 number the kernels read
+  lr = Math.fround(lr);
+  const m = shapes.map((s) => new Float64Array(tf.util.sizeFromShape(s)));
+  const v = shapes.map((s) => new Float64Array(tf.util.sizeFromShape(s)));
+  return (g, t) =>
+    g.map((gi, i) => {
+      const c = centralize64(gi, shapes[i]!), mi = m[i]!, vi = v[i]!;
+      return c.map((x, k) => {
+        mi[k] = b1 * mi[k]! + (1 - b1) * x;
+        vi[k] = b2 * vi[k]! + (1 - b2) * x * x;
+        const mHat = mi[k]! / (1 - b1 ** t), vHat = vi[k]! / (1 - b2 ** t);
+        return -lr * mHat / (Math.sqrt(vHat) + eps);
+      });
+    });
+}
+
+/** `rule` after clipping every gradient together to global norm `maxNorm`. */
+function clipped64(maxNorm: number, rule: Rule64): Rule64 {
+  return (g, t) => {
+    let sq = 0;
+    for (const gi of g) for (const x of gi) sq += x * x;
+    const norm = Math.sqrt(sq);
+    // the bound clips: the mean reads the step's clipping factor
+    assert.ok(norm > maxNorm, `norm ${norm}`);
+    const k = maxNorm / norm;
+    return rule(g.map((gi) => gi.map((x) => k * x)), t);
+  };
+}
+
+testOnBackends(
+  "fuse() centralizes small tensors (one-pass means) as a float64 reference does, also after clipByGlobalNorm",
+  async () => {
+    // a conv kernel and a Dense kernel below the one-pass limits, four
+    // units at a time and one, and a bias (not centralized)
+    const SHAPES_1P: Record<string, number[]> = {
+      "c/kernel": [3, 3, 16, 32],
+      "c/bias": [32],
+      "d/kernel": [64, 10],
+    };
+    const shapes = Object.values(SHAPES_1P);
+    for (const [name, shape] of Object.entries(SHAPES_1P)) {
+      const rows = tf.util.sizeFromShape(shape) / shape.at(-1)!;
+      assert.ok(rows <= ONE_PASS_ROWS, name);
+    }
+    const ADAM_1P = { b1: 7 / 8, b2: 15 / 16, gc: true };
+    const cases: [
+      string,
+      () => GradientTransformation<unknown>,
+      () => Rule64,
+    ][] = [
+      [
+        "sgd momentum + GC",
+        () => sgd(0.1, { momentum: 0.9, gc: true }),
+        () => sgdGc64(shapes, 0.1, 0.9),
+      ],
+      [
+        "adam + GC",
+        () => adam(0.01, ADAM_1P),
+        () => adamGc64(shapes, 0.01),
+      ],
+      [
+        "clipByGlobalNorm + sgd momentum + GC",
+        () => chain(clipByGlobalNorm(5), sgd(0.1, { momentum: 0.9, gc: true })),
+        () => clipped64(5, sgdGc64(shapes, 0.1, 0.9)),
+      ],
+      [
+        "clipByGlobalNorm + adam + GC",
+        () => chain(clipByGlobalNorm(5), adam(0.01, ADAM_1P)),
+        () => clipped64(5, adamGc64(shapes, 0.01)),
+      ],
+    ];
+    for (const [name, make, makeRule] of cases) {
+      const vars = Object.fromEntries(
+        Object.entries(SHAPES_1P).map(([k, s], i) => [
+          k,
+          tf.variable(
+            tf.tensor(
+              Float32Array.from(randn(tf.util.sizeFromShape(s), 77 + i)),
+              s,
+            ),
+            true,
+            `onepass${uid++}/${k}`,
+          ),
+        ]),
+      );
+      const tx = fuse(make()), rule = makeRule();
+      const before = tf.memory().numTensors;
+      let state = initState(tx, vars);
+      for (let t = 1; t <= 4; t++) {
+        // read as doubles by the reference
+        const g32 = shapes.map((s, i) => unitMeanGradient(s, 100 * t + i));
+        const g = Object.fromEntries(
+          Object.keys(vars).map((k, i) => [k, tf.tensor(g32[i]!, shapes[i])]),
+        );
+        const [u, next] = runUpdate(tx, g, state, vars);
+        state = next;
+        const want = rule(g32.map((x) => Float64Array.from(x)), t);
+        const got = await Promise.all(Object.values(u).map(read));
+        got.forEach((x, i) => {
+          const ref = want[i]!;
+          let err = 0, size = 0;
+          x.forEach((v, k) => {
+            err = Math.max(err, Math.abs(v - ref[k]!));
+            size = Math.max(size, Math.abs(ref[k]!));
+          });
+          assert.ok(
+            err <= 4e-6 * size,
+            `${name}, step ${t}, ${shapes[i]}: max error ${err} of ${size}`,
+          );
+        });
+        tf.dispose([Object.values(u), Object.values(g)]);
+      }
+      disposeState(state);
+      assert.equal(tf.memory().numTensors, before, name);
+      tf.dispose(Object.values(vars));
+    }
   },
 );
