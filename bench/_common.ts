@@ -110,6 +110,12 @@ export interface Made {
 /** A row of a benchmark table: an optimizer set up over a model's tensors. */
 export interface Row {
   name: string;
+  /**
+   * `false` for a row that steps no variable and reads only their sizes
+   * (the roofline): {@linkcode setUpApart} gives it the shared variables,
+   * not a copy of its own.
+   */
+  stepsWeights?: boolean;
   /** Builds the row's step over the model's variables and gradients. */
   setup(
     vars: Record<string, tf.Variable>,
@@ -139,7 +145,8 @@ export function centraRow(
 
 /**
  * Sets each row up on its own copy of `vars` (a `settle` that reads its own
- * copy, unless it has one; `dispose` frees the copy too), as a training run
+ * copy, unless it has one; `dispose` frees the copy too; a row that steps
+ * no weights gets `vars` themselves), as a training run
  * owns its model. Rows that stepped shared variables would each replace the
  * weights the others made, and a fused cpu step whose newest weights
  * someone else has disposed lets go of the output arrays it would otherwise
@@ -152,6 +159,7 @@ export function setUpApart(
   grads: Record<string, tf.Tensor>,
 ): Made[] {
   return rows.map((row) => {
+    if (row.stepsWeights === false) return row.setup(vars, grads);
     const id = `apart${uid++}`;
     const own: Record<string, tf.Variable> = {};
     for (const [k, v] of Object.entries(vars)) {

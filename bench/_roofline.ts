@@ -233,6 +233,7 @@ export function rooflineRow(): Row {
   }
   return {
     name: rooflineName(backend),
+    stepsWeights: false,
     setup(vars) {
       const n = sizeOf(vars);
       const largest = Math.max(...Object.values(vars).map((v) => v.size));

@@ -205,20 +205,7 @@ class Source {
       // tf.sum of a scalar is that scalar
       return this.assemble([], [`return F(${v});`]);
     }
-    if (!this.exact) {
-      // ROWS rows at a time into as many float64 sums, so that no add waits
-      // for the one before it
-      // (named apart from the shared scalars `s…`)
-      const sums = Array.from({ length: ROWS }, (_, k) => `acc${k}`);
-      const loop = this.rowsAtOnce(
-        [v],
-        (rs) => rs.map(([x], k) => `${sums[k]} += ${x};`),
-      );
-      return this.assemble(
-        [`let ${sums.map((x) => `${x} = 0`).join(", ")};`, ...loop],
-        [`return F(${pairwise(sums)});`],
-      );
-    }
+    if (!this.exact) return this.sumPass(v, [], (total) => `return ${total};`);
     const loop = this.loop([...this.body, `s += ${v};`]);
     return this.assemble(["let s = 0;", ...loop], ["return F(s);"]);
   }
@@ -236,24 +223,38 @@ class Source {
     ) {
       throw new Error("sumAndMeans: per-element values, default rounding");
     }
-    const v = this.value(arg);
-    const ws = args.map((e) => this.value(e));
+    return this.sumPass(
+      this.value(arg),
+      args.map((e) => this.value(e)),
+      (total, bs) => `return [${total}, ${bs.join(", ")}];`,
+    );
+  }
+
+  /**
+   * The default rounding's pass behind `sum` and `sumAndMeans`: the float64
+   * sum of `v`, ROWS rows at a time into as many sums so that no add waits
+   * for the one before it (named `acc…`, apart from the shared scalars
+   * `s…`), and each unit's float64 sum of each of `ws` divided by `rows`;
+   * then the line `done` makes of the total and the means' names.
+   */
+  private sumPass(
+    v: string,
+    ws: readonly string[],
+    done: (total: string, means: string[]) => string,
+  ): string {
     const sums = Array.from({ length: ROWS }, (_, k) => `acc${k}`);
+    const bs = ws.map((_, q) => `mb${q}`);
     const loop = this.rowsAtOnce([v, ...ws], (rs) => [
       ...rs.map(([x], k) => `${sums[k]} += ${x};`),
-      ...ws.map((_, q) =>
-        `mb${q}[j] += ${pairwise(rs.map((r) => r[q + 1]!))};`
-      ),
+      ...bs.map((b, q) => `${b}[j] += ${pairwise(rs.map((r) => r[q + 1]!))};`),
     ]);
     return this.assemble([
       `let ${sums.map((x) => `${x} = 0`).join(", ")};`,
-      ...ws.map((_, q) => `const mb${q} = new Float64Array(units);`),
+      ...bs.map((b) => `const ${b} = new Float64Array(units);`),
       ...loop,
     ], [
-      ...ws.map((_, q) => `for (let j = 0; j < units; j++) mb${q}[j] /= rows;`),
-      `return [F(${pairwise(sums)}), ${
-        ws.map((_, q) => `mb${q}`).join(", ")
-      }];`,
+      ...bs.map((b) => `for (let j = 0; j < units; j++) ${b}[j] /= rows;`),
+      done(`F(${pairwise(sums)})`, bs),
     ]);
   }
 

@@ -91,15 +91,15 @@ export function meanColumnsProgram(
     // the packed scalars, 0 past the last (vec4 threads write four)
     const scalar = (j: string) =>
       `select(0.0, ${packed}[min(${j}, ${slots - 1})], ${j} < ${slots})`;
-    const copy = slots === 0 ? "" : vec
-      ? ` else {
+    const copy = !vec
+      ? scalarCopy(units, slots, packed)
+      : slots === 0
+      ? ""
+      : ` else {
     let s = (index - ${width}) * 4;
     setOutputAtIndex(index, vec4<f32>(${
         [0, 1, 2, 3].map((l) => scalar(`s + ${l}`)).join(", ")
       }));
-  }`
-      : ` else if (index < ${units + slots}) {
-    setOutputAtIndex(index, ${packed}[index - ${units}]);
   }`;
     const code = `${k.functions()}
 ${value}
@@ -113,8 +113,7 @@ ${mainHeader()} {
     setOutputAtIndex(index, acc / ${f32Literal(rows)});
   }${copy}
 }`;
-    // whole vec4s, for kernels that read it as vec4s
-    const size = Math.ceil((units + slots) / 4) * 4;
+    const size = packedSize(units, slots);
     const threads = vec ? size / 4 : size;
     return makeRecipe(k, code, {
       name: "CentraMeanColumns",
@@ -182,11 +181,6 @@ export function meanTotalProgram(
   const k = new Kernel(host, null, false, "none");
   const sums = k.bind("partials", { kind: "acc" });
   const packed = slots > 0 ? k.bind("pack", { kind: "pack" }) : "";
-  const scalars = slots > 0
-    ? ` else if (index < ${units + slots}) {
-    setOutputAtIndex(index, ${packed}[index - ${units}]);
-  }`
-    : "";
   const code = `${mainHeader()} {
   if (index >= uniforms.size) { return; }
   if (index < ${units}) {
@@ -195,16 +189,34 @@ export function meanTotalProgram(
       acc += ${sums}[b * ${units} + index];
     }
     setOutputAtIndex(index, acc / ${f32Literal(rows)});
-  }${scalars}
+  }${scalarCopy(units, slots, packed)}
 }`;
-  // whole vec4s, for kernels that read it as vec4s
-  const size = Math.ceil((units + slots) / 4) * 4;
+  const size = packedSize(units, slots);
   return makeRecipe(k, code, {
     name: "CentraMeanTotal",
     size,
     workgroup: ELEMENTWISE_WG,
     groups: Math.ceil(size / ELEMENTWISE_WG),
   });
+}
+
+/**
+ * The elements of a means buffer: `units` means, then `slots` packed
+ * scalars, up to whole vec4s (the fused step may read it as vec4s).
+ */
+function packedSize(units: number, slots: number): number {
+  return Math.ceil((units + slots) / 4) * 4;
+}
+
+/**
+ * The branch of a means program in which scalar thread `index`, past the
+ * `units` means, copies packed scalar `index - units` from `packed`; none
+ * without scalars.
+ */
+function scalarCopy(units: number, slots: number, packed: string): string {
+  return slots === 0 ? "" : ` else if (index < ${units + slots}) {
+    setOutputAtIndex(index, ${packed}[index - ${units}]);
+  }`;
 }
 
 /** `CentraMean`: the mean of `e`'s argument over its axes, flat over the kept ones. */
