@@ -272,6 +272,28 @@ function checked(d: Declared, out: StageOutput<string>): Checked {
 const MADE_LIMIT = 4096;
 
 /**
+ * `make`, called once per parameter name and shape (the math is a function
+ * of them), not at every step of every parameter: a fused step asks for the
+ * math each step. Bounded, so that a stage reused over many models stays
+ * small.
+ */
+function madeOnce(
+  make: (name: string, shape: readonly number[]) => Checked | null,
+): (name: string, shape: readonly number[]) => Checked | null {
+  const kept = new Map<string, Checked | null>();
+  return (name, shape) => {
+    const key = `${name}\u0000${shape}`;
+    let c = kept.get(key);
+    if (c === undefined) {
+      c = make(name, shape);
+      if (kept.size >= MADE_LIMIT) kept.clear();
+      kept.set(key, c);
+    }
+    return c;
+  };
+}
+
+/**
  * The spec of a definition: everything `elementwise` needs, derived from
  * the names it declares and what its math reads.
  */
@@ -299,21 +321,9 @@ export function deriveSpec(
     }
     return c;
   };
-  // made once per parameter name and shape (the math is a function of
-  // them), not at every step of every parameter: a fused step asks for it
-  // each step; bounded, so that a stage reused over many models stays small
-  const kept = new Map<string, Checked | null>();
-  const mathOf = (name: string, shape: readonly number[]): Checked | null => {
-    if (fixed !== undefined && def.mask === undefined) return fixed;
-    const key = `${name}\u0000${shape}`;
-    let c = kept.get(key);
-    if (c === undefined) {
-      c = make(name, shape);
-      if (kept.size >= MADE_LIMIT) kept.clear();
-      kept.set(key, c);
-    }
-    return c;
-  };
+  const mathOf = fixed !== undefined && def.mask === undefined
+    ? () => fixed
+    : madeOnce(make);
   const first = d.slots.find(([, f]) => f !== null)?.[0];
   type St = StageState<string>;
   return {
