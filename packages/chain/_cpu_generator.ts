@@ -18,7 +18,8 @@ import {
   type UnitMeans,
 } from "./_cpu_codegen.ts";
 import { columnMean, hoistSharedFactors, meanIndex } from "./_cpu_means.ts";
-import { cpuArray, OutputPool } from "./_cpu_pool.ts";
+import { type Arena, cpuArray, OutputPool } from "./_cpu_pool.ts";
+import { makeSimdKernel, type SimdKernel } from "./_cpu_wasm.ts";
 import { hostOp } from "./_evaluate.ts";
 import { type Expr, type ExprOp, powTwo } from "./_expr.ts";
 import {
@@ -46,6 +47,9 @@ export const cpuFaults: { point: CpuFaultPoint | null; skip: number } = {
   point: null,
   skip: 0,
 };
+
+/** Test-only: how many SIMD loops (`_cpu_wasm.ts`) fused cpu steps ran. */
+export const cpuSimd = { runs: 0 };
 
 function fault(point: CpuFaultPoint): void {
   if (cpuFaults.point !== point) return;
@@ -228,13 +232,26 @@ class CpuStep {
         const computed = computedOf(exprs);
         const shape = this.shapeOf(param);
         const n = shape.reduce((p, d) => p * d, 1);
-        const outs = computed.map(() => this.pool.take(n));
+        const simd = this.simdKernel(computed, shape);
+        const arena = simd === null ? undefined : this.pool.arenaFor(
+          param,
+          n,
+          computed.length,
+          simd.means.length,
+          shape[shape.length - 1] ?? 1,
+        );
+        const outs = computed.map(() => this.pool.take(n, arena));
         let k = 0;
         arrays.set(
           param,
           exprs.map((e) => e.op === "input" ? null : outs[k++]!),
         );
-        this.exec(param, { kind: "outputs", exprs: computed }, outs);
+        if (
+          simd === null || arena === undefined ||
+          !this.runSimd(param, simd, arena, outs)
+        ) {
+          this.exec(param, { kind: "outputs", exprs: computed }, outs);
+        }
       }
     } catch (e) {
       for (const list of arrays.values()) {
@@ -313,6 +330,104 @@ class CpuStep {
     fault("loop");
     this.loops++;
     return kernel.fn(args);
+  }
+
+  /**
+   * The SIMD loop of `exprs` over `shape` (`_cpu_wasm.ts`), with the
+   * default rounding only; `null` where there is none.
+   */
+  private simdKernel(
+    exprs: readonly Expr[],
+    shape: readonly number[],
+  ): SimdKernel | null {
+    if (this.ctx.exact) return null;
+    const key = `cpu|simd|${shape}|${idsOf(exprs)}`;
+    let k = this.ctx.cache.get(key) as SimdKernel | null | undefined;
+    if (k === undefined) {
+      k = makeSimdKernel(exprs, shape);
+      this.ctx.cache.set(key, k);
+    }
+    return k;
+  }
+
+  /**
+   * Runs `param`'s SIMD loop `k` when every output is in `arena` and every
+   * input is in it or can be copied in (`placeInputs`); returns whether it
+   * ran.
+   */
+  private runSimd(
+    param: string,
+    k: SimdKernel,
+    arena: Arena,
+    outs: readonly Float32Array[],
+  ): boolean {
+    const outAt = outs.map((o) => arena.offsetOf(o));
+    if (outAt.some((at) => at < 0)) return false;
+    const borrowed: Float32Array[] = [];
+    try {
+      const inputs = this.placeInputs(param, k, arena, borrowed);
+      if (inputs === null) return false;
+      const shape = this.shapeOf(param);
+      const units = shape[shape.length - 1] ?? 1;
+      const meanAt = k.means.map((e, q) => {
+        const m = this.reduction(param, e) as UnitMeans;
+        const at = arena.meansAt + q * Math.ceil(units / 4) * 16;
+        arena.view(at, m.length).set(m);
+        return at;
+      });
+      const sc = k.shared.map((e) => Math.fround(this.scalar(e).v));
+      const rs = k.sums.map((e) => this.reduction(param, e) as number);
+      fault("loop");
+      for (const [from, to] of inputs.copies) to.set(from);
+      this.loops++;
+      cpuSimd.runs++;
+      const run = arena.instance(k.module).exports.run as (
+        ...a: number[]
+      ) => void;
+      run(
+        ...inputs.at,
+        ...meanAt,
+        ...outAt,
+        arena.stride,
+        units * 4,
+        ...k.uniforms(sc, rs),
+      );
+      return true;
+    } finally {
+      this.pool.giveBack(borrowed);
+    }
+  }
+
+  /**
+   * Where each input of `k` lies in `arena` (byte offsets), copying in
+   * those that are not (after the checks: `copies`): the first (in a
+   * training loop, the gradient; the others are earlier outputs) into its
+   * scratch array, any more (a first step's weight and state) into free
+   * arrays, `borrowed` until the loop has run. `null` when none is free.
+   */
+  private placeInputs(
+    param: string,
+    k: SimdKernel,
+    arena: Arena,
+    borrowed: Float32Array[],
+  ): { at: number[]; copies: [ArrayLike<number>, Float32Array][] } | null {
+    const copies: [ArrayLike<number>, Float32Array][] = [];
+    const at: number[] = [];
+    for (const name of k.inputs) {
+      const a = this.read(param, name);
+      let offset = arena.offsetOf(a);
+      if (offset < 0) {
+        const to = copies.length === 0
+          ? arena.view(arena.scratch, arena.n)
+          : arena.take()?.array;
+        if (to === undefined) return null;
+        if (copies.length > 0) borrowed.push(to);
+        copies.push([a, to]);
+        offset = to.byteOffset;
+      }
+      at.push(offset);
+    }
+    return { at, copies };
   }
 
   private kernel(task: KernelTask, shape: readonly number[]): Kernel {

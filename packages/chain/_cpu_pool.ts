@@ -41,8 +41,16 @@ interface CpuBackend {
 /** Collects a free array outlives unused (see `OutputPool.collect`). */
 const KEEP = 8;
 
-/** Test-only: whether pools hand out freed arrays, and how many they have. */
-export const cpuReuse = { enabled: true, reused: 0 };
+/**
+ * Test-only: whether pools hand out freed arrays, how many they have, and
+ * the fewest elements a parameter's arena is made for (tests set 0, to run
+ * the arenas and the SIMD loops over small tensors).
+ */
+export const cpuReuse = {
+  enabled: true,
+  reused: 0,
+  arenaMin: 4096,
+};
 
 /** Memory of arrays read out or viewed by someone, per backend watched. */
 const seen = new WeakSet<ArrayBufferLike>();
@@ -74,7 +82,117 @@ export function idleArrays(): number {
 let storing = false;
 
 function note(values: unknown): void {
-  if (ArrayBuffer.isView(values)) seen.add(values.buffer);
+  if (!ArrayBuffer.isView(values)) return;
+  const arena = arenaOf.get(values.buffer);
+  if (arena === undefined) seen.add(values.buffer);
+  else arena.markSeen(values.byteOffset, values.byteLength);
+}
+
+/** Whether someone was handed `array` or a view of its memory. */
+function wasSeen(array: Float32Array): boolean {
+  const arena = arenaOf.get(array.buffer);
+  return arena === undefined
+    ? seen.has(array.buffer)
+    : arena.seenAt(array.byteOffset);
+}
+
+/** The arena each arena memory's buffer belongs to. */
+const arenaOf = new WeakMap<ArrayBufferLike, Arena>();
+
+/**
+ * One parameter's output arrays in one WebAssembly memory, so that the SIMD
+ * loops (`_cpu_wasm.ts`) can read and write them: `slots` arrays of `n`
+ * float32 handed out and taken back, then scratch (never a tensor's): one
+ * array to copy a foreign input into, and room for `means` per-unit means
+ * of `units` float32. The memory has a fixed size (a memory that grows
+ * detaches every array over it). Someone who sees one array (read out, or
+ * viewed) keeps that slot from reuse, not the others.
+ */
+export class Arena {
+  readonly memory: WebAssembly.Memory;
+  /** Bytes per array, padded to whole 16-byte lanes. */
+  readonly stride: number;
+  /** Byte offsets of the scratch array and of the means. */
+  readonly scratch: number;
+  readonly meansAt: number;
+  private readonly free: number[] = [];
+  private readonly seen = new Set<number>();
+  private readonly used = new Set<number>();
+  private readonly instances = new Map<
+    WebAssembly.Module,
+    WebAssembly.Instance
+  >();
+
+  constructor(
+    readonly n: number,
+    readonly slots: number,
+    means: number,
+    units: number,
+  ) {
+    this.stride = Math.ceil(n / 4) * 16;
+    this.scratch = slots * this.stride;
+    this.meansAt = this.scratch + this.stride;
+    const bytes = this.meansAt + means * Math.ceil(units / 4) * 16;
+    const pages = Math.max(1, Math.ceil(bytes / 65536));
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    arenaOf.set(this.memory.buffer, this);
+    for (let k = slots - 1; k >= 0; k--) this.free.push(k);
+  }
+
+  /**
+   * A free array (stale values; `reused` when it was handed out before), or
+   * `undefined` when all are out.
+   */
+  take(): { array: Float32Array; reused: boolean } | undefined {
+    const k = this.free.pop();
+    if (k === undefined) return undefined;
+    const reused = this.used.has(k);
+    this.used.add(k);
+    return { array: this.view(k * this.stride, this.n), reused };
+  }
+
+  /** Takes back an array it handed out, unless someone saw it. */
+  release(a: Float32Array): void {
+    const k = a.byteOffset / this.stride;
+    if (!this.seen.has(k) && !this.free.includes(k)) this.free.push(k);
+  }
+
+  /** The byte offset of `a` in this memory, or -1 when it is not in it. */
+  offsetOf(a: ArrayLike<number>): number {
+    return a instanceof Float32Array && a.buffer === this.memory.buffer
+      ? a.byteOffset
+      : -1;
+  }
+
+  /** A float32 view at byte `offset`. */
+  view(offset: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, offset, length);
+  }
+
+  /** The SIMD loop `module` over this memory, instantiated once. */
+  instance(module: WebAssembly.Module): WebAssembly.Instance {
+    let i = this.instances.get(module);
+    if (i === undefined) {
+      i = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+      this.instances.set(module, i);
+    }
+    return i;
+  }
+
+  markSeen(offset: number, length: number): void {
+    const first = Math.floor(offset / this.stride);
+    const last = Math.floor((offset + Math.max(length, 1) - 1) / this.stride);
+    for (let k = first; k <= last && k < this.slots; k++) this.seen.add(k);
+  }
+
+  seenAt(offset: number): boolean {
+    return this.seen.has(Math.floor(offset / this.stride));
+  }
+
+  /** Arrays handed out and back, not seen: idle. */
+  idle(): number {
+    return this.free.length;
+  }
 }
 
 function watch(b: CpuBackend): void {
@@ -126,6 +244,8 @@ export class OutputPool {
   private collects = 0;
   /** Per output place, the data of its newest value. */
   private readonly newest = new Map<string, object>();
+  /** Each parameter's arena (see `arenaFor`). */
+  private readonly arenas = new Map<string, Arena>();
 
   constructor(readonly backend: unknown) {
     watch(backend as CpuBackend);
@@ -146,13 +266,49 @@ export class OutputPool {
     const data = (this.backend as CpuBackend).data;
     this.live = this.live.filter(({ id, array }) => {
       if (data.has(id)) return true;
-      if (!seen.has(array.buffer)) this.giveBack([array]);
+      if (!wasSeen(array)) this.giveBack([array]);
       return false;
     });
   }
 
-  /** An array of `n` floats: a freed one (stale values) or a new one. */
-  take(n: number): Float32Array {
+  /**
+   * The arena of `param`'s outputs (`n` float32, `outputs` per step, GC
+   * `means` of `units`), made at its first step: room for two steps'
+   * outputs and one more (which, with the free slots of a first step, is
+   * room for copies of its inputs: see `_cpu_generator.ts`).
+   */
+  arenaFor(
+    param: string,
+    n: number,
+    outputs: number,
+    means: number,
+    units: number,
+  ): Arena | undefined {
+    if (n < cpuReuse.arenaMin) return undefined;
+    // reuse off: a fresh arena at every step (the same loops, fresh memory)
+    if (!cpuReuse.enabled) return new Arena(n, 2 * outputs + 1, means, units);
+    const key = `${param}\u0000${n}\u0000${outputs}\u0000${means}`;
+    let a = this.arenas.get(key);
+    // a new one when this one has too few free (someone holds the rest):
+    // the SIMD loop copies in its inputs, and the old arena's memory goes
+    // once no tensor views it
+    if (a === undefined || a.idle() < outputs) {
+      a = new Arena(n, 2 * outputs + 1, means, units);
+      this.arenas.set(key, a);
+    }
+    return a;
+  }
+
+  /**
+   * An array of `n` floats: from `arena` while it has one free, else a
+   * freed one (stale values) or a new one.
+   */
+  take(n: number, arena?: Arena): Float32Array {
+    const fromArena = arena?.take();
+    if (fromArena !== undefined) {
+      if (fromArena.reused) cpuReuse.reused++;
+      return fromArena.array;
+    }
     const list = cpuReuse.enabled ? this.free.get(n) : undefined;
     const a = list?.pop()?.array;
     if (a === undefined) return new Float32Array(n);
@@ -164,6 +320,11 @@ export class OutputPool {
   giveBack(arrays: readonly Float32Array[]): void {
     if (!cpuReuse.enabled) return;
     for (const array of arrays) {
+      const arena = arenaOf.get(array.buffer);
+      if (arena !== undefined) {
+        arena.release(array);
+        continue;
+      }
       const list = this.free.get(array.length) ?? [];
       list.push({ array, at: this.collects });
       this.free.set(array.length, list);
@@ -218,10 +379,16 @@ export class OutputPool {
     if (this.newest.get(key) !== id) return;
     this.newest.delete(key);
     this.free.clear();
+    if (slot) this.arenas.clear();
     const data = (this.backend as CpuBackend).data;
-    this.live = this.live.filter((e) =>
-      data.has(e.id) || (!slot && e.key !== key)
-    );
+    this.live = this.live.filter((e) => {
+      if (data.has(e.id) || (!slot && e.key !== key)) return true;
+      // an update's arena array goes back to its arena (fixed memory, kept
+      // while the state lives), unless someone saw it
+      const arena = slot ? undefined : arenaOf.get(e.array.buffer);
+      if (arena !== undefined && !wasSeen(e.array)) arena.release(e.array);
+      return false;
+    });
   }
 
   /** Test-only: arrays the pool holds that no tensor uses. */
@@ -229,6 +396,7 @@ export class OutputPool {
     const data = (this.backend as CpuBackend).data;
     let n = this.live.filter(({ id }) => !data.has(id)).length;
     for (const list of this.free.values()) n += list.length;
+    for (const a of this.arenas.values()) n += a.idle();
     return n;
   }
 }

@@ -9,8 +9,8 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { runStep } from "@centra/chain";
 import { cpuReuse } from "./_cpu_pool.ts";
+import { cpuArenaTests } from "./_test_utils.ts";
 import { collectTensors } from "./_tree.ts";
-import { backendTest } from "@centra/testing/backends.ts";
 import {
   fusedGcAdamwClip,
   noisyGrads,
@@ -23,11 +23,7 @@ const SHAPES: Record<string, number[]> = {
   "dense/bias": [6],
 };
 
-function cpuTest(name: string, fn: () => void | Promise<void>): void {
-  backendTest("cpu", `${name} [cpu]`, fn, () => {
-    cpuReuse.enabled = true;
-  });
-}
+const cpuTest = cpuArenaTests;
 
 /** A run of the fused chain over this file's shapes. */
 class Run extends SeededRun {

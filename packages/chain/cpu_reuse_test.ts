@@ -19,8 +19,8 @@ import {
 } from "@centra/chain";
 import { cpuReuse, idleArrays } from "./_cpu_pool.ts";
 import { cpuFaults } from "./_cpu_generator.ts";
+import { cpuArenaTests } from "./_test_utils.ts";
 import { collectTensors } from "./_tree.ts";
-import { backendTest } from "@centra/testing/backends.ts";
 import {
   fusedGcAdamwClip,
   noisyGrads,
@@ -34,12 +34,7 @@ const SHAPES: Record<string, number[]> = {
   "tall/kernel": [101, 3],
 };
 
-function cpuTest(name: string, fn: () => void | Promise<void>): void {
-  backendTest("cpu", `${name} [cpu]`, fn, () => {
-    cpuReuse.enabled = true;
-    cpuFaults.point = null;
-  });
-}
+const cpuTest = cpuArenaTests;
 
 /** A run of the fused chain over this file's shapes. */
 class Run extends SeededRun {

@@ -1,0 +1,343 @@
+// Private: the cpu code generator's SIMD loops. For a parameter's outputs
+// (the update or new weight and every state slot) it writes one WebAssembly
+// function that walks the tensor four float32 lanes at a time (`f32x4`),
+// reading each input once and writing every output: the loop JavaScript
+// cannot write, since JavaScript has no float32 or SIMD arithmetic (its
+// float64 square root and division bound the scalar loop; `deno task
+// bench:cpu-simd`). Its arrays must lie in the memory it imports, so it runs
+// only over a parameter's arena (`_cpu_pool.ts`): the generator picks it when
+// the outputs were taken from one, copying a foreign input (the gradient)
+// into the arena first.
+//
+// Arithmetic is float32, each operation rounded as tfjs's cpu kernels round
+// it (a SIMD lane computes exactly what `Math.fround(a op b)` of float32
+// operands gives, for + - * / and the square root). Numbers the whole tensor
+// shares (hyperparameters, bias corrections, clipping factors, per-tensor
+// sums) are computed on the host in float64 and passed in float32; a
+// division by one is a multiplication by its reciprocal. GC's per-unit means
+// (over every axis but the last, `units` a multiple of 4) are read from the
+// arena, as float32. Expressions it has no lanes for (`pow`, `sign`, `gt`,
+// `select`, `powTwo` and `bitProduct` of a tensor; other means) get no SIMD
+// loop: the JavaScript one runs (`makeSimdKernel` gives `null`).
+import type { Expr } from "./_expr.ts";
+import { columnMean } from "./_cpu_means.ts";
+import {
+  ABS,
+  ADD,
+  countedLoop,
+  DIV,
+  F32,
+  get,
+  hasSimd,
+  I32,
+  i32,
+  I32_ADD,
+  I32_GE_U,
+  LOAD,
+  MAX,
+  MIN,
+  MUL,
+  NEG,
+  set,
+  SPLAT,
+  SQRT,
+  STORE,
+  SUB,
+  V128,
+  wasmModule,
+} from "./_wasm_encode.ts";
+
+/** Whether this runtime has SIMD WebAssembly (checked once). */
+export const SIMD = hasSimd();
+
+/** A compiled SIMD loop for one list of output expressions. */
+export interface SimdKernel {
+  /** Input names read, in argument order. */
+  readonly inputs: readonly string[];
+  /** Shared scalars read (as `Kernel.shared`), in order. */
+  readonly shared: readonly Expr[];
+  /** Per-parameter sums read (as `Kernel.sums`), in order. */
+  readonly sums: readonly Expr[];
+  /** Per-unit means read (over every axis but the last), in order. */
+  readonly means: readonly Expr[];
+  /** Whether the loop reads a per-unit mean (rows, then units). */
+  readonly byUnit: boolean;
+  /** The module; instantiated once per arena memory. */
+  readonly module: WebAssembly.Module;
+  /** The host values of the loop's uniform numbers, from `sc` and `rs`. */
+  uniforms(sc: readonly number[], rs: readonly number[]): number[];
+}
+
+const BIN: Partial<Record<string, number[]>> = {
+  add: ADD,
+  sub: SUB,
+  mul: MUL,
+  div: DIV,
+  max: MAX,
+  min: MIN,
+};
+const UN: Partial<Record<string, number[]>> = {
+  neg: NEG,
+  sqrt: SQRT,
+  abs: ABS,
+};
+
+/** Float64 host arithmetic for the uniform numbers (default rounding). */
+const HOST: Partial<Record<string, (...x: number[]) => number>> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  max: Math.max,
+  min: Math.min,
+  pow: Math.pow,
+  gt: (a, b) => (a > b ? 1 : 0),
+  neg: (a) => -a,
+  sqrt: Math.sqrt,
+  square: (a) => a * a,
+  abs: Math.abs,
+  sign: (a) => (a < 0 ? -1 : a > 0 ? 1 : 0),
+  select: (c, a, b) => (c ? a : b),
+};
+
+/** The expressions have a node the SIMD loop cannot compute. */
+class NoLanes extends Error {}
+
+class Compiler {
+  readonly inputs: string[] = [];
+  readonly shared: Expr[] = [];
+  readonly sums: Expr[] = [];
+  readonly means: Expr[] = [];
+  /** Uniform numbers the loop reads, and whether as a reciprocal. */
+  readonly uniform: { e: Expr; reciprocal: boolean; local: number }[] = [];
+  byUnit = false;
+  /** The loop body. */
+  readonly body: number[] = [];
+  private readonly local = new Map<string, number>();
+  private readonly uniformMemo = new Map<number, boolean>();
+  /** v128 locals, after the parameters and the three i32 locals. */
+  vectors = 0;
+
+  constructor(
+    private readonly shape: readonly number[],
+    private readonly firstVector: () => number,
+  ) {}
+
+  isUniform(e: Expr): boolean {
+    let u = this.uniformMemo.get(e.id);
+    if (u !== undefined) return u;
+    if (!e.perParam || e.op === "sumAll") u = true;
+    else if (e.op === "input" || e.op === "mean") u = false;
+    else u = e.args.every((a) => this.isUniform(a));
+    this.uniformMemo.set(e.id, u);
+    return u;
+  }
+
+  private newVector(key: string): number {
+    const l = this.firstVector() + this.vectors++;
+    this.local.set(key, l);
+    return l;
+  }
+
+  /** The local holding `e`'s uniform value (or its reciprocal), splat. */
+  private uniformLocal(e: Expr, reciprocal: boolean): number {
+    const key = `${reciprocal ? "r" : "u"}${e.id}`;
+    const known = this.local.get(key);
+    if (known !== undefined) return known;
+    this.checkHost(e);
+    const local = this.newVector(key);
+    this.uniform.push({ e, reciprocal, local });
+    return local;
+  }
+
+  /** Registers the host leaves of uniform `e`; throws where it cannot fold. */
+  private checkHost(e: Expr): void {
+    if (e.op === "const") return;
+    if (!e.perParam) {
+      if (!this.shared.includes(e)) this.shared.push(e);
+      return;
+    }
+    if (e.op === "sumAll") {
+      if (!this.sums.includes(e)) this.sums.push(e);
+      return;
+    }
+    if (HOST[e.op] === undefined) throw new NoLanes(e.op);
+    e.args.forEach((a) => this.checkHost(a));
+  }
+
+  /** The local holding per-element `e`, computed into the body once. */
+  vector(
+    e: Expr,
+    address: (k: number, kind: "in" | "mean") => number[],
+  ): number {
+    if (this.isUniform(e)) return this.uniformLocal(e, false);
+    const key = `v${e.id}`;
+    const known = this.local.get(key);
+    if (known !== undefined) return known;
+    let code: number[];
+    if (e.op === "input") {
+      let k = this.inputs.indexOf(e.name);
+      if (k < 0) k = this.inputs.push(e.name) - 1;
+      code = [...address(k, "in"), ...LOAD];
+    } else if (e.op === "mean") {
+      const units = this.shape[this.shape.length - 1] ?? 1;
+      if (!columnMean(this.shape, e.axes) || units % 4 !== 0) {
+        throw new NoLanes("mean");
+      }
+      this.byUnit = true;
+      let k = this.means.indexOf(e);
+      if (k < 0) k = this.means.push(e) - 1;
+      code = [...address(k, "mean"), ...LOAD];
+    } else if (e.op === "div" && this.isUniform(e.args[1]!)) {
+      const a = this.vector(e.args[0]!, address);
+      const r = this.uniformLocal(e.args[1]!, true);
+      code = [...get(a), ...get(r), ...MUL];
+    } else if (e.op === "square") {
+      const a = this.vector(e.args[0]!, address);
+      code = [...get(a), ...get(a), ...MUL];
+    } else if (BIN[e.op] !== undefined) {
+      const a = this.vector(e.args[0]!, address);
+      const b = this.vector(e.args[1]!, address);
+      code = [...get(a), ...get(b), ...BIN[e.op]!];
+    } else if (UN[e.op] !== undefined) {
+      const a = this.vector(e.args[0]!, address);
+      code = [...get(a), ...UN[e.op]!];
+    } else {
+      throw new NoLanes(e.op);
+    }
+    const l = this.newVector(key);
+    this.body.push(...code, ...set(l));
+    return l;
+  }
+}
+
+/** The float64 host value of uniform `e`. */
+function fold(
+  e: Expr,
+  leaf: (e: Expr) => number | undefined,
+): number {
+  if (e.op === "const") return e.value;
+  const v = leaf(e);
+  if (v !== undefined) return v;
+  return HOST[e.op]!(...e.args.map((a) => fold(a, leaf)));
+}
+
+/**
+ * The SIMD loop writing `exprs` (none of them uniform) over a tensor of
+ * `shape`, or `null` where it has no lanes for them or the runtime no SIMD.
+ * Its function `run` takes, in order, the byte offsets of each input, each
+ * mean and each output; the bytes of the tensor padded to 16 (rows then
+ * units: `rows * units * 4`); the bytes of a row (`units * 4`); and the
+ * uniform numbers.
+ */
+export function makeSimdKernel(
+  exprs: readonly Expr[],
+  shape: readonly number[],
+): SimdKernel | null {
+  if (!SIMD) return null;
+  // parameters: pointers (inputs, means, outputs), total, row, uniforms;
+  // then locals i, base, j and the vectors: laid out once the counts are
+  // known, so the body refers to them through offsets fixed afterwards
+  let params = 0, inputs = 0;
+  const c = new Compiler(shape, () => params + 3);
+  // a first pass finds the inputs, means and uniform numbers...
+  try {
+    if (exprs.some((e) => c.isUniform(e))) return null;
+    const dry = new Compiler(shape, () => 0);
+    exprs.forEach((e) => dry.vector(e, () => []));
+    inputs = dry.inputs.length;
+    params = inputs + dry.means.length + exprs.length + 2 +
+      dry.uniform.length;
+  } catch (e) {
+    if (e instanceof NoLanes) return null;
+    throw e;
+  }
+  // ...so that the second can number the locals after the parameters
+  const I = params, BASE = params + 1, J = params + 2;
+  // (a mean's pointer follows every input's, however many are met first)
+  const address = (k: number, kind: "in" | "mean") =>
+    kind === "in"
+      ? [...get(k), ...get(I), ...I32_ADD]
+      : [...get(inputs + k), ...get(J), ...I32_ADD];
+  const locals = exprs.map((e) => c.vector(e, address));
+  const outBase = (k: number) => c.inputs.length + c.means.length + k;
+  const TOTAL = outBase(exprs.length), ROW = TOTAL + 1;
+  const stores = locals.flatMap((l, k) => [
+    ...get(outBase(k)),
+    ...get(I),
+    ...I32_ADD,
+    ...get(l),
+    ...STORE,
+  ]);
+  const splats = c.uniform.flatMap(({ local }, k) => [
+    ...get(ROW + 1 + k),
+    ...SPLAT,
+    ...set(local),
+  ]);
+  const body = [...c.body, ...stores];
+  const loop = c.byUnit
+    ? [
+      ...i32(0),
+      ...set(BASE),
+      ...countedLoopVar(BASE, TOTAL, ROW, [
+        ...i32(0),
+        ...set(J),
+        ...countedLoop(J, ROW, 16, [
+          ...get(BASE),
+          ...get(J),
+          ...I32_ADD,
+          ...set(I),
+          ...body,
+        ]),
+      ]),
+    ]
+    : [...i32(0), ...set(I), ...countedLoop(I, TOTAL, 16, body)];
+  const types = [
+    ...Array(TOTAL + 2).fill(I32),
+    ...Array(c.uniform.length).fill(F32),
+  ];
+  const bytes = wasmModule([{
+    name: "run",
+    params: types,
+    locals: [[3, I32], [c.vectors, V128]],
+    code: [...splats, ...loop],
+  }]);
+  const uniform = [...c.uniform];
+  const shared = [...c.shared], sums = [...c.sums];
+  return {
+    inputs: [...c.inputs],
+    shared,
+    sums,
+    means: [...c.means],
+    byUnit: c.byUnit,
+    module: new WebAssembly.Module(bytes),
+    uniforms(sc, rs) {
+      const leaf = (e: Expr) => {
+        const s = shared.indexOf(e);
+        if (s >= 0) return sc[s]!;
+        const r = sums.indexOf(e);
+        return r >= 0 ? rs[r]! : undefined;
+      };
+      return uniform.map(({ e, reciprocal }) => {
+        const v = fold(e, leaf);
+        return Math.fround(reciprocal ? 1 / v : v);
+      });
+    },
+  };
+}
+
+/** `countedLoop` whose step is a local (a row's bytes). */
+function countedLoopVar(
+  i: number,
+  end: number,
+  step: number,
+  body: number[],
+): number[] {
+  return [
+    ...[0x02, 0x40, 0x03, 0x40],
+    ...[...get(i), ...get(end), ...I32_GE_U, 0x0d, 1],
+    ...body,
+    ...[...get(i), ...get(step), ...I32_ADD, ...set(i)],
+    ...[0x0c, 0, 0x0b, 0x0b],
+  ];
+}
