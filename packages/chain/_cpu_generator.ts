@@ -367,6 +367,9 @@ class CpuStep {
     try {
       const inputs = this.placeInputs(param, k, arena, borrowed);
       if (inputs === null) return false;
+      // scalars first: a global norm's pass takes GC's means with it
+      const sc = k.shared.map((e) => Math.fround(this.scalar(e).v));
+      const rs = k.sums.map((e) => this.reduction(param, e) as number);
       const shape = this.shapeOf(param);
       const units = shape[shape.length - 1] ?? 1;
       const meanAt = k.means.map((e, q) => {
@@ -375,8 +378,6 @@ class CpuStep {
         arena.view(at, m.length).set(m);
         return at;
       });
-      const sc = k.shared.map((e) => Math.fround(this.scalar(e).v));
-      const rs = k.sums.map((e) => this.reduction(param, e) as number);
       fault("loop");
       for (const [from, to] of inputs.copies) to.set(from);
       this.loops++;

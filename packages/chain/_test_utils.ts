@@ -9,11 +9,13 @@ import { cpuFaults, cpuSimd } from "./_cpu_generator.ts";
  * Registers `fn` as two cpu tests: over the output pool's JavaScript arrays
  * (tensors under `cpuReuse.arenaMin`, as test tensors are), and over arenas
  * (WebAssembly memories), where a SIMD loop must have run at least once.
- * Each ends with reuse on, the arena threshold as it was and no fault set.
+ * `fn` is told which (SIMD loops run with the default rounding only, so a
+ * test of `exact: true` steps must use the default there). Each ends with
+ * reuse on, the arena threshold as it was and no fault set.
  */
 export function cpuArenaTests(
   name: string,
-  fn: () => void | Promise<void>,
+  fn: (arenas: boolean) => void | Promise<void>,
 ): void {
   const min = cpuReuse.arenaMin;
   for (const arenas of [false, true]) {
@@ -23,7 +25,7 @@ export function cpuArenaTests(
       async () => {
         if (arenas) cpuReuse.arenaMin = 0;
         const runs = cpuSimd.runs;
-        await fn();
+        await fn(arenas);
         if (arenas) assert.ok(cpuSimd.runs > runs, "no SIMD loop ran");
       },
       () => {
