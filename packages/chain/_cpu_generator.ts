@@ -233,13 +233,12 @@ class CpuStep {
         const shape = this.shapeOf(param);
         const n = shape.reduce((p, d) => p * d, 1);
         const simd = this.simdKernel(computed, shape);
-        const arena = simd === null ? undefined : this.pool.arenaFor(
-          param,
-          n,
-          computed.length,
-          simd.means.length,
-          shape[shape.length - 1] ?? 1,
-        );
+        const arena = simd === null ? undefined : this.pool.arenaFor(param, n, {
+          outputs: computed.length,
+          inputs: simd.inputs.map((name) => this.read(param, name)),
+          means: simd.means.length,
+          units: shape[shape.length - 1] ?? 1,
+        });
         const outs = computed.map(() => this.pool.take(n, arena));
         let k = 0;
         arrays.set(
@@ -250,6 +249,18 @@ class CpuStep {
           simd === null || arena === undefined ||
           !this.runSimd(param, simd, arena, outs)
         ) {
+            console.log(
+              "JS loop",
+              param,
+              n,
+              simd === null
+                ? "no simd"
+                : arena === undefined
+                ? "no arena"
+                : "runSimd false",
+              outs.map((o) => arena?.offsetOf(o)),
+            );
+          }
           this.exec(param, { kind: "outputs", exprs: computed }, outs);
         }
       }

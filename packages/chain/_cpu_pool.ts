@@ -272,28 +272,44 @@ export class OutputPool {
   }
 
   /**
-   * The arena of `param`'s outputs (`n` float32, `outputs` per step, GC
-   * `means` of `units`), made at its first step: room for two steps'
-   * outputs and one more (which, with the free slots of a first step, is
-   * room for copies of its inputs: see `_cpu_generator.ts`).
+   * The arena for a step of `param`'s SIMD loop: `n` float32 per array,
+   * `outputs` arrays written, `inputs` read, GC `means` of `units` float32.
+   * The loop copies each input not in the arena into it (the first into
+   * its scratch array, the others into free arrays for the loop's length),
+   * so the arena must have free the outputs and those copies. It is made at
+   * a parameter's first step, with room for two steps' outputs and one more
+   * (or for one step's outputs and the copies of every input); a new one
+   * replaces it when it has too few free (someone holds the rest), and the
+   * old one's memory goes once no tensor views it.
    */
   arenaFor(
     param: string,
     n: number,
-    outputs: number,
-    means: number,
-    units: number,
+    step: {
+      outputs: number;
+      inputs: readonly ArrayLike<number>[];
+      means: number;
+      units: number;
+    },
   ): Arena | undefined {
     if (n < cpuReuse.arenaMin) return undefined;
+    const { outputs, inputs, means, units } = step;
+    const make = () =>
+      new Arena(
+        n,
+        Math.max(2 * outputs + 1, outputs + inputs.length - 1),
+        means,
+        units,
+      );
     // reuse off: a fresh arena at every step (the same loops, fresh memory)
-    if (!cpuReuse.enabled) return new Arena(n, 2 * outputs + 1, means, units);
+    if (!cpuReuse.enabled) return make();
     const key = `${param}\u0000${n}\u0000${outputs}\u0000${means}`;
     let a = this.arenas.get(key);
-    // a new one when this one has too few free (someone holds the rest):
-    // the SIMD loop copies in its inputs, and the old arena's memory goes
-    // once no tensor views it
-    if (a === undefined || a.idle() < outputs) {
-      a = new Arena(n, 2 * outputs + 1, means, units);
+    const copies = a === undefined
+      ? inputs.length
+      : inputs.filter((x) => a!.offsetOf(x) < 0).length;
+    if (a === undefined || a.idle() < outputs + Math.max(0, copies - 1)) {
+      a = make();
       this.arenas.set(key, a);
     }
     return a;

@@ -7,18 +7,15 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { cpuReuse, idleArrays } from "../chain/_cpu_pool.ts";
-import { backendTest } from "@centra/testing/backends.ts";
+import { cpuArenaTests } from "../chain/_test_utils.ts";
 import { ChainOptimizer } from "./chain_optimizer.ts";
 import { withEmaWeights } from "./ema_weights.ts";
 import { fileSystem } from "./file_system.ts";
 import { lrRangeTest } from "./lr_range.ts";
 import { memoryIO, tinyData, tinyModel } from "./_test_utils.ts";
 
-function cpuTest(name: string, fn: () => void | Promise<void>): void {
-  backendTest("cpu", `${name} [cpu]`, fn, () => {
-    cpuReuse.enabled = true;
-  });
-}
+// each test over the pool's JavaScript arrays and over arenas with SIMD loops
+const cpuTest = cpuArenaTests;
 
 /** A seeded model compiled with a fused AdamW (GC, EMA of the weights). */
 function compiled(prefix: string): {
