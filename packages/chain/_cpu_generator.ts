@@ -249,18 +249,6 @@ class CpuStep {
           simd === null || arena === undefined ||
           !this.runSimd(param, simd, arena, outs)
         ) {
-            console.log(
-              "JS loop",
-              param,
-              n,
-              simd === null
-                ? "no simd"
-                : arena === undefined
-                ? "no arena"
-                : "runSimd false",
-              outs.map((o) => arena?.offsetOf(o)),
-            );
-          }
           this.exec(param, { kind: "outputs", exprs: computed }, outs);
         }
       }

@@ -44,7 +44,8 @@ import {
   sumAll,
 } from "@centra/chain/expr";
 import { fuse, generatorFor, registerGenerator } from "@centra/chain/fuse";
-import { type CpuFaultPoint, cpuFaults } from "./_cpu_generator.ts";
+import { type CpuFaultPoint, cpuFaults, cpuSimd } from "./_cpu_generator.ts";
+import { cpuReuse } from "./_cpu_pool.ts";
 import { kernelsCompiled } from "./_cpu_codegen.ts";
 import { cpuArenaTests } from "./_test_utils.ts";
 import { collectTensors } from "./_tree.ts";
@@ -642,6 +643,77 @@ cpuTest(
     assert.deepEqual(exact, plain);
     assert.deepEqual(fast, [Math.fround(-0.1), Math.fround(-0.1)]);
     tf.dispose([w, ...Object.values(g)]);
+  },
+);
+
+cpuTest(
+  "fuse() on cpu runs SIMD loops by default over tensors of 4096 elements or more whose math has lanes, in agreement with op by op over 30 steps",
+  () => {
+    // conv: 4,608 elements in units of 32 (GC's means as lanes); dense:
+    // 5,200 in units of 10 (GC's means have no lanes: the JavaScript loop;
+    // without GC a flat SIMD loop); odd: 4,099, a flat SIMD loop over a
+    // length that is no multiple of 4; bias: too small, JavaScript
+    const shapes = {
+      "conv/kernel": [3, 3, 16, 32],
+      "dense/kernel": [520, 10],
+      "dense/bias": [10],
+      "odd/scale": [4099],
+    };
+    const makes: [string, () => GradientTransformation<unknown>][] = [
+      ["adam", () => adam(0.01)],
+      ["sgd momentum + GC", () => sgd(0.05, { momentum: 0.9, gc: true })],
+      [
+        "GC + AdamW + clip",
+        () => chain(clipByGlobalNorm(1), adamw(0.01, { gc: true })),
+      ],
+    ];
+    for (const [name, make] of makes) {
+      const runs = cpuSimd.runs;
+      const { plain, fused, loops } = sideBySide(make, 30, {
+        shapes,
+        exact: false,
+      });
+      // Adam: all but the bias, every step; with GC not the dense kernel
+      const simd = cpuSimd.runs - runs;
+      const want = name === "adam" ? 3 * 30 : 2 * 30;
+      assert.equal(simd, want, `${name}: SIMD loops`);
+      assert.ok(loops.every((n) => n > 0), name);
+      const d = normwiseDiff(fused, plain);
+      assert.ok(d <= 1e-5, `${name}: ${d}`);
+    }
+  },
+);
+
+cpuTest(
+  "fuse() on cpu: a SIMD loop computes in float32, as op by op: Adam's step for a gradient of 3e38",
+  () => {
+    const min = cpuReuse.arenaMin;
+    cpuReuse.arenaMin = 0;
+    try {
+      const w = variables({ w: [4] }).w!;
+      w.assign(tf.zeros([4]));
+      const g = { [w.name]: tf.tensor1d([3e38, 1, -1, 0]) };
+      const step = (tx: GradientTransformation<unknown>) => {
+        const s = runStep(tx, g, initState(tx, { [w.name]: w }), {
+          [w.name]: w,
+        });
+        const out = Array.from(w.dataSync());
+        disposeState(s);
+        w.assign(tf.zeros([4]));
+        return out;
+      };
+      const runs = cpuSimd.runs;
+      const plain = step(adam(0.1));
+      const fast = step(fuse(adam(0.1)));
+      assert.equal(cpuSimd.runs, runs + 1);
+      // float32 squares 3e38 to Infinity: -lr·m̂/∞ = 0, as op by op; the
+      // JavaScript loop (float64) would step by -lr
+      assert.deepEqual(plain, [0, Math.fround(-0.1), Math.fround(0.1), 0]);
+      assert.deepEqual(fast, plain);
+      tf.dispose([w, ...Object.values(g)]);
+    } finally {
+      cpuReuse.arenaMin = min;
+    }
   },
 );
 
