@@ -9,8 +9,26 @@
 // bench uses and as an `f32x4` loop. Loops are interleaved round by round;
 // each prints its median and its ratio to the JavaScript roofline, and the
 // `f32x4` Adam its largest difference from a float64 Adam. `deno task
-// bench:cpu-simd`; docs/benchmarks.md quotes it. (fuse does not generate
-// WebAssembly: this measures what it could reach.)
+// bench:cpu-simd`; docs/benchmarks.md quotes it. (The fused step's own SIMD
+// loops are generated from its expressions: `_cpu_wasm.ts`.)
+import {
+  ADD,
+  countedLoop,
+  DIV,
+  F32,
+  get,
+  I32,
+  i32,
+  I32_ADD,
+  LOAD,
+  MUL,
+  set,
+  SPLAT,
+  SQRT,
+  STORE,
+  V128,
+  wasmModule,
+} from "../packages/chain/_wasm_encode.ts";
 
 /** Seeded values in [0, 1) (an LCG: only the bytes matter). */
 function fill(a: Float32Array, seed: number): void {
@@ -36,70 +54,40 @@ const SCALARS = [
   -1e-3,
 ] as const;
 
-// ---- a WebAssembly module, encoded by hand (no toolchain needed) ----
+// ---- the two loops, with the cpu generator's WebAssembly encoder ----
 
-/** Unsigned LEB128. */
-const leb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
-const name = (s: string) => [...leb(s.length), ...new TextEncoder().encode(s)];
-const section = (id: number, body: number[]) => [
-  id,
-  ...leb(body.length),
-  ...body,
-];
-const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
-const get = (i: number) => [0x20, i];
-const set = (i: number) => [0x21, i];
-const simd = (op: number) => [0xfd, ...leb(op)];
-const ADD = simd(228), MUL = simd(230), DIV = simd(231), SQRT = simd(227);
 // both functions take seven byte offsets (g, w, m, v, then w', m', v'), the
 // length in bytes (a multiple of 16) and the nine scalars; local 17 is the
 // byte index, 18-26 the scalars splat to four lanes, 27-29 temporaries
 const PARAMS = [...Array(8).fill(I32), ...Array(9).fill(F32)];
-const I = 17, SPLAT = 18, T = 27;
+const I = 17, SPLATS = 18, T = 27;
 /** `v128.load` of array `p` (a parameter) at the byte index. */
-const load = (p: number) => [...get(p), ...get(I), 0x6a, ...simd(0), 4, 0];
+const load = (p: number) => [...get(p), ...get(I), ...I32_ADD, ...LOAD];
 /** `v128.store` of what `value` pushes into array `p` at the byte index. */
 const store = (p: number, value: number[]) => [
   ...get(p),
   ...get(I),
-  0x6a,
+  ...I32_ADD,
   ...value,
-  ...simd(11),
-  4,
-  0,
+  ...STORE,
 ];
-/** A function body: splats, then `step` for every 16 bytes. */
-const body = (step: number[]) => {
-  const code = [
-    2, // local groups
-    1,
-    I32,
-    12,
-    V128,
+/** A function: splats, then `step` for every 16 bytes. */
+const loopOf = (name: string, step: number[]) => ({
+  name,
+  params: PARAMS,
+  locals: [[1, I32], [12, V128]] as [number, number][],
+  code: [
     ...[0, 1, 2, 3, 4, 5, 6, 7, 8].flatMap((k) => [
       ...get(8 + k),
-      ...simd(19), // f32x4.splat
-      ...set(SPLAT + k),
+      ...SPLAT,
+      ...set(SPLATS + k),
     ]),
-    ...[0x41, 0, ...set(I)], // i = 0
-    ...[0x02, 0x40, 0x03, 0x40], // block, loop
-    ...[...get(I), ...get(7), 0x4f, 0x0d, 1], // i >= n: leave
-    ...step,
-    ...[...get(I), 0x41, 16, 0x6a, ...set(I)], // i += 16
-    ...[0x0c, 0, 0x0b, 0x0b, 0x0b], // again; end loop, block, function
-  ];
-  return [...leb(code.length), ...code];
-};
-const s = (k: number) => get(SPLAT + k);
+    ...i32(0),
+    ...set(I),
+    ...countedLoop(I, 7, 16, step),
+  ],
+});
+const s = (k: number) => get(SPLATS + k);
 // m' = b1 m + (1 - b1) g; v' = b2 v + (1 - b2) g²;
 // w' = w - lr (m' / bc1) / (sqrt(v' / bc2 + epsRoot) + eps)
 const adamStep = [
@@ -127,14 +115,7 @@ const roofStep = [
   ...store(6, [...load(3), ...get(T), ...ADD]),
 ];
 const MODULE = new WebAssembly.Module(
-  new Uint8Array([
-    ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-    ...section(1, [1, 0x60, PARAMS.length, ...PARAMS, 0]),
-    ...section(2, [1, ...name("env"), ...name("memory"), 2, 0, 0]),
-    ...section(3, [2, 0, 0]),
-    ...section(7, [2, ...name("adam"), 0, 0, ...name("roof"), 0, 1]),
-    ...section(10, [2, ...body(adamStep), ...body(roofStep)]),
-  ]),
+  wasmModule([loopOf("adam", adamStep), loopOf("roof", roofStep)]),
 );
 type WasmLoop = (...args: number[]) => void;
 
