@@ -114,14 +114,31 @@ function computedOf(exprs: readonly Expr[]): readonly Expr[] {
   return c;
 }
 
-const IDS = new WeakMap<readonly Expr[], string>();
-
-/** The ids of a (cached) list, as one string for a kernel's cache key. */
-function idsOf(exprs: readonly Expr[]): string {
-  let ids = IDS.get(exprs);
-  if (ids === undefined) IDS.set(exprs, ids = exprs.map((e) => e.id).join());
-  return ids;
+/**
+ * `make()`'s value for an expression list (a cached list: the same object
+ * every step while the math stays the same) and `key`, made once: a loop's
+ * source depends on the list and the shape only, so one serves every
+ * `fuse(...)` result, and no key is built from the expressions' ids.
+ */
+function perList<T>(
+  memo: WeakMap<readonly Expr[], Map<string, T>>,
+  exprs: readonly Expr[],
+  key: string,
+  make: () => T,
+): T {
+  let byKey = memo.get(exprs);
+  if (byKey === undefined) memo.set(exprs, byKey = new Map());
+  if (byKey.has(key)) return byKey.get(key)!;
+  const made = make();
+  byKey.set(key, made);
+  return made;
 }
+
+const KERNELS = new WeakMap<readonly Expr[], Map<string, Kernel>>();
+const SIMD_KERNELS = new WeakMap<
+  readonly Expr[],
+  Map<string, SimdKernel | null>
+>();
 
 const UNREDUCED = new Map<number, boolean>();
 
@@ -340,13 +357,12 @@ class CpuStep {
     shape: readonly number[],
   ): SimdKernel | null {
     if (this.ctx.exact) return null;
-    const key = `cpu|simd|${shape}|${idsOf(exprs)}`;
-    let k = this.ctx.cache.get(key) as SimdKernel | null | undefined;
-    if (k === undefined) {
-      k = makeSimdKernel(exprs, shape);
-      this.ctx.cache.set(key, k);
-    }
-    return k;
+    return perList(
+      SIMD_KERNELS,
+      exprs,
+      `${shape}`,
+      () => makeSimdKernel(exprs, shape),
+    );
   }
 
   /**
@@ -431,9 +447,16 @@ class CpuStep {
   }
 
   private kernel(task: KernelTask, shape: readonly number[]): Kernel {
-    const ids = task.kind === "outputs"
-      ? idsOf(task.exprs)
-      : task.kind === "sumAndMeans"
+    if (task.kind === "outputs") {
+      const exact = this.ctx.exact;
+      return perList(
+        KERNELS,
+        task.exprs,
+        `${shape}|${exact}`,
+        () => makeKernel(task, shape, exact),
+      );
+    }
+    const ids = task.kind === "sumAndMeans"
       ? [task.arg.id, ...task.means.map((m) => m.id)].join()
       : `${task.kind === "sum" ? task.arg.id : task.node.id}`;
     const key = `cpu|${task.kind}|${shape}|${ids}|${this.ctx.exact}`;

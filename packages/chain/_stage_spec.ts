@@ -347,12 +347,25 @@ export function deriveSpec(
         hypers[n] = typeof v === "function" ? v(state.count!) : v;
       }
       if (!counts) return { hypers, rest: {} };
-      const count = tf.add(state.count!, 1) as tf.Scalar;
+      const count = nextCount(state.count!);
       if (fixed === undefined || fixed.readsCount) hypers["count"] = count;
       return { hypers, rest: { count } as Partial<St> };
     },
     math: (name, shape) => mathOf(name, shape)?.math ?? null,
   };
+}
+
+/**
+ * `count + 1`, as `tf.add` gives it. On the cpu backend, from the host (its
+ * kernels compute in float64 and store into float32 arrays, as this does):
+ * an op's dispatch and the tensor for `1` cost more than the rest of a
+ * small model's fused step spends per stage.
+ */
+function nextCount(count: tf.Scalar): tf.Scalar {
+  if (tf.getBackend() !== "cpu" || count.dtype !== "float32") {
+    return tf.add(count, 1) as tf.Scalar;
+  }
+  return tf.scalar(Math.fround(count.dataSync()[0]! + 1), "float32");
 }
 
 /** The initial state: a step count if the stage counts, then every slot in order. */
