@@ -57,7 +57,7 @@ function filled(n: number, seed: number): Float32Array {
 }
 
 /** The cpu roofline's loop: `w' = w + g`, `m' = m + g`, `v' = v + g`. */
-function rooflineLoop(
+export function rooflineLoop(
   g: Float32Array,
   w: Float32Array,
   m: Float32Array,

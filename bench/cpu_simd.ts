@@ -29,6 +29,7 @@ import {
   V128,
   wasmModule,
 } from "../packages/chain/_wasm_encode.ts";
+import { rooflineLoop } from "./_roofline.ts";
 
 /** Seeded values in [0, 1) (an LCG: only the bytes matter). */
 function fill(a: Float32Array, seed: number): void {
@@ -84,7 +85,7 @@ const loopOf = (name: string, step: number[]) => ({
     ]),
     ...i32(0),
     ...set(I),
-    ...countedLoop(I, 7, 16, step),
+    ...countedLoop(I, 7, i32(16), step),
   ],
 });
 const s = (k: number) => get(SPLATS + k);
@@ -135,15 +136,8 @@ function setUp(n: number) {
   const js = wasm.map(() => new Float32Array(n));
   js.slice(0, 4).forEach((a, k) => fill(a, k + 1));
   js.slice(0, 4).forEach((a, k) => wasm[k]!.set(a));
-  const [g, w, m, v, w2, m2, v2] = js as [
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-  ];
+  const arrays = js as Parameters<typeof rooflineLoop>;
+  const [g, w, m, v, w2, m2, v2] = arrays;
   const [b1, c1, b2, c2, r1, r2, epsRoot, eps, lr] = SCALARS;
   const jsAdam = () => {
     for (let i = 0; i < n; i++) {
@@ -155,14 +149,7 @@ function setUp(n: number) {
       w2[i] = a * r1 / (Math.sqrt(b * r2 + epsRoot) + eps) * lr + w[i]!;
     }
   };
-  const jsRoof = () => {
-    for (let i = 0; i < n; i++) {
-      const gi = g[i]!;
-      w2[i] = w[i]! + gi;
-      m2[i] = m[i]! + gi;
-      v2[i] = v[i]! + gi;
-    }
-  };
+  const jsRoof = () => rooflineLoop(...arrays);
   const wasmAdam = () => adam(...offsets, bytes, ...SCALARS);
   // the largest difference of the f32x4 Adam's w' from a float64 Adam's,
   // relative to the largest update (the inputs are not changed by a step)

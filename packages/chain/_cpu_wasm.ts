@@ -236,23 +236,70 @@ export function makeSimdKernel(
 ): SimdKernel | null {
   if (!SIMD) return null;
   // parameters: pointers (inputs, means, outputs), total, row, uniforms;
-  // then locals i, base, j and the vectors: laid out once the counts are
-  // known, so the body refers to them through offsets fixed afterwards
-  let params = 0, inputs = 0;
-  const c = new Compiler(shape, () => params + 3);
-  // a first pass finds the inputs, means and uniform numbers...
+  // then locals i, base, j and the vectors. A first pass counts them, so
+  // that the second can number the locals after the parameters.
+  let counts: { inputs: number; params: number };
   try {
-    if (exprs.some((e) => c.isUniform(e))) return null;
+    if (exprs.some((e) => new Compiler(shape, () => 0).isUniform(e))) {
+      return null;
+    }
     const dry = new Compiler(shape, () => 0);
     exprs.forEach((e) => dry.vector(e, () => []));
-    inputs = dry.inputs.length;
-    params = inputs + dry.means.length + exprs.length + 2 +
-      dry.uniform.length;
+    counts = {
+      inputs: dry.inputs.length,
+      params: dry.inputs.length + dry.means.length + exprs.length + 2 +
+        dry.uniform.length,
+    };
   } catch (e) {
     if (e instanceof NoLanes) return null;
     throw e;
   }
-  // ...so that the second can number the locals after the parameters
+  const c = new Compiler(shape, () => counts.params + 3);
+  const code = loopCode(c, exprs, counts);
+  const types = [
+    ...Array(counts.params - c.uniform.length).fill(I32),
+    ...Array(c.uniform.length).fill(F32),
+  ];
+  const bytes = wasmModule([{
+    name: "run",
+    params: types,
+    locals: [[3, I32], [c.vectors, V128]],
+    code,
+  }]);
+  const uniform = [...c.uniform];
+  const shared = [...c.shared], sums = [...c.sums];
+  return {
+    inputs: [...c.inputs],
+    shared,
+    sums,
+    means: [...c.means],
+    byUnit: c.byUnit,
+    module: new WebAssembly.Module(bytes),
+    uniforms(sc, rs) {
+      const leaf = (e: Expr) => {
+        const s = shared.indexOf(e);
+        if (s >= 0) return sc[s]!;
+        const r = sums.indexOf(e);
+        return r >= 0 ? rs[r]! : undefined;
+      };
+      return uniform.map(({ e, reciprocal }) => {
+        const v = fold(e, leaf);
+        return Math.fround(reciprocal ? 1 / v : v);
+      });
+    },
+  };
+}
+
+/**
+ * The function's code: the uniform numbers splat, then the loop over the
+ * tensor (flat, or rows then units where a per-unit mean is read), whose
+ * body `c` compiles from `exprs` and which stores every output.
+ */
+function loopCode(
+  c: Compiler,
+  exprs: readonly Expr[],
+  { inputs, params }: { inputs: number; params: number },
+): number[] {
   const I = params, BASE = params + 1, J = params + 2;
   // (a mean's pointer follows every input's, however many are met first)
   const address = (k: number, kind: "in" | "mean") =>
@@ -279,10 +326,10 @@ export function makeSimdKernel(
     ? [
       ...i32(0),
       ...set(BASE),
-      ...countedLoopVar(BASE, TOTAL, ROW, [
+      ...countedLoop(BASE, TOTAL, get(ROW), [
         ...i32(0),
         ...set(J),
-        ...countedLoop(J, ROW, 16, [
+        ...countedLoop(J, ROW, i32(16), [
           ...get(BASE),
           ...get(J),
           ...I32_ADD,
@@ -291,53 +338,6 @@ export function makeSimdKernel(
         ]),
       ]),
     ]
-    : [...i32(0), ...set(I), ...countedLoop(I, TOTAL, 16, body)];
-  const types = [
-    ...Array(TOTAL + 2).fill(I32),
-    ...Array(c.uniform.length).fill(F32),
-  ];
-  const bytes = wasmModule([{
-    name: "run",
-    params: types,
-    locals: [[3, I32], [c.vectors, V128]],
-    code: [...splats, ...loop],
-  }]);
-  const uniform = [...c.uniform];
-  const shared = [...c.shared], sums = [...c.sums];
-  return {
-    inputs: [...c.inputs],
-    shared,
-    sums,
-    means: [...c.means],
-    byUnit: c.byUnit,
-    module: new WebAssembly.Module(bytes),
-    uniforms(sc, rs) {
-      const leaf = (e: Expr) => {
-        const s = shared.indexOf(e);
-        if (s >= 0) return sc[s]!;
-        const r = sums.indexOf(e);
-        return r >= 0 ? rs[r]! : undefined;
-      };
-      return uniform.map(({ e, reciprocal }) => {
-        const v = fold(e, leaf);
-        return Math.fround(reciprocal ? 1 / v : v);
-      });
-    },
-  };
-}
-
-/** `countedLoop` whose step is a local (a row's bytes). */
-function countedLoopVar(
-  i: number,
-  end: number,
-  step: number,
-  body: number[],
-): number[] {
-  return [
-    ...[0x02, 0x40, 0x03, 0x40],
-    ...[...get(i), ...get(end), ...I32_GE_U, 0x0d, 1],
-    ...body,
-    ...[...get(i), ...get(step), ...I32_ADD, ...set(i)],
-    ...[0x0c, 0, 0x0b, 0x0b],
-  ];
+    : [...i32(0), ...set(I), ...countedLoop(I, TOTAL, i32(16), body)];
+  return [...splats, ...loop];
 }

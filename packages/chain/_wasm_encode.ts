@@ -64,19 +64,20 @@ export const DIV = simd(231), MIN = simd(232), MAX = simd(233);
 
 /**
  * `block { loop { if (local[i] >= local[end]) break; body; local[i] +=
- * step; continue } }`.
+ * step; continue } }`, `step` the code that pushes the increment (`i32(16)`,
+ * `get(row)`).
  */
 export function countedLoop(
   i: number,
   end: number,
-  step: number,
+  step: number[],
   body: number[],
 ): number[] {
   return [
     ...[0x02, 0x40, 0x03, 0x40],
     ...[...get(i), ...get(end), ...I32_GE_U, 0x0d, 1],
     ...body,
-    ...[...get(i), ...i32(step), ...I32_ADD, ...set(i)],
+    ...[...get(i), ...step, ...I32_ADD, ...set(i)],
     ...[0x0c, 0, 0x0b, 0x0b],
   ];
 }
