@@ -377,7 +377,8 @@ class CpuStep {
     outs: readonly Float32Array[],
   ): boolean {
     const outAt = outs.map((o) => arena.offsetOf(o));
-    if (outAt.some((at) => at < 0)) return false;
+    const instance = arena.instance(k.module);
+    if (outAt.some((at) => at < 0) || instance === undefined) return false;
     const borrowed: Float32Array[] = [];
     try {
       const inputs = this.placeInputs(param, k, arena, borrowed);
@@ -397,7 +398,7 @@ class CpuStep {
       for (const [from, to] of inputs.copies) to.set(from);
       this.loops++;
       cpuSimd.runs++;
-      const run = arena.instance(k.module).exports.run as (
+      const run = instance.exports.run as (
         ...a: number[]
       ) => void;
       run(

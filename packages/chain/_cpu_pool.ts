@@ -169,11 +169,19 @@ export class Arena {
     return new Float32Array(this.memory.buffer, offset, length);
   }
 
-  /** The SIMD loop `module` over this memory, instantiated once. */
-  instance(module: WebAssembly.Module): WebAssembly.Instance {
+  /**
+   * The SIMD loop `module` over this memory, instantiated once; `undefined`
+   * where the runtime refuses.
+   */
+  instance(module: WebAssembly.Module): WebAssembly.Instance | undefined {
     let i = this.instances.get(module);
     if (i === undefined) {
-      i = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+      try {
+        i = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+      } catch {
+        // refused (as a module can be): the JavaScript loop runs
+        return undefined;
+      }
       this.instances.set(module, i);
     }
     return i;
@@ -294,13 +302,19 @@ export class OutputPool {
   ): Arena | undefined {
     if (n < cpuReuse.arenaMin) return undefined;
     const { outputs, inputs, means, units } = step;
-    const make = () =>
-      new Arena(
-        n,
-        Math.max(2 * outputs + 1, outputs + inputs.length - 1),
-        means,
-        units,
-      );
+    // (`undefined` where no memory that size can be had: JavaScript loops)
+    const make = () => {
+      try {
+        return new Arena(
+          n,
+          Math.max(2 * outputs + 1, outputs + inputs.length - 1),
+          means,
+          units,
+        );
+      } catch {
+        return undefined;
+      }
+    };
     // reuse off: a fresh arena at every step (the same loops, fresh memory)
     if (!cpuReuse.enabled) return make();
     const key = `${param}\u0000${n}\u0000${outputs}\u0000${means}`;
@@ -310,7 +324,8 @@ export class OutputPool {
       : inputs.filter((x) => a!.offsetOf(x) < 0).length;
     if (a === undefined || a.idle() < outputs + Math.max(0, copies - 1)) {
       a = make();
-      this.arenas.set(key, a);
+      if (a === undefined) this.arenas.delete(key);
+      else this.arenas.set(key, a);
     }
     return a;
   }

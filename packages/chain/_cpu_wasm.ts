@@ -32,7 +32,6 @@ import {
   I32,
   i32,
   I32_ADD,
-  I32_GE_U,
   LOAD,
   MAX,
   MIN,
@@ -266,6 +265,14 @@ export function makeSimdKernel(
     locals: [[3, I32], [c.vectors, V128]],
     code,
   }]);
+  // a runtime may refuse to compile (a browser's main thread takes only
+  // small modules synchronously): then the JavaScript loop runs
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(bytes);
+  } catch {
+    return null;
+  }
   const uniform = [...c.uniform];
   const shared = [...c.shared], sums = [...c.sums];
   return {
@@ -274,7 +281,7 @@ export function makeSimdKernel(
     sums,
     means: [...c.means],
     byUnit: c.byUnit,
-    module: new WebAssembly.Module(bytes),
+    module,
     uniforms(sc, rs) {
       const leaf = (e: Expr) => {
         const s = shared.indexOf(e);
