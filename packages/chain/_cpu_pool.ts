@@ -154,7 +154,8 @@ export class Arena {
   /** Takes back an array it handed out, unless someone saw it. */
   release(a: Float32Array): void {
     const k = a.byteOffset / this.stride;
-    if (!this.seen.has(k) && !this.free.includes(k)) this.free.push(k);
+    if (!this.used.has(k) || this.seen.has(k) || this.free.includes(k)) return;
+    this.free.push(k);
   }
 
   /** The byte offset of `a` in this memory, or -1 when it is not in it. */
