@@ -151,6 +151,23 @@ ${body}`;
   };
 }
 
+const UNIFORM = new Map<number, boolean>();
+
+/**
+ * Whether `e` is one number per parameter (no input, no per-unit mean): a
+ * loop computes it once, before its elements. Also the SIMD loops' test
+ * (`_cpu_wasm.ts`).
+ */
+export function uniform(e: Expr): boolean {
+  let u = UNIFORM.get(e.id);
+  if (u !== undefined) return u;
+  if (!e.perParam || e.op === "sumAll") u = true;
+  else if (e.op === "input" || e.op === "mean") u = false;
+  else u = e.args.every(uniform);
+  UNIFORM.set(e.id, u);
+  return u;
+}
+
 /** The source of one kernel: declarations, a prologue and a loop body. */
 class Source {
   readonly inputs: string[] = [];
@@ -158,7 +175,6 @@ class Source {
   readonly sums: Expr[] = [];
   readonly means: Expr[] = [];
   private readonly vars = new Map<number, string>();
-  private readonly uniformMemo = new Map<number, boolean>();
   private readonly head: string[] = [];
   private pre: string[] = [];
   private body: string[] = [];
@@ -395,15 +411,8 @@ class Source {
     ];
   }
 
-  /** Whether `e` is one number per parameter (no input, no per-unit mean). */
   private uniform(e: Expr): boolean {
-    let u = this.uniformMemo.get(e.id);
-    if (u !== undefined) return u;
-    if (!e.perParam || e.op === "sumAll") u = true;
-    else if (e.op === "input" || e.op === "mean") u = false;
-    else u = e.args.every((a) => this.uniform(a));
-    this.uniformMemo.set(e.id, u);
-    return u;
+    return uniform(e);
   }
 
   /** The source of `e`'s value, declared once (in the prologue if uniform). */

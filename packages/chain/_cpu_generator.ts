@@ -330,8 +330,7 @@ class CpuStep {
     const kernel = this.kernel(task, shape);
     const args = {
       ins: kernel.inputs.map((name) => this.read(param, name)),
-      sc: kernel.shared.map((e) => Math.fround(this.scalar(e).v)),
-      rs: kernel.sums.map((e) => this.reduction(param, e) as number),
+      ...this.scalarsOf(param, kernel),
       ms: kernel.means.map((e) => this.reduction(param, e) as UnitMeans),
       maps: kernel.means.map((e) => this.indexOf(shape, e.axes)),
       rows: shape.length === 0 ? 1 : shape.slice(0, -1).reduce(
@@ -346,6 +345,17 @@ class CpuStep {
     fault("loop");
     this.loops++;
     return kernel.fn(args);
+  }
+
+  /** A kernel's shared scalars (float32) and `param`'s sums it reads. */
+  private scalarsOf(
+    param: string,
+    k: { shared: readonly Expr[]; sums: readonly Expr[] },
+  ): { sc: number[]; rs: number[] } {
+    return {
+      sc: k.shared.map((e) => Math.fround(this.scalar(e).v)),
+      rs: k.sums.map((e) => this.reduction(param, e) as number),
+    };
   }
 
   /**
@@ -384,15 +394,12 @@ class CpuStep {
       const inputs = this.placeInputs(param, k, arena, borrowed);
       if (inputs === null) return false;
       // scalars first: a global norm's pass takes GC's means with it
-      const sc = k.shared.map((e) => Math.fround(this.scalar(e).v));
-      const rs = k.sums.map((e) => this.reduction(param, e) as number);
-      const shape = this.shapeOf(param);
-      const units = shape[shape.length - 1] ?? 1;
+      const { sc, rs } = this.scalarsOf(param, k);
+      const units = this.shapeOf(param).at(-1) ?? 1;
       const meanAt = k.means.map((e, q) => {
         const m = this.reduction(param, e) as UnitMeans;
-        const at = arena.meansAt + q * Math.ceil(units / 4) * 16;
-        arena.view(at, m.length).set(m);
-        return at;
+        arena.view(arena.meanAt(q), m.length).set(m);
+        return arena.meanAt(q);
       });
       fault("loop");
       for (const [from, to] of inputs.copies) to.set(from);

@@ -112,9 +112,10 @@ export class Arena {
   readonly memory: WebAssembly.Memory;
   /** Bytes per array, padded to whole 16-byte lanes. */
   readonly stride: number;
-  /** Byte offsets of the scratch array and of the means. */
+  /** Byte offset of the scratch array. */
   readonly scratch: number;
-  readonly meansAt: number;
+  private readonly meansAt: number;
+  private readonly meanStride: number;
   private readonly free: number[] = [];
   private readonly seen = new Set<number>();
   private readonly used = new Set<number>();
@@ -132,7 +133,8 @@ export class Arena {
     this.stride = Math.ceil(n / 4) * 16;
     this.scratch = slots * this.stride;
     this.meansAt = this.scratch + this.stride;
-    const bytes = this.meansAt + means * Math.ceil(units / 4) * 16;
+    this.meanStride = Math.ceil(units / 4) * 16;
+    const bytes = this.meansAt + means * this.meanStride;
     const pages = Math.max(1, Math.ceil(bytes / 65536));
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     arenaOf.set(this.memory.buffer, this);
@@ -163,6 +165,11 @@ export class Arena {
     return a instanceof Float32Array && a.buffer === this.memory.buffer
       ? a.byteOffset
       : -1;
+  }
+
+  /** The byte offset of the `q`-th per-unit mean's room. */
+  meanAt(q: number): number {
+    return this.meansAt + q * this.meanStride;
   }
 
   /** A float32 view at byte `offset`. */

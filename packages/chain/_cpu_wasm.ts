@@ -21,6 +21,8 @@
 // loop: the JavaScript one runs (`makeSimdKernel` gives `null`).
 import type { Expr } from "./_expr.ts";
 import { columnMean } from "./_cpu_means.ts";
+import { uniform } from "./_cpu_codegen.ts";
+import { hostOps } from "./_evaluate.ts";
 import {
   ABS,
   ADD,
@@ -81,22 +83,14 @@ const UN: Partial<Record<string, number[]>> = {
   abs: ABS,
 };
 
-/** Float64 host arithmetic for the uniform numbers (default rounding). */
+/**
+ * Float64 host arithmetic for the uniform numbers (default rounding):
+ * `evaluate`'s, but `sign` as tfjs's cpu `Sign` (0 for NaN), as the
+ * JavaScript loops compute it.
+ */
 const HOST: Partial<Record<string, (...x: number[]) => number>> = {
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  max: Math.max,
-  min: Math.min,
-  pow: Math.pow,
-  gt: (a, b) => (a > b ? 1 : 0),
-  neg: (a) => -a,
-  sqrt: Math.sqrt,
-  square: (a) => a * a,
-  abs: Math.abs,
-  sign: (a) => (a < 0 ? -1 : a > 0 ? 1 : 0),
-  select: (c, a, b) => (c ? a : b),
+  ...hostOps,
+  sign: (a) => (a! < 0 ? -1 : a! > 0 ? 1 : 0),
 };
 
 /** The expressions have a node the SIMD loop cannot compute. */
@@ -113,7 +107,6 @@ class Compiler {
   /** The loop body. */
   readonly body: number[] = [];
   private readonly local = new Map<string, number>();
-  private readonly uniformMemo = new Map<number, boolean>();
   /** v128 locals, after the parameters and the three i32 locals. */
   vectors = 0;
 
@@ -121,16 +114,6 @@ class Compiler {
     private readonly shape: readonly number[],
     private readonly firstVector: () => number,
   ) {}
-
-  isUniform(e: Expr): boolean {
-    let u = this.uniformMemo.get(e.id);
-    if (u !== undefined) return u;
-    if (!e.perParam || e.op === "sumAll") u = true;
-    else if (e.op === "input" || e.op === "mean") u = false;
-    else u = e.args.every((a) => this.isUniform(a));
-    this.uniformMemo.set(e.id, u);
-    return u;
-  }
 
   private newVector(key: string): number {
     const l = this.firstVector() + this.vectors++;
@@ -169,7 +152,7 @@ class Compiler {
     e: Expr,
     address: (k: number, kind: "in" | "mean") => number[],
   ): number {
-    if (this.isUniform(e)) return this.uniformLocal(e, false);
+    if (uniform(e)) return this.uniformLocal(e, false);
     const key = `v${e.id}`;
     const known = this.local.get(key);
     if (known !== undefined) return known;
@@ -187,7 +170,7 @@ class Compiler {
       let k = this.means.indexOf(e);
       if (k < 0) k = this.means.push(e) - 1;
       code = [...address(k, "mean"), ...LOAD];
-    } else if (e.op === "div" && this.isUniform(e.args[1]!)) {
+    } else if (e.op === "div" && uniform(e.args[1]!)) {
       const a = this.vector(e.args[0]!, address);
       const r = this.uniformLocal(e.args[1]!, true);
       code = [...get(a), ...get(r), ...MUL];
@@ -239,9 +222,7 @@ export function makeSimdKernel(
   // that the second can number the locals after the parameters.
   let counts: { inputs: number; params: number };
   try {
-    if (exprs.some((e) => new Compiler(shape, () => 0).isUniform(e))) {
-      return null;
-    }
+    if (exprs.some(uniform)) return null;
     const dry = new Compiler(shape, () => 0);
     exprs.forEach((e) => dry.vector(e, () => []));
     counts = {
@@ -273,7 +254,12 @@ export function makeSimdKernel(
   } catch {
     return null;
   }
-  const uniform = [...c.uniform];
+  return kernelOf(c, module);
+}
+
+/** The kernel `c` compiled into `module`: what it reads, and its uniforms. */
+function kernelOf(c: Compiler, module: WebAssembly.Module): SimdKernel {
+  const passed = [...c.uniform];
   const shared = [...c.shared], sums = [...c.sums];
   return {
     inputs: [...c.inputs],
@@ -289,7 +275,7 @@ export function makeSimdKernel(
         const r = sums.indexOf(e);
         return r >= 0 ? rs[r]! : undefined;
       };
-      return uniform.map(({ e, reciprocal }) => {
+      return passed.map(({ e, reciprocal }) => {
         const v = fold(e, leaf);
         return Math.fround(reciprocal ? 1 / v : v);
       });

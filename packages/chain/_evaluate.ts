@@ -19,7 +19,8 @@ function asTensor(v: Value, like: tf.Tensor): tf.Tensor {
     : tf.fill(like.shape, v, "float32");
 }
 
-const hostOps: Record<string, (...x: number[]) => number> = {
+/** The host's ops in float64 (`hostOp` rounds around them). */
+export const hostOps: Record<string, (...x: number[]) => number> = {
   add: (a, b) => a! + b!,
   sub: (a, b) => a! - b!,
   mul: (a, b) => a! * b!,

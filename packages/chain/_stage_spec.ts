@@ -357,9 +357,8 @@ export function deriveSpec(
 
 /**
  * `count + 1`, as `tf.add` gives it. On the cpu backend, from the host (its
- * kernels compute in float64 and store into float32 arrays, as this does):
- * an op's dispatch and the tensor for `1` cost more than the rest of a
- * small model's fused step spends per stage.
+ * kernels compute in float64 and store into float32 arrays, as this does),
+ * without an op's dispatch and a tensor for `1`.
  */
 function nextCount(count: tf.Scalar): tf.Scalar {
   if (tf.getBackend() !== "cpu" || count.dtype !== "float32") {
