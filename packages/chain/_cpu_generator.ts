@@ -1,13 +1,16 @@
 // Private: the code generator for tfjs's cpu backend, registered for "cpu".
-// Per parameter, one compiled JavaScript loop (`_cpu_codegen.ts`) reads each
-// input's typed array once and writes the update (or new weight) and every
-// state slot into fresh Float32Arrays; reductions run first, each once, in
-// the order their readers need them; numbers every tensor shares (bias
-// corrections, clipping factors) are computed once on the host, in float32
-// as the op-by-op path computes them. Inputs are read through `dataSync()`,
-// which on the cpu backend hands back the tensor's own array (no copy); no
-// input array is ever written. Output tensors are made only once every loop
-// has run, so a failure leaves nothing behind.
+// Per parameter, one compiled loop reads each input's typed array once and
+// writes the update (or new weight) and every state slot: a WebAssembly
+// SIMD loop over the parameter's arena where its math has lanes
+// (`_cpu_wasm.ts`, `_cpu_simd_step.ts`), else a JavaScript loop
+// (`_cpu_codegen.ts`). Reductions run first, each once, in the order their
+// readers need them, as SIMD functions over the arena where they can
+// (`_cpu_wasm_reduce.ts`); numbers every tensor shares (bias corrections,
+// clipping factors) are computed once on the host, in float32 as the
+// op-by-op path computes them. Inputs are read from the cpu backend's own
+// arrays (no copy, but the gradient's into an arena); no input array is
+// ever written. Output tensors are made only once every loop has run, so a
+// failure leaves nothing behind.
 import "./tfjs_check.ts";
 import * as tf from "@tensorflow/tfjs";
 import {
@@ -18,8 +21,9 @@ import {
   type UnitMeans,
 } from "./_cpu_codegen.ts";
 import { columnMean, hoistSharedFactors, meanIndex } from "./_cpu_means.ts";
-import { type Arena, cpuArray, OutputPool } from "./_cpu_pool.ts";
+import { cpuArray, OutputPool } from "./_cpu_pool.ts";
 import { makeSimdKernel, type SimdKernel } from "./_cpu_wasm.ts";
+import { SimdRuns } from "./_cpu_simd_step.ts";
 import { hostOp } from "./_evaluate.ts";
 import { type Expr, type ExprOp, powTwo } from "./_expr.ts";
 import {
@@ -48,8 +52,7 @@ export const cpuFaults: { point: CpuFaultPoint | null; skip: number } = {
   skip: 0,
 };
 
-/** Test-only: how many SIMD loops (`_cpu_wasm.ts`) fused cpu steps ran. */
-export const cpuSimd = { runs: 0 };
+export { cpuSimd } from "./_cpu_simd_step.ts";
 
 function fault(point: CpuFaultPoint): void {
   if (cpuFaults.point !== point) return;
@@ -163,6 +166,17 @@ const direct = (e: Expr): boolean => e.perParam && unreduced(e);
 const reductionKey = (param: string, e: Expr): string =>
   `${param}\u0000${e.id}`;
 
+/** A reduction's kind, shape and expressions, as a cache key. */
+function taskKey(
+  task: Exclude<KernelTask, { kind: "outputs" }>,
+  shape: readonly number[],
+): string {
+  const ids = task.kind === "sumAndMeans"
+    ? [task.arg.id, ...task.means.map((m) => m.id)].join()
+    : `${task.kind === "sum" ? task.arg.id : task.node.id}`;
+  return `${task.kind}|${shape}|${ids}`;
+}
+
 /** A shared value of hyperparameters alone, and theirs it was computed from. */
 interface Kept {
   hypers: readonly Scalar[];
@@ -196,6 +210,16 @@ function hypersRead(e: Expr): readonly string[] | null {
   return found;
 }
 
+/** A finished step's context: it reads nothing more (see `retire`). */
+const RETIRED: GeneratorContext = {
+  inputs: () => {
+    throw new Error("@centra/chain: a finished fused cpu step was run");
+  },
+  hypers: {},
+  cache: new Map(),
+  exact: false,
+};
+
 /** One fused run on cpu: its memos of scalars and reductions. */
 class CpuStep {
   private readonly scalars = new Map<number, Scalar>();
@@ -207,11 +231,12 @@ class CpuStep {
   private readonly reductions = new Map<string, number | UnitMeans>();
   private readonly block: number;
   private readonly pool: OutputPool;
+  private readonly simd: SimdRuns;
   loops = 0;
 
   private readonly outputs: StepOutputs;
 
-  constructor(outputs: StepOutputs, private readonly ctx: GeneratorContext) {
+  constructor(outputs: StepOutputs, private ctx: GeneratorContext) {
     // default rounding: means taken out of step-wide factors, so that they
     // can share a pass with the global sums (`sumWithMeans`)
     this.outputs = ctx.exact ? outputs : new Map(
@@ -227,6 +252,17 @@ class CpuStep {
       ctx.cache.set("cpu|pool", pool = new OutputPool(backend));
     }
     this.pool = pool;
+    this.simd = new SimdRuns({
+      shapeOf: (param) => this.shapeOf(param),
+      read: (param, name) => this.read(param, name),
+      scalarsOf: (param, k) => this.scalarsOf(param, k),
+      reduction: (param, e) => this.reduction(param, e),
+      starting: () => {
+        fault("loop");
+        this.loops++;
+      },
+      cache: ctx.cache,
+    });
     let kept = ctx.cache.get("cpu|kept") as Map<number, Kept> | undefined;
     if (kept === undefined) ctx.cache.set("cpu|kept", kept = new Map());
     this.kept = kept;
@@ -244,7 +280,12 @@ class CpuStep {
   run(): Map<string, tf.Tensor[]> {
     this.pool.collect();
     const arrays = new Map<string, (Float32Array | null)[]>();
+    const borrowed: Float32Array[] = [];
     try {
+      // every parameter's outputs taken and staged first, so that the
+      // reductions (which a loop may need of any parameter) find each
+      // parameter's inputs in its arena
+      const loops: [string, readonly Expr[], Float32Array[]][] = [];
       for (const [param, exprs] of this.outputs) {
         const computed = computedOf(exprs);
         const shape = this.shapeOf(param);
@@ -262,10 +303,13 @@ class CpuStep {
           param,
           exprs.map((e) => e.op === "input" ? null : outs[k++]!),
         );
-        if (
-          simd === null || arena === undefined ||
-          !this.runSimd(param, simd, arena, outs)
-        ) {
+        if (simd !== null && arena !== undefined) {
+          this.simd.stage(param, simd, arena, outs, borrowed);
+        }
+        loops.push([param, computed, outs]);
+      }
+      for (const [param, computed, outs] of loops) {
+        if (!this.simd.loop(param)) {
           this.exec(param, { kind: "outputs", exprs: computed }, outs);
         }
       }
@@ -274,8 +318,31 @@ class CpuStep {
         this.pool.giveBack(list.filter((a) => a !== null));
       }
       throw e;
+    } finally {
+      this.pool.giveBack(borrowed);
     }
     return this.wrap(arrays);
+  }
+
+  /**
+   * Lets go of everything this step read (its context: the step's tensors
+   * and hyperparameters; its memos; what it staged), so that it can be kept
+   * once finished. The generator keeps the last finished step of each
+   * `fuse(...)` result: V8 optimizes this class's methods against the
+   * hidden classes (maps) of its instances, and a full garbage collection
+   * frees a map no live object uses, which deoptimizes every function
+   * compiled against it. With no step alive between steps, each full
+   * collection cost the next steps their optimized code (on the small CNN,
+   * a step took about 1.4 times as long for dozens of steps after one).
+   */
+  retire(): void {
+    this.ctx = RETIRED;
+    this.scalars.clear();
+    this.hypers.clear();
+    this.globals.clear();
+    this.parts.clear();
+    this.reductions.clear();
+    this.simd.retire();
   }
 
   /** Output tensors over the arrays; none left behind if one fails. */
@@ -327,6 +394,10 @@ class CpuStep {
     outs: Float32Array[] = [],
   ): KernelResult {
     const shape = this.shapeOf(param);
+    if (task.kind !== "outputs") {
+      const done = this.simd.reduce(param, task, taskKey(task, shape));
+      if (done !== undefined) return done;
+    }
     const kernel = this.kernel(task, shape);
     const args = {
       ins: kernel.inputs.map((name) => this.read(param, name)),
@@ -375,85 +446,6 @@ class CpuStep {
     );
   }
 
-  /**
-   * Runs `param`'s SIMD loop `k` when every output is in `arena` and every
-   * input is in it or can be copied in (`placeInputs`); returns whether it
-   * ran.
-   */
-  private runSimd(
-    param: string,
-    k: SimdKernel,
-    arena: Arena,
-    outs: readonly Float32Array[],
-  ): boolean {
-    const outAt = outs.map((o) => arena.offsetOf(o));
-    const instance = arena.instance(k.module);
-    if (outAt.some((at) => at < 0) || instance === undefined) return false;
-    const borrowed: Float32Array[] = [];
-    try {
-      const inputs = this.placeInputs(param, k, arena, borrowed);
-      if (inputs === null) return false;
-      // scalars first: a global norm's pass takes GC's means with it
-      const { sc, rs } = this.scalarsOf(param, k);
-      const units = this.shapeOf(param).at(-1) ?? 1;
-      const meanAt = k.means.map((e, q) => {
-        const m = this.reduction(param, e) as UnitMeans;
-        arena.view(arena.meanAt(q), m.length).set(m);
-        return arena.meanAt(q);
-      });
-      fault("loop");
-      for (const [from, to] of inputs.copies) to.set(from);
-      this.loops++;
-      cpuSimd.runs++;
-      const run = instance.exports.run as (
-        ...a: number[]
-      ) => void;
-      run(
-        ...inputs.at,
-        ...meanAt,
-        ...outAt,
-        arena.stride,
-        units * 4,
-        ...k.uniforms(sc, rs),
-      );
-      return true;
-    } finally {
-      this.pool.giveBack(borrowed);
-    }
-  }
-
-  /**
-   * Where each input of `k` lies in `arena` (byte offsets), copying in
-   * those that are not (after the checks: `copies`): the first (in a
-   * training loop, the gradient; the others are earlier outputs) into its
-   * scratch array, any more (a first step's weight and state) into free
-   * arrays, `borrowed` until the loop has run. `null` when none is free.
-   */
-  private placeInputs(
-    param: string,
-    k: SimdKernel,
-    arena: Arena,
-    borrowed: Float32Array[],
-  ): { at: number[]; copies: [ArrayLike<number>, Float32Array][] } | null {
-    const copies: [ArrayLike<number>, Float32Array][] = [];
-    const at: number[] = [];
-    for (const name of k.inputs) {
-      const a = this.read(param, name);
-      let offset = arena.offsetOf(a);
-      if (offset < 0) {
-        const to = copies.length === 0
-          ? arena.view(arena.scratch, arena.n)
-          : arena.take()?.array;
-        if (to === undefined) return null;
-        if (copies.length > 0) borrowed.push(to);
-        copies.push([a, to]);
-        offset = to.byteOffset;
-      }
-      at.push(offset);
-    }
-    return { at, copies };
-  }
-
   private kernel(task: KernelTask, shape: readonly number[]): Kernel {
     if (task.kind === "outputs") {
       const exact = this.ctx.exact;
@@ -464,10 +456,7 @@ class CpuStep {
         () => makeKernel(task, shape, exact),
       );
     }
-    const ids = task.kind === "sumAndMeans"
-      ? [task.arg.id, ...task.means.map((m) => m.id)].join()
-      : `${task.kind === "sum" ? task.arg.id : task.node.id}`;
-    const key = `cpu|${task.kind}|${shape}|${ids}|${this.ctx.exact}`;
+    const key = `cpu|${taskKey(task, shape)}|${this.ctx.exact}`;
     let k = this.ctx.cache.get(key) as Kernel | undefined;
     if (k === undefined) {
       k = makeKernel(task, shape, this.ctx.exact);
@@ -637,8 +626,13 @@ export const cpuGenerator: CodeGenerator = {
   name: "cpu",
   run(outputs: StepOutputs, context: GeneratorContext): GeneratorResult {
     const step = new CpuStep(outputs, context);
-    const values = step.run();
-    return { values, dispatches: step.loops };
+    try {
+      const values = step.run();
+      return { values, dispatches: step.loops };
+    } finally {
+      step.retire();
+      context.cache.set("cpu|last", step);
+    }
   },
 };
 

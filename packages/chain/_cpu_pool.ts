@@ -103,9 +103,10 @@ const arenaOf = new WeakMap<ArrayBufferLike, Arena>();
  * One parameter's output arrays in one WebAssembly memory, so that the SIMD
  * loops (`_cpu_wasm.ts`) can read and write them: `slots` arrays of `n`
  * float32 handed out and taken back, then scratch (never a tensor's): one
- * array to copy a foreign input into, and room for `means` per-unit means
- * of `units` float32. The memory has a fixed size (a memory that grows
- * detaches every array over it). Someone who sees one array (read out, or
+ * array to copy a foreign input into, room for `means` per-unit means of
+ * `units` float32, and as many per-unit sums of `units` float64 (the SIMD
+ * reductions', `_cpu_wasm_reduce.ts`). The memory has a fixed size (a
+ * memory that grows detaches every array over it). Someone who sees one array (read out, or
  * viewed) keeps that slot from reuse, not the others.
  */
 export class Arena {
@@ -114,8 +115,11 @@ export class Arena {
   readonly stride: number;
   /** Byte offset of the scratch array. */
   readonly scratch: number;
+  /** How many per-unit means (and per-unit float64 sums) it has room for. */
+  readonly means: number;
   private readonly meansAt: number;
   private readonly meanStride: number;
+  private readonly unitSumsAt: number;
   private readonly free: number[] = [];
   private readonly seen = new Set<number>();
   private readonly used = new Set<number>();
@@ -134,7 +138,9 @@ export class Arena {
     this.scratch = slots * this.stride;
     this.meansAt = this.scratch + this.stride;
     this.meanStride = Math.ceil(units / 4) * 16;
-    const bytes = this.meansAt + means * this.meanStride;
+    this.unitSumsAt = this.meansAt + means * this.meanStride;
+    this.means = means;
+    const bytes = this.unitSumsAt + means * 2 * this.meanStride;
     const pages = Math.max(1, Math.ceil(bytes / 65536));
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     arenaOf.set(this.memory.buffer, this);
@@ -170,6 +176,11 @@ export class Arena {
   /** The byte offset of the `q`-th per-unit mean's room. */
   meanAt(q: number): number {
     return this.meansAt + q * this.meanStride;
+  }
+
+  /** The byte offset of the `q`-th per-unit float64 sums' room. */
+  unitSumAt(q: number): number {
+    return this.unitSumsAt + q * 2 * this.meanStride;
   }
 
   /** A float32 view at byte `offset`. */

@@ -94,9 +94,10 @@ const HOST: Partial<Record<string, (...x: number[]) => number>> = {
 };
 
 /** The expressions have a node the SIMD loop cannot compute. */
-class NoLanes extends Error {}
+export class NoLanes extends Error {}
 
-class Compiler {
+/** One SIMD function's body and what it reads (`vector` compiles into it). */
+export class Compiler {
   readonly inputs: string[] = [];
   readonly shared: Expr[] = [];
   readonly sums: Expr[] = [];
@@ -246,19 +247,41 @@ export function makeSimdKernel(
     locals: [[3, I32], [c.vectors, V128]],
     code,
   }]);
-  // a runtime may refuse to compile (a browser's main thread takes only
-  // small modules synchronously): then the JavaScript loop runs
-  let module: WebAssembly.Module;
+  const module = compiled(bytes);
+  return module === null ? null : kernelOf(c, module);
+}
+
+/**
+ * `bytes` compiled, or `null` where the runtime refuses (a browser's main
+ * thread takes only small modules synchronously): then the JavaScript
+ * kernel runs.
+ */
+export function compiled(
+  bytes: Uint8Array<ArrayBuffer>,
+): WebAssembly.Module | null {
   try {
-    module = new WebAssembly.Module(bytes);
+    return new WebAssembly.Module(bytes);
   } catch {
     return null;
   }
-  return kernelOf(c, module);
 }
 
 /** The kernel `c` compiled into `module`: what it reads, and its uniforms. */
 function kernelOf(c: Compiler, module: WebAssembly.Module): SimdKernel {
+  return { ...readsOf(c), byUnit: c.byUnit, module };
+}
+
+/**
+ * What `c`'s function reads (inputs, shared scalars, sums, per-unit means)
+ * and the host values of its uniform numbers.
+ */
+export function readsOf(c: Compiler): {
+  inputs: readonly string[];
+  shared: readonly Expr[];
+  sums: readonly Expr[];
+  means: readonly Expr[];
+  uniforms(sc: readonly number[], rs: readonly number[]): number[];
+} {
   const passed = [...c.uniform];
   const shared = [...c.shared], sums = [...c.sums];
   return {
@@ -266,8 +289,6 @@ function kernelOf(c: Compiler, module: WebAssembly.Module): SimdKernel {
     shared,
     sums,
     means: [...c.means],
-    byUnit: c.byUnit,
-    module,
     uniforms(sc, rs) {
       const leaf = (e: Expr) => {
         const s = shared.indexOf(e);
@@ -281,6 +302,15 @@ function kernelOf(c: Compiler, module: WebAssembly.Module): SimdKernel {
       });
     },
   };
+}
+
+/** Code that splats each uniform parameter (from `first` on) into its local. */
+export function splatUniforms(c: Compiler, first: number): number[] {
+  return c.uniform.flatMap(({ local }, k) => [
+    ...get(first + k),
+    ...SPLAT,
+    ...set(local),
+  ]);
 }
 
 /**
@@ -309,11 +339,7 @@ function loopCode(
     ...get(l),
     ...STORE,
   ]);
-  const splats = c.uniform.flatMap(({ local }, k) => [
-    ...get(ROW + 1 + k),
-    ...SPLAT,
-    ...set(local),
-  ]);
+  const splats = splatUniforms(c, ROW + 1);
   const body = [...c.body, ...stores];
   const loop = c.byUnit
     ? [

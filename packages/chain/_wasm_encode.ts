@@ -1,12 +1,13 @@
 // Private: just enough of the WebAssembly binary format to write one module
 // of loops over float32 lanes (`f32x4`, fixed-width SIMD): a memory imported
-// as `env.memory`, and exported functions of i32 and f32 parameters. The
-// cpu code generator's SIMD loops (`_cpu_wasm.ts`) and `bench/cpu_simd.ts`
-// are written with it. Reference: the WebAssembly core specification 2.0,
+// as `env.memory`, and exported functions of i32 and f32 parameters (and an
+// f64 result). The cpu code generator's SIMD loops and reductions
+// (`_cpu_wasm.ts`, `_cpu_wasm_reduce.ts`) and `bench/cpu_simd.ts` are
+// written with it. Reference: the WebAssembly core specification 2.0,
 // binary format (sections, LEB128) and its fixed-width SIMD instructions.
 
 /** Value types. */
-export const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
+export const I32 = 0x7f, F32 = 0x7d, F64 = 0x7c, V128 = 0x7b;
 
 /** Unsigned LEB128. */
 export function leb(n: number): number[] {
@@ -57,10 +58,31 @@ export function f32(x: number): number[] {
 const simd = (op: number) => [0xfd, ...leb(op)];
 /** `v128.load` / `v128.store` at the address on the stack (16-byte aligned). */
 export const LOAD = [...simd(0), 4, 0], STORE = [...simd(11), 4, 0];
+/** `v128.load` / `v128.store` at the address on the stack plus `offset`. */
+export const loadAt = (offset: number) => [...simd(0), 4, ...leb(offset)];
+export const storeAt = (offset: number) => [...simd(11), 4, ...leb(offset)];
+/** `v128.const` of four i32 lanes. */
+export function i32x4(lanes: readonly [number, number, number, number]) {
+  const b = new Uint8Array(new Int32Array(lanes).buffer);
+  return [...simd(12), ...b];
+}
 export const SPLAT = simd(19);
 export const ABS = simd(224), NEG = simd(225), SQRT = simd(227);
 export const ADD = simd(228), SUB = simd(229), MUL = simd(230);
 export const DIV = simd(231), MIN = simd(232), MAX = simd(233);
+/** `i8x16.shuffle` of one vector: its lanes 2 and 3 (f32x4) to 0 and 1. */
+export const HIGH_HALF = [
+  ...simd(13),
+  ...[8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7],
+];
+/** `f64x2.promote_low_f32x4`, `f64x2.add`, `f64x2.extract_lane` k. */
+export const PROMOTE_LOW = simd(95), ADD_F64X2 = simd(240);
+export const extractF64 = (k: number) => [...simd(33), k];
+/** `v128.and`, `i32x4.splat`, `i32x4.lt_s`, `f64.add`. */
+export const AND = simd(78), SPLAT_I32 = simd(17), LT_I32 = simd(57);
+export const F64_ADD = [0xa0];
+/** `if (pop() != 0) { body }`. */
+export const when = (body: number[]) => [0x04, 0x40, ...body, 0x0b];
 
 /**
  * `block { loop { if (local[i] >= local[end]) break; body; local[i] +=
@@ -86,6 +108,8 @@ export function countedLoop(
 export interface WasmFunction {
   name: string;
   params: readonly number[];
+  /** Result types (none by default). */
+  results?: readonly number[];
   /** Extra locals: [count, type] groups. */
   locals: readonly [number, number][];
   code: readonly number[];
@@ -99,7 +123,8 @@ export function wasmModule(
     0x60,
     ...leb(f.params.length),
     ...f.params,
-    0,
+    ...leb(f.results?.length ?? 0),
+    ...(f.results ?? []),
   ]);
   const bodies = functions.flatMap((f) => {
     const body = [

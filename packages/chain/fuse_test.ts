@@ -647,7 +647,7 @@ cpuTest(
 );
 
 cpuTest(
-  "fuse() on cpu runs SIMD loops by default over tensors of 4096 elements or more whose math has lanes, in agreement with op by op over 30 steps",
+  "fuse() on cpu runs SIMD loops and reductions by default over tensors of 4096 elements or more whose math has lanes, in agreement with op by op over 30 steps",
   () => {
     // conv: 4,608 elements in units of 32 (GC's means as lanes); dense:
     // 5,200 in units of 10 (GC's means have no lanes: the JavaScript loop;
@@ -668,7 +668,7 @@ cpuTest(
       ],
     ];
     for (const [name, make] of makes) {
-      const runs = cpuSimd.runs;
+      const runs = cpuSimd.runs, reductions = cpuSimd.reductions;
       const { plain, fused, loops } = sideBySide(make, 30, {
         shapes,
         exact: false,
@@ -677,6 +677,12 @@ cpuTest(
       const simd = cpuSimd.runs - runs;
       const want = name === "adam" ? 3 * 30 : 2 * 30;
       assert.equal(simd, want, `${name}: SIMD loops`);
+      // reductions over the arenas of the tensors with SIMD loops: GC's
+      // means of the conv kernel; with clipping, its part of the norm in
+      // the same pass, and the odd tensor's (its last 3 elements masked)
+      const summed = cpuSimd.reductions - reductions;
+      const wantSums = { adam: 0, "sgd momentum + GC": 30 }[name] ?? 2 * 30;
+      assert.equal(summed, wantSums, `${name}: SIMD reductions`);
       assert.ok(loops.every((n) => n > 0), name);
       const d = normwiseDiff(fused, plain);
       assert.ok(d <= 1e-5, `${name}: ${d}`);
