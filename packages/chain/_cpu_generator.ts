@@ -21,7 +21,7 @@ import {
   type UnitMeans,
 } from "./_cpu_codegen.ts";
 import { columnMean, hoistSharedFactors, meanIndex } from "./_cpu_means.ts";
-import { cpuArray, OutputPool } from "./_cpu_pool.ts";
+import { cpuArray, cpuReuse, OutputPool } from "./_cpu_pool.ts";
 import { makeSimdKernel, type SimdKernel } from "./_cpu_wasm.ts";
 import { SimdRuns } from "./_cpu_simd_step.ts";
 import { hostOp } from "./_evaluate.ts";
@@ -282,9 +282,9 @@ class CpuStep {
     const arrays = new Map<string, (Float32Array | null)[]>();
     const borrowed: Float32Array[] = [];
     try {
-      // every parameter's outputs taken and staged first, so that the
-      // reductions (which a loop may need of any parameter) find each
-      // parameter's inputs in its arena
+      // every parameter's outputs taken first, so that the reductions
+      // (which a loop may need of any parameter) find each parameter's
+      // arena
       const loops: [string, readonly Expr[], Float32Array[]][] = [];
       for (const [param, exprs] of this.outputs) {
         const computed = computedOf(exprs);
@@ -304,7 +304,7 @@ class CpuStep {
           exprs.map((e) => e.op === "input" ? null : outs[k++]!),
         );
         if (simd !== null && arena !== undefined) {
-          this.simd.stage(param, simd, arena, outs, borrowed);
+          this.simd.prepare(param, simd, arena, outs, borrowed);
         }
         loops.push([param, computed, outs]);
       }
@@ -631,7 +631,8 @@ export const cpuGenerator: CodeGenerator = {
       return { values, dispatches: step.loops };
     } finally {
       step.retire();
-      context.cache.set("cpu|last", step);
+      if (cpuReuse.keepLastStep) context.cache.set("cpu|last", step);
+      else context.cache.delete("cpu|last");
     }
   },
 };

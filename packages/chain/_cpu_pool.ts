@@ -42,14 +42,17 @@ interface CpuBackend {
 const KEEP = 8;
 
 /**
- * Test-only: whether pools hand out freed arrays, how many they have, and
- * the fewest elements a parameter's arena is made for (tests set 0, to run
- * the arenas and the SIMD loops over small tensors).
+ * Test-only: whether pools hand out freed arrays, how many they have, the
+ * fewest elements a parameter's arena is made for (tests set 0, to run the
+ * arenas and the SIMD loops over small tensors), and whether the generator
+ * keeps the last finished step (`CpuStep.retire`; `bench/cpu_after_gc.ts`
+ * times both).
  */
 export const cpuReuse = {
   enabled: true,
   reused: 0,
   arenaMin: 4096,
+  keepLastStep: true,
 };
 
 /** Memory of arrays read out or viewed by someone, per backend watched. */

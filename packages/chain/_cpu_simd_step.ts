@@ -1,11 +1,11 @@
-// Private: the SIMD side of a fused cpu step (`_cpu_generator.ts`). Before
-// any kernel runs, each parameter whose loop has lanes and whose outputs
-// were taken from its arena (`_cpu_pool.ts`) is *staged*: every input not
-// in the arena is copied in (the gradient into its scratch array, a first
-// step's weight and state into free arrays). Then its reductions (GC's
-// means, its part of a clipping norm: `_cpu_wasm_reduce.ts`) and its loop
-// (`_cpu_wasm.ts`) all run over the arena, so the gradient is copied once
-// per step and read there by each. Where a parameter is not staged, or a
+// Private: the SIMD side of a fused cpu step (`_cpu_generator.ts`). Each
+// parameter whose loop has lanes and whose outputs were taken from its
+// arena (`_cpu_pool.ts`) is *staged* when its first reduction or its loop
+// runs: every input not in the arena is copied in (the gradient into its
+// scratch array, a first step's weight and state into free arrays). Then
+// its reductions (GC's means, its part of a clipping norm:
+// `_cpu_wasm_reduce.ts`) and its loop (`_cpu_wasm.ts`) all run over the
+// arena, so the gradient is copied once per step and read there by each. Where a parameter is not staged, or a
 // reduction has no lanes, the step's JavaScript kernels run instead.
 import type { UnitMeans } from "./_cpu_codegen.ts";
 import type { Arena } from "./_cpu_pool.ts";
@@ -49,26 +49,39 @@ interface Staged {
   readonly outputs: readonly number[];
 }
 
+/** A parameter whose loop can run over its arena, until it is staged. */
+interface Pending {
+  readonly arena: Arena;
+  readonly loop: SimdKernel;
+  readonly instance: WebAssembly.Instance;
+  readonly outputs: readonly number[];
+  readonly borrowed: Float32Array[];
+}
+
 type Run = (...a: number[]) => number;
 
 /** One fused cpu step's SIMD loops and reductions. */
 export class SimdRuns {
-  private readonly staged = new Map<string, Staged>();
+  private readonly pending = new Map<string, Pending>();
+  /** Staged parameters; `null` where staging found no free array. */
+  private readonly staged = new Map<string, Staged | null>();
 
   constructor(private readonly host: SimdHost) {}
 
-  /** Forgets what this step staged (see `CpuStep.retire`). */
+  /** Forgets this step's parameters (see `CpuStep.retire`). */
   retire(): void {
+    this.pending.clear();
     this.staged.clear();
   }
 
   /**
-   * Stages `param` for its SIMD loop `loop` in `arena`, when every output
-   * (`outs`) is in it, the runtime instantiates the loop and every input
-   * is in it or can be copied in; arrays it borrows for copies go on
-   * `borrowed`, to be given back after the step's loops.
+   * Marks `param` for its SIMD loop `loop` in `arena`, when every output
+   * (`outs`) is in it and the runtime instantiates the loop. Its inputs are
+   * copied in when a reduction or the loop first needs them (`stagedOf`),
+   * so that a copy is read while it is in cache; arrays it borrows for
+   * copies go on `borrowed`, to be given back after the step's loops.
    */
-  stage(
+  prepare(
     param: string,
     loop: SimdKernel,
     arena: Arena,
@@ -78,18 +91,34 @@ export class SimdRuns {
     const outputs = outs.map((o) => arena.offsetOf(o));
     const instance = arena.instance(loop.module);
     if (outputs.some((at) => at < 0) || instance === undefined) return;
+    this.pending.set(param, { arena, loop, instance, outputs, borrowed });
+  }
+
+  /**
+   * `param` staged: every input of its loop in its arena, those that were
+   * not copied in (the first, in a training loop the gradient, into the
+   * scratch array; any more, a first step's weight and state, into free
+   * arrays); `undefined` where it is not prepared or no array is free.
+   */
+  private stagedOf(param: string): Staged | undefined {
+    const known = this.staged.get(param);
+    if (known !== undefined) return known ?? undefined;
+    const p = this.pending.get(param);
+    if (p === undefined) return undefined;
+    const { arena, loop, borrowed } = p;
     const inputs = new Map<string, number>();
     const copies: [ArrayLike<number>, Float32Array][] = [];
     for (const name of loop.inputs) {
       const a = this.host.read(param, name);
       let offset = arena.offsetOf(a);
       if (offset < 0) {
-        // the first (in a training loop, the gradient) into the scratch
-        // array; any more (a first step's weight and state) into free ones
         const to = copies.length === 0
           ? arena.view(arena.scratch, arena.n)
           : arena.take()?.array;
-        if (to === undefined) return;
+        if (to === undefined) {
+          this.staged.set(param, null);
+          return undefined;
+        }
         if (copies.length > 0) borrowed.push(to);
         copies.push([a, to]);
         offset = to.byteOffset;
@@ -97,12 +126,14 @@ export class SimdRuns {
       inputs.set(name, offset);
     }
     for (const [from, to] of copies) to.set(from);
-    this.staged.set(param, { arena, loop, instance, inputs, outputs });
+    const st = { ...p, inputs };
+    this.staged.set(param, st);
+    return st;
   }
 
   /** Runs `param`'s SIMD loop if it is staged; returns whether it ran. */
   loop(param: string): boolean {
-    const st = this.staged.get(param);
+    const st = this.stagedOf(param);
     if (st === undefined) return false;
     const k = st.loop;
     // scalars first: a global norm's pass takes GC's means with it
@@ -133,12 +164,14 @@ export class SimdRuns {
     task: ReductionTask,
     key: string,
   ): number | UnitMeans | (number | UnitMeans)[] | undefined {
-    const st = this.staged.get(param);
-    if (st === undefined) return undefined;
+    if (!this.pending.has(param)) return undefined;
     const shape = this.host.shapeOf(param);
     const k = this.reduction(task, shape, key);
+    if (k === null) return undefined;
+    const st = this.stagedOf(param);
+    if (st === undefined) return undefined;
     const room = st.arena.means;
-    if (k === null || k.means.length > room || k.unitSums > room) {
+    if (k.means.length > room || k.unitSums > room) {
       return undefined;
     }
     const at = k.inputs.map((name) => st.inputs.get(name));
