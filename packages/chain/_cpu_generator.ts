@@ -261,7 +261,6 @@ class CpuStep {
         fault("loop");
         this.loops++;
       },
-      cache: ctx.cache,
     });
     let kept = ctx.cache.get("cpu|kept") as Map<number, Kept> | undefined;
     if (kept === undefined) ctx.cache.set("cpu|kept", kept = new Map());

@@ -20,6 +20,14 @@ import type { Expr } from "./_expr.ts";
 /** Test-only: how many SIMD loops and reductions fused cpu steps ran. */
 export const cpuSimd = { runs: 0, reductions: 0 };
 
+/**
+ * Reductions compiled, by task and shape (expressions are interned, so the
+ * key names the code): one module serves every `fuse(...)` result, as the
+ * loops do (`perList` in `_cpu_generator.ts`), so V8 compiles and optimizes
+ * each once.
+ */
+const REDUCTIONS = new Map<string, SimdReduction | null>();
+
 /** What the SIMD runs need of their step. */
 export interface SimdHost {
   shapeOf(param: string): readonly number[];
@@ -34,8 +42,6 @@ export interface SimdHost {
   reduction(param: string, e: Expr): number | UnitMeans;
   /** Called as each kernel starts (a fault point; counts kernels). */
   starting(): void;
-  /** The `fuse(...)` result's cache. */
-  readonly cache: Map<string, unknown>;
 }
 
 /** A parameter staged in its arena. */
@@ -157,7 +163,7 @@ export class SimdRuns {
    * `param`'s reduction `task` as a SIMD function over its arena, or
    * `undefined` where it is not staged or the reduction has no lanes (or
    * reads an input its loop does not, or more means than the arena has
-   * room for); `key` names the task and shape, for the cache.
+   * room for); `key` names the task and shape (`REDUCTIONS`).
    */
   reduce(
     param: string,
@@ -217,10 +223,10 @@ export class SimdRuns {
     shape: readonly number[],
     key: string,
   ): SimdReduction | null {
-    const cached = this.host.cache.get(`simd|${key}`);
-    if (cached !== undefined) return cached as SimdReduction | null;
-    const k = makeSimdReduction(task, shape);
-    this.host.cache.set(`simd|${key}`, k);
+    let k = REDUCTIONS.get(key);
+    if (k === undefined) {
+      REDUCTIONS.set(key, k = makeSimdReduction(task, shape));
+    }
     return k;
   }
 
