@@ -330,9 +330,10 @@ class CpuStep {
    * `fuse(...)` result: V8 optimizes this class's methods against the
    * hidden classes (maps) of its instances, and a full garbage collection
    * frees a map no live object uses, which deoptimizes every function
-   * compiled against it. With no step alive between steps, each full
-   * collection cost the next steps their optimized code (on the small CNN,
-   * a step took about 1.4 times as long for dozens of steps after one).
+   * compiled against it. With no step alive between steps, V8 reported
+   * such deoptimizations after each full collection (`--trace-deopt`);
+   * `bench/cpu_after_gc.ts` times steps after one with and without the kept
+   * step (docs/fuse.md gives its figures).
    */
   retire(): void {
     this.ctx = RETIRED;
