@@ -51,23 +51,26 @@ import {
 /** Whether this runtime has SIMD WebAssembly (checked once). */
 export const SIMD = hasSimd();
 
-/** A compiled SIMD loop for one list of output expressions. */
-export interface SimdKernel {
+/** A compiled SIMD function (a loop or a reduction) and what it reads. */
+export interface SimdFunction {
   /** Input names read, in argument order. */
   readonly inputs: readonly string[];
   /** Shared scalars read (as `Kernel.shared`), in order. */
   readonly shared: readonly Expr[];
   /** Per-parameter sums read (as `Kernel.sums`), in order. */
   readonly sums: readonly Expr[];
-  /** Per-unit means read (over every axis but the last), in order. */
+  /** Per-unit means read (over every axis but the last, float32), in order. */
   readonly means: readonly Expr[];
-  /** Whether the loop reads a per-unit mean (rows, then units). */
+  /** Whether it walks rows, then units (it reads or writes per unit). */
   readonly byUnit: boolean;
   /** The module; instantiated once per arena memory. */
   readonly module: WebAssembly.Module;
-  /** The host values of the loop's uniform numbers, from `sc` and `rs`. */
+  /** The host values of its uniform numbers, from `sc` and `rs`. */
   uniforms(sc: readonly number[], rs: readonly number[]): number[];
 }
+
+/** A compiled SIMD loop for one list of output expressions. */
+export type SimdKernel = SimdFunction;
 
 const BIN: Partial<Record<string, number[]>> = {
   add: ADD,
@@ -304,6 +307,32 @@ export function readsOf(c: Compiler): {
   };
 }
 
+/**
+ * `body` for every vector, rows then units: `base` over the tensor's bytes
+ * (`total`) a row's bytes (`row`) at a time, `j` over a row 16 bytes at a
+ * time, `i = base + j` (the numbers are locals and parameters).
+ */
+export function rowsThenUnits(
+  l: { I: number; BASE: number; J: number; TOTAL: number; ROW: number },
+  body: number[],
+): number[] {
+  return [
+    ...i32(0),
+    ...set(l.BASE),
+    ...countedLoop(l.BASE, l.TOTAL, get(l.ROW), [
+      ...i32(0),
+      ...set(l.J),
+      ...countedLoop(l.J, l.ROW, i32(16), [
+        ...get(l.BASE),
+        ...get(l.J),
+        ...I32_ADD,
+        ...set(l.I),
+        ...body,
+      ]),
+    ]),
+  ];
+}
+
 /** Code that splats each uniform parameter (from `first` on) into its local. */
 export function splatUniforms(c: Compiler, first: number): number[] {
   return c.uniform.flatMap(({ local }, k) => [
@@ -342,21 +371,7 @@ function loopCode(
   const splats = splatUniforms(c, ROW + 1);
   const body = [...c.body, ...stores];
   const loop = c.byUnit
-    ? [
-      ...i32(0),
-      ...set(BASE),
-      ...countedLoop(BASE, TOTAL, get(ROW), [
-        ...i32(0),
-        ...set(J),
-        ...countedLoop(J, ROW, i32(16), [
-          ...get(BASE),
-          ...get(J),
-          ...I32_ADD,
-          ...set(I),
-          ...body,
-        ]),
-      ]),
-    ]
+    ? rowsThenUnits({ I, BASE, J, TOTAL, ROW }, body)
     : [...i32(0), ...set(I), ...countedLoop(I, TOTAL, i32(16), body)];
   return [...splats, ...loop];
 }

@@ -12,13 +12,15 @@
 // kernel runs (`_cpu_codegen.ts`).
 import type { Expr } from "./_expr.ts";
 import { columnMean } from "./_cpu_means.ts";
-import { uniform } from "./_cpu_codegen.ts";
+import { type KernelTask, uniform } from "./_cpu_codegen.ts";
 import {
   compiled,
   Compiler,
   NoLanes,
   readsOf,
+  rowsThenUnits,
   SIMD,
+  type SimdFunction,
   splatUniforms,
 } from "./_cpu_wasm.ts";
 import {
@@ -47,31 +49,14 @@ import {
 } from "./_wasm_encode.ts";
 
 /** A reduction the SIMD code can take: a sum, a mean, or both. */
-export type ReductionTask =
-  | { kind: "sum"; arg: Expr }
-  | { kind: "mean"; node: Expr }
-  | { kind: "sumAndMeans"; arg: Expr; means: readonly Expr[] };
+export type ReductionTask = Exclude<KernelTask, { kind: "outputs" }>;
 
 /** A compiled SIMD reduction. */
-export interface SimdReduction {
-  /** Input names read, in argument order. */
-  readonly inputs: readonly string[];
-  /** Shared scalars read (as `Kernel.shared`), in order. */
-  readonly shared: readonly Expr[];
-  /** Per-parameter sums read (as `Kernel.sums`), in order. */
-  readonly sums: readonly Expr[];
-  /** Per-unit means read (float32 in the arena, as the loops read them). */
-  readonly means: readonly Expr[];
+export interface SimdReduction extends SimdFunction {
   /** Whether the function's result is a sum (else it is 0). */
   readonly sum: boolean;
   /** How many per-unit float64 sums it writes (`units` each). */
   readonly unitSums: number;
-  /** Whether it walks rows then units (it reads or writes per unit). */
-  readonly byUnit: boolean;
-  /** The module; instantiated once per arena memory. */
-  readonly module: WebAssembly.Module;
-  /** The host values of its uniform numbers, from `sc` and `rs`. */
-  uniforms(sc: readonly number[], rs: readonly number[]): number[];
 }
 
 /** The task's summed argument (or `null`) and its means' arguments. */
@@ -256,22 +241,7 @@ class Frame {
 
   /** `body` for every vector, rows then units (`i = base + j`). */
   byUnit(body: number[]): number[] {
-    const { I, BASE, J, TOTAL, ROW } = this;
-    return [
-      ...i32(0),
-      ...set(BASE),
-      ...countedLoop(BASE, TOTAL, get(ROW), [
-        ...i32(0),
-        ...set(J),
-        ...countedLoop(J, ROW, i32(16), [
-          ...get(BASE),
-          ...get(J),
-          ...I32_ADD,
-          ...set(I),
-          ...body,
-        ]),
-      ]),
-    ];
+    return rowsThenUnits(this, body);
   }
 
   /**
