@@ -1,8 +1,13 @@
 // What a full garbage collection costs the fused cpu steps after it: the
 // small CNN's fused Adam and GC + AdamW + clip (cpu backend), timed over the
-// 90 steps right after a forced full collection and over the next 90.
-// Rounds visit the rows in turn; each prints its median ms per step after
-// the collection and in the steady state, and their ratio.
+// 90 steps right after a forced full collection and over the next 90, with
+// the generator keeping its last finished step (the default) and without
+// (`cpuReuse.keepLastStep`, test-only). V8 optimizes a class's methods
+// against the hidden classes (maps) of its instances; a full collection
+// frees the maps no live object uses, and every function optimized against
+// them is deoptimized (`CpuStep.retire` in `_cpu_generator.ts`). Rounds
+// visit the four rows in turn; each prints its median ms per step after the
+// collection and in the steady state, and their ratio.
 //
 //   deno task bench:cpu-after-gc
 //   (= deno run -A --v8-flags=--expose-gc bench/cpu_after_gc.ts)
@@ -17,6 +22,7 @@ import {
   runStep,
 } from "@centra/chain";
 import { fuse } from "@centra/webgpu";
+import { cpuReuse } from "../packages/chain/_cpu_pool.ts";
 import { collectGarbage, makeGrads, makeVars, shapesOf } from "./_common.ts";
 
 await tf.setBackend("cpu");
@@ -37,22 +43,26 @@ const chains: [string, () => GradientTransformation<unknown>][] = [
 
 interface Row {
   name: string;
+  keep: boolean;
   step(): void;
   after: number[];
   steady: number[];
 }
 
 const shapes = shapesOf("small CNN");
-const rows: Row[] = chains.map(([name, make]) => {
-  const vars = makeVars(shapes);
-  const grads = makeGrads(vars);
-  const tx = fuse(make());
-  let state = initState(tx, vars);
-  const step = () => {
-    state = runStep(tx, grads, state, vars);
-  };
-  return { name, step, after: [], steady: [] };
-});
+const rows: Row[] = chains.flatMap(([name, make]) =>
+  [true, false].map((keep) => {
+    const vars = makeVars(shapes);
+    const grads = makeGrads(vars);
+    const tx = fuse(make());
+    let state = initState(tx, vars);
+    const step = () => {
+      cpuReuse.keepLastStep = keep;
+      state = runStep(tx, grads, state, vars);
+    };
+    return { name, keep, step, after: [], steady: [] };
+  })
+);
 
 /** Mean ms per step over `STEPS` steps of `row`. */
 function timed(row: Row): number {
@@ -69,6 +79,7 @@ for (let round = 0; round < ROUNDS; round++) {
     row.steady.push(timed(row));
   }
 }
+cpuReuse.keepLastStep = true;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -78,12 +89,12 @@ console.log(
   `small CNN, cpu, ${STEPS} steps after a full GC and the ${STEPS} after ` +
     `them, median of ${ROUNDS} rounds (ms per step)\n`,
 );
-console.log("| row | after GC | steady | ratio |");
-console.log("| --- | ---: | ---: | ---: |");
+console.log("| row | last step kept | after GC | steady | ratio |");
+console.log("| --- | --- | ---: | ---: | ---: |");
 for (const r of rows) {
   const a = median(r.after), s = median(r.steady);
   console.log(
-    `| ${r.name} | ${a.toFixed(3)} | ` +
+    `| ${r.name} | ${r.keep ? "yes" : "no"} | ${a.toFixed(3)} | ` +
       `${s.toFixed(3)} | ${(a / s).toFixed(2)} |`,
   );
 }

@@ -21,7 +21,7 @@ import {
   type UnitMeans,
 } from "./_cpu_codegen.ts";
 import { columnMean, hoistSharedFactors, meanIndex } from "./_cpu_means.ts";
-import { cpuArray, OutputPool } from "./_cpu_pool.ts";
+import { cpuArray, cpuReuse, OutputPool } from "./_cpu_pool.ts";
 import { makeSimdKernel, type SimdKernel } from "./_cpu_wasm.ts";
 import { SimdRuns } from "./_cpu_simd_step.ts";
 import { hostOp } from "./_evaluate.ts";
@@ -210,6 +210,16 @@ function hypersRead(e: Expr): readonly string[] | null {
   return found;
 }
 
+/** A finished step's context: it reads nothing more (see `retire`). */
+const RETIRED: GeneratorContext = {
+  inputs: () => {
+    throw new Error("@centra/chain: a finished fused cpu step was run");
+  },
+  hypers: {},
+  cache: new Map(),
+  exact: false,
+};
+
 /** One fused run on cpu: its memos of scalars and reductions. */
 class CpuStep {
   private readonly scalars = new Map<number, Scalar>();
@@ -226,7 +236,7 @@ class CpuStep {
 
   private readonly outputs: StepOutputs;
 
-  constructor(outputs: StepOutputs, private readonly ctx: GeneratorContext) {
+  constructor(outputs: StepOutputs, private ctx: GeneratorContext) {
     // default rounding: means taken out of step-wide factors, so that they
     // can share a pass with the global sums (`sumWithMeans`)
     this.outputs = ctx.exact ? outputs : new Map(
@@ -311,6 +321,28 @@ class CpuStep {
       this.pool.giveBack(borrowed);
     }
     return this.wrap(arrays);
+  }
+
+  /**
+   * Lets go of everything this step read (its context: the step's tensors
+   * and hyperparameters; its memos; what it staged), so that it can be kept
+   * once finished. The generator keeps the last finished step of each
+   * `fuse(...)` result: V8 optimizes this class's methods against the
+   * hidden classes (maps) of its instances, and a full garbage collection
+   * frees a map no live object uses, which deoptimizes every function
+   * compiled against it. With no step alive between steps, V8 reported
+   * such deoptimizations after each full collection (`--trace-deopt`);
+   * `bench/cpu_after_gc.ts` times steps after one with and without the kept
+   * step (docs/fuse.md gives its figures).
+   */
+  retire(): void {
+    this.ctx = RETIRED;
+    this.scalars.clear();
+    this.hypers.clear();
+    this.globals.clear();
+    this.parts.clear();
+    this.reductions.clear();
+    this.simd.retire();
   }
 
   /** Output tensors over the arrays; none left behind if one fails. */
@@ -594,8 +626,14 @@ export const cpuGenerator: CodeGenerator = {
   name: "cpu",
   run(outputs: StepOutputs, context: GeneratorContext): GeneratorResult {
     const step = new CpuStep(outputs, context);
-    const values = step.run();
-    return { values, dispatches: step.loops };
+    try {
+      const values = step.run();
+      return { values, dispatches: step.loops };
+    } finally {
+      step.retire();
+      if (cpuReuse.keepLastStep) context.cache.set("cpu|last", step);
+      else context.cache.delete("cpu|last");
+    }
   },
 };
 

@@ -42,14 +42,17 @@ interface CpuBackend {
 const KEEP = 8;
 
 /**
- * Test-only: whether pools hand out freed arrays, how many they have, and
- * the fewest elements a parameter's arena is made for (tests set 0, to run
- * the arenas and the SIMD loops over small tensors).
+ * Test-only: whether pools hand out freed arrays, how many they have, the
+ * fewest elements a parameter's arena is made for (tests set 0, to run the
+ * arenas and the SIMD loops over small tensors), and whether the generator
+ * keeps the last finished step (`CpuStep.retire`; `bench/cpu_after_gc.ts`
+ * times both).
  */
 export const cpuReuse = {
   enabled: true,
   reused: 0,
   arenaMin: 4096,
+  keepLastStep: true,
 };
 
 /** Memory of arrays read out or viewed by someone, per backend watched. */
@@ -106,8 +109,8 @@ const arenaOf = new WeakMap<ArrayBufferLike, Arena>();
  * array to copy a foreign input into, room for `means` per-unit means of
  * `units` float32, and as many per-unit sums of `units` float64 (the SIMD
  * reductions', `_cpu_wasm_reduce.ts`). The memory has a fixed size (a
- * memory that grows detaches every array over it). Someone who sees one
- * array (read out, or viewed) keeps that slot from reuse, not the others.
+ * memory that grows detaches every array over it). Someone who sees one array (read out, or
+ * viewed) keeps that slot from reuse, not the others.
  */
 export class Arena {
   readonly memory: WebAssembly.Memory;
