@@ -5,8 +5,10 @@
 // (`cpuReuse.keepLastStep`, test-only). V8 optimizes a class's methods
 // against the hidden classes (maps) of its instances; a full collection
 // frees the maps no live object uses, and every function optimized against
-// them is deoptimized (`CpuStep.retire` in `_cpu_generator.ts`). Rounds
-// visit the four rows in turn; each prints its median ms per step after the
+// them is deoptimized (`CpuStep.retire` in `_cpu_generator.ts`). Each setting
+// runs in a process of its own (this file run again with
+// `CENTRA_KEEP_LAST_STEP`): a step kept by one row would keep the maps alive
+// for every row of the process. Each prints its median ms per step after the
 // collection and in the steady state, and their ratio.
 //
 //   deno task bench:cpu-after-gc
@@ -43,58 +45,75 @@ const chains: [string, () => GradientTransformation<unknown>][] = [
 
 interface Row {
   name: string;
-  keep: boolean;
   step(): void;
   after: number[];
   steady: number[];
 }
 
-const shapes = shapesOf("small CNN");
-const rows: Row[] = chains.flatMap(([name, make]) =>
-  [true, false].map((keep) => {
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+/** The rows of one setting, measured in this process: [name, after, steady]. */
+function measure(keep: boolean): [string, number, number][] {
+  cpuReuse.keepLastStep = keep;
+  const shapes = shapesOf("small CNN");
+  const rows: Row[] = chains.map(([name, make]) => {
     const vars = makeVars(shapes);
     const grads = makeGrads(vars);
     const tx = fuse(make());
     let state = initState(tx, vars);
     const step = () => {
-      cpuReuse.keepLastStep = keep;
       state = runStep(tx, grads, state, vars);
     };
-    return { name, keep, step, after: [], steady: [] };
-  })
-);
-
-/** Mean ms per step over `STEPS` steps of `row`. */
-function timed(row: Row): number {
-  const t0 = performance.now();
-  for (let k = 0; k < STEPS; k++) row.step();
-  return (performance.now() - t0) / STEPS;
-}
-
-for (const row of rows) for (let k = 0; k < 300; k++) row.step();
-for (let round = 0; round < ROUNDS; round++) {
-  for (const row of rows) {
-    collectGarbage();
-    row.after.push(timed(row));
-    row.steady.push(timed(row));
+    return { name, step, after: [], steady: [] };
+  });
+  const timed = (row: Row) => {
+    const t0 = performance.now();
+    for (let k = 0; k < STEPS; k++) row.step();
+    return (performance.now() - t0) / STEPS;
+  };
+  for (const row of rows) for (let k = 0; k < 300; k++) row.step();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const row of rows) {
+      collectGarbage();
+      row.after.push(timed(row));
+      row.steady.push(timed(row));
+    }
   }
+  return rows.map((r) => [r.name, median(r.after), median(r.steady)]);
 }
-cpuReuse.keepLastStep = true;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
-console.log(
-  `small CNN, cpu, ${STEPS} steps after a full GC and the ${STEPS} after ` +
-    `them, median of ${ROUNDS} rounds (ms per step)\n`,
-);
-console.log("| row | last step kept | after GC | steady | ratio |");
-console.log("| --- | --- | ---: | ---: | ---: |");
-for (const r of rows) {
-  const a = median(r.after), s = median(r.steady);
+const asked = Deno.env.get("CENTRA_KEEP_LAST_STEP");
+if (asked !== undefined) {
+  console.log(JSON.stringify(measure(asked === "yes")));
+} else {
   console.log(
-    `| ${r.name} | ${r.keep ? "yes" : "no"} | ${a.toFixed(3)} | ` +
-      `${s.toFixed(3)} | ${(a / s).toFixed(2)} |`,
+    `small CNN, cpu, ${STEPS} steps after a full GC and the ${STEPS} after ` +
+      `them, median of ${ROUNDS} rounds (ms per step), one process per ` +
+      "setting\n",
   );
+  console.log("| row | last step kept | after GC | steady | ratio |");
+  console.log("| --- | --- | ---: | ---: | ---: |");
+  for (const keep of ["yes", "no"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--v8-flags=--expose-gc", import.meta.filename!],
+      env: { CENTRA_KEEP_LAST_STEP: keep },
+      stderr: "inherit",
+    }).output();
+    if (!out.success) throw new Error(`the "${keep}" run failed`);
+    const rows = JSON.parse(new TextDecoder().decode(out.stdout).trim()) as [
+      string,
+      number,
+      number,
+    ][];
+    for (const [name, a, st] of rows) {
+      console.log(
+        `| ${name} | ${keep} | ${a.toFixed(3)} | ${st.toFixed(3)} | ${
+          (a / st).toFixed(2)
+        } |`,
+      );
+    }
+  }
 }

@@ -109,8 +109,8 @@ const arenaOf = new WeakMap<ArrayBufferLike, Arena>();
  * array to copy a foreign input into, room for `means` per-unit means of
  * `units` float32, and as many per-unit sums of `units` float64 (the SIMD
  * reductions', `_cpu_wasm_reduce.ts`). The memory has a fixed size (a
- * memory that grows detaches every array over it). Someone who sees one array (read out, or
- * viewed) keeps that slot from reuse, not the others.
+ * memory that grows detaches every array over it). Someone who sees one
+ * array (read out, or viewed) keeps that slot from reuse, not the others.
  */
 export class Arena {
   readonly memory: WebAssembly.Memory;

@@ -44,24 +44,21 @@ export interface SimdHost {
   starting(): void;
 }
 
-/** A parameter staged in its arena. */
-interface Staged {
-  readonly arena: Arena;
-  readonly loop: SimdKernel;
-  readonly instance: WebAssembly.Instance;
-  /** Each input's byte offset in the arena. */
-  readonly inputs: ReadonlyMap<string, number>;
-  /** Each output's byte offset. */
-  readonly outputs: readonly number[];
-}
-
 /** A parameter whose loop can run over its arena, until it is staged. */
 interface Pending {
   readonly arena: Arena;
   readonly loop: SimdKernel;
   readonly instance: WebAssembly.Instance;
+  /** Each output's byte offset in the arena. */
   readonly outputs: readonly number[];
+  /** Arrays borrowed for copies, given back after the step's loops. */
   readonly borrowed: Float32Array[];
+}
+
+/** A parameter staged in its arena. */
+interface Staged extends Pending {
+  /** Each input's byte offset in the arena. */
+  readonly inputs: ReadonlyMap<string, number>;
 }
 
 type Run = (...a: number[]) => number;
